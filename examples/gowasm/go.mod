@@ -1,0 +1,3 @@
+module github.com/rain-wasm/rain/examples/gowasm
+
+go 1.26
