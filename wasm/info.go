@@ -1,0 +1,150 @@
+package wasm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Engine names.
+const (
+	EngineCompiler    = "compiler"
+	EngineInterpreter = "interpreter"
+)
+
+const wasiModule = "wasi_snapshot_preview1"
+
+// Func describes one exported function.
+type Func struct {
+	Name    string
+	Params  []api.ValueType
+	Results []api.ValueType
+}
+
+// String is the function's signature as wazero prints it: "divmod(i32,i32) (i32,i32)".
+func (f Func) String() string {
+	var b strings.Builder
+	b.WriteString(f.Name)
+	b.WriteString("(")
+	b.WriteString(typeList(f.Params))
+	b.WriteString(")")
+	switch len(f.Results) {
+	case 0:
+	case 1:
+		b.WriteString(" " + api.ValueTypeName(f.Results[0]))
+	default:
+		b.WriteString(" (" + typeList(f.Results) + ")")
+	}
+	return b.String()
+}
+
+func typeList(ts []api.ValueType) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = api.ValueTypeName(t)
+	}
+	return strings.Join(names, ",")
+}
+
+// Import names one import of a module.
+type Import struct {
+	Module, Name string
+	Kind         string // "func", "table", "memory", "global" or "tag"
+}
+
+// Info is what Describe learns about a module.
+type Info struct {
+	SHA256    string // hex
+	Size      int    // bytes
+	Exports   []Func // exported functions, in export order
+	Imports   []Import
+	Functions int               // all functions, imported and defined
+	FuncNames map[uint32]string // function index → name, from the name section
+	WASI      bool              // imports wasi_snapshot_preview1
+	Reactor   bool              // exports _initialize
+	Command   bool              // exports _start
+}
+
+// Export returns the exported function called name, and whether there is one.
+func (in *Info) Export(name string) (Func, bool) {
+	for _, f := range in.Exports {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Func{}, false
+}
+
+// Describe validates a module and reports its exports, imports and size. Errors wrap
+// ErrNotWasm, ErrInvalid (a *DecodeError says at which byte) or ErrImport (an *ImportError
+// names the import).
+func Describe(bin []byte) (*Info, error) {
+	m, err := Decode(bin)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(bin); err != nil {
+		return nil, err
+	}
+	if err := checkImports(m.Imports); err != nil {
+		return nil, err
+	}
+	return newInfo(bin, m), nil
+}
+
+// validate runs wazero's validation by compiling with the interpreter, which is the cheaper
+// engine to compile for.
+func validate(bin []byte) error {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	cm, err := rt.CompileModule(ctx, bin)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return cm.Close(ctx)
+}
+
+func newInfo(bin []byte, m *Module) *Info {
+	sum := sha256.Sum256(bin)
+	in := &Info{
+		SHA256:    hex.EncodeToString(sum[:]),
+		Size:      len(bin),
+		Imports:   m.Imports,
+		Functions: len(m.Funcs),
+		FuncNames: map[uint32]string{},
+	}
+	if in.Imports == nil {
+		in.Imports = []Import{}
+	}
+	for _, f := range m.Funcs {
+		if f.Name != "" {
+			in.FuncNames[f.Index] = f.Name
+		}
+	}
+	for _, imp := range m.Imports {
+		if imp.Module == wasiModule {
+			in.WASI = true
+		}
+	}
+	in.Exports = []Func{}
+	for _, e := range m.Exports {
+		if e.Kind != "func" {
+			continue
+		}
+		t := m.Types[m.Funcs[e.Index].Type]
+		in.Exports = append(in.Exports, Func{Name: e.Name, Params: t.Params, Results: t.Results})
+		switch e.Name {
+		case "_initialize":
+			in.Reactor = true
+		case "_start":
+			in.Command = true
+		}
+	}
+	return in
+}

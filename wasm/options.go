@@ -1,0 +1,60 @@
+package wasm
+
+import "fmt"
+
+// Option configures a Runtime. Options are checked by NewRuntime, which reports the first
+// error.
+type Option func(*options) error
+
+type options struct {
+	engine   string
+	cacheDir string
+	dirs     map[string]string // guest path → host path
+}
+
+// defaults are the options of a Runtime given none.
+func defaults() options {
+	return options{engine: DefaultEngine()}
+}
+
+// WithEngine selects EngineCompiler or EngineInterpreter ("" or "auto" for the default). The
+// default is the compiler where wazero supports the platform, the interpreter elsewhere.
+func WithEngine(name string) Option {
+	return func(o *options) error {
+		switch name {
+		case "", "auto":
+			o.engine = DefaultEngine()
+		case EngineCompiler, EngineInterpreter:
+			o.engine = name
+		default:
+			return fmt.Errorf("wasm: unknown engine %q: use %q or %q", name, EngineCompiler, EngineInterpreter)
+		}
+		return nil
+	}
+}
+
+// WithCacheDir keeps compiled code in dir across runs (and across runtimes sharing dir). The
+// default is no on-disk cache.
+func WithCacheDir(dir string) Option {
+	return func(o *options) error { o.cacheDir = dir; return nil }
+}
+
+// WithDir grants WASI modules access to the host directory host, seen by the guest as guest
+// (for example WithDir("./data", "/data")). By default a module sees no host files.
+func WithDir(host, guest string) Option {
+	return func(o *options) error {
+		if o.dirs == nil {
+			o.dirs = map[string]string{}
+		}
+		o.dirs[guest] = host
+		return nil
+	}
+}
+
+// DefaultEngine is the compiler where wazero supports the platform, the interpreter elsewhere.
+func DefaultEngine() string {
+	if compilerSupported() {
+		return EngineCompiler
+	}
+	return EngineInterpreter
+}
