@@ -2,9 +2,14 @@ package display
 
 import "go.starlark.net/starlark"
 
-// Shower is implemented by values that know their own rich form.
+// Shower is implemented by values that know their rich form.
 type Shower interface {
 	Show() Bundle
+}
+
+// Terminaler is implemented by values with a form of their own for a terminal.
+type Terminaler interface {
+	Terminal(color bool) string
 }
 
 // Of is the MIME bundle of a cell's value.
@@ -12,5 +17,16 @@ func Of(v starlark.Value) Bundle {
 	if s, ok := v.(Shower); ok {
 		return s.Show()
 	}
-	return Plain(v.String())
+	return Plain(Repr(v))
 }
+
+// Terminal is a cell's value as a terminal shows it.
+func Terminal(v starlark.Value, color bool) string {
+	if t, ok := v.(Terminaler); ok {
+		return t.Terminal(color)
+	}
+	return Of(v).Text()
+}
+
+// Repr is how a plain Starlark value prints: strings quoted, as Python's repr.
+func Repr(v starlark.Value) string { return v.String() }

@@ -1,7 +1,5 @@
 package session
 
-// CONTRACT — the API the front ends (repl, kernel) code against.
-
 import (
 	"errors"
 
@@ -25,13 +23,13 @@ type Output interface {
 // ErrNoStdin is returned by Output.Input when the front end does not allow input.
 var ErrNoStdin = errors.New("session: this front end does not accept input")
 
-// Error is a failed cell: Name is the kind ("SyntaxError", "Trap", "Interrupted", ...), Value
-// the one-line message, Traceback the lines a front end shows (a Wasm stack, a Starlark
-// backtrace).
-type Error struct {
-	Name      string
-	Value     string
-	Traceback []string
+// streamWriter is an io.Writer that sends to one stream of an Output.
+type streamWriter struct {
+	out  Output
+	name string
 }
 
-func (e *Error) Error() string { return e.Name + ": " + e.Value }
+func (w streamWriter) Write(p []byte) (int, error) {
+	w.out.Stream(w.name, string(p))
+	return len(p), nil
+}

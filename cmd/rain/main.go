@@ -1,0 +1,158 @@
+// Command rain is Rain's one binary: the terminal REPL, the script runner, the Jupyter kernel
+// and its installer, a worker node and a standalone hub. It only parses flags and wires
+// packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rain-wasm/rain/repl"
+	"github.com/rain-wasm/rain/session"
+)
+
+const usage = `Rain — WebAssembly on a cluster, from a notebook or a terminal.
+
+Usage:
+  rain [flags] [MODULE.wasm ...]   terminal REPL with local nodes; loads the modules given
+  rain run [flags] SCRIPT          run a script of cells (split at "# %%" lines); exit 1 on error
+  rain kernel -f CONNECTION.json   the Jupyter kernel (Jupyter starts it; see rain install)
+  rain install [--user | --sys-prefix | --prefix DIR]   install the "rain" Jupyter kernelspec
+  rain node --join URL --token T   a worker node joining a hub
+  rain hub                         a standalone hub that nodes and sessions share
+  rain version                     print the version
+
+Run "rain COMMAND --help" for a command's flags.
+`
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, repl.ErrScript):
+		os.Exit(1)
+	default:
+		fmt.Fprintln(os.Stderr, "rain:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !strings.HasSuffix(args[0], ".wasm") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "":
+		return runREPL(ctx, args, stderr)
+	case "run":
+		return runScript(ctx, args, stdout, stderr)
+	case "node":
+		return runNode(ctx, args, stderr)
+	case "kernel":
+		return runKernel(ctx, args, stderr)
+	case "install":
+		return runInstall(args, stdout, stderr)
+	case "hub":
+		return runHub(ctx, args, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "rain", session.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// sessionFlags are the flags every front end shares.
+type sessionFlags struct {
+	nodes  int
+	engine string
+	join   string
+	token  string
+}
+
+func (f *sessionFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.nodes, "nodes", 2, "local nodes to start (0 with --join uses only the hub's nodes)")
+	fs.StringVar(&f.engine, "engine", "auto", "Wasm engine on local nodes: compiler, interpreter or auto")
+	fs.StringVar(&f.join, "join", "", "use the hub at this NATS URL instead of starting one (see rain hub)")
+	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
+}
+
+func (f *sessionFlags) options() []session.Option {
+	opts := []session.Option{session.WithNodes(f.nodes), session.WithEngine(f.engine)}
+	if f.join != "" {
+		opts = append(opts, session.WithJoin(f.join, f.token))
+	}
+	return opts
+}
+
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func runREPL(ctx context.Context, args []string, stderr io.Writer) error {
+	var sf sessionFlags
+	fs := newFlagSet("rain", "rain [flags] [MODULE.wasm ...]", stderr)
+	sf.register(fs)
+	noHistory := fs.Bool("no-history", false, "keep no history file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := session.New(ctx, sf.options()...)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	s.WaitNodes(wctx, max(sf.nodes, 1))
+	cancel()
+	var opts []repl.Option
+	if *noHistory {
+		opts = append(opts, repl.WithHistoryFile(""))
+	}
+	var preload []string
+	for _, path := range fs.Args() {
+		preload = append(preload, "%load "+path)
+	}
+	return repl.Run(ctx, s, s.Banner(), append(opts, repl.WithPreload(preload...))...)
+}
+
+func runScript(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var sf sessionFlags
+	fs := newFlagSet("rain run", "rain run [flags] SCRIPT", stderr)
+	sf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("run wants one script, got %d arguments", fs.NArg())
+	}
+	path := fs.Arg(0)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot read the script: %w", err)
+	}
+	s, err := session.New(ctx, sf.options()...)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return repl.RunScript(ctx, s, path, string(src), stdout, stderr)
+}

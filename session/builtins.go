@@ -1,0 +1,346 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// builtinDoc documents a builtin for %help.
+type builtinDoc struct {
+	name, usage, summary string
+}
+
+// builtinDocs lists the builtins users call by name (Starlark's own, like len and range, are
+// documented by Starlark).
+func builtinDocs() []builtinDoc {
+	return []builtinDoc{
+		{"load_module", "load_module(path, name=None)", "load a Wasm module, as %load does, and return it"},
+		{"wat", "wat(text, name=\"wat\")", "assemble WebAssembly text and load it"},
+		{"nodes", "nodes()", "the cluster's nodes, as a table"},
+		{"display", "display(value)", "show a value now, as a cell's last value would be shown"},
+		{"clear_output", "clear_output(wait=False)", "clear the cell's output"},
+		{"input", "input(prompt=\"\")", "ask the user for a line of text"},
+		{"help", "help(x)", "explain a magic, builtin, module or function"},
+		{"print", "print(*args, sep=\" \")", "print to the cell's output"},
+	}
+}
+
+func (s *Session) newBuiltins() starlark.StringDict {
+	b := func(name string, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)) *starlark.Builtin {
+		return starlark.NewBuiltin(name, fn)
+	}
+	return starlark.StringDict{
+		"__rain_load":   b("load", s.builtinRainLoad),
+		"__rain_magic":  b("magic", s.builtinMagic),
+		"__rain_time":   b("time", builtinTime),
+		"__rain_timeit": b("timeit", builtinTimeit),
+		"__rain_help":   b("help", s.builtinHelp),
+		"load_module":   b("load_module", s.builtinLoadModule),
+		"wat":           b("wat", s.builtinWat),
+		"nodes":         b("nodes", s.builtinNodes),
+		"display":       b("display", builtinDisplay),
+		"clear_output":  b("clear_output", builtinClearOutput),
+		"input":         b("input", builtinInput),
+		"help":          b("help", s.builtinHelp),
+	}
+}
+
+// load validates a module, ships it to the nodes and announces it.
+func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Module, error) {
+	info, err := wasm.Describe(bin)
+	if err != nil {
+		return nil, err
+	}
+	ctx := threadContext(thread)
+	s.waitLocalNodes(ctx)
+	if _, err := s.client.Load(ctx, bin); err != nil {
+		return nil, err
+	}
+	m := s.newModule(name, info)
+	s.modules[info.SHA256] = m
+	n := len(s.client.Nodes())
+	line := fmt.Sprintf("%s: %s · ready on %d node%s", name, m.summary(), n, plural(n))
+	threadOutput(thread).Display(display.Plain(line), "", false)
+	return m, nil
+}
+
+// waitLocalNodes gives local nodes that are still starting a moment to come up, so that a
+// module is shipped to all of them at once.
+func (s *Session) waitLocalNodes(ctx context.Context) {
+	want := 1
+	if s.local != nil {
+		want = s.opts.nodes
+	}
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	_ = s.client.WaitNodes(wctx, want)
+}
+
+// readModule reads a .wasm file named in a cell, relative to the session's directory.
+func (s *Session) readModule(path string) ([]byte, error) {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(s.opts.dir, path)
+	}
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, usageError("no such file: %s", path)
+		}
+		return nil, usageError("cannot read %s: %v", path, err)
+	}
+	return bin, nil
+}
+
+func (s *Session) builtinRainLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path, name string
+	if err := starlark.UnpackPositionalArgs("%load", args, kwargs, 2, &path, &name); err != nil {
+		return nil, err
+	}
+	bin, err := s.readModule(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.load(thread, bin, name)
+}
+
+func (s *Session) builtinLoadModule(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	var name starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "name?", &name); err != nil {
+		return nil, err
+	}
+	n := moduleName(path)
+	if s, ok := name.(starlark.String); ok {
+		n = string(s)
+	}
+	bin, err := s.readModule(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.load(thread, bin, n)
+}
+
+func (s *Session) builtinWat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var text string
+	name := "wat"
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text, "name?", &name); err != nil {
+		return nil, err
+	}
+	bin, err := assembleWAT(threadContext(thread), text)
+	if err != nil {
+		return nil, err
+	}
+	return s.load(thread, bin, name)
+}
+
+// cellWat: %%wat NAME.
+func (s *Session) cellWat(thread *starlark.Thread, args, body string) (starlark.Value, error) {
+	name, err := cellModuleName("wat", args)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := assembleWAT(threadContext(thread), body)
+	if err != nil {
+		return nil, err
+	}
+	return s.bindCellModule(thread, bin, name)
+}
+
+// cellC: %%c NAME [flags].
+func (s *Session) cellC(thread *starlark.Thread, args, body string) (starlark.Value, error) {
+	f := strings.Fields(args)
+	name, err := cellModuleName("c", strings.Join(f[:min(1, len(f))], ""))
+	if err != nil {
+		return nil, err
+	}
+	bin, err := compileC(threadContext(thread), body, f[1:])
+	if err != nil {
+		return nil, err
+	}
+	return s.bindCellModule(thread, bin, name)
+}
+
+func cellModuleName(magic, args string) (string, error) {
+	if !identifier.MatchString(args) {
+		return "", usageError("usage: %%%%%s NAME, then the source on the next lines (NAME: letters, digits, _)", magic)
+	}
+	return args, nil
+}
+
+func (s *Session) bindCellModule(thread *starlark.Thread, bin []byte, name string) (starlark.Value, error) {
+	m, err := s.load(thread, bin, name)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.globals[name] = m
+	s.mu.Unlock()
+	return nil, nil
+}
+
+func (s *Session) builtinMagic(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name, rest string
+	if err := starlark.UnpackPositionalArgs("magic", args, kwargs, 2, &name, &rest); err != nil {
+		return nil, err
+	}
+	return s.magics[name].run(thread, strings.TrimSpace(rest))
+}
+
+// timed calls fn and measures it.
+func timed(thread *starlark.Thread, fn starlark.Callable) (starlark.Value, time.Duration, error) {
+	start := time.Now()
+	v, err := starlark.Call(thread, fn, nil, nil)
+	return v, time.Since(start), err
+}
+
+func builtinTime(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var fn starlark.Callable
+	var src string
+	if err := starlark.UnpackPositionalArgs("%time", args, kwargs, 2, &fn, &src); err != nil {
+		return nil, err
+	}
+	v, d, err := timed(thread, fn)
+	if err != nil {
+		return nil, err
+	}
+	threadOutput(thread).Stream("stdout", "Wall time: "+duration(d)+"\n")
+	return v, nil
+}
+
+func builtinTimeit(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var fn starlark.Callable
+	var src string
+	var loops, runs int
+	if err := starlark.UnpackPositionalArgs("%timeit", args, kwargs, 4, &fn, &src, &loops, &runs); err != nil {
+		return nil, err
+	}
+	run := func(n int) (time.Duration, error) {
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			if _, err := starlark.Call(thread, fn, nil, nil); err != nil {
+				return 0, err
+			}
+		}
+		return time.Since(start), nil
+	}
+	if loops == 0 { // as IPython: the first power of ten whose run takes 0.2 s
+		for loops = 1; ; loops *= 10 {
+			d, err := run(loops)
+			if err != nil {
+				return nil, err
+			}
+			if d >= 200*time.Millisecond || loops >= 1_000_000 {
+				break
+			}
+		}
+	}
+	per := make([]float64, runs)
+	for i := range per {
+		d, err := run(loops)
+		if err != nil {
+			return nil, err
+		}
+		per[i] = float64(d) / float64(loops)
+	}
+	mean, sd := meanStd(per)
+	line := fmt.Sprintf("%s ± %s per loop (mean ± std. dev. of %d run%s, %d loop%s each)\n",
+		duration(time.Duration(mean)), duration(time.Duration(sd)), runs, plural(runs), loops, plural(loops))
+	threadOutput(thread).Stream("stdout", line)
+	return starlark.None, nil
+}
+
+func meanStd(xs []float64) (mean, sd float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	for _, x := range xs {
+		sd += (x - mean) * (x - mean)
+	}
+	if len(xs) > 1 {
+		sd = math.Sqrt(sd / float64(len(xs)-1))
+	}
+	return mean, sd
+}
+
+// duration prints a duration with three significant figures, as IPython does.
+func duration(d time.Duration) string {
+	s := d.Seconds()
+	switch {
+	case s >= 1:
+		return fmt.Sprintf("%.3g s", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.3g ms", s*1e3)
+	case s >= 1e-6:
+		return fmt.Sprintf("%.3g µs", s*1e6)
+	}
+	return fmt.Sprintf("%.3g ns", s*1e9)
+}
+
+func (s *Session) magicWho(thread *starlark.Thread, args string) (starlark.Value, error) {
+	if args != "" {
+		return nil, usageError("%%who takes no arguments")
+	}
+	s.mu.Lock()
+	names := s.userNames()
+	s.mu.Unlock()
+	if len(names) == 0 {
+		threadOutput(thread).Stream("stdout", "Interactive namespace is empty.\n")
+		return starlark.None, nil
+	}
+	threadOutput(thread).Stream("stdout", strings.Join(names, "\t")+"\n")
+	return starlark.None, nil
+}
+
+func builtinDisplay(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(kwargs) > 0 {
+		return nil, fmt.Errorf("display takes no keyword arguments")
+	}
+	for _, v := range args {
+		threadOutput(thread).Display(display.Of(v), "", false)
+	}
+	return starlark.None, nil
+}
+
+func builtinClearOutput(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	wait := false
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	threadOutput(thread).Clear(wait)
+	return starlark.None, nil
+}
+
+func builtinInput(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	prompt := ""
+	password := false
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "prompt?", &prompt, "password?", &password); err != nil {
+		return nil, err
+	}
+	line, err := threadOutput(thread).Input(prompt, password)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.String(line), nil
+}
+
+// sortedKeys lists a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

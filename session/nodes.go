@@ -1,0 +1,76 @@
+package session
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/rain-wasm/rain/display"
+)
+
+// nodesTable is a snapshot of the cluster's nodes.
+func (s *Session) nodesTable() *display.Table {
+	nodes := s.client.Nodes()
+	t := &display.Table{
+		Title:   fmt.Sprintf("%d node%s", len(nodes), plural(len(nodes))),
+		Headers: []string{"node", "host", "os/arch", "cores", "engine", "RTT", "busy", "done", "modules", "restarts"},
+		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 8: true, 9: true},
+	}
+	for _, n := range nodes {
+		var mods []string
+		for _, sha := range n.Modules {
+			if m, ok := s.modules[sha]; ok {
+				mods = append(mods, m.name)
+			}
+		}
+		t.Rows = append(t.Rows, []string{
+			n.ID, n.Host, n.OS + "/" + n.Arch, fmt.Sprint(n.Cores), n.Engine,
+			n.RTT.Round(time.Microsecond).String(), fmt.Sprint(n.Busy), fmt.Sprint(n.Done),
+			moduleCell(mods, len(n.Modules)), fmt.Sprint(n.Restarts),
+		})
+	}
+	if len(nodes) == 0 {
+		t.Note = "no node has joined yet"
+	}
+	return t
+}
+
+// tableValue shows a display.Table as a cell's value.
+type tableValue struct {
+	kind string
+	t    *display.Table
+}
+
+var _ display.Shower = tableValue{}
+
+func (v tableValue) String() string             { return v.t.Plain() }
+func (v tableValue) Type() string               { return v.kind }
+func (v tableValue) Freeze()                    {}
+func (v tableValue) Truth() starlark.Bool       { return len(v.t.Rows) > 0 }
+func (v tableValue) Hash() (uint32, error)      { return 0, fmt.Errorf("unhashable: %s", v.kind) }
+func (v tableValue) Show() display.Bundle       { return v.t.Bundle() }
+func (v tableValue) Terminal(color bool) string { return v.t.Terminal(color) }
+
+func (s *Session) magicNodes(thread *starlark.Thread, args string) (starlark.Value, error) {
+	return tableValue{"nodes", s.nodesTable()}, nil
+}
+
+func (s *Session) builtinNodes(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	return tableValue{"nodes", s.nodesTable()}, nil
+}
+
+// moduleCell names a node's modules, or counts them when there are many or unnamed ones.
+func moduleCell(names []string, n int) string {
+	if len(names) == n && n <= 3 {
+		if n == 0 {
+			return "–"
+		}
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprint(n)
+}

@@ -1,0 +1,301 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/display"
+)
+
+// Option configures a Session.
+type Option func(*options) error
+
+type options struct {
+	nodes     int
+	nodeCmd   []string
+	join      string
+	token     string
+	engine    string
+	dir       string
+	nodeReady time.Duration
+}
+
+// WithNodes sets how many local nodes the session starts. The default is 2; 0 starts none
+// (useful with WithJoin).
+func WithNodes(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("session: --nodes must be 0 or more, got %d", n)
+		}
+		o.nodes = n
+		return nil
+	}
+}
+
+// WithNodeCommand sets the command that starts a local node; "--join URL --token T" is
+// appended. The default is this executable with the argument "node".
+func WithNodeCommand(argv ...string) Option {
+	return func(o *options) error { o.nodeCmd = argv; return nil }
+}
+
+// WithJoin connects to an existing hub instead of starting one.
+func WithJoin(url, token string) Option {
+	return func(o *options) error { o.join, o.token = url, token; return nil }
+}
+
+// WithEngine asks local nodes for an engine: "compiler", "interpreter" or "auto" (the default).
+func WithEngine(name string) Option {
+	return func(o *options) error { o.engine = name; return nil }
+}
+
+// WithDir makes relative paths in cells (%load) relative to dir. The default is the
+// process's working directory.
+func WithDir(dir string) Option {
+	return func(o *options) error { o.dir = dir; return nil }
+}
+
+// Session holds a cell language's state: globals, loaded modules and the cluster client.
+type Session struct {
+	opts    options
+	magics  map[string]*magic
+	builtin starlark.StringDict
+
+	mu      sync.Mutex // guards globals and modules between Exec and Complete
+	globals starlark.StringDict
+	modules map[string]*Module // by SHA-256
+
+	hub    *cluster.Hub
+	local  *cluster.LocalNodes
+	client *cluster.Client
+}
+
+// fileOptions are the Starlark dialect of cells: while loops, sets, top-level if/for,
+// reassignable globals and recursion, as Python users expect.
+func fileOptions() *syntax.FileOptions {
+	return &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: true}
+}
+
+// New starts a session: it connects to (or starts) a hub and brings up local nodes in the
+// background; the session is usable at once and calls wait for the first node.
+func New(ctx context.Context, opts ...Option) (*Session, error) {
+	o := options{nodes: 2, engine: "auto"}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.dir == "" {
+		o.dir, _ = os.Getwd()
+	}
+	if o.nodeCmd == nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("session: cannot find this executable to start nodes: %w", err)
+		}
+		o.nodeCmd = []string{exe, "node"}
+	}
+	s := &Session{opts: o, modules: map[string]*Module{}}
+	s.magics = s.newMagics()
+	s.builtin = s.newBuiltins()
+	s.globals = starlark.StringDict{}
+	for k, v := range s.builtin {
+		s.globals[k] = v
+	}
+	url, token := o.join, o.token
+	if url == "" {
+		hub, err := cluster.StartHub()
+		if err != nil {
+			return nil, err
+		}
+		s.hub = hub
+		url, token = hub.URL(), hub.Token()
+	}
+	client, err := cluster.Connect(ctx, url, token)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.client = client
+	if o.nodes > 0 {
+		argv := append(append([]string{}, o.nodeCmd...), "--engine", o.engine)
+		local, err := cluster.StartLocalNodes(ctx, argv, o.nodes, url, token)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.local = local
+	}
+	return s, nil
+}
+
+// WaitNodes waits until n nodes are ready or ctx ends.
+func (s *Session) WaitNodes(ctx context.Context, n int) error { return s.client.WaitNodes(ctx, n) }
+
+// Close stops local nodes and the hub the session started.
+func (s *Session) Close() error {
+	if s.local != nil {
+		s.local.Stop()
+	}
+	if s.client != nil {
+		s.client.Close()
+	}
+	if s.hub != nil {
+		s.hub.Shutdown()
+	}
+	return nil
+}
+
+// Banner describes the session: version, nodes, their architecture and engine.
+func (s *Session) Banner() string {
+	return fmt.Sprintf("Rain %s — WebAssembly on a cluster · %s\n%%help lists the magics and builtins; `name?` explains one.", Version, s.nodeSummary())
+}
+
+// Version is Rain's version.
+const Version = "0.1.0"
+
+// nodeSummary says how many nodes are up, on what, running which engine.
+func (s *Session) nodeSummary() string {
+	nodes := s.client.Nodes()
+	if len(nodes) == 0 {
+		if s.local != nil {
+			return fmt.Sprintf("starting %d local nodes", s.opts.nodes)
+		}
+		return "no nodes yet"
+	}
+	kinds := map[string]int{}
+	for _, n := range nodes {
+		kinds[n.OS+"/"+n.Arch+", "+n.Engine]++
+	}
+	var parts []string
+	for k, c := range kinds {
+		parts = append(parts, fmt.Sprintf("%d× %s", c, k))
+	}
+	sort.Strings(parts)
+	word := "nodes"
+	if len(nodes) == 1 {
+		word = "node"
+	}
+	return fmt.Sprintf("%d %s (%s)", len(nodes), word, strings.Join(parts, "; "))
+}
+
+// Exec runs one cell. It returns the value of the cell's last expression (nil if none, or if
+// it is None). Errors are *Error. Cancelling ctx interrupts running Wasm on every node within
+// a second and stops Starlark loops; the session's state is kept.
+func (s *Session) Exec(ctx context.Context, code string, out Output) (starlark.Value, error) {
+	v, err := s.exec(ctx, code, out)
+	if err != nil {
+		return nil, cellError(err)
+	}
+	if v == starlark.None {
+		v = nil
+	}
+	return v, nil
+}
+
+func (s *Session) exec(ctx context.Context, code string, out Output) (starlark.Value, error) {
+	if strings.TrimSpace(code) == "" {
+		return nil, nil
+	}
+	thread := s.newThread(ctx, out)
+	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
+	defer stop()
+
+	if first, body, ok := strings.Cut(strings.TrimLeft(code, "\n"), "\n"); strings.HasPrefix(first, "%%") || (!ok && strings.HasPrefix(strings.TrimSpace(code), "%%")) {
+		return s.runCellMagic(thread, first, body)
+	}
+	src, err := s.translate(code)
+	if err != nil {
+		return nil, err
+	}
+	f, err := fileOptions().Parse("<cell>", src, 0)
+	if err != nil {
+		return nil, err
+	}
+	// The last expression statement becomes an assignment to `_`, as in IPython.
+	var last bool
+	if n := len(f.Stmts); n > 0 {
+		if e, ok := f.Stmts[n-1].(*syntax.ExprStmt); ok {
+			start, _ := e.X.Span()
+			f.Stmts[n-1] = &syntax.AssignStmt{OpPos: start, Op: syntax.EQ, LHS: &syntax.Ident{NamePos: start, Name: "_"}, RHS: e.X}
+			last = true
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := starlark.ExecREPLChunk(f, thread, s.globals); err != nil {
+		return nil, err
+	}
+	if !last {
+		return nil, nil
+	}
+	return s.globals["_"], nil
+}
+
+// newThread makes the Starlark thread one cell runs on.
+func (s *Session) newThread(ctx context.Context, out Output) *starlark.Thread {
+	thread := &starlark.Thread{
+		Name:  "cell",
+		Print: func(_ *starlark.Thread, msg string) { out.Stream("stdout", msg+"\n") },
+	}
+	thread.SetLocal(ctxKey, ctx)
+	thread.SetLocal(outKey, out)
+	return thread
+}
+
+const (
+	ctxKey = "rain.ctx"
+	outKey = "rain.out"
+)
+
+func threadContext(t *starlark.Thread) context.Context {
+	if ctx, ok := t.Local(ctxKey).(context.Context); ok {
+		return ctx
+	}
+	return context.Background()
+}
+
+func threadOutput(t *starlark.Thread) Output {
+	if out, ok := t.Local(outKey).(Output); ok {
+		return out
+	}
+	return discard{}
+}
+
+// discard is an Output that drops everything.
+type discard struct{}
+
+func (discard) Stream(string, string)                              {}
+func (discard) Display(display.Bundle, string, bool)               {}
+func (discard) Clear(bool)                                         {}
+func (discard) Input(prompt string, password bool) (string, error) { return "", ErrNoStdin }
+
+// Who lists the user's global names, sorted.
+func (s *Session) Who() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.userNames()
+}
+
+func (s *Session) userNames() []string {
+	var names []string
+	for k, v := range s.globals {
+		if strings.HasPrefix(k, "_") {
+			continue
+		}
+		if b, ok := s.builtin[k]; ok && b == v {
+			continue
+		}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
