@@ -25,25 +25,17 @@ func (r ExecuteRequest) Flags() (storeHistory, allowStdin, stopOnError bool) {
 	return storeHistory, r.AllowStdin == nil || *r.AllowStdin, r.StopOnError == nil || *r.StopOnError
 }
 
-// ExecuteReply is the content of an execute_reply. Status is "ok", "error" or "aborted";
-// the error fields are set for "error" only.
+// ExecuteReply is the content of an execute_reply: Status "ok" or "error", with the error's
+// fields for "error". (An aborted request's reply is a StatusOnly{"aborted"}.)
 type ExecuteReply struct {
 	Status          string         `json:"status"`
 	ExecutionCount  int            `json:"execution_count"`
-	Payload         []Payload      `json:"payload,omitempty"`
-	UserExpressions map[string]any `json:"user_expressions,omitempty"`
-	ErrorContent
+	Payload         []Payload      `json:"payload"`
+	UserExpressions map[string]any `json:"user_expressions"`
+	*Error
 }
 
-// ErrorContent is the part of error replies and of the error message that describes the error.
-type ErrorContent struct {
-	EName     string   `json:"ename,omitempty"`
-	EValue    string   `json:"evalue,omitempty"`
-	Traceback []string `json:"traceback,omitempty"`
-}
-
-// Error is the content of an error message on iopub (all its fields are required, even
-// when empty).
+// Error is the content of an error message on iopub, and the error part of replies.
 type Error struct {
 	EName     string   `json:"ename"`
 	EValue    string   `json:"evalue"`

@@ -59,6 +59,7 @@ type Header struct {
 // raw for the handler of the message type to decode.
 type Message struct {
 	Identities   [][]byte
+	Signature    []byte
 	Header       Header
 	RawHeader    json.RawMessage
 	ParentHeader json.RawMessage
@@ -160,6 +161,7 @@ func Decode(frames [][]byte, s Signer) (*Message, error) {
 	}
 	m := &Message{
 		Identities:   frames[:d],
+		Signature:    sig,
 		RawHeader:    header,
 		ParentHeader: parent,
 		Metadata:     metadata,

@@ -1,0 +1,219 @@
+package kernel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/kernel/protocol"
+	"github.com/rain-wasm/rain/session"
+)
+
+// pager is a cell value that is help text for the front end's pager (IPython's `?`): it
+// goes back as an execute_reply payload, not as an execute_result.
+type pager interface {
+	Page() display.Bundle
+}
+
+// execute runs an execute_request: execute_input, the cell's output, execute_result or
+// error on iopub, then the execute_reply. It reports whether the queued execute_requests are
+// to be aborted (the cell failed and stop_on_error is set).
+func (k *kernel) execute(m *protocol.Message) (abort bool) {
+	var req protocol.ExecuteRequest
+	if err := json.Unmarshal(m.Content, &req); err != nil {
+		k.replyError(m, &protocol.Error{EName: "BadRequest", EValue: "execute_request: " + err.Error(), Traceback: []string{}})
+		return false
+	}
+	storeHistory, allowStdin, stopOnError := req.Flags()
+	if storeHistory {
+		k.count++
+	}
+	count := k.count
+	if !req.Silent {
+		k.publish(m, "execute_input", protocol.ExecuteInput{Code: req.Code, ExecutionCount: count})
+	}
+	started := time.Now()
+
+	v, err := k.run(m, req.Code, req.Silent, allowStdin)
+	reply := protocol.ExecuteReply{Status: "ok", ExecutionCount: count, Payload: []protocol.Payload{},
+		UserExpressions: map[string]any{}}
+	if err != nil {
+		e := errorContent(err)
+		if !req.Silent {
+			k.publish(m, "error", e)
+		}
+		reply.Status, reply.Error = "error", e
+	} else {
+		if p, ok := v.(pager); ok {
+			reply.Payload = append(reply.Payload, protocol.Payload{Source: "page", Data: bundle(p.Page()), Start: 0})
+		} else if v != nil && !req.Silent {
+			k.publish(m, "execute_result", protocol.ExecuteResult{ExecutionCount: count, Data: bundle(display.Of(v)), Metadata: map[string]any{}})
+		}
+		for name, expr := range req.UserExpressions {
+			reply.UserExpressions[name] = k.userExpression(m, expr)
+		}
+	}
+	if storeHistory {
+		k.hist.add(count, req.Code)
+	}
+	k.reply(k.shellOut, m, "execute_reply", reply, map[string]any{
+		"started": protocol.Date(started), "dependencies_met": true, "engine": k.id, "status": reply.Status,
+	})
+	return err != nil && stopOnError
+}
+
+// run executes code on the session, interruptible by interrupt_request and SIGINT.
+func (k *kernel) run(m *protocol.Message, code string, silent, allowStdin bool) (starlark.Value, error) {
+	eng, err := k.engine()
+	if err != nil {
+		return nil, &session.Error{Name: "SessionError", Value: "the session did not start: " + err.Error()}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	k.cellMu.Lock()
+	k.cellCancel = cancel
+	k.cellMu.Unlock()
+	out := &cellOutput{k: k, req: m, ctx: ctx, silent: silent, allowStdin: allowStdin}
+	defer func() {
+		out.done.Store(true)
+		k.cellMu.Lock()
+		k.cellCancel = nil
+		k.cellMu.Unlock()
+		cancel()
+	}()
+	return eng.Exec(ctx, code, out)
+}
+
+// userExpression evaluates one of an execute_request's user_expressions.
+func (k *kernel) userExpression(m *protocol.Message, expr string) any {
+	v, err := k.run(m, expr, true, false)
+	if err != nil {
+		e := errorContent(err)
+		return map[string]any{"status": "error", "ename": e.EName, "evalue": e.EValue, "traceback": e.Traceback}
+	}
+	data := map[string]any{"text/plain": "None"}
+	if v != nil {
+		data = bundle(display.Of(v))
+	}
+	return map[string]any{"status": "ok", "data": data, "metadata": map[string]any{}}
+}
+
+func (k *kernel) replyError(m *protocol.Message, e *protocol.Error) {
+	k.reply(k.shellOut, m, "execute_reply", protocol.ExecuteReply{Status: "error", ExecutionCount: k.count,
+		Payload: []protocol.Payload{}, UserExpressions: map[string]any{}, Error: e}, nil)
+}
+
+// errorContent turns a cell's error into the protocol's ename, evalue and traceback. The
+// traceback is never empty: front ends show only the traceback.
+func errorContent(err error) *protocol.Error {
+	var e *protocol.Error
+	var se *session.Error
+	switch {
+	case errors.As(err, &se):
+		e = &protocol.Error{EName: se.Name, EValue: se.Value, Traceback: se.Traceback}
+	case errors.Is(err, context.Canceled):
+		e = &protocol.Error{EName: "KeyboardInterrupt", EValue: "interrupted"}
+	default:
+		e = &protocol.Error{EName: "Error", EValue: err.Error()}
+	}
+	if len(e.Traceback) == 0 {
+		e.Traceback = []string{"\x1b[0;31m" + e.EName + "\x1b[0m: " + e.EValue}
+	}
+	return e
+}
+
+// bundle is b as the protocol's MIME bundle, with text/plain always present.
+func bundle(b display.Bundle) map[string]any {
+	if b == nil {
+		return map[string]any{"text/plain": ""}
+	}
+	if _, ok := b["text/plain"]; !ok {
+		b["text/plain"] = ""
+	}
+	return b
+}
+
+// cellOutput sends what one cell produces as iopub messages whose parent is the cell's
+// execute_request. Calls after the cell has returned are dropped.
+type cellOutput struct {
+	k          *kernel
+	req        *protocol.Message
+	ctx        context.Context
+	silent     bool
+	allowStdin bool
+	done       atomic.Bool
+}
+
+var _ session.Output = (*cellOutput)(nil)
+
+func (o *cellOutput) quiet() bool { return o.silent || o.done.Load() }
+
+func (o *cellOutput) Stream(name, text string) {
+	if o.quiet() || text == "" {
+		return
+	}
+	if name != "stderr" {
+		name = "stdout"
+	}
+	o.k.publish(o.req, "stream", protocol.Stream{Name: name, Text: text})
+}
+
+func (o *cellOutput) Display(b display.Bundle, id string, update bool) {
+	if o.quiet() {
+		return
+	}
+	d := protocol.DisplayData{Data: bundle(b), Metadata: map[string]any{}}
+	if id != "" {
+		d.Transient = &protocol.Transient{DisplayID: id}
+	}
+	t := "display_data"
+	if update && id != "" {
+		t = "update_display_data"
+	}
+	o.k.publish(o.req, t, d)
+}
+
+func (o *cellOutput) Clear(wait bool) {
+	if o.quiet() {
+		return
+	}
+	o.k.publish(o.req, "clear_output", protocol.ClearOutput{Wait: wait})
+}
+
+// Input sends an input_request to the client that sent the cell, and waits for its
+// input_reply or the cell's interruption. With allow_stdin false it asks nothing.
+func (o *cellOutput) Input(prompt string, password bool) (string, error) {
+	if !o.allowStdin || o.done.Load() {
+		return "", session.ErrNoStdin
+	}
+	k := o.k
+	k.inputMu.Lock()
+	defer k.inputMu.Unlock()
+	for { // drop replies to earlier requests
+		select {
+		case <-k.inputs:
+			continue
+		default:
+		}
+		break
+	}
+	req := outgoing{ids: o.req.Identities, msgType: "input_request", parent: o.req,
+		content: protocol.InputRequest{Prompt: prompt, Password: password}}
+	k.enqueue(k.stdinOut, req)
+	select {
+	case r := <-k.inputs:
+		var reply protocol.InputReply
+		if err := json.Unmarshal(r.Content, &reply); err != nil {
+			return "", errors.New("kernel: bad input_reply: " + err.Error())
+		}
+		return reply.Value, nil
+	case <-o.ctx.Done():
+		return "", o.ctx.Err()
+	case <-k.quit:
+		return "", errors.New("kernel: shutting down")
+	}
+}
