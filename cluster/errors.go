@@ -1,0 +1,58 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNoNodes is returned when a call finds no node to run on.
+	ErrNoNodes = errors.New("cluster: no nodes")
+
+	// ErrUnknownNode is returned when a call names a node the client has never heard of.
+	ErrUnknownNode = errors.New("cluster: unknown node")
+
+	// ErrUnknownModule is returned when a call names a module that was not loaded through
+	// this client.
+	ErrUnknownModule = errors.New("cluster: module not loaded")
+
+	// ErrInterrupted is returned when a call's context was cancelled; the node that ran it
+	// has been stopped and is being restarted.
+	ErrInterrupted = errors.New("cluster: interrupted")
+
+	// ErrNodeLost is returned (wrapped in *RemoteError) when the node running a call died.
+	ErrNodeLost = errors.New("cluster: node died during the call")
+
+	// ErrUnauthorized is returned when the hub refused the token.
+	ErrUnauthorized = errors.New("cluster: the hub refused the token")
+
+	// ErrHubLost is returned by RunNode and RunWorker when the hub could not be reached
+	// again within the reconnect window.
+	ErrHubLost = errors.New("cluster: lost the hub")
+
+	// ErrChecksum is returned when module bytes arrive on a node with a SHA-256 that does not
+	// match the one announced.
+	ErrChecksum = errors.New("cluster: checksum mismatch")
+
+	// ErrClosed is returned by a Client's methods after Close.
+	ErrClosed = errors.New("cluster: client closed")
+)
+
+// RemoteError is an error a node reported for a call or a load, or the loss of that node.
+// Use errors.As to find what is inside: a *wasm.Trap for a trap, ErrNodeLost when the node died,
+// wasm.ErrNoExport or wasm.ErrInvalid when the node rejected the call or the module.
+type RemoteError struct {
+	Node string // the node's ID
+	Func string // the export called; empty for a load
+	Err  error  // a *wasm.Trap rebuilt from the wire, ErrNodeLost, or another error
+}
+
+func (e *RemoteError) Error() string {
+	if e.Func == "" {
+		return fmt.Sprintf("cluster: node %s: %v", e.Node, e.Err)
+	}
+	return fmt.Sprintf("cluster: node %s: %s: %v", e.Node, e.Func, e.Err)
+}
+
+// Unwrap returns the error the node reported.
+func (e *RemoteError) Unwrap() error { return e.Err }

@@ -1,0 +1,122 @@
+package cluster
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// DefaultMaxPayload is the largest message the hub accepts: 8 MiB. Modules travel in chunks
+// smaller than this (see WithChunkSize).
+const DefaultMaxPayload = 8 << 20
+
+// Hub is an embedded NATS server that a session's clients and nodes meet on.
+type Hub struct {
+	srv   *server.Server
+	token string
+}
+
+// HubOption configures StartHub.
+type HubOption func(*hubOptions) error
+
+type hubOptions struct {
+	host       string
+	port       int
+	token      string
+	maxPayload int
+	timeout    time.Duration
+}
+
+// WithHubHost sets the interface the hub listens on. The default is "127.0.0.1": only this
+// machine's nodes can join. Use "0.0.0.0" to let other machines join.
+func WithHubHost(host string) HubOption {
+	return func(o *hubOptions) error { o.host = host; return nil }
+}
+
+// WithHubPort sets the port the hub listens on. The default, -1, picks a free port.
+func WithHubPort(port int) HubOption {
+	return func(o *hubOptions) error {
+		if port < -1 || port > 65535 {
+			return fmt.Errorf("cluster: hub port %d out of range", port)
+		}
+		o.port = port
+		return nil
+	}
+}
+
+// WithHubToken sets the token clients and nodes must present. The default is a random
+// 128-bit token, returned by Hub.Token.
+func WithHubToken(token string) HubOption {
+	return func(o *hubOptions) error {
+		if token == "" {
+			return errors.New("cluster: empty hub token")
+		}
+		o.token = token
+		return nil
+	}
+}
+
+// WithHubMaxPayload sets the largest message the hub accepts, in bytes. The default is
+// DefaultMaxPayload.
+func WithHubMaxPayload(n int) HubOption {
+	return func(o *hubOptions) error {
+		if n < 64<<10 || n > 64<<20 {
+			return fmt.Errorf("cluster: hub max payload %d not within 64 KiB…64 MiB", n)
+		}
+		o.maxPayload = n
+		return nil
+	}
+}
+
+// StartHub starts an embedded NATS server and returns once it accepts connections.
+func StartHub(opts ...HubOption) (*Hub, error) {
+	o := hubOptions{host: "127.0.0.1", port: -1, maxPayload: DefaultMaxPayload, timeout: 10 * time.Second}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.token == "" {
+		o.token = randomHex(16)
+	}
+	srv, err := server.NewServer(&server.Options{
+		Host:          o.host,
+		Port:          o.port,
+		Authorization: o.token,
+		MaxPayload:    int32(o.maxPayload),
+		NoLog:         true,
+		NoSigs:        true,
+		ServerName:    "rain-hub",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: hub: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(o.timeout) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("cluster: hub not ready after %v", o.timeout)
+	}
+	return &Hub{srv: srv, token: o.token}, nil
+}
+
+// URL is the address clients and nodes connect to, e.g. "nats://127.0.0.1:4222".
+func (h *Hub) URL() string { return h.srv.ClientURL() }
+
+// Token is the token clients and nodes must present.
+func (h *Hub) Token() string { return h.token }
+
+// Shutdown stops the hub and waits until it has.
+func (h *Hub) Shutdown() {
+	h.srv.Shutdown()
+	h.srv.WaitForShutdown()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

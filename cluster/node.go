@@ -1,0 +1,675 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// RunNode runs a node's supervisor until ctx is done (it then returns nil), the hub refuses
+// the token (ErrUnauthorized) or cannot be reached for the reconnect window (ErrHubLost).
+//
+// The supervisor holds the node's connection to the hub: it announces the node, sends its
+// heartbeat, stores the modules it receives in the cache directory and queues calls. It runs
+// them in a worker process (see RunWorker), one at a time, and restarts the worker whenever it
+// exits: at once after an interrupt, after a growing pause (100 ms doubling up to 5 s) when it
+// crashes again within 10 s. A new worker instantiates the node's modules again before it takes
+// the next call. Running no Wasm itself, the supervisor answers heartbeats and cancels even when
+// a call keeps the worker busy (or stops its garbage collector) for hours.
+func RunNode(ctx context.Context, opts ...NodeOption) error {
+	o, err := nodeConfig(opts)
+	if err != nil {
+		return err
+	}
+	moduleDir := filepath.Join(o.cacheDir, "modules")
+	if err := os.MkdirAll(moduleDir, 0o755); err != nil {
+		return fmt.Errorf("cluster: node: %w", err)
+	}
+	host, _ := os.Hostname()
+	n := &node{
+		o:         o,
+		inc:       randomHex(8),
+		host:      host,
+		log:       log.New(o.log, "rain node "+o.id+": ", log.Lmicroseconds),
+		moduleDir: moduleDir,
+		items:     make(chan *item, maxQueue),
+		lost:      make(chan struct{}),
+		modules:   map[string]bool{},
+		cancelled: map[string]time.Time{},
+		parts:     map[string]*partial{},
+	}
+	nc, err := dial(ctx, o.url, o.token, "rain node "+o.id, o.reconnect, func() {
+		n.lostOnce.Do(func() { close(n.lost) })
+	})
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	n.nc = nc
+	for verb, h := range map[string]nats.MsgHandler{
+		"call": n.onCall, "cancel": n.onCancel, "load": n.onLoad, "ping": n.onPing,
+	} {
+		if _, err := nc.Subscribe(nodeSubject(o.id, verb), h); err != nil {
+			return fmt.Errorf("cluster: node: %w", err)
+		}
+	}
+	if _, err := nc.Subscribe(subjDiscover, func(*nats.Msg) { n.publishStatus() }); err != nil {
+		return fmt.Errorf("cluster: node: %w", err)
+	}
+	go n.heartbeat(ctx)
+	n.log.Printf("joined %s as incarnation %s", o.url, n.inc)
+	err = n.run(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// maxQueue is how many calls and loads a node queues before it answers "busy".
+const maxQueue = 4096
+
+type node struct {
+	o         nodeOptions
+	nc        *nats.Conn
+	inc       string
+	host      string
+	log       *log.Logger
+	moduleDir string
+	items     chan *item
+	lost      chan struct{} // closed when the connection to the hub is gone for good
+	lostOnce  sync.Once
+
+	mu        sync.Mutex
+	modules   map[string]bool // instantiated in the current worker
+	order     []string        // modules to instantiate in every new worker, in load order
+	running   string          // task running now, or ""
+	worker    *workerProc     // current worker, or nil
+	cancelled map[string]time.Time
+	parts     map[string]*partial
+	queued    int
+	done      int
+	restarts  int
+}
+
+// item is one job for the runner: a call, or the instantiation of a module.
+type item struct {
+	call  *callMsg
+	reply string // subject of the call's reply
+	load  string // SHA-256 of the module to instantiate
+	msg   *nats.Msg
+}
+
+// partial is a module arriving in chunks.
+type partial struct {
+	buf []byte
+}
+
+func (n *node) heartbeat(ctx context.Context) {
+	t := time.NewTicker(n.o.heartbeat)
+	defer t.Stop()
+	for {
+		n.publishStatus()
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.lost:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (n *node) publishStatus() {
+	n.mu.Lock()
+	st := statusMsg{
+		V: wireVersion, ID: n.o.id, Incarnation: n.inc, Host: n.host,
+		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), Engine: n.o.engine,
+		Busy: n.queued, Done: n.done, Restarts: n.restarts,
+	}
+	if n.running != "" {
+		st.Busy++
+	}
+	if n.worker != nil {
+		st.PID = n.worker.cmd.Process.Pid
+	}
+	for sha := range n.modules {
+		st.Modules = append(st.Modules, sha)
+	}
+	n.mu.Unlock()
+	sort.Strings(st.Modules)
+	b, _ := json.Marshal(st)
+	n.nc.Publish(subjStatus, b)
+}
+
+func (n *node) respond(m *nats.Msg, v any) {
+	if m.Reply == "" {
+		return
+	}
+	b, _ := json.Marshal(v)
+	m.Respond(b)
+}
+
+func (n *node) onPing(m *nats.Msg) { m.Respond(nil) }
+
+func (n *node) onCall(m *nats.Msg) {
+	c := new(callMsg)
+	err := json.Unmarshal(m.Data, c)
+	if err == nil {
+		err = checkVersion(c.V)
+	}
+	if err != nil {
+		n.respond(m, replyMsg{V: wireVersion, Task: c.Task, Err: toWire(err)})
+		return
+	}
+	n.mu.Lock()
+	n.queued++
+	n.mu.Unlock()
+	select {
+	case n.items <- &item{call: c, reply: m.Reply}:
+	default:
+		n.mu.Lock()
+		n.queued--
+		n.mu.Unlock()
+		n.respond(m, replyMsg{V: wireVersion, Task: c.Task, Err: toWire(fmt.Errorf("node busy: %d calls queued", maxQueue))})
+	}
+}
+
+// onCancel kills the worker if it runs the task, and otherwise remembers to skip the task.
+func (n *node) onCancel(m *nats.Msg) {
+	var c cancelMsg
+	if err := json.Unmarshal(m.Data, &c); err != nil || checkVersion(c.V) != nil {
+		return
+	}
+	n.mu.Lock()
+	running := c.Task != "" && n.running == c.Task
+	if running {
+		n.worker.kill()
+	} else {
+		now := time.Now()
+		n.cancelled[c.Task] = now
+		for task, t := range n.cancelled {
+			if now.Sub(t) > time.Minute {
+				delete(n.cancelled, task)
+			}
+		}
+	}
+	n.mu.Unlock()
+	if running {
+		n.log.Printf("task %s cancelled: restarting the worker", c.Task)
+	}
+	n.respond(m, cancelReply{V: wireVersion, Running: running})
+}
+
+// onLoad answers "has" and receives chunks; instantiation is queued for the runner, which
+// answers the message.
+func (n *node) onLoad(m *nats.Msg) {
+	fail := func(err error) { n.respond(m, loadReply{V: wireVersion, Err: toWire(err)}) }
+	if v, _ := strconv.Atoi(m.Header.Get(hdrVersion)); checkVersion(v) != nil {
+		fail(checkVersion(v))
+		return
+	}
+	sha := m.Header.Get(hdrSHA)
+	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" {
+		fail(fmt.Errorf("bad module SHA-256 %q", sha))
+		return
+	}
+	path := filepath.Join(n.moduleDir, sha+".wasm")
+	switch m.Header.Get(hdrOp) {
+	case "has":
+		n.mu.Lock()
+		have := n.modules[sha]
+		n.mu.Unlock()
+		if have {
+			n.respond(m, loadReply{V: wireVersion, Have: true})
+		} else if _, err := os.Stat(path); err == nil {
+			n.enqueueLoad(sha, m)
+		} else {
+			n.respond(m, loadReply{V: wireVersion})
+		}
+	case "chunk":
+		size, err1 := strconv.Atoi(m.Header.Get(hdrSize))
+		off, err2 := strconv.Atoi(m.Header.Get(hdrOffset))
+		if err1 != nil || err2 != nil || size <= 0 || size > maxModule || off < 0 || off+len(m.Data) > size {
+			fail(fmt.Errorf("bad chunk: size %q offset %q", m.Header.Get(hdrSize), m.Header.Get(hdrOffset)))
+			return
+		}
+		if sum := sha256.Sum256(m.Data); hex.EncodeToString(sum[:]) != m.Header.Get(hdrChunkSHA) {
+			fail(fmt.Errorf("%w: chunk at %d of module %s", ErrChecksum, off, sha))
+			return
+		}
+		n.mu.Lock()
+		p := n.parts[sha]
+		if off == 0 {
+			p = &partial{buf: make([]byte, 0, size)}
+			n.parts[sha] = p
+		}
+		if p == nil || len(p.buf) != off || cap(p.buf) != size {
+			delete(n.parts, sha)
+			n.mu.Unlock()
+			fail(fmt.Errorf("chunk at %d of module %s out of order", off, sha))
+			return
+		}
+		p.buf = append(p.buf, m.Data...)
+		complete := len(p.buf) == size
+		if complete {
+			delete(n.parts, sha)
+		}
+		n.mu.Unlock()
+		if !complete {
+			n.respond(m, loadReply{V: wireVersion})
+			return
+		}
+		if sum := sha256.Sum256(p.buf); hex.EncodeToString(sum[:]) != sha {
+			fail(fmt.Errorf("%w: module %s", ErrChecksum, sha))
+			return
+		}
+		if err := writeFileAtomic(path, p.buf); err != nil {
+			fail(err)
+			return
+		}
+		n.enqueueLoad(sha, m)
+	default:
+		fail(fmt.Errorf("unknown load op %q", m.Header.Get(hdrOp)))
+	}
+}
+
+// maxModule is the largest module a node accepts: 1 GiB.
+const maxModule = 1 << 30
+
+func (n *node) enqueueLoad(sha string, m *nats.Msg) {
+	select {
+	case n.items <- &item{load: sha, msg: m}:
+	default:
+		n.respond(m, loadReply{V: wireVersion, Err: toWire(errors.New("node busy"))})
+	}
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// run owns the worker process: it starts it, feeds it items one at a time, and restarts it.
+func (n *node) run(ctx context.Context) error {
+	var backoff time.Duration
+	for {
+		if backoff > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-n.lost:
+				return ErrHubLost
+			case <-time.After(backoff):
+			}
+		}
+		wp, err := n.startWorker(ctx)
+		if err != nil {
+			return err
+		}
+		for wp != nil {
+			select {
+			case <-ctx.Done():
+				wp.kill()
+				<-wp.exited
+				return nil
+			case <-n.lost:
+				wp.kill()
+				<-wp.exited
+				return ErrHubLost
+			case <-wp.exited:
+				wp = nil
+			case it := <-n.items:
+				if it.call != nil {
+					n.runCall(wp, it)
+				} else {
+					n.runLoad(wp, it)
+				}
+				select {
+				case <-wp.exited:
+					wp = nil
+				default:
+				}
+			}
+		}
+		// The worker is gone: find out why.
+		n.mu.Lock()
+		old := n.worker
+		n.worker = nil
+		n.modules = map[string]bool{}
+		n.restarts++
+		n.mu.Unlock()
+		code := old.cmd.ProcessState.ExitCode()
+		switch {
+		case old.killed.Load():
+			backoff = 0
+		case code == exitConfig:
+			return fmt.Errorf("cluster: node: the worker cannot start: see the log")
+		case time.Since(old.started) > 10*time.Second:
+			backoff = 0
+			n.log.Printf("worker exited (%v): restarting", old.cmd.ProcessState)
+		default:
+			backoff = min(max(100*time.Millisecond, 2*backoff), 5*time.Second)
+			n.log.Printf("worker exited (%v) after %v: restarting in %v", old.cmd.ProcessState, time.Since(old.started).Round(time.Millisecond), backoff)
+		}
+	}
+}
+
+// runCall runs one call on the worker and answers it.
+func (n *node) runCall(wp *workerProc, it *item) {
+	c := it.call
+	n.mu.Lock()
+	n.queued--
+	if _, skip := n.cancelled[c.Task]; skip {
+		delete(n.cancelled, c.Task)
+		n.mu.Unlock()
+		return
+	}
+	have := n.modules[c.Module]
+	n.mu.Unlock()
+	if !have {
+		// The module may be on disk from an earlier run; if not, the worker says so.
+		n.loadIn(wp, c.Module)
+	}
+	n.mu.Lock()
+	n.running = c.Task
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.running = ""
+		n.done++
+		n.mu.Unlock()
+	}()
+
+	var stdout, stderr *coalescer
+	if c.Output && it.reply != "" {
+		stdout = newCoalescer(n.nc, it.reply+".o")
+		stderr = newCoalescer(n.nc, it.reply+".e")
+		defer stdout.close()
+		defer stderr.close()
+	}
+	payload, _ := json.Marshal(c)
+	if err := wp.fw.write(frameCall, payload); err == nil {
+		for f := range wp.frames {
+			switch f.typ {
+			case frameStdout:
+				if stdout != nil {
+					stdout.Write(f.payload)
+				}
+			case frameStderr:
+				if stderr != nil {
+					stderr.Write(f.payload)
+				}
+			case frameResult:
+				if stdout != nil {
+					stdout.close()
+					stderr.close()
+				}
+				if it.reply != "" {
+					n.nc.Publish(it.reply, f.payload)
+				}
+				return
+			}
+		}
+	}
+	// The worker died during the call.
+	<-wp.exited
+	if stdout != nil {
+		stdout.close()
+		stderr.close()
+	}
+	reason := fmt.Errorf("%w (worker %v)", ErrNodeLost, wp.cmd.ProcessState)
+	if wp.killed.Load() {
+		reason = fmt.Errorf("%w (interrupted)", ErrNodeLost)
+	}
+	if it.reply != "" {
+		b, _ := json.Marshal(replyMsg{V: wireVersion, Task: c.Task, Err: toWire(reason)})
+		n.nc.Publish(it.reply, b)
+	}
+}
+
+func (n *node) runLoad(wp *workerProc, it *item) {
+	err := n.loadIn(wp, it.load)
+	if err == nil {
+		n.mu.Lock()
+		if !contains(n.order, it.load) {
+			n.order = append(n.order, it.load)
+		}
+		n.mu.Unlock()
+	}
+	n.respond(it.msg, loadReply{V: wireVersion, Have: err == nil, Err: toWire(err)})
+}
+
+// loadIn has the worker instantiate a module from the cache directory.
+func (n *node) loadIn(wp *workerProc, sha string) error {
+	if err := wp.fw.write(frameLoad, []byte(sha)); err != nil {
+		<-wp.exited
+		return fmt.Errorf("%w: %v", ErrNodeLost, err)
+	}
+	for f := range wp.frames {
+		if f.typ != frameLoaded {
+			continue
+		}
+		var rep loadReply
+		if err := json.Unmarshal(f.payload, &rep); err != nil {
+			return err
+		}
+		if rep.Err != nil {
+			return fromWire(rep.Err)
+		}
+		n.mu.Lock()
+		n.modules[sha] = true
+		n.mu.Unlock()
+		return nil
+	}
+	<-wp.exited
+	return ErrNodeLost
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// workerProc is one worker process.
+type workerProc struct {
+	cmd     *exec.Cmd
+	fw      *frameWriter
+	frames  chan frame    // closed when the worker's stdout ends
+	exited  chan struct{} // closed once the process has been waited for
+	started time.Time
+	killed  atomic.Bool // killed on purpose, to interrupt a call
+}
+
+type frame struct {
+	typ     byte
+	payload []byte
+}
+
+func (wp *workerProc) kill() {
+	wp.killed.Store(true)
+	wp.cmd.Process.Kill()
+}
+
+// startWorker starts a worker and has it instantiate the node's modules.
+func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
+	o := n.o
+	cmd := exec.Command(o.workerArgv[0], o.workerArgv[1:]...)
+	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.engine}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, TokenEnv+"=") && !strings.HasPrefix(kv, WorkerEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	cmd.Stderr = o.log
+	dieWithParent(cmd)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: node: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: node: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cluster: node: start worker: %w", err)
+	}
+	wp := &workerProc{
+		cmd: cmd, fw: &frameWriter{w: stdin},
+		frames: make(chan frame, 64), exited: make(chan struct{}), started: time.Now(),
+	}
+	go func() {
+		for {
+			typ, payload, err := readFrame(stdout)
+			if err != nil {
+				break
+			}
+			wp.frames <- frame{typ, payload}
+		}
+		close(wp.frames)
+		cmd.Wait()
+		close(wp.exited)
+	}()
+	n.mu.Lock()
+	n.worker = wp
+	order := append([]string(nil), n.order...)
+	n.mu.Unlock()
+	for _, sha := range order {
+		if err := n.loadIn(wp, sha); err != nil {
+			n.log.Printf("module %s not reloaded: %v", sha, err)
+			if errors.Is(err, ErrNodeLost) {
+				break
+			}
+		}
+	}
+	n.publishStatus()
+	return wp, nil
+}
+
+// coalescer publishes WASI output to subj, at each newline, every 50 ms, or when 32 KiB have
+// gathered, whichever comes first.
+type coalescer struct {
+	nc    *nats.Conn
+	subj  string
+	mu    sync.Mutex
+	buf   []byte
+	timer *time.Timer
+}
+
+const (
+	coalesceDelay = 50 * time.Millisecond
+	coalesceMax   = 32 << 10
+)
+
+func newCoalescer(nc *nats.Conn, subj string) *coalescer { return &coalescer{nc: nc, subj: subj} }
+
+func (c *coalescer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = append(c.buf, p...)
+	switch {
+	case len(c.buf) >= coalesceMax || strings.IndexByte(string(p), '\n') >= 0:
+		c.flushLocked()
+	case c.timer == nil:
+		c.timer = time.AfterFunc(coalesceDelay, func() {
+			c.mu.Lock()
+			c.timer = nil
+			c.flushLocked()
+			c.mu.Unlock()
+		})
+	}
+	return len(p), nil
+}
+
+func (c *coalescer) flushLocked() {
+	for len(c.buf) > 0 {
+		k := min(len(c.buf), coalesceMax)
+		c.nc.Publish(c.subj, c.buf[:k])
+		c.buf = c.buf[k:]
+	}
+	c.buf = c.buf[:0]
+}
+
+// close flushes what is left; it may be called more than once.
+func (c *coalescer) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	c.flushLocked()
+}
+
+// dial connects to the hub. onClosed is called when the connection is gone for good: the hub
+// could not be reached again within the reconnect window.
+func dial(ctx context.Context, url, token, name string, window time.Duration, onClosed func()) (*nats.Conn, error) {
+	const wait = 250 * time.Millisecond
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(max(1, int(window/wait))),
+		nats.ReconnectWait(wait),
+		nats.PingInterval(2 * time.Second),
+		nats.MaxPingsOutstanding(2),
+	}
+	if token != "" {
+		opts = append(opts, nats.Token(token))
+	}
+	if onClosed != nil {
+		opts = append(opts, nats.ClosedHandler(func(*nats.Conn) { onClosed() }))
+	}
+	deadline := time.Now().Add(window)
+	for {
+		nc, err := nats.Connect(url, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		if errors.Is(err, nats.ErrAuthorization) || strings.Contains(err.Error(), "uthorization") {
+			return nil, fmt.Errorf("%w: %s", ErrUnauthorized, url)
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: %s: %v", ErrHubLost, url, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+var _ io.Writer = (*coalescer)(nil)

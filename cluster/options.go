@@ -1,0 +1,157 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// TokenEnv is the environment variable StartLocalNodes passes the hub's token in, so that it
+// does not show in the process list; `rain node` should read its --token default from it.
+const TokenEnv = "RAIN_TOKEN"
+
+// NodeOption configures RunNode.
+type NodeOption func(*nodeOptions) error
+
+type nodeOptions struct {
+	url        string
+	token      string
+	id         string
+	cacheDir   string
+	engine     string
+	workerArgv []string
+	log        io.Writer
+	heartbeat  time.Duration
+	reconnect  time.Duration
+}
+
+// WithJoin sets the URL of the hub to join, e.g. "nats://127.0.0.1:4222". It is required.
+func WithJoin(url string) NodeOption {
+	return func(o *nodeOptions) error { o.url = url; return nil }
+}
+
+// WithToken sets the token the hub asks for. The default is none.
+func WithToken(token string) NodeOption {
+	return func(o *nodeOptions) error { o.token = token; return nil }
+}
+
+// WithNodeID sets the node's ID, which must be one NATS subject token (no dots, spaces, * or >).
+// The default is the host name (dots turned to dashes) and six random hex digits; it stays the
+// same across the worker's restarts.
+func WithNodeID(id string) NodeOption {
+	return func(o *nodeOptions) error {
+		if !validNodeID(id) {
+			return fmt.Errorf("cluster: node ID %q: use no dots, spaces, * or >", id)
+		}
+		o.id = id
+		return nil
+	}
+}
+
+// WithCacheDir sets where the node keeps modules and their compiled code. The default is
+// rain/node under os.UserCacheDir (under os.TempDir if there is none). Nodes on one machine
+// may share it.
+func WithCacheDir(dir string) NodeOption {
+	return func(o *nodeOptions) error { o.cacheDir = dir; return nil }
+}
+
+// WithEngine selects the wasm engine, wasm.EngineCompiler or wasm.EngineInterpreter. The
+// default is wasm.DefaultEngine().
+func WithEngine(name string) NodeOption {
+	return func(o *nodeOptions) error {
+		switch name {
+		case "", wasm.EngineCompiler, wasm.EngineInterpreter:
+			o.engine = name
+			return nil
+		}
+		return fmt.Errorf("cluster: unknown engine %q: use %q or %q", name, wasm.EngineCompiler, wasm.EngineInterpreter)
+	}
+}
+
+// WithWorkerCommand sets the command that starts a worker; the supervisor adds WorkerEnv to its
+// environment, and the program must then call RunWorker. The default is this executable
+// (os.Executable) with no arguments.
+func WithWorkerCommand(argv ...string) NodeOption {
+	return func(o *nodeOptions) error {
+		if len(argv) == 0 {
+			return errors.New("cluster: empty worker command")
+		}
+		o.workerArgv = argv
+		return nil
+	}
+}
+
+// WithNodeLog sets where the supervisor and its workers write their logs. The default is
+// os.Stderr.
+func WithNodeLog(w io.Writer) NodeOption {
+	return func(o *nodeOptions) error { o.log = w; return nil }
+}
+
+// WithHeartbeat sets how often the node tells clients it is alive. The default is 500 ms;
+// clients give up on a node after 4 missed heartbeats.
+func WithHeartbeat(d time.Duration) NodeOption {
+	return func(o *nodeOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("cluster: heartbeat %v", d)
+		}
+		o.heartbeat = d
+		return nil
+	}
+}
+
+// WithReconnectWindow sets how long a node keeps trying to reach a hub it lost (or has not
+// reached yet) before RunNode gives up with ErrHubLost. The default is 5 s.
+func WithReconnectWindow(d time.Duration) NodeOption {
+	return func(o *nodeOptions) error { o.reconnect = d; return nil }
+}
+
+func nodeConfig(opts []NodeOption) (nodeOptions, error) {
+	o := nodeOptions{log: os.Stderr, heartbeat: defaultHeartbeat, reconnect: 5 * time.Second}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	if o.url == "" {
+		return o, errors.New("cluster: node: no hub URL to join")
+	}
+	if o.id == "" {
+		host, _ := os.Hostname()
+		host = strings.NewReplacer(".", "-", " ", "-", "*", "-", ">", "-").Replace(host)
+		if host == "" {
+			host = "node"
+		}
+		o.id = host + "-" + randomHex(3)
+	}
+	if o.cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		o.cacheDir = filepath.Join(base, "rain", "node")
+	}
+	if o.engine == "" {
+		o.engine = wasm.DefaultEngine()
+	}
+	if o.workerArgv == nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return o, fmt.Errorf("cluster: node: %w", err)
+		}
+		o.workerArgv = []string{exe}
+	}
+	return o, nil
+}
+
+// defaultHeartbeat is how often nodes publish their status; clients declare a node lost after
+// lostAfter heartbeats without one.
+const (
+	defaultHeartbeat = 500 * time.Millisecond
+	lostAfter        = 4
+)

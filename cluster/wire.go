@@ -1,0 +1,193 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// Subjects. Node IDs are single subject tokens (see validNodeID).
+//
+//	rain.status             worker → clients: statusMsg, at start, every heartbeat, on discover
+//	rain.discover           client → workers: publish your status now
+//	rain.node.<id>.call     client → worker: callMsg; reply replyMsg to <inbox>.<task>;
+//	                        WASI output goes to <inbox>.<task>.o (stdout) and .e (stderr)
+//	rain.node.<id>.cancel   client → worker: cancelMsg; reply cancelReply
+//	rain.node.<id>.load     client → worker: module bytes (headers below); reply loadReply
+//	rain.node.<id>.ping     client → worker: empty; reply empty
+const (
+	subjStatus   = "rain.status"
+	subjDiscover = "rain.discover"
+)
+
+func nodeSubject(id, verb string) string { return "rain.node." + id + "." + verb }
+
+// wireVersion is the "v" of every message this package sends. A receiver rejects messages
+// of another version with a clear error rather than misreading them.
+const wireVersion = 1
+
+// Headers of a load message. Op "has" asks whether the node has the module (it answers from
+// memory or from its disk cache); op "chunk" carries bytes Offset… of the module, with the
+// chunk's own SHA-256, and the last chunk (Offset+len == Size) makes the node instantiate it.
+const (
+	hdrVersion  = "Rain-V"
+	hdrOp       = "Rain-Op"
+	hdrSHA      = "Rain-SHA256"
+	hdrSize     = "Rain-Size"
+	hdrOffset   = "Rain-Offset"
+	hdrChunkSHA = "Rain-Chunk-SHA256"
+)
+
+// statusMsg announces a worker: sent when it starts, at every heartbeat and on discover.
+// A new Incarnation under the same ID means the worker was restarted.
+type statusMsg struct {
+	V           int      `json:"v"`
+	ID          string   `json:"id"`
+	Incarnation string   `json:"inc"`
+	Host        string   `json:"host"`
+	OS          string   `json:"os"`
+	Arch        string   `json:"arch"`
+	Cores       int      `json:"cores"`
+	Engine      string   `json:"engine"`
+	Modules     []string `json:"modules,omitempty"`
+	Busy        int      `json:"busy"`
+	Done        int      `json:"done"`
+	Restarts    int      `json:"restarts"`
+	PID         int      `json:"pid,omitempty"` // the current worker's process ID
+}
+
+type callMsg struct {
+	V      int      `json:"v"`
+	Task   string   `json:"task"`
+	Module string   `json:"module"`
+	Func   string   `json:"func"`
+	Args   []uint64 `json:"args,omitempty"`
+	Output bool     `json:"output,omitempty"` // stream WASI output back
+}
+
+type replyMsg struct {
+	V        int        `json:"v"`
+	Task     string     `json:"task"`
+	Values   []uint64   `json:"values,omitempty"`
+	Err      *wireError `json:"err,omitempty"`
+	Started  int64      `json:"started"` // Unix nanoseconds, node clock
+	Finished int64      `json:"finished"`
+}
+
+type cancelMsg struct {
+	V    int    `json:"v"`
+	Task string `json:"task"`
+}
+
+// cancelReply says whether the task was running, in which case the worker is exiting.
+type cancelReply struct {
+	V       int  `json:"v"`
+	Running bool `json:"running"`
+}
+
+type loadReply struct {
+	V    int        `json:"v"`
+	Have bool       `json:"have"`
+	Err  *wireError `json:"err,omitempty"`
+}
+
+// wireError carries an error across the wire, with a code from which the receiver rebuilds
+// the sentinel or the *wasm.Trap.
+type wireError struct {
+	Code string          `json:"code,omitempty"`
+	Msg  string          `json:"msg"`
+	Trap json.RawMessage `json:"trap,omitempty"`
+}
+
+const (
+	codeTrap     = "trap"
+	codeNoExport = "no_export"
+	codeInvalid  = "invalid"
+	codeNoModule = "no_module"
+	codeChecksum = "checksum"
+	codeNodeLost = "node_lost"
+)
+
+// errNoModule is what a node reports for a call of a module it does not have.
+var errNoModule = errors.New("module not loaded on this node")
+
+func toWire(err error) *wireError {
+	if err == nil {
+		return nil
+	}
+	w := &wireError{Msg: err.Error()}
+	var trap *wasm.Trap
+	switch {
+	case errors.As(err, &trap):
+		w.Code = codeTrap
+		w.Trap, _ = json.Marshal(trap)
+	case errors.Is(err, wasm.ErrNoExport):
+		w.Code = codeNoExport
+	case errors.Is(err, wasm.ErrInvalid):
+		w.Code = codeInvalid
+	case errors.Is(err, errNoModule):
+		w.Code = codeNoModule
+	case errors.Is(err, ErrChecksum):
+		w.Code = codeChecksum
+	case errors.Is(err, ErrNodeLost):
+		w.Code = codeNodeLost
+	}
+	return w
+}
+
+// fromWire rebuilds an error so that errors.Is and errors.As find what the node found.
+func fromWire(w *wireError) error {
+	if w == nil {
+		return nil
+	}
+	switch w.Code {
+	case codeTrap:
+		trap := new(wasm.Trap)
+		if err := json.Unmarshal(w.Trap, trap); err == nil {
+			return trap
+		}
+	case codeNoExport:
+		return &wrapped{w.Msg, wasm.ErrNoExport}
+	case codeInvalid:
+		return &wrapped{w.Msg, wasm.ErrInvalid}
+	case codeNoModule:
+		return &wrapped{w.Msg, ErrUnknownModule}
+	case codeChecksum:
+		return &wrapped{w.Msg, ErrChecksum}
+	case codeNodeLost:
+		return &wrapped{w.Msg, ErrNodeLost}
+	}
+	return errors.New(w.Msg)
+}
+
+// wrapped is an error with the node's message that unwraps to a local sentinel.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+func checkVersion(v int) error {
+	if v != wireVersion {
+		return fmt.Errorf("cluster: wire version %d, this build speaks %d", v, wireVersion)
+	}
+	return nil
+}
+
+func unixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// validNodeID reports whether id can be one token of a NATS subject.
+func validNodeID(id string) bool {
+	return id != "" && !strings.ContainsAny(id, ". \t\r\n*>")
+}

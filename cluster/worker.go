@@ -1,0 +1,170 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// Environment of a worker process, set by its supervisor.
+const (
+	// WorkerEnv, when set in a process's environment, asks the process to be a node's worker:
+	// the program's main must then call RunWorker and nothing else (see IsWorker).
+	WorkerEnv = "RAIN_WORKER"
+
+	workerCacheEnv  = "RAIN_WORKER_CACHE"
+	workerEngineEnv = "RAIN_WORKER_ENGINE"
+)
+
+// IsWorker reports whether this process was started by RunNode as a worker.
+func IsWorker() bool { return os.Getenv(WorkerEnv) != "" }
+
+// RunWorker runs this process as a node's worker, and ends the process when it is done: it
+// never returns. The supervisor (RunNode) starts the worker with WorkerEnv set and talks to it
+// over its stdin and stdout, so main must call RunWorker before it prints anything:
+//
+//	if cluster.IsWorker() {
+//		cluster.RunWorker(ctx)
+//	}
+//
+// The worker compiles and instantiates the modules its supervisor names (from the node's cache
+// directory, with wazero's compilation cache under it) and runs calls one at a time. It exits
+// when its stdin closes (the supervisor is gone) or ctx is done. Its log goes to stderr.
+func RunWorker(ctx context.Context) {
+	log := log.New(os.Stderr, fmt.Sprintf("rain worker %d: ", os.Getpid()), log.Lmicroseconds)
+	// Frames go to the real stdout; anything else that writes to os.Stdout goes to the log.
+	out := os.Stdout
+	os.Stdout = os.Stderr
+	w, err := newWorker(ctx, os.Getenv(workerCacheEnv), os.Getenv(workerEngineEnv), out)
+	if err != nil {
+		log.Print(err)
+		os.Exit(exitConfig)
+	}
+	go func() {
+		<-ctx.Done()
+		os.Exit(0)
+	}()
+	if err := w.serve(ctx, bufio.NewReaderSize(os.Stdin, 64<<10)); err != nil && err != io.EOF {
+		log.Print(err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// Exit codes a worker ends with, read by its supervisor.
+const (
+	exitConfig = 6 // bad configuration: restarting would not help
+)
+
+type worker struct {
+	rt        *wasm.Runtime
+	moduleDir string
+	fw        *frameWriter
+	instances map[string]*wasm.Instance
+}
+
+func newWorker(ctx context.Context, cacheDir, engine string, out io.Writer) (*worker, error) {
+	if cacheDir == "" {
+		return nil, fmt.Errorf("cluster: worker: %s not set", workerCacheEnv)
+	}
+	compiled := filepath.Join(cacheDir, "compiled")
+	if err := os.MkdirAll(compiled, 0o755); err != nil {
+		return nil, fmt.Errorf("cluster: worker: %w", err)
+	}
+	rt, err := wasm.NewRuntime(ctx, wasm.WithEngine(engine), wasm.WithCacheDir(compiled))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: worker: %w", err)
+	}
+	return &worker{
+		rt:        rt,
+		moduleDir: filepath.Join(cacheDir, "modules"),
+		fw:        &frameWriter{w: out},
+		instances: map[string]*wasm.Instance{},
+	}, nil
+}
+
+// serve answers frames from r until it ends.
+func (w *worker) serve(ctx context.Context, r io.Reader) error {
+	for {
+		typ, payload, err := readFrame(r)
+		if err != nil {
+			return err
+		}
+		switch typ {
+		case frameLoad:
+			rep := loadReply{V: wireVersion, Have: true}
+			if err := w.load(ctx, string(payload)); err != nil {
+				rep = loadReply{V: wireVersion, Err: toWire(err)}
+			}
+			if err := w.reply(frameLoaded, rep); err != nil {
+				return err
+			}
+		case frameCall:
+			var c callMsg
+			if err := json.Unmarshal(payload, &c); err != nil {
+				return fmt.Errorf("cluster: worker: bad call: %w", err)
+			}
+			if err := w.reply(frameResult, w.call(ctx, &c)); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("cluster: worker: unknown frame %q", typ)
+		}
+	}
+}
+
+func (w *worker) reply(typ byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return w.fw.write(typ, b)
+}
+
+// load instantiates the module stored as <sha>.wasm in the module directory.
+func (w *worker) load(ctx context.Context, sha string) error {
+	if _, ok := w.instances[sha]; ok {
+		return nil
+	}
+	bin, err := os.ReadFile(filepath.Join(w.moduleDir, sha+".wasm"))
+	if err != nil {
+		return fmt.Errorf("%w: %v", errNoModule, err)
+	}
+	if sum := sha256.Sum256(bin); hex.EncodeToString(sum[:]) != sha {
+		return fmt.Errorf("%w: cached module %s", ErrChecksum, sha)
+	}
+	inst, err := w.rt.Load(ctx, bin, io.Discard, io.Discard)
+	if err != nil {
+		return err
+	}
+	w.instances[sha] = inst
+	return nil
+}
+
+func (w *worker) call(ctx context.Context, c *callMsg) *replyMsg {
+	rep := &replyMsg{V: wireVersion, Task: c.Task}
+	inst, ok := w.instances[c.Module]
+	if !ok {
+		rep.Err = toWire(fmt.Errorf("%w: %s", errNoModule, c.Module))
+		return rep
+	}
+	var stdout, stderr io.Writer
+	if c.Output {
+		stdout, stderr = frameOutput{w.fw, frameStdout}, frameOutput{w.fw, frameStderr}
+	}
+	rep.Started = time.Now().UnixNano()
+	vals, err := inst.Call(ctx, c.Func, c.Args, stdout, stderr)
+	rep.Finished = time.Now().UnixNano()
+	rep.Values, rep.Err = vals, toWire(err)
+	return rep
+}
