@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -21,6 +21,7 @@ type Runtime struct {
 
 	mu        sync.Mutex
 	instances map[string]*Instance // by SHA-256
+	runaways  atomic.Int64
 }
 
 // NewRuntime returns a Runtime configured by opts. A call on one of its instances stops when
@@ -97,12 +98,9 @@ func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	inst := &Instance{rt: r, cm: cm, info: info}
-	inst.cfg = wazero.NewModuleConfig().
+	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions().
-		WithStdout(&inst.stdout).
-		WithStderr(&inst.stderr).
 		WithSysWalltime().
 		WithSysNanotime().
 		WithSysNanosleep().
@@ -112,12 +110,10 @@ func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer
 		for guest, host := range r.opts.dirs {
 			fs = fs.WithDirMount(host, guest)
 		}
-		inst.cfg = inst.cfg.WithFSConfig(fs)
+		cfg = cfg.WithFSConfig(fs)
 	}
-	inst.stdout.w, inst.stderr.w = stdout, stderr
-	err = inst.instantiate(ctx)
-	inst.stdout.w, inst.stderr.w = nil, nil
-	if err != nil {
+	inst := &Instance{rt: r, cm: cm, cfg: cfg, info: info}
+	if err := inst.instantiate(ctx, stdout, stderr); err != nil {
 		cm.Close(ctx)
 		return nil, err
 	}
@@ -133,108 +129,9 @@ func (r *Runtime) Lookup(sha256 string) (*Instance, bool) {
 	return inst, ok
 }
 
-// Instance is one instantiated module. Its memory and globals carry over from one call to the
-// next. Calls on an Instance are serialised.
-//
-// A call that is interrupted (its context done) or that exits (WASI proc_exit) closes the
-// underlying module; the next call instantiates it afresh, with new memory and globals, and
-// calls _initialize again for a reactor.
-type Instance struct {
-	rt   *Runtime
-	cm   wazero.CompiledModule
-	cfg  wazero.ModuleConfig
-	info *Info
-
-	mu     sync.Mutex
-	mod    api.Module
-	closed bool
-	stdout switchWriter
-	stderr switchWriter
-}
-
-// instantiate makes a fresh module instance and initialises a reactor. i.mu is held, or i is
-// not yet shared.
-func (i *Instance) instantiate(ctx context.Context) error {
-	mod, err := i.rt.rt.InstantiateModule(ctx, i.cm, i.cfg)
-	if err != nil {
-		return fmt.Errorf("wasm: instantiate: %w", err)
-	}
-	if init := mod.ExportedFunction("_initialize"); init != nil {
-		if _, err := init.Call(ctx); err != nil {
-			if err := asTrap("_initialize", err); err != nil {
-				mod.Close(ctx)
-				return err
-			}
-		}
-	}
-	i.mod = mod
-	return nil
-}
-
-// Info describes the instance's module.
-func (i *Instance) Info() *Info { return i.info }
-
-// Call calls the export name with args encoded as wazero encodes them (see api.EncodeI32 and
-// friends), writing WASI output to stdout and stderr (either may be nil to discard it).
-//
-// A trap is returned as a *Trap. A WASI proc_exit(0) is a success with no results. When ctx is
-// done the call stops and its error wraps ctx.Err().
-func (i *Instance) Call(ctx context.Context, name string, args []uint64, stdout, stderr io.Writer) ([]uint64, error) {
-	f, ok := i.info.Export(name)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNoExport, name)
-	}
-	if len(f.Params) != len(args) {
-		return nil, fmt.Errorf("wasm: %s takes %d arguments, got %d", f, len(f.Params), len(args))
-	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.stdout.w, i.stderr.w = stdout, stderr
-	defer func() { i.stdout.w, i.stderr.w = nil, nil }()
-	if i.closed {
-		return nil, fmt.Errorf("wasm: %s: %w", name, ErrClosed)
-	}
-	if i.mod == nil || i.mod.IsClosed() {
-		if err := i.instantiate(ctx); err != nil {
-			return nil, err
-		}
-	}
-	res, err := i.mod.ExportedFunction(name).Call(ctx, args...)
-	if err != nil {
-		return nil, asTrap(name, err)
-	}
-	return res, nil
-}
-
-// Close frees the instance; loading its module again makes a new one.
-func (i *Instance) Close(ctx context.Context) error {
-	i.rt.mu.Lock()
-	if i.rt.instances[i.info.SHA256] == i {
-		delete(i.rt.instances, i.info.SHA256)
-	}
-	i.rt.mu.Unlock()
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if i.closed {
-		return nil
-	}
-	i.closed = true
-	var err error
-	if i.mod != nil {
-		err = i.mod.Close(ctx)
-	}
-	if cerr := i.cm.Close(ctx); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// switchWriter sends WASI output to whichever writer the current call gave.
-type switchWriter struct{ w io.Writer }
-
-func (s *switchWriter) Write(p []byte) (int, error) {
-	if s.w == nil {
-		return len(p), nil
-	}
-	return s.w.Write(p)
-}
+// Runaways is the number of interrupted calls whose Wasm code is still running. Neither of
+// wazero's engines checks for interruption at function calls, only at loop headers, so code
+// that recurses without looping cannot be stopped in-process: Call returns when its context is
+// done, but the code goes on, using a core, until it finishes or the process ends. A node with
+// runaways should restart its process.
+func (r *Runtime) Runaways() int { return int(r.runaways.Load()) }

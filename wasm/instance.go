@@ -1,0 +1,201 @@
+package wasm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Instance is one instantiated module. Its memory and globals carry over from one call to the
+// next. Calls on an Instance are serialised.
+//
+// A call that is interrupted (its context done) or that exits (WASI proc_exit) ends the
+// underlying module instance; the next call instantiates the module afresh, with new memory
+// and globals, calling _initialize again for a reactor.
+type Instance struct {
+	rt   *Runtime
+	cm   wazero.CompiledModule
+	cfg  wazero.ModuleConfig
+	info *Info
+
+	mu     sync.Mutex
+	live   *live // nil before the first call after an interrupted one
+	closed bool
+}
+
+// live is one wazero instantiation, with the writers its WASI output goes to.
+type live struct {
+	mod            api.Module
+	stdout, stderr switchWriter
+}
+
+// interruptGrace is how long Call waits, once its context is done, for the Wasm code to reach
+// a loop header and stop, before it leaves the code running as a runaway.
+const interruptGrace = 100 * time.Millisecond
+
+// instantiate makes a fresh module instance and initialises a reactor, whose output goes to
+// stdout and stderr. i.mu is held, or i is not yet shared.
+func (i *Instance) instantiate(ctx context.Context, stdout, stderr io.Writer) error {
+	l := &live{}
+	l.stdout.set(stdout)
+	l.stderr.set(stderr)
+	defer l.stdout.set(nil)
+	defer l.stderr.set(nil)
+	mod, err := i.rt.rt.InstantiateModule(ctx, i.cm, i.cfg.WithStdout(&l.stdout).WithStderr(&l.stderr))
+	if err != nil {
+		return fmt.Errorf("wasm: instantiate: %w", err)
+	}
+	if init := mod.ExportedFunction("_initialize"); init != nil {
+		if _, err := init.Call(ctx); err != nil {
+			if err := asTrap("_initialize", err); err != nil {
+				mod.Close(ctx)
+				return err
+			}
+		}
+	}
+	l.mod = mod
+	i.live = l
+	return nil
+}
+
+// Info describes the instance's module.
+func (i *Instance) Info() *Info { return i.info }
+
+// Call calls the export name with args encoded as wazero encodes them (see api.EncodeI32 and
+// friends), writing WASI output to stdout and stderr (either may be nil to discard it).
+//
+// A trap is returned as a *Trap. A WASI proc_exit(0) is a success with no results. When ctx is
+// done the call returns an error that wraps ctx.Err(); see Runtime.Runaways for code that
+// cannot be stopped.
+func (i *Instance) Call(ctx context.Context, name string, args []uint64, stdout, stderr io.Writer) ([]uint64, error) {
+	f, ok := i.info.Export(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoExport, name)
+	}
+	if len(f.Params) != len(args) {
+		return nil, fmt.Errorf("wasm: %s takes %d arguments, got %d", f, len(f.Params), len(args))
+	}
+	args = clean(f.Params, args)
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.closed {
+		return nil, fmt.Errorf("wasm: %s: %w", name, ErrClosed)
+	}
+	if i.live == nil || i.live.mod.IsClosed() {
+		if err := i.instantiate(ctx, stdout, stderr); err != nil {
+			return nil, err
+		}
+	}
+	l := i.live
+	l.stdout.set(stdout)
+	l.stderr.set(stderr)
+	defer l.stdout.set(nil)
+	defer l.stderr.set(nil)
+	fn := l.mod.ExportedFunction(name)
+
+	if ctx.Done() == nil { // cannot be interrupted: no goroutine needed
+		res, err := fn.Call(ctx, args...)
+		if err != nil {
+			return nil, asTrap(name, err)
+		}
+		return clean(f.Results, res), nil
+	}
+
+	type outcome struct {
+		res []uint64
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := fn.Call(ctx, args...)
+		done <- outcome{res, err}
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-ctx.Done():
+		select {
+		case o = <-done: // stopped at a loop header, or finished
+		case <-time.After(interruptGrace):
+			// Leave it running on an instance nobody will call again.
+			i.live = nil
+			i.rt.runaways.Add(1)
+			go func() {
+				<-done
+				i.rt.runaways.Add(-1)
+			}()
+			return nil, fmt.Errorf("wasm: %s interrupted, still running: %w", name, ctx.Err())
+		}
+	}
+	if o.err != nil {
+		return nil, asTrap(name, o.err)
+	}
+	return clean(f.Results, o.res), nil
+}
+
+// clean zeroes the upper 32 bits of 32-bit values, which the compiler may leave set in
+// results and callers may set in arguments, so that equal values are equal uint64s. It copies
+// vs before changing it.
+func clean(types []api.ValueType, vs []uint64) []uint64 {
+	copied := false
+	for k, t := range types {
+		if k < len(vs) && (t == api.ValueTypeI32 || t == api.ValueTypeF32) && vs[k]>>32 != 0 {
+			if !copied {
+				vs, copied = append([]uint64(nil), vs...), true
+			}
+			vs[k] &= 0xffffffff
+		}
+	}
+	return vs
+}
+
+// Close frees the instance; loading its module again makes a new one.
+func (i *Instance) Close(ctx context.Context) error {
+	i.rt.mu.Lock()
+	if i.rt.instances[i.info.SHA256] == i {
+		delete(i.rt.instances, i.info.SHA256)
+	}
+	i.rt.mu.Unlock()
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.closed {
+		return nil
+	}
+	i.closed = true
+	var err error
+	if i.live != nil {
+		err = i.live.mod.Close(ctx)
+		i.live = nil
+	}
+	if cerr := i.cm.Close(ctx); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// switchWriter sends WASI output to whichever writer the current call gave, and discards it
+// between calls (when a runaway may still be writing).
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
