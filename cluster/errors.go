@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 var (
@@ -48,10 +49,11 @@ type RemoteError struct {
 }
 
 func (e *RemoteError) Error() string {
+	msg := strings.TrimPrefix(e.Err.Error(), "cluster: ")
 	if e.Func == "" {
-		return fmt.Sprintf("cluster: node %s: %v", e.Node, e.Err)
+		return fmt.Sprintf("cluster: node %s: %s", e.Node, msg)
 	}
-	return fmt.Sprintf("cluster: node %s: %s: %v", e.Node, e.Func, e.Err)
+	return fmt.Sprintf("cluster: node %s: %s: %s", e.Node, e.Func, msg)
 }
 
 // Unwrap returns the error the node reported.

@@ -70,10 +70,16 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 			return fmt.Errorf("cluster: node: %w", err)
 		}
 	}
-	if _, err := nc.Subscribe(subjDiscover, func(*nats.Msg) { n.publishStatus() }); err != nil {
+	if _, err := nc.Subscribe(subjDiscover, func(*nats.Msg) {
+		n.mu.Lock()
+		up := n.worker != nil
+		n.mu.Unlock()
+		if up {
+			n.publishStatus()
+		}
+	}); err != nil {
 		return fmt.Errorf("cluster: node: %w", err)
 	}
-	go n.heartbeat(ctx)
 	n.log.Printf("joined %s as incarnation %s", o.url, n.inc)
 	err = n.run(ctx)
 	if ctx.Err() != nil {
@@ -95,6 +101,8 @@ type node struct {
 	items     chan *item
 	lost      chan struct{} // closed when the connection to the hub is gone for good
 	lostOnce  sync.Once
+
+	heartbeatOnce sync.Once
 
 	mu        sync.Mutex
 	modules   map[string]bool // instantiated in the current worker
@@ -336,6 +344,8 @@ func (n *node) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The node announces itself once it has a worker, so a client that sees it can use it.
+		n.heartbeatOnce.Do(func() { go n.heartbeat(ctx) })
 		for wp != nil {
 			select {
 			case <-ctx.Done():

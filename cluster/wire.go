@@ -107,6 +107,8 @@ const (
 	codeTrap     = "trap"
 	codeNoExport = "no_export"
 	codeInvalid  = "invalid"
+	codeNotWasm  = "not_wasm"
+	codeImport   = "import"
 	codeNoModule = "no_module"
 	codeChecksum = "checksum"
 	codeNodeLost = "node_lost"
@@ -127,6 +129,10 @@ func toWire(err error) *wireError {
 		w.Trap, _ = json.Marshal(trap)
 	case errors.Is(err, wasm.ErrNoExport):
 		w.Code = codeNoExport
+	case errors.Is(err, wasm.ErrNotWasm):
+		w.Code = codeNotWasm
+	case errors.Is(err, wasm.ErrImport):
+		w.Code = codeImport
 	case errors.Is(err, wasm.ErrInvalid):
 		w.Code = codeInvalid
 	case errors.Is(err, errNoModule):
@@ -154,6 +160,10 @@ func fromWire(w *wireError) error {
 		return &wrapped{w.Msg, wasm.ErrNoExport}
 	case codeInvalid:
 		return &wrapped{w.Msg, wasm.ErrInvalid}
+	case codeNotWasm:
+		return &wrapped{w.Msg, wasm.ErrNotWasm}
+	case codeImport:
+		return &wrapped{w.Msg, wasm.ErrImport}
 	case codeNoModule:
 		return &wrapped{w.Msg, ErrUnknownModule}
 	case codeChecksum:

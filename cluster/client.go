@@ -1,0 +1,559 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// Client is a session's handle on the cluster: it ships modules to nodes and sends them calls.
+// Its methods are safe for concurrent use.
+type Client struct {
+	nc    *nats.Conn
+	o     clientOptions
+	id    string
+	inbox string
+	done  chan struct{} // closed by Close
+	ctx   context.Context
+	stop  context.CancelFunc
+
+	mu      sync.Mutex
+	nodes   map[string]*nodeState
+	modules map[string][]byte // SHA-256 → bytes, shipped to every node
+	order   []string          // modules in load order
+	pending map[string]*pending
+	changed chan struct{} // closed and replaced whenever a node changes
+	seq     uint64
+	closed  bool
+}
+
+// ClientOption configures Connect.
+type ClientOption func(*clientOptions) error
+
+type clientOptions struct {
+	chunk       int
+	nodeTimeout time.Duration
+}
+
+// WithChunkSize sets the size of the pieces modules are shipped in. The default is 4 MiB;
+// it must stay below the hub's max payload (DefaultMaxPayload).
+func WithChunkSize(n int) ClientOption {
+	return func(o *clientOptions) error {
+		if n < 1 || n > DefaultMaxPayload-4096 {
+			return fmt.Errorf("cluster: chunk size %d not within 1…%d", n, DefaultMaxPayload-4096)
+		}
+		o.chunk = n
+		return nil
+	}
+}
+
+// WithNodeTimeout sets how long a node may stay silent before the client declares it lost and
+// fails its calls with ErrNodeLost. The default is 2 s (4 heartbeats).
+func WithNodeTimeout(d time.Duration) ClientOption {
+	return func(o *clientOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("cluster: node timeout %v", d)
+		}
+		o.nodeTimeout = d
+		return nil
+	}
+}
+
+// nodeState is what the client tracks of one node.
+type nodeState struct {
+	info     NodeInfo
+	inc      string // incarnation: changes when the node's supervisor restarts
+	lastSeen time.Time
+	lost     bool // silent for too long
+	syncing  bool // receiving this client's modules
+	inflight int
+	picked   uint64 // when the scheduler last chose it, for round robin among equals
+}
+
+func (s *nodeState) ready() bool { return !s.lost && !s.syncing }
+
+// pending is a call waiting for its reply.
+type pending struct {
+	node, inc      string
+	stdout, stderr io.Writer
+	result         chan outcome // buffered: whoever removes the call from the map sends once
+}
+
+type outcome struct {
+	rep *replyMsg
+	err error
+}
+
+// Connect joins the hub at url with token.
+func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Client, error) {
+	o := clientOptions{chunk: 4 << 20, nodeTimeout: lostAfter * defaultHeartbeat}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	nc, err := dial(ctx, url, token, "rain client", 5*time.Second, nil)
+	if err != nil {
+		return nil, err
+	}
+	bg, stop := context.WithCancel(context.Background())
+	c := &Client{
+		nc: nc, o: o, id: randomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
+		ctx: bg, stop: stop,
+		nodes: map[string]*nodeState{}, modules: map[string][]byte{},
+		pending: map[string]*pending{}, changed: make(chan struct{}),
+	}
+	if _, err := nc.Subscribe(c.inbox+".>", c.onInbox); err == nil {
+		_, err = nc.Subscribe(subjStatus, c.onStatus)
+	}
+	if err == nil {
+		err = nc.Publish(subjDiscover, nil)
+	}
+	if err == nil {
+		err = nc.Flush()
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("cluster: connect: %w", err)
+	}
+	go c.monitor()
+	return c, nil
+}
+
+// Close disconnects; calls in flight fail with ErrClosed.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	c.mu.Unlock()
+	c.stop()
+	c.nc.Close()
+	return nil
+}
+
+// broadcastLocked wakes everyone waiting for a node to change.
+func (c *Client) broadcastLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+func (c *Client) onStatus(m *nats.Msg) {
+	var st statusMsg
+	if json.Unmarshal(m.Data, &st) != nil || st.V != wireVersion || !validNodeID(st.ID) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	s := c.nodes[st.ID]
+	if s == nil {
+		s = &nodeState{}
+		c.nodes[st.ID] = s
+	}
+	if s.inc != st.Incarnation {
+		if s.inc != "" {
+			c.failNodeLocked(st.ID, s.inc)
+		}
+		s.inc = st.Incarnation
+		s.syncing = true
+		go c.sync(st.ID, st.Incarnation)
+	}
+	s.info = NodeInfo{
+		ID: st.ID, Host: st.Host, OS: st.OS, Arch: st.Arch, Cores: st.Cores, Engine: st.Engine,
+		Modules: st.Modules, Done: st.Done, Restarts: st.Restarts, PID: st.PID, RTT: s.info.RTT,
+	}
+	s.lastSeen = time.Now()
+	s.lost = false
+	c.broadcastLocked()
+}
+
+// failNodeLocked fails the calls in flight on the node's incarnation inc.
+func (c *Client) failNodeLocked(id, inc string) {
+	for task, p := range c.pending {
+		if p.node == id && p.inc == inc {
+			delete(c.pending, task)
+			p.result <- outcome{err: ErrNodeLost}
+		}
+	}
+}
+
+// monitor declares silent nodes lost, and forgets nodes silent for a minute.
+func (c *Client) monitor() {
+	t := time.NewTicker(c.o.nodeTimeout / 8)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		c.mu.Lock()
+		for id, s := range c.nodes {
+			silent := now.Sub(s.lastSeen)
+			if !s.lost && silent > c.o.nodeTimeout {
+				s.lost = true
+				c.failNodeLocked(id, s.inc)
+				c.broadcastLocked()
+			}
+			if silent > time.Minute && s.inflight == 0 {
+				delete(c.nodes, id)
+				c.broadcastLocked()
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// sync ships the client's modules to a node that appeared or restarted, and measures its RTT.
+func (c *Client) sync(id, inc string) {
+	rtt := time.Duration(-1)
+	for range 3 {
+		t0 := time.Now()
+		if _, err := c.nc.RequestWithContext(c.ctx, nodeSubject(id, "ping"), nil); err != nil {
+			break
+		}
+		if d := time.Since(t0); rtt < 0 || d < rtt {
+			rtt = d
+		}
+	}
+	c.mu.Lock()
+	order := append([]string(nil), c.order...)
+	c.mu.Unlock()
+	for _, sha := range order {
+		c.mu.Lock()
+		bin := c.modules[sha]
+		c.mu.Unlock()
+		if bin != nil {
+			c.ship(c.ctx, id, sha, bin) // a failure shows when a call needs the module
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.nodes[id]; s != nil && s.inc == inc {
+		s.syncing = false
+		if rtt >= 0 {
+			s.info.RTT = rtt
+		}
+		c.broadcastLocked()
+	}
+}
+
+// Load ships a module to every node that lacks it, and to nodes that join or restart later.
+// It returns the module's SHA-256 once every current node has instantiated it, or the first
+// error: wasm.ErrInvalid for bytes that are not a module, or a *RemoteError from a node (a
+// missing import, say).
+func (c *Client) Load(ctx context.Context, bin []byte) (string, error) {
+	if _, err := wasm.Describe(bin); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(bin)
+	sha := hex.EncodeToString(sum[:])
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return "", ErrClosed
+	}
+	if _, ok := c.modules[sha]; !ok {
+		c.modules[sha] = bin
+		c.order = append(c.order, sha)
+	}
+	var targets []string
+	for id, s := range c.nodes {
+		if !s.lost {
+			targets = append(targets, id)
+		}
+	}
+	c.mu.Unlock()
+	errs := make(chan error, len(targets))
+	for _, id := range targets {
+		go func() { errs <- c.ship(ctx, id, sha, bin) }()
+	}
+	var first error
+	for range targets {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil && !errors.Is(first, context.Canceled) && !errors.Is(first, context.DeadlineExceeded) {
+		c.mu.Lock()
+		delete(c.modules, sha)
+		for i, s := range c.order {
+			if s == sha {
+				c.order = append(c.order[:i], c.order[i+1:]...)
+				break
+			}
+		}
+		c.mu.Unlock()
+	}
+	if first != nil {
+		return "", first
+	}
+	return sha, nil
+}
+
+// ship makes node id instantiate module sha, sending its bytes if the node has not got them.
+func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) error {
+	subj := nodeSubject(id, "load")
+	request := func(op string, off int, data []byte) (*loadReply, error) {
+		m := nats.NewMsg(subj)
+		m.Header.Set(hdrVersion, strconv.Itoa(wireVersion))
+		m.Header.Set(hdrOp, op)
+		m.Header.Set(hdrSHA, sha)
+		if op == "chunk" {
+			sum := sha256.Sum256(data)
+			m.Header.Set(hdrSize, strconv.Itoa(len(bin)))
+			m.Header.Set(hdrOffset, strconv.Itoa(off))
+			m.Header.Set(hdrChunkSHA, hex.EncodeToString(sum[:]))
+			m.Data = data
+		}
+		r, err := c.nc.RequestMsgWithContext(ctx, m)
+		if err != nil {
+			if errors.Is(err, nats.ErrNoResponders) {
+				err = ErrNodeLost
+			}
+			return nil, &RemoteError{Node: id, Err: err}
+		}
+		var rep loadReply
+		if err := json.Unmarshal(r.Data, &rep); err != nil {
+			return nil, &RemoteError{Node: id, Err: err}
+		}
+		if rep.Err != nil {
+			return nil, &RemoteError{Node: id, Err: fromWire(rep.Err)}
+		}
+		return &rep, nil
+	}
+	rep, err := request("has", 0, nil)
+	if err != nil {
+		return err
+	}
+	for off := 0; off < len(bin) && !rep.Have; off += c.o.chunk {
+		end := min(off+c.o.chunk, len(bin))
+		rep, err = request("chunk", off, bin[off:end])
+		if errors.Is(err, ErrChecksum) { // damaged on the way: send it once more
+			rep, err = request("chunk", off, bin[off:end])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if !rep.Have {
+		return &RemoteError{Node: id, Err: errors.New("module not instantiated after its last chunk")}
+	}
+	c.mu.Lock()
+	if s := c.nodes[id]; s != nil && !contains(s.info.Modules, sha) {
+		s.info.Modules = append(s.info.Modules, sha)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// Call runs an export on a node: call.Node if set, else the ready node with the fewest of this
+// client's calls in flight. It waits for a node to be ready (one that restarts, or receives
+// this client's modules). If ctx ends first, or while the call runs, the node is told to stop
+// the call (restarting its worker if the call was running) and Call returns ErrInterrupted.
+// A failure on the node is a *RemoteError: a *wasm.Trap inside for a trap, ErrNodeLost if the
+// node died.
+func (c *Client) Call(ctx context.Context, call Call) (*Result, error) {
+	submitted := time.Now()
+	c.mu.Lock()
+	if _, ok := c.modules[call.Module]; !ok {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %q", ErrUnknownModule, call.Module)
+	}
+	var s *nodeState
+	for {
+		if c.closed {
+			c.mu.Unlock()
+			return nil, ErrClosed
+		}
+		var err error
+		if s, err = c.pickLocked(call.Node); err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+		if s != nil {
+			break
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
+		case <-changed:
+		}
+		c.mu.Lock()
+	}
+	c.seq++
+	task := c.id + "-" + strconv.FormatUint(c.seq, 36)
+	s.picked = c.seq
+	s.inflight++
+	node := s.info.ID
+	p := &pending{node: node, inc: s.inc, stdout: call.Stdout, stderr: call.Stderr, result: make(chan outcome, 1)}
+	c.pending[task] = p
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, task)
+		if s := c.nodes[node]; s != nil {
+			s.inflight--
+		}
+		c.mu.Unlock()
+	}()
+
+	req, _ := json.Marshal(callMsg{
+		V: wireVersion, Task: task, Module: call.Module, Func: call.Func, Args: call.Args,
+		Output: call.Stdout != nil || call.Stderr != nil,
+	})
+	if err := c.nc.PublishRequest(nodeSubject(node, "call"), c.inbox+"."+task, req); err != nil {
+		return nil, fmt.Errorf("cluster: call: %w", err)
+	}
+	select {
+	case out := <-p.result:
+		if out.err != nil {
+			return nil, &RemoteError{Node: node, Func: call.Func, Err: out.err}
+		}
+		if out.rep.Err != nil {
+			return nil, &RemoteError{Node: node, Func: call.Func, Err: fromWire(out.rep.Err)}
+		}
+		return &Result{
+			Values: out.rep.Values, Node: node, Submitted: submitted,
+			Started: unixNano(out.rep.Started), Finished: unixNano(out.rep.Finished), Received: time.Now(),
+		}, nil
+	case <-ctx.Done():
+		c.cancel(node, task)
+		return nil, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
+	case <-c.done:
+		return nil, ErrClosed
+	}
+}
+
+// cancel tells a node to stop a task, and waits briefly for it to say it has.
+func (c *Client) cancel(node, task string) {
+	b, _ := json.Marshal(cancelMsg{V: wireVersion, Task: task})
+	c.nc.Request(nodeSubject(node, "cancel"), b, 300*time.Millisecond)
+}
+
+// pickLocked chooses the node for a call: nil (and no error) means "wait for a change".
+func (c *Client) pickLocked(id string) (*nodeState, error) {
+	if id != "" {
+		s := c.nodes[id]
+		if s == nil {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownNode, id)
+		}
+		if s.ready() {
+			return s, nil
+		}
+		return nil, nil
+	}
+	if len(c.nodes) == 0 {
+		return nil, ErrNoNodes
+	}
+	var best *nodeState
+	for _, s := range c.nodes {
+		if !s.ready() {
+			continue
+		}
+		if best == nil || s.inflight < best.inflight || (s.inflight == best.inflight && s.picked < best.picked) {
+			best = s
+		}
+	}
+	return best, nil
+}
+
+// onInbox receives replies (<inbox>.<task>) and output (<inbox>.<task>.o or .e). Both come
+// from the node in order on this one subscription, so a call's output is all written before
+// its reply is handled.
+func (c *Client) onInbox(m *nats.Msg) {
+	rest := strings.TrimPrefix(m.Subject, c.inbox+".")
+	task, stream, _ := strings.Cut(rest, ".")
+	c.mu.Lock()
+	p := c.pending[task]
+	if p != nil && stream == "" {
+		delete(c.pending, task)
+	}
+	c.mu.Unlock()
+	if p == nil {
+		return
+	}
+	switch stream {
+	case "o":
+		if p.stdout != nil {
+			p.stdout.Write(m.Data)
+		}
+	case "e":
+		if p.stderr != nil {
+			p.stderr.Write(m.Data)
+		}
+	case "":
+		rep := new(replyMsg)
+		if err := json.Unmarshal(m.Data, rep); err != nil {
+			p.result <- outcome{err: fmt.Errorf("cluster: bad reply: %w", err)}
+		} else if err := checkVersion(rep.V); err != nil {
+			p.result <- outcome{err: err}
+		} else {
+			p.result <- outcome{rep: rep}
+		}
+	}
+}
+
+// Nodes lists the nodes the client knows, by ID.
+func (c *Client) Nodes() []NodeInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := make([]NodeInfo, 0, len(c.nodes))
+	for _, s := range c.nodes {
+		info := s.info
+		info.Modules = append([]string(nil), info.Modules...)
+		info.Busy = s.inflight
+		info.Ready = s.ready()
+		list = append(list, info)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	return list
+}
+
+// WaitNodes waits until at least n nodes are ready.
+func (c *Client) WaitNodes(ctx context.Context, n int) error {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return ErrClosed
+		}
+		ready := 0
+		for _, s := range c.nodes {
+			if s.ready() {
+				ready++
+			}
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		if ready >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: %d of %d nodes ready: %w", ready, n, ctx.Err())
+		case <-changed:
+		}
+	}
+}

@@ -1,0 +1,425 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// testCluster is a hub, a client and n local nodes, all stopped when the test ends.
+type testCluster struct {
+	hub    *Hub
+	client *Client
+	nodes  []*LocalNodes
+	logDir string
+}
+
+func startCluster(t *testing.T, n int, opts ...ClientOption) *testCluster {
+	t.Helper()
+	hub, err := StartHub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Shutdown)
+	ctx := t.Context()
+	client, err := Connect(ctx, hub.URL(), hub.Token(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	tc := &testCluster{hub: hub, client: client, logDir: t.TempDir()}
+	tc.addNodes(t, n)
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := filepath.Glob(filepath.Join(tc.logDir, "*", "*.log"))
+			for _, f := range logs {
+				b, _ := os.ReadFile(f)
+				t.Logf("%s:\n%s", f, b)
+			}
+		}
+	})
+	return tc
+}
+
+// addNodes starts n more nodes and waits until all are ready.
+func (tc *testCluster) addNodes(t *testing.T, n int) {
+	t.Helper()
+	dir := filepath.Join(tc.logDir, string(rune('a'+len(tc.nodes))))
+	l, err := StartLocalNodes(t.Context(), []string{os.Args[0]}, n, tc.hub.URL(), tc.hub.Token(), WithLogDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Stop)
+	tc.nodes = append(tc.nodes, l)
+	total := 0
+	for _, l := range tc.nodes {
+		total += len(l.procs)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := tc.client.WaitNodes(ctx, total); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (tc *testCluster) load(t *testing.T, path string) string {
+	t.Helper()
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	sha, err := tc.client.Load(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha
+}
+
+func (tc *testCluster) call(t *testing.T, c Call) *Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	res, err := tc.client.Call(ctx, c)
+	if err != nil {
+		t.Fatalf("%s: %v", c.Func, err)
+	}
+	return res
+}
+
+func (tc *testCluster) node(t *testing.T, id string) NodeInfo {
+	t.Helper()
+	for _, n := range tc.client.Nodes() {
+		if n.ID == id {
+			return n
+		}
+	}
+	t.Fatalf("node %s not listed", id)
+	return NodeInfo{}
+}
+
+const basics = "../examples/basics.wasm"
+
+func TestNodesJoin(t *testing.T) {
+	tc := startCluster(t, 2)
+	nodes := tc.client.Nodes()
+	if len(nodes) != 2 {
+		t.Fatalf("%d nodes listed, want 2: %+v", len(nodes), nodes)
+	}
+	for _, n := range nodes {
+		if n.ID == "" || n.Host == "" || n.OS == "" || n.Arch == "" || n.Cores < 1 || n.Engine == "" || !n.Ready || n.PID == 0 {
+			t.Errorf("incomplete node info: %+v", n)
+		}
+	}
+	if nodes[0].ID == nodes[1].ID {
+		t.Errorf("two nodes with ID %s", nodes[0].ID)
+	}
+}
+
+func TestLoadAndCall(t *testing.T) {
+	tc := startCluster(t, 2)
+	sha := tc.load(t, basics)
+	for _, n := range tc.client.Nodes() {
+		res := tc.call(t, Call{Module: sha, Func: "fib", Args: []uint64{api.EncodeI32(20)}, Node: n.ID})
+		if len(res.Values) != 1 || api.DecodeI32(res.Values[0]) != 6765 {
+			t.Errorf("fib(20) on %s = %v, want 6765", n.ID, res.Values)
+		}
+		if res.Node != n.ID {
+			t.Errorf("ran on %s, asked for %s", res.Node, n.ID)
+		}
+		if !(!res.Submitted.After(res.Received) && !res.Started.After(res.Finished) && !res.Started.IsZero()) {
+			t.Errorf("timestamps out of order: %+v", res)
+		}
+	}
+	// Least-loaded scheduling spreads concurrent calls over both nodes.
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			res := tc.call(t, Call{Module: sha, Func: "add", Args: []uint64{api.EncodeI32(int32(i)), 1}})
+			if got := api.DecodeI32(res.Values[0]); got != int32(i)+1 {
+				t.Errorf("add(%d, 1) = %d", i, got)
+			}
+			mu.Lock()
+			seen[res.Node]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(seen) != 2 {
+		t.Errorf("20 calls ran on %v, want both nodes", seen)
+	}
+
+	// Round-trip latency of a tiny call.
+	const rounds = 500
+	node := tc.client.Nodes()[0].ID
+	start := time.Now()
+	for range rounds {
+		tc.call(t, Call{Module: sha, Func: "add", Args: []uint64{1, 2}, Node: node})
+	}
+	t.Logf("round trip of a tiny call: %v (mean of %d)", time.Since(start)/rounds, rounds)
+
+	// Errors that are not traps.
+	_, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "nope"})
+	if !errors.Is(err, wasm.ErrNoExport) {
+		t.Errorf("call of a missing export: %v, want wasm.ErrNoExport", err)
+	}
+	if _, err := tc.client.Call(t.Context(), Call{Module: strings.Repeat("0", 64), Func: "f"}); !errors.Is(err, ErrUnknownModule) {
+		t.Errorf("call of an unknown module: %v, want ErrUnknownModule", err)
+	}
+	if _, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "fib", Node: "nobody"}); !errors.Is(err, ErrUnknownNode) {
+		t.Errorf("call on an unknown node: %v, want ErrUnknownNode", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tc := startCluster(t, 1)
+	if _, err := tc.client.Load(t.Context(), []byte("not wasm")); !errors.Is(err, wasm.ErrNotWasm) {
+		t.Errorf("load of junk: %v, want wasm.ErrNotWasm", err)
+	}
+	bin, _ := os.ReadFile("testdata/missing.wasm")
+	if _, err := tc.client.Load(t.Context(), bin); !errors.Is(err, wasm.ErrImport) {
+		t.Errorf("load of a module with a missing import: %v, want wasm.ErrImport", err)
+	}
+}
+
+// A module bigger than one chunk arrives whole.
+func TestChunks(t *testing.T) {
+	tc := startCluster(t, 1, WithChunkSize(100))
+	sha := tc.load(t, "../examples/mandelbrot.wasm")
+	if n := tc.client.Nodes()[0]; len(n.Modules) != 1 || n.Modules[0] != sha {
+		t.Errorf("node lists modules %v, want [%s]", n.Modules, sha)
+	}
+	info, err := wasm.Describe(mustRead(t, "../examples/mandelbrot.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Exports) == 0 {
+		t.Fatal("mandelbrot exports nothing")
+	}
+	sha2 := tc.load(t, basics)
+	res := tc.call(t, Call{Module: sha2, Func: "fib", Args: []uint64{10}})
+	if res.Values[0] != 55 {
+		t.Errorf("fib(10) = %d", res.Values[0])
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestTrap(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, basics)
+	_, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "trap_div", Args: []uint64{0}})
+	var re *RemoteError
+	var trap *wasm.Trap
+	if !errors.As(err, &re) || !errors.As(err, &trap) {
+		t.Fatalf("trap_div(0): %v (%T), want a *RemoteError holding a *wasm.Trap", err, err)
+	}
+	if re.Node == "" || re.Func != "trap_div" || trap.Func != "trap_div" || !strings.Contains(trap.Reason, "divide by zero") {
+		t.Errorf("RemoteError %+v, Trap %+v", re, trap)
+	}
+}
+
+// syncWriter is a buffer that tells when its first write arrives.
+type syncWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	first chan struct{}
+	once  sync.Once
+}
+
+func newSyncWriter() *syncWriter { return &syncWriter{first: make(chan struct{})} }
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.once.Do(func() { close(w.first) })
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// Output arrives while the call runs; cancelling it restarts the worker; the next call on the
+// node runs on a fresh instance.
+func TestOutputWhileRunning(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, "testdata/stream.wasm")
+	node := tc.client.Nodes()[0].ID
+	out := newSyncWriter()
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := tc.client.Call(ctx, Call{Module: sha, Func: "tick_then_spin", Stdout: out})
+		errc <- err
+	}()
+	select {
+	case <-out.first:
+	case err := <-errc:
+		t.Fatalf("call ended before its output: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no output while the call runs")
+	}
+	cancel()
+	cancelled := time.Now()
+	if err := <-errc; !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("cancelled call: %v, want ErrInterrupted", err)
+	}
+	if d := time.Since(cancelled); d > time.Second {
+		t.Errorf("cancel took %v", d)
+	}
+	if got := out.String(); got != "tick\n" {
+		t.Errorf("stdout %q", got)
+	}
+	out2 := newSyncWriter()
+	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{3}, Node: node, Stdout: out2})
+	if res.Values[0] != 3 || out2.String() != "tick\ntick\ntick\n" {
+		t.Errorf("ticks(3) = %v with stdout %q", res.Values, out2.String())
+	}
+}
+
+// Cancelling a call that never returns (a loop, or deep recursion with no loop) returns
+// ErrInterrupted at once, and the node comes back with its modules.
+func TestInterrupt(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, basics)
+	node := tc.client.Nodes()[0].ID
+	for _, tt := range []struct {
+		name string
+		fn   string
+		args []uint64
+	}{
+		{"loop", "spin", nil},
+		{"recursion", "recurse", []uint64{60}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tc.call(t, Call{Module: sha, Func: "bump", Node: node})
+			tc.call(t, Call{Module: sha, Func: "bump", Node: node})
+			restarts := tc.node(t, node).Restarts
+			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			defer cancel()
+			_, err := tc.client.Call(ctx, Call{Module: sha, Func: tt.fn, Args: tt.args, Node: node})
+			late := time.Since(deadline(ctx))
+			if !errors.Is(err, ErrInterrupted) {
+				t.Fatalf("%s: %v, want ErrInterrupted", tt.fn, err)
+			}
+			if late > time.Second {
+				t.Errorf("%s returned %v after the cancel", tt.fn, late)
+			}
+			// The next call runs on a new worker: the instance is fresh.
+			if got := tc.call(t, Call{Module: sha, Func: "bump", Node: node}).Values[0]; got != 1 {
+				t.Errorf("bump after the interrupt = %d, want 1 (a fresh instance)", got)
+			}
+			waitFor(t, func() bool { return tc.node(t, node).Restarts > restarts })
+		})
+	}
+}
+
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}
+
+// waitFor waits for cond, checking each time the client learns something of a node.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for !cond() {
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-timeout:
+			t.Fatal("condition not met within 5 s")
+		}
+	}
+}
+
+// A worker killed during a call: the call fails with ErrNodeLost, and the node comes back.
+func TestWorkerKilled(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, "testdata/stream.wasm")
+	info := tc.client.Nodes()[0]
+	out := newSyncWriter()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "tick_then_spin", Stdout: out})
+		errc <- err
+	}()
+	<-out.first
+	if err := syscall.Kill(info.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	err := <-errc
+	var re *RemoteError
+	if !errors.As(err, &re) || !errors.Is(err, ErrNodeLost) || re.Node != info.ID {
+		t.Fatalf("call on a killed worker: %v, want a *RemoteError with ErrNodeLost", err)
+	}
+	if d := time.Since(killed); d > 2*time.Second {
+		t.Errorf("loss reported after %v", d)
+	}
+	t.Logf("%v after %v", err, time.Since(killed))
+	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{1}})
+	if res.Values[0] != 1 {
+		t.Errorf("ticks(1) = %v", res.Values)
+	}
+}
+
+func TestWrongToken(t *testing.T) {
+	hub, err := StartHub(WithHubToken("right"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Shutdown()
+	if _, err := Connect(t.Context(), hub.URL(), "wrong"); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("client with a wrong token: %v, want ErrUnauthorized", err)
+	}
+	if _, err := Connect(t.Context(), hub.URL(), ""); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("client with no token: %v, want ErrUnauthorized", err)
+	}
+	err = RunNode(t.Context(), WithJoin(hub.URL()), WithToken("wrong"), WithCacheDir(t.TempDir()), WithNodeLog(&bytes.Buffer{}))
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("node with a wrong token: %v, want ErrUnauthorized", err)
+	}
+}
+
+// A node that joins after Load gets the module.
+func TestLateNode(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, basics)
+	first := tc.client.Nodes()[0].ID
+	tc.addNodes(t, 1)
+	var late string
+	for _, n := range tc.client.Nodes() {
+		if n.ID != first {
+			late = n.ID
+		}
+	}
+	res := tc.call(t, Call{Module: sha, Func: "fib", Args: []uint64{12}, Node: late})
+	if res.Values[0] != 144 || res.Node != late {
+		t.Errorf("fib(12) on the late node: %+v", res)
+	}
+	waitFor(t, func() bool { m := tc.node(t, late).Modules; return len(m) == 1 && m[0] == sha })
+}

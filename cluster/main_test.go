@@ -1,0 +1,46 @@
+package cluster
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+)
+
+// The test binary is also the node binary: with testNodeEnv set it runs RunNode (as
+// `rain node` would), and with WorkerEnv set it runs RunWorker.
+const (
+	testNodeEnv  = "RAIN_TEST_NODE"
+	testCacheEnv = "RAIN_TEST_CACHE"
+)
+
+func TestMain(m *testing.M) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	if IsWorker() {
+		RunWorker(ctx)
+	}
+	if os.Getenv(testNodeEnv) != "" {
+		fs := flag.NewFlagSet("node", flag.ExitOnError)
+		join := fs.String("join", "", "hub URL")
+		fs.Parse(os.Args[1:])
+		err := RunNode(ctx, WithJoin(*join), WithToken(os.Getenv(TokenEnv)), WithCacheDir(os.Getenv(testCacheEnv)))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	stop()
+	cache, err := os.MkdirTemp("", "rain-cluster-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv(testNodeEnv, "1")
+	os.Setenv(testCacheEnv, cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
+}
