@@ -198,7 +198,7 @@ func (d *decoder) types(r *reader) error {
 		t.Results = r.valueTypes()
 		d.m.Types = append(d.m.Types, t)
 	}
-	return r.done("type")
+	return r.done()
 }
 
 func (d *decoder) imports(r *reader) error {
@@ -242,7 +242,7 @@ func (d *decoder) imports(r *reader) error {
 			fi++
 		}
 	}
-	return r.done("import")
+	return r.done()
 }
 
 func (d *decoder) functions(r *reader) error {
@@ -250,7 +250,7 @@ func (d *decoder) functions(r *reader) error {
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		d.funcDecl = append(d.funcDecl, r.u32())
 	}
-	return r.done("function")
+	return r.done()
 }
 
 func (d *decoder) exports(r *reader) error {
@@ -269,7 +269,7 @@ func (d *decoder) exports(r *reader) error {
 		e.Kind = externKinds[kind]
 		d.m.Exports = append(d.m.Exports, e)
 	}
-	return r.done("export")
+	return r.done()
 }
 
 // code records where each function body lies, and reads its local declarations so that Code
@@ -313,7 +313,7 @@ func (d *decoder) code(r *reader) error {
 		}
 		d.m.Funcs = append(d.m.Funcs, f)
 	}
-	return r.done("code")
+	return r.done()
 }
 
 // names reads the module and function names of the "name" custom section.

@@ -97,7 +97,9 @@ func body(code ...byte) []byte {
 	return cat(uleb(uint32(len(b))), b)
 }
 
-func export(name string, kind byte, idx uint32) []byte { return cat(str(name), []byte{kind}, uleb(idx)) }
+func export(name string, kind byte, idx uint32) []byte {
+	return cat(str(name), []byte{kind}, uleb(idx))
+}
 
 const (
 	i32 = 0x7f

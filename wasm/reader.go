@@ -123,9 +123,9 @@ func (r *reader) limits() {
 }
 
 // done reports a sticky error, or bytes left over, at the end of a section.
-func (r *reader) done(what string) error {
+func (r *reader) done() error {
 	if r.err != nil {
-		return r.fail(what + " section")
+		return r.fail("")
 	}
 	if r.pos != len(r.b) {
 		return &DecodeError{Offset: r.pos, Section: r.section, Msg: fmt.Sprintf("%d bytes left over at the end of the section", len(r.b)-r.pos)}
@@ -134,9 +134,14 @@ func (r *reader) done(what string) error {
 }
 
 // fail turns the sticky error into a *DecodeError about what.
+// what may be empty when the section says enough.
 func (r *reader) fail(what string) error {
+	msg, off := r.err.Error(), r.pos
 	if r.err == errEOF {
-		return &DecodeError{Offset: len(r.b), Section: r.section, Msg: what + ": truncated"}
+		msg, off = "truncated", len(r.b)
 	}
-	return &DecodeError{Offset: r.pos, Section: r.section, Msg: fmt.Sprintf("%s: %v", what, r.err)}
+	if what != "" {
+		msg = what + ": " + msg
+	}
+	return &DecodeError{Offset: off, Section: r.section, Msg: msg}
 }
