@@ -11,7 +11,6 @@ import (
 )
 
 func TestDescribe(t *testing.T) {
-	i32, i64, f32, f64 := api.ValueTypeI32, api.ValueTypeI64, api.ValueTypeF32, api.ValueTypeF64
 	tests := []struct {
 		module    string
 		exports   []string // signatures, in export order
@@ -33,7 +32,6 @@ func TestDescribe(t *testing.T) {
 		{"gowasm", []string{"_initialize()", "collatz(i32) i32", "hello()", "calls() i32", "sum(i64) i64"},
 			1788, true, true, map[uint32]string{1784: "collatz"}},
 	}
-	_, _, _, _ = i32, i64, f32, f64
 	for _, tt := range tests {
 		t.Run(tt.module, func(t *testing.T) {
 			bin := example(t, tt.module)
@@ -75,6 +73,21 @@ func TestDescribe(t *testing.T) {
 				t.Errorf("JSON round trip differs (%v)", err)
 			}
 		})
+	}
+}
+
+func TestFuncJSON(t *testing.T) {
+	f := Func{Name: "divmod", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI64}, Results: []api.ValueType{api.ValueTypeF32, api.ValueTypeF64}}
+	b, err := json.Marshal(f)
+	if want := `{"name":"divmod","params":["i32","i64"],"results":["f32","f64"]}`; err != nil || string(b) != want {
+		t.Errorf("got %s (%v), want %s", b, err, want)
+	}
+	var back Func
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, f) {
+		t.Errorf("round trip: %+v (%v)", back, err)
+	}
+	if err := json.Unmarshal([]byte(`{"params":["i33"]}`), &back); err == nil {
+		t.Error("unknown value type: no error")
 	}
 }
 

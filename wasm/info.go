@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -43,31 +44,82 @@ func (f Func) String() string {
 	return b.String()
 }
 
-func typeList(ts []api.ValueType) string {
+func typeList(ts []api.ValueType) string { return strings.Join(typeNames(ts), ",") }
+
+// funcJSON is how a Func reads in JSON: value types by name.
+type funcJSON struct {
+	Name    string   `json:"name"`
+	Params  []string `json:"params"`
+	Results []string `json:"results"`
+}
+
+// MarshalJSON writes value types by name: {"name":"add","params":["i32","i32"],"results":["i32"]}.
+func (f Func) MarshalJSON() ([]byte, error) {
+	return json.Marshal(funcJSON{Name: f.Name, Params: typeNames(f.Params), Results: typeNames(f.Results)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (f *Func) UnmarshalJSON(b []byte) error {
+	var j funcJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	var err error
+	f.Name = j.Name
+	if f.Params, err = parseTypes(j.Params); err != nil {
+		return err
+	}
+	f.Results, err = parseTypes(j.Results)
+	return err
+}
+
+func typeNames(ts []api.ValueType) []string {
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = api.ValueTypeName(t)
 	}
-	return strings.Join(names, ",")
+	return names
+}
+
+func parseTypes(names []string) ([]api.ValueType, error) {
+	ts := make([]api.ValueType, len(names))
+	for i, n := range names {
+		switch n {
+		case "i32":
+			ts[i] = api.ValueTypeI32
+		case "i64":
+			ts[i] = api.ValueTypeI64
+		case "f32":
+			ts[i] = api.ValueTypeF32
+		case "f64":
+			ts[i] = api.ValueTypeF64
+		case "externref":
+			ts[i] = api.ValueTypeExternref
+		default:
+			return nil, fmt.Errorf("wasm: unknown value type %q", n)
+		}
+	}
+	return ts, nil
 }
 
 // Import names one import of a module.
 type Import struct {
-	Module, Name string
-	Kind         string // "func", "table", "memory", "global" or "tag"
+	Module string `json:"module"`
+	Name   string `json:"name"`
+	Kind   string `json:"kind"` // "func", "table", "memory", "global" or "tag"
 }
 
-// Info is what Describe learns about a module.
+// Info is what Describe learns about a module. It encodes to JSON and back unchanged.
 type Info struct {
-	SHA256    string // hex
-	Size      int    // bytes
-	Exports   []Func // exported functions, in export order
-	Imports   []Import
-	Functions int               // all functions, imported and defined
-	FuncNames map[uint32]string // function index → name, from the name section
-	WASI      bool              // imports wasi_snapshot_preview1
-	Reactor   bool              // exports _initialize
-	Command   bool              // exports _start
+	SHA256    string            `json:"sha256"`  // hex
+	Size      int               `json:"size"`    // bytes
+	Exports   []Func            `json:"exports"` // exported functions, in export order
+	Imports   []Import          `json:"imports"`
+	Functions int               `json:"functions"`  // all functions, imported and defined
+	FuncNames map[uint32]string `json:"func_names"` // function index → name, from the name section
+	WASI      bool              `json:"wasi"`       // imports wasi_snapshot_preview1
+	Reactor   bool              `json:"reactor"`    // exports _initialize
+	Command   bool              `json:"command"`    // exports _start
 }
 
 // Export returns the exported function called name, and whether there is one.
