@@ -115,7 +115,12 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 		nodes: map[string]*nodeState{}, modules: map[string][]byte{},
 		pending: map[string]*pending{}, changed: make(chan struct{}),
 	}
-	if _, err := nc.Subscribe(c.inbox+".>", c.onInbox); err == nil {
+	sub, err := nc.Subscribe(c.inbox+".>", c.onInbox)
+	if err == nil {
+		// Replies and output must never be dropped, even behind a slow Stdout.
+		err = sub.SetPendingLimits(-1, -1)
+	}
+	if err == nil {
 		_, err = nc.Subscribe(subjStatus, c.onStatus)
 	}
 	if err == nil {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -422,4 +425,114 @@ func TestLateNode(t *testing.T) {
 		t.Errorf("fib(12) on the late node: %+v", res)
 	}
 	waitFor(t, func() bool { m := tc.node(t, late).Modules; return len(m) == 1 && m[0] == sha })
+}
+
+// A node whose supervisor is killed during a call: its worker dies with it, and the client
+// fails the call with ErrNodeLost once the heartbeats stop.
+func TestSupervisorKilled(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, "testdata/stream.wasm")
+	info := tc.client.Nodes()[0]
+	out := newSyncWriter()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "tick_then_spin", Stdout: out})
+		errc <- err
+	}()
+	<-out.first
+	if err := syscall.Kill(tc.nodes[0].PIDs()[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := <-errc; !errors.Is(err, ErrNodeLost) {
+		t.Fatalf("call on a node whose supervisor died: %v, want ErrNodeLost", err)
+	}
+	if d := time.Since(killed); d > 3*time.Second {
+		t.Errorf("loss reported after %v", d)
+	}
+	if runtime.GOOS == "linux" {
+		waitFor(t, func() bool { return !alive(info.PID) })
+	}
+	if n := tc.node(t, info.ID); n.Ready {
+		t.Errorf("lost node still ready: %+v", n)
+	}
+}
+
+// alive reports whether a process exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
+
+// A node whose hub goes away for good stops.
+func TestHubLost(t *testing.T) {
+	hub, err := StartHub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := Connect(t.Context(), hub.URL(), hub.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- RunNode(t.Context(), WithJoin(hub.URL()), WithToken(hub.Token()), WithCacheDir(t.TempDir()),
+			WithNodeLog(io.Discard), WithReconnectWindow(500*time.Millisecond))
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := client.WaitNodes(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	hub.Shutdown()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrHubLost) {
+			t.Errorf("RunNode: %v, want ErrHubLost", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("node still running 10 s after its hub went away")
+	}
+}
+
+// BenchmarkCall measures the round trip of a tiny call (add) on one local node.
+func BenchmarkCall(b *testing.B) {
+	hub, err := StartHub()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hub.Shutdown()
+	client, err := Connect(b.Context(), hub.URL(), hub.Token())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	l, err := StartLocalNodes(b.Context(), []string{os.Args[0]}, 1, hub.URL(), hub.Token())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Stop()
+	if err := client.WaitNodes(b.Context(), 1); err != nil {
+		b.Fatal(err)
+	}
+	bin, err := os.ReadFile(basics)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sha, err := client.Load(b.Context(), bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	call := Call{Module: sha, Func: "add", Args: []uint64{1, 2}}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := client.Call(b.Context(), call); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -8,23 +8,34 @@
 //
 // # Nodes and workers
 //
-// A node is two processes. RunNode is a supervisor: it re-executes the current binary as a
-// worker (RunWorker, selected by the WorkerEnv environment variable) and restarts the worker
-// whenever it exits, with a backoff when it crashes in a loop. The worker connects to the hub,
-// announces itself and sends a heartbeat, keeps the modules it receives in its cache directory
-// (with wazero's compilation cache beside them, so a restarted worker gets its compiled code back
-// fast) and runs calls one at a time, in arrival order: an instance's memory is not shared
-// between calls that run at once, so a machine with many cores runs many nodes.
+// A node is two processes. RunNode is the supervisor: it holds the node's connection to the hub,
+// announces the node and sends its heartbeat, stores the modules it receives (by SHA-256) in its
+// cache directory, and queues calls. It runs them in a worker process — the same binary
+// re-executed with WorkerEnv set, which must call RunWorker — one at a time, in arrival order,
+// talking to it over the worker's stdin and stdout. The worker instantiates each module once
+// (wazero's compilation cache sits beside the modules, so a restarted worker gets its compiled
+// code back fast) and never touches the network. The supervisor restarts the worker whenever it
+// exits, with a backoff when it crashes in a loop. A machine with many cores runs many nodes.
+//
+// Why two processes, when the worker could hold the connection itself: while wazero runs
+// compiled code that calls nothing in Go (an empty loop, loop-free recursion), the Go runtime
+// cannot preempt that goroutine, so the next garbage collection stops every other goroutine of
+// the process until the call returns — heartbeats, cancels, everything. The supervisor runs no
+// Wasm and stays responsive however long a call takes.
 //
 // # Cancellation
 //
 // wazero cannot interrupt compiled code cheaply (closing a module on context cancellation slows
 // loops many times over and cannot stop loop-free recursion). So when a call's context is
-// cancelled the client sends a cancel for that task; if the task is running, the worker exits at
-// once and its supervisor starts a new one, which takes the node's modules back from its disk
-// cache. Call returns ErrInterrupted as soon as the cancel is acknowledged; a later call on that
-// node waits for the new worker. Calls queued on that worker behind the cancelled one fail with
-// ErrNodeLost, as they would if the node had crashed.
+// cancelled the client sends a cancel for that task; if the task is running, the supervisor kills
+// the worker and starts a new one, which instantiates the node's modules again (memory and globals
+// start afresh); if it is still queued, it is dropped. Call returns ErrInterrupted as soon as the
+// node has acknowledged the cancel (or after 300 ms without an answer). Calls queued behind the
+// cancelled one wait for the new worker.
+//
+// A worker that dies during a call fails that call with ErrNodeLost at once; a supervisor that
+// dies (its worker dies with it) is declared lost after 2 s without a heartbeat, and its calls
+// fail with ErrNodeLost.
 //
 // # Wire
 //
