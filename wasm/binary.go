@@ -77,6 +77,11 @@ const (
 var sectionNames = [...]string{"custom", "type", "import", "function", "table", "memory", "global",
 	"export", "start", "element", "code", "data", "data count", "tag"}
 
+// sectionOrder ranks the non-custom sections in the order the binary must give them.
+var sectionOrder = [...]int{secType: 1, secImport: 2, secFunction: 3, secTable: 4, secMemory: 5,
+	secTag: 6, secGlobal: 7, secExport: 8, secStart: 9, secElement: 10, secDataCount: 11,
+	secCode: 12, secData: 13}
+
 var externKinds = [...]string{"func", "table", "memory", "global", "tag"}
 
 var magic = []byte{0x00, 'a', 's', 'm'}
@@ -116,6 +121,7 @@ func (d *decoder) sections() error {
 	r := &reader{b: d.bin, pos: 8}
 	hasCode := false
 	var nameSec *reader
+	last := 0 // order of the last non-custom section
 	for r.pos < len(d.bin) {
 		start := r.pos
 		id := r.byte()
@@ -137,7 +143,10 @@ func (d *decoder) sections() error {
 			if d.seen[id] {
 				return &DecodeError{Offset: start, Section: s.Name, Msg: "duplicate section"}
 			}
-			d.seen[id] = true
+			if sectionOrder[id] < last {
+				return &DecodeError{Offset: start, Section: s.Name, Msg: "section out of order"}
+			}
+			d.seen[id], last = true, sectionOrder[id]
 		}
 		var err error
 		switch id {

@@ -111,6 +111,7 @@ func TestDescribeErrors(t *testing.T) {
 			ErrInvalid, "wasm: invalid module at byte 21 (code section): body of function 0: 9 bytes, past the end of the section"},
 		{"unknown section", module([]byte{42, 0}), ErrInvalid, "wasm: invalid module at byte 8: unknown section id 42"},
 		{"duplicate section", module(section(1, vec()), section(1, vec())), ErrInvalid, "…(type section): duplicate section"},
+		{"out of order", module(section(3, vec()), section(1, vec())), ErrInvalid, "wasm: invalid module at byte 11 (type section): section out of order"},
 		{"missing code", module(section(1, vec(funcType(nil, nil))), section(3, vec(uleb(0)))), ErrInvalid, "…(code section): missing: the function section declares 1 functions"},
 		{"long LEB", module(section(1, []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x00})), ErrInvalid, "wasm: invalid module at byte 15 (type section): integer representation too long"},
 		{"does not validate", invalid, ErrInvalid, "wasm: invalid module: …"},
