@@ -107,7 +107,7 @@ func (e *fakeEngine) Banner() string { return "fake banner" }
 func (e *fakeEngine) Close() error   { return nil }
 
 // freePorts returns n ports free on the loopback interface.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	var ports []int
 	var ls []net.Listener
 	for i := 0; i < n; i++ {
@@ -126,7 +126,7 @@ func freePorts(t *testing.T, n int) []int {
 
 // testKernel is a kernel serving in-process, and a client connected to it.
 type testKernel struct {
-	t      *testing.T
+	t      testing.TB
 	k      *kernel
 	eng    *fakeEngine
 	served chan error
@@ -141,7 +141,7 @@ type testKernel struct {
 	stdinMsgs                 chan *protocol.Message
 }
 
-func startKernel(t *testing.T, engineReady <-chan struct{}) *testKernel {
+func startKernel(t testing.TB, engineReady <-chan struct{}) *testKernel {
 	t.Helper()
 	p := freePorts(t, 5)
 	conn := protocol.Connection{Transport: "tcp", IP: "127.0.0.1", ShellPort: p[0], IOPubPort: p[1],
@@ -693,5 +693,19 @@ func TestShutdown(t *testing.T) {
 				t.Errorf("restart %v", tk.k.restart)
 			}
 		})
+	}
+}
+
+// BenchmarkExecuteRoundTrip: execute_request sent until execute_reply and status idle are
+// received, from a Go client, with a fake session: the kernel's own cost of a trivial cell.
+func BenchmarkExecuteRoundTrip(b *testing.B) {
+	tk := startKernel(b, nil)
+	c := map[string]any{"code": "1+2", "silent": false, "store_history": true, "user_expressions": map[string]any{},
+		"allow_stdin": false, "stop_on_error": true}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := tk.request(tk.shell, "execute_request", c)
+		tk.replyTo(tk.shellMsgs, id)
+		tk.iopubFor(id)
 	}
 }
