@@ -34,12 +34,16 @@ func (k *kernel) execute(m *protocol.Message) (abort bool) {
 		k.count++
 	}
 	count := k.count
+	// The cell is interruptible from here on: a client that has seen execute_input can
+	// interrupt it.
+	ctx, done := k.startCell()
+	defer done()
 	if !req.Silent {
 		k.publish(m, "execute_input", protocol.ExecuteInput{Code: req.Code, ExecutionCount: count})
 	}
 	started := time.Now()
 
-	v, err := k.run(m, req.Code, req.Silent, allowStdin)
+	v, err := k.run(ctx, m, req.Code, req.Silent, allowStdin)
 	reply := protocol.ExecuteReply{Status: "ok", ExecutionCount: count, Payload: []protocol.Payload{},
 		UserExpressions: map[string]any{}}
 	if err != nil {
@@ -55,7 +59,7 @@ func (k *kernel) execute(m *protocol.Message) (abort bool) {
 			k.publish(m, "execute_result", protocol.ExecuteResult{ExecutionCount: count, Data: bundle(display.Of(v)), Metadata: map[string]any{}})
 		}
 		for name, expr := range req.UserExpressions {
-			reply.UserExpressions[name] = k.userExpression(m, expr)
+			reply.UserExpressions[name] = k.userExpression(ctx, m, expr)
 		}
 	}
 	if storeHistory {
@@ -67,30 +71,35 @@ func (k *kernel) execute(m *protocol.Message) (abort bool) {
 	return err != nil && stopOnError
 }
 
-// run executes code on the session, interruptible by interrupt_request and SIGINT.
-func (k *kernel) run(m *protocol.Message, code string, silent, allowStdin bool) (starlark.Value, error) {
-	eng, err := k.engine()
-	if err != nil {
-		return nil, &session.Error{Name: "SessionError", Value: "the session did not start: " + err.Error()}
-	}
+// startCell makes the context of a cell that interrupt_request and SIGINT cancel; done
+// ends it.
+func (k *kernel) startCell() (ctx context.Context, done func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	k.cellMu.Lock()
 	k.cellCancel = cancel
 	k.cellMu.Unlock()
-	out := &cellOutput{k: k, req: m, ctx: ctx, silent: silent, allowStdin: allowStdin}
-	defer func() {
-		out.done.Store(true)
+	return ctx, func() {
 		k.cellMu.Lock()
 		k.cellCancel = nil
 		k.cellMu.Unlock()
 		cancel()
-	}()
+	}
+}
+
+// run executes code on the session.
+func (k *kernel) run(ctx context.Context, m *protocol.Message, code string, silent, allowStdin bool) (starlark.Value, error) {
+	eng, err := k.engine()
+	if err != nil {
+		return nil, &session.Error{Name: "SessionError", Value: "the session did not start: " + err.Error()}
+	}
+	out := &cellOutput{k: k, req: m, ctx: ctx, silent: silent, allowStdin: allowStdin}
+	defer out.done.Store(true)
 	return eng.Exec(ctx, code, out)
 }
 
 // userExpression evaluates one of an execute_request's user_expressions.
-func (k *kernel) userExpression(m *protocol.Message, expr string) any {
-	v, err := k.run(m, expr, true, false)
+func (k *kernel) userExpression(ctx context.Context, m *protocol.Message, expr string) any {
+	v, err := k.run(ctx, m, expr, true, false)
 	if err != nil {
 		e := errorContent(err)
 		return map[string]any{"status": "error", "ename": e.EName, "evalue": e.EValue, "traceback": e.Traceback}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -466,7 +467,12 @@ func TestStopOnErrorAbortsQueued(t *testing.T) {
 	fail := tk.request(tk.shell, "execute_request", c("fail"))
 	after := tk.request(tk.shell, "execute_request", c("1+2"))
 	info := tk.request(tk.shell, "kernel_info_request", map[string]any{})
-	time.Sleep(100 * time.Millisecond) // let them queue behind spin
+	for deadline := time.Now().Add(5 * time.Second); len(tk.k.shellIn) < 3; {
+		if time.Now().After(deadline) {
+			t.Fatal("requests not queued behind the running cell")
+		}
+		runtime.Gosched()
+	}
 	tk.request(tk.control, "interrupt_request", map[string]any{})
 	if r := tk.replyTo(tk.shellMsgs, spin); content(r)["ename"] != "KeyboardInterrupt" {
 		t.Errorf("interrupted cell: %s", r.Content)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -273,4 +276,33 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The seed corpus holds messages that jupyter_client's Session serialized and signed with
+// the key "key": Decode must accept them, signature included.
+func TestDecodeJupyterClientMessages(t *testing.T) {
+	s, _ := NewSigner("hmac-sha256", "key")
+	for _, name := range []string{"execute_request", "input_reply", "comm_msg_buffers"} {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzDecode", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitN(string(b), "\n", 3)
+			raw, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Decode(bytes.Split([]byte(raw), []byte{0}), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(m.Identities[0]) != "c0ffee" || m.Header.Version != "5.3" || !strings.HasPrefix(m.Header.MsgType, strings.SplitN(name, "_", 2)[0]) {
+				t.Errorf("%+v", m.Header)
+			}
+			if name == "comm_msg_buffers" && (len(m.Buffers) != 1 || string(m.Buffers[0]) != "\x01\x02binary") {
+				t.Errorf("buffers %q", m.Buffers)
+			}
+		})
+	}
 }

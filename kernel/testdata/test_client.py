@@ -230,9 +230,17 @@ class KernelTest(unittest.TestCase):
         with self.assertRaises(queue.Empty):
             self.kc.get_stdin_msg(timeout=0.3)
 
+    def wait_running(self, msg_id):
+        """Wait for the cell's execute_input: from then on it can be interrupted."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=max(deadline - time.monotonic(), 0.01))
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                return
+
     def interrupt_loop(self, interrupt):
         msg_id = self.kc.execute("while True:\n    pass\n")
-        time.sleep(0.3)
+        self.wait_running(msg_id)
         start = time.monotonic()
         interrupt()
         reply = self.reply(msg_id, timeout=5)
@@ -261,7 +269,7 @@ class KernelTest(unittest.TestCase):
         if reply["content"]["status"] != "ok":
             self.fail("loading %s: %s" % (path, reply["content"]))
         msg_id = self.kc.execute("b.spin()")
-        time.sleep(0.5)
+        self.wait_running(msg_id)
         start = time.monotonic()
         self.km.interrupt_kernel()
         reply = self.reply(msg_id, timeout=5)
