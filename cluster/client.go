@@ -407,6 +407,10 @@ func (c *Client) Call(ctx context.Context, call Call) (*Result, error) {
 		}
 		c.mu.Lock()
 	}
+	if err := ctx.Err(); err != nil {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w (%w)", ErrInterrupted, err)
+	}
 	c.seq++
 	task := c.id + "-" + strconv.FormatUint(c.seq, 36)
 	s.picked = c.seq

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -534,5 +535,34 @@ func BenchmarkCall(b *testing.B) {
 		if _, err := client.Call(b.Context(), call); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A worker command that is not a rain worker makes RunNode fail with a clear error.
+func TestNotAWorker(t *testing.T) {
+	hub, err := StartHub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Shutdown()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	for _, tt := range []struct {
+		name string
+		argv []string
+		want string
+	}{
+		{"talks", []string{sh, "-c", "echo hello there; sleep 5"}, "not a rain worker"},
+		{"config", []string{sh, "-c", "exit 6"}, "cannot start"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := RunNode(t.Context(), WithJoin(hub.URL()), WithToken(hub.Token()), WithCacheDir(t.TempDir()),
+				WithNodeLog(io.Discard), WithWorkerCommand(tt.argv...))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("RunNode with %q: %v, want %q", tt.argv, err, tt.want)
+			}
+		})
 	}
 }

@@ -88,6 +88,9 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 	return err
 }
 
+// workerStartTimeout bounds the time a worker takes to say hello.
+const workerStartTimeout = 10 * time.Second
+
 // maxQueue is how many calls and loads a node queues before it answers "busy".
 const maxQueue = 4096
 
@@ -383,7 +386,7 @@ func (n *node) run(ctx context.Context) error {
 		case old.killed.Load():
 			backoff = 0
 		case code == exitConfig:
-			return fmt.Errorf("cluster: node: the worker cannot start: see the log")
+			return fmt.Errorf("cluster: node: the worker cannot start (%v): see the log", old.cmd.ProcessState)
 		case time.Since(old.started) > 10*time.Second:
 			backoff = 0
 			n.log.Printf("worker exited (%v): restarting", old.cmd.ProcessState)
@@ -522,6 +525,7 @@ type workerProc struct {
 	exited  chan struct{} // closed once the process has been waited for
 	started time.Time
 	killed  atomic.Bool // killed on purpose, to interrupt a call
+	readErr error       // why reading frames stopped; set before frames is closed
 }
 
 type frame struct {
@@ -566,6 +570,7 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 		for {
 			typ, payload, err := readFrame(stdout)
 			if err != nil {
+				wp.readErr = err
 				break
 			}
 			wp.frames <- frame{typ, payload}
@@ -574,6 +579,28 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 		cmd.Wait()
 		close(wp.exited)
 	}()
+	// A worker first says hello: anything else means the command is not a worker.
+	select {
+	case f, ok := <-wp.frames:
+		switch {
+		case !ok && !errors.Is(wp.readErr, errBadFrame):
+			// It died before its hello: the run loop sees why, and restarts it or gives up.
+			wp.cmd.Process.Kill()
+			<-wp.exited
+		case !ok || f.typ != frameHello || string(f.payload) != strconv.Itoa(wireVersion):
+			wp.kill()
+			<-wp.exited
+			return nil, fmt.Errorf("cluster: node: %q is not a rain worker of wire version %d (does its main call cluster.RunWorker when cluster.IsWorker?)", o.workerArgv[0], wireVersion)
+		}
+	case <-time.After(workerStartTimeout):
+		wp.kill()
+		<-wp.exited
+		return nil, fmt.Errorf("cluster: node: %q did not start as a worker within %v", o.workerArgv[0], workerStartTimeout)
+	case <-ctx.Done():
+		wp.kill()
+		<-wp.exited
+		return wp, nil
+	}
 	n.mu.Lock()
 	n.worker = wp
 	order := append([]string(nil), n.order...)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -11,9 +12,11 @@ import (
 // big-endian length, then a type byte and the payload. The worker never touches the network.
 //
 //	supervisor → worker   frameLoad (SHA-256 of a module in the cache dir), frameCall (callMsg)
-//	worker → supervisor   frameLoaded (loadReply), frameStdout, frameStderr (raw WASI output,
-//	                      one frame per write), frameResult (replyMsg)
+//	worker → supervisor   frameHello (the wire version, first), frameLoaded (loadReply),
+//	                      frameStdout, frameStderr (raw WASI output, one frame per write),
+//	                      frameResult (replyMsg)
 const (
+	frameHello  byte = 'H'
 	frameLoad   byte = 'L'
 	frameCall   byte = 'C'
 	frameLoaded byte = 'l'
@@ -21,6 +24,9 @@ const (
 	frameStderr byte = 'e'
 	frameResult byte = 'r'
 )
+
+// errBadFrame is a frame that cannot be: the other side does not speak this protocol.
+var errBadFrame = errors.New("cluster: bad frame")
 
 // maxFrame bounds a frame so that a corrupt length cannot make a reader allocate gigabytes.
 const maxFrame = 64 << 20
@@ -50,7 +56,7 @@ func readFrame(r io.Reader) (byte, []byte, error) {
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 || n > maxFrame {
-		return 0, nil, fmt.Errorf("cluster: bad frame length %d", n)
+		return 0, nil, fmt.Errorf("%w: length %d", errBadFrame, n)
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(r, buf); err != nil {

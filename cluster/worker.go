@@ -11,6 +11,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/rain-wasm/rain/wasm"
@@ -54,6 +55,9 @@ func RunWorker(ctx context.Context) {
 		<-ctx.Done()
 		os.Exit(0)
 	}()
+	if err := w.fw.write(frameHello, []byte(strconv.Itoa(wireVersion))); err != nil {
+		os.Exit(0) // the supervisor is gone
+	}
 	if err := w.serve(ctx, bufio.NewReaderSize(os.Stdin, 64<<10)); err != nil && err != io.EOF {
 		log.Print(err)
 		os.Exit(1)
