@@ -88,6 +88,10 @@ func (k *kernel) handleShell(m *protocol.Message) (abort bool) {
 			// No comm is ever open: nothing to do.
 		case "shutdown_request":
 			k.shutdown(k.shellOut, m)
+		case "connect_request": // deprecated, still answered
+			c := k.conn
+			k.reply(k.shellOut, m, "connect_reply", map[string]any{"status": "ok", "shell_port": c.ShellPort,
+				"iopub_port": c.IOPubPort, "stdin_port": c.StdinPort, "control_port": c.ControlPort, "hb_port": c.HBPort}, nil)
 		default:
 			k.unknown(k.shellOut, m)
 		}

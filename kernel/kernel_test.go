@@ -612,6 +612,10 @@ func TestCommsAndUnknown(t *testing.T) {
 	if got := types(tk.iopubFor(id)); got != "status:busy comm_close status:idle" {
 		t.Errorf("iopub for comm_open: %s", got)
 	}
+	id = tk.request(tk.shell, "connect_request", map[string]any{})
+	if c := content(tk.replyTo(tk.shellMsgs, id)); c["status"] != "ok" || c["hb_port"] != float64(tk.k.conn.HBPort) {
+		t.Errorf("connect_reply %v", c)
+	}
 	id = tk.request(tk.control, "debug_request", map[string]any{})
 	r := tk.replyTo(tk.controlMsgs, id)
 	if r.Header.MsgType != "debug_reply" || content(r)["status"] != "error" {
