@@ -566,3 +566,36 @@ func TestNotAWorker(t *testing.T) {
 		})
 	}
 }
+
+// Cancelling a call still queued behind another drops it without restarting the worker.
+func TestCancelQueued(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, "testdata/stream.wasm")
+	node := tc.client.Nodes()[0]
+	out := newSyncWriter()
+	ctx1, cancel1 := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := tc.client.Call(ctx1, Call{Module: sha, Func: "tick_then_spin", Stdout: out})
+		errc <- err
+	}()
+	<-out.first
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel2()
+	out2 := newSyncWriter()
+	if _, err := tc.client.Call(ctx2, Call{Module: sha, Func: "ticks", Args: []uint64{1}, Node: node.ID, Stdout: out2}); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("queued call: %v, want ErrInterrupted", err)
+	}
+	if n := tc.node(t, node.ID); n.PID != node.PID || n.Restarts != node.Restarts {
+		t.Errorf("worker restarted for a queued call: %+v, was %+v", n, node)
+	}
+	cancel1()
+	if err := <-errc; !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("running call: %v, want ErrInterrupted", err)
+	}
+	// The dropped call never ran: its output never came, and the next call runs alone.
+	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{2}, Node: node.ID})
+	if res.Values[0] != 2 || out2.String() != "" {
+		t.Errorf("ticks(2) = %v; the dropped call wrote %q", res.Values, out2.String())
+	}
+}
