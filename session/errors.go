@@ -39,36 +39,33 @@ func cellError(err error) *Error {
 	if errors.As(err, &serr) {
 		return &Error{Name: "SyntaxError", Value: fmt.Sprintf("line %d, column %d: %s", serr.Pos.Line, serr.Pos.Col, serr.Msg)}
 	}
-	var trace []string
 	var eval *starlark.EvalError
-	if errors.As(err, &eval) {
-		for _, line := range strings.Split(strings.TrimRight(eval.Backtrace(), "\n"), "\n") {
-			trace = append(trace, line)
-		}
-	}
-	var trap *wasm.Trap
-	if errors.As(err, &trap) {
-		name := "Trap"
-		var remote *cluster.RemoteError
-		if errors.As(err, &remote) && remote.Node != "" {
-			trap := *trap
-			return &Error{Name: name, Value: fmt.Sprintf("%s (on node %s)", trap.Error(), remote.Node), Traceback: append(trapStack(&trap), trace...)}
-		}
-		return &Error{Name: name, Value: trap.Error(), Traceback: append(trapStack(trap), trace...)}
-	}
-	if errors.Is(err, cluster.ErrInterrupted) || errors.Is(err, context.Canceled) || isCancelled(eval) {
-		return &Error{Name: "Interrupted", Value: "the cell was interrupted; the session's state is kept"}
-	}
+	var trace []string
 	msg := err.Error()
-	if eval != nil {
+	if errors.As(err, &eval) {
 		msg = eval.Msg
 		if inner := errors.Unwrap(eval); inner != nil {
 			msg = inner.Error()
 		}
+		// Starlark frames, when the error came from inside a function the user wrote.
+		if stack := eval.CallStack; len(stack) > 1 {
+			trace = append(trace, "Starlark stack (most recent call last):")
+			for _, f := range stack {
+				trace = append(trace, fmt.Sprintf("  %s: in %s", f.Pos, f.Name))
+			}
+		}
 	}
-	var ue *Error
-	if errors.As(err, &ue) {
-		return ue
+	var trap *wasm.Trap
+	if errors.As(err, &trap) {
+		value := trap.Error()
+		var remote *cluster.RemoteError
+		if errors.As(err, &remote) && remote.Node != "" {
+			value += " (on node " + remote.Node + ")"
+		}
+		return &Error{Name: "Trap", Value: value, Traceback: append(trapStack(trap), trace...)}
+	}
+	if errors.Is(err, cluster.ErrInterrupted) || errors.Is(err, context.Canceled) || isCancelled(eval) {
+		return &Error{Name: "Interrupted", Value: "the cell was interrupted; the session's state is kept"}
 	}
 	return &Error{Name: "Error", Value: msg, Traceback: trace}
 }

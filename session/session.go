@@ -69,7 +69,7 @@ type Session struct {
 	magics  map[string]*magic
 	builtin starlark.StringDict
 
-	mu      sync.Mutex // guards globals and modules between Exec and Complete
+	mu      sync.Mutex // guards globals and modules, read by Complete while a cell runs
 	globals starlark.StringDict
 	modules map[string]*Module // by SHA-256
 
@@ -229,15 +229,24 @@ func (s *Session) exec(ctx context.Context, code string, out Output) (starlark.V
 			last = true
 		}
 	}
+	// The cell runs on a copy of the globals, so that completion and help can read them
+	// while it runs; what it assigned is kept even when it fails, as in Python.
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := starlark.ExecREPLChunk(f, thread, s.globals); err != nil {
+	globals := make(starlark.StringDict, len(s.globals))
+	for k, v := range s.globals {
+		globals[k] = v
+	}
+	s.mu.Unlock()
+	err = starlark.ExecREPLChunk(f, thread, globals)
+	s.mu.Lock()
+	for k, v := range globals {
+		s.globals[k] = v
+	}
+	s.mu.Unlock()
+	if err != nil || !last {
 		return nil, err
 	}
-	if !last {
-		return nil, nil
-	}
-	return s.globals["_"], nil
+	return globals["_"], nil
 }
 
 // newThread makes the Starlark thread one cell runs on.

@@ -23,8 +23,9 @@
 // and random numbers.
 //
 // A trap is returned as a *Trap whose Error is one line ("wasm: trap in fib: integer divide by
-// zero") and whose Stack lists the Wasm frames by name. A call whose context is done stops at
-// its next loop header; the instance is then made afresh at the next call. Code that recurses
-// without looping cannot be stopped in-process: the call returns, the code runs on, and
-// Runtime.Runaways counts it, so that a node can restart its process.
+// zero") and whose Stack lists the Wasm frames by name. A call whose context is done returns
+// at once; with WithStoppable its code stops at its next loop header, and the instance is made
+// afresh at the next call. Code that recurses without looping, or any code without
+// WithStoppable, cannot be stopped in-process: it runs on, Runtime.Runaways counts it, and a
+// node restarts its worker process.
 package wasm

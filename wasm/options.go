@@ -7,9 +7,10 @@ import "fmt"
 type Option func(*options) error
 
 type options struct {
-	engine   string
-	cacheDir string
-	dirs     map[string]string // guest path → host path
+	engine    string
+	cacheDir  string
+	dirs      map[string]string // guest path → host path
+	stoppable bool
 }
 
 // defaults are the options of a Runtime given none.
@@ -49,6 +50,14 @@ func WithDir(host, guest string) Option {
 		o.dirs[guest] = host
 		return nil
 	}
+}
+
+// WithStoppable makes calls stop at their next loop header when their context is done
+// (wazero's close-on-context-done). The default is off: the check slows compiled loops many
+// times over, and it cannot stop recursion without a loop anyway, so Rain's nodes stop a
+// runaway call by ending the worker process that runs it instead.
+func WithStoppable(on bool) Option {
+	return func(o *options) error { o.stoppable = on; return nil }
 }
 
 // DefaultEngine is the compiler where wazero supports the platform, the interpreter elsewhere.

@@ -46,7 +46,7 @@ func NewRuntime(ctx context.Context, opts ...Option) (*Runtime, error) {
 	} else {
 		cfg = wazero.NewRuntimeConfigInterpreter()
 	}
-	cfg = cfg.WithCloseOnContextDone(true)
+	cfg = cfg.WithCloseOnContextDone(o.stoppable)
 	if o.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir)
 		if err != nil {

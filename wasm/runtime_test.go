@@ -301,7 +301,7 @@ func TestInterrupt(t *testing.T) {
 	// runaway. n is chosen so that it ends by itself within a second or so.
 	deep := map[string]int32{EngineCompiler: 27, EngineInterpreter: 21}
 	for _, engine := range engines(t) {
-		rt := newRuntime(t, WithEngine(engine))
+		rt := newRuntime(t, WithEngine(engine), WithStoppable(true))
 		inst := load(t, rt, example(t, "basics"))
 		tests := []struct {
 			fn      string

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/repl"
 	"github.com/rain-wasm/rain/session"
 )
@@ -32,6 +33,9 @@ Run "rain COMMAND --help" for a command's flags.
 `
 
 func main() {
+	if cluster.IsWorker() { // a node's worker process: see cluster.RunNode
+		cluster.RunWorker(context.Background())
+	}
 	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
 	switch {
 	case err == nil:

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rain-wasm/rain/cluster"
+)
+
+func runNode(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("rain node", "rain node --join URL --token TOKEN [flags]", stderr)
+	join := fs.String("join", "", "the hub's NATS URL (printed by %cluster in a session, or by rain hub)")
+	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
+	engine := fs.String("engine", "auto", "Wasm engine: compiler, interpreter or auto (compiler where supported)")
+	cacheDir := fs.String("cache-dir", "", "where modules and compiled code are kept (default: the user's cache dir)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *join == "" {
+		fs.Usage()
+		return fmt.Errorf("node: --join URL is required")
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	if *engine == "auto" {
+		*engine = ""
+	}
+	return cluster.RunNode(ctx, cluster.WithJoin(*join), cluster.WithToken(*token),
+		cluster.WithEngine(*engine), cluster.WithCacheDir(*cacheDir))
+}
+
+func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("rain hub", "rain hub [flags]", stderr)
+	host := fs.String("host", "0.0.0.0", "address to listen on")
+	port := fs.Int("port", 4222, "NATS port")
+	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "token nodes and sessions must present (default $RAIN_TOKEN, or a random one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	opts := []cluster.HubOption{cluster.WithHubHost(*host), cluster.WithHubPort(*port)}
+	if *token != "" {
+		opts = append(opts, cluster.WithHubToken(*token))
+	}
+	hub, err := cluster.StartHub(opts...)
+	if err != nil {
+		return err
+	}
+	defer hub.Shutdown()
+	fmt.Fprintf(stdout, "rain hub listening at %s\njoin nodes with:  rain node --join %s --token %s\n", hub.URL(), hub.URL(), hub.Token())
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return nil
+}

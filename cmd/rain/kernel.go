@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/rain-wasm/rain/kernel"
+	"github.com/rain-wasm/rain/session"
+)
+
+func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
+	var sf sessionFlags
+	fs := newFlagSet("rain kernel", "rain kernel -f CONNECTION.json [flags]   (Jupyter starts this)", stderr)
+	conn := fs.String("f", "", "the connection file Jupyter wrote")
+	sf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *conn == "" {
+		fs.Usage()
+		return fmt.Errorf("kernel: -f CONNECTION.json is required (Jupyter passes it; install the kernelspec with rain install)")
+	}
+	return kernel.Run(ctx, *conn, func(ctx context.Context) (*session.Session, error) {
+		return session.New(ctx, sf.options()...)
+	})
+}
+
+const installHelp = `rain install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--display-name NAME]
+
+Installs the "rain" Jupyter kernelspec (kernel.json with this binary's absolute path, and
+logos) so that Jupyter front ends list Rain:
+
+  --user          for the current user, in the Jupyter data directory (the default):
+                  $JUPYTER_DATA_DIR, else ~/.local/share/jupyter
+  --sys-prefix    into the Python environment Jupyter runs from ($VIRTUAL_ENV, $CONDA_PREFIX,
+                  or the environment of the jupyter command on PATH)
+  --prefix DIR    into DIR/share/jupyter, as pip install --prefix would
+
+Then "jupyter kernelspec list" shows it.
+`
+
+func runInstall(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("rain install", "", stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, installHelp) }
+	var o kernel.InstallOptions
+	fs.BoolVar(&o.User, "user", false, "install for the current user (default)")
+	fs.BoolVar(&o.SysPrefix, "sys-prefix", false, "install into the Python environment's prefix")
+	fs.StringVar(&o.Prefix, "prefix", "", "install into DIR/share/jupyter")
+	fs.StringVar(&o.Name, "name", "rain", "the kernelspec's name")
+	fs.StringVar(&o.DisplayName, "display-name", "Rain", "the name front ends show")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("install: unexpected argument %q", fs.Arg(0))
+	}
+	dir, err := kernel.Install(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Installed the %s kernelspec in %s\n", o.Name, dir)
+	return nil
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rainBin is the rain binary built once for the tests in this package.
+var rainBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rain-bin-")
+	if err != nil {
+		panic(err)
+	}
+	rainBin = filepath.Join(dir, "rain")
+	build := exec.Command("go", "build", "-o", rainBin, ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testEnv is an environment with a private home, so tests keep no history or cache of the
+// user's, and no colours.
+func testEnv(t *testing.T) []string {
+	home := t.TempDir()
+	return append(os.Environ(), "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
+		"XDG_DATA_HOME="+filepath.Join(home, ".local/share"), "NO_COLOR=1")
+}
+
+// repoRoot is where examples/ lives: scripts refer to examples by paths relative to it.
+func repoRoot(t *testing.T) string {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+var (
+	wantError  = regexp.MustCompile(`(?m)^# error: (.*)$`)
+	wantOutput = regexp.MustCompile(`(?m)^# output: (.*)$`)
+)
+
+// TestRunScripts runs every testdata/run/*.star script with `rain run`. A script passes when
+// it exits 0 (scripts check themselves with fail()) and prints each "# output: TEXT" line's
+// text; a script with "# error: TEXT" lines must instead exit 1 with each TEXT in what it
+// printed to stderr, and no Go panic.
+func TestRunScripts(t *testing.T) {
+	scripts, _ := filepath.Glob("testdata/run/*.star")
+	if len(scripts) == 0 {
+		t.Fatal("no scripts in testdata/run")
+	}
+	for _, script := range scripts {
+		script := script
+		t.Run(strings.TrimSuffix(filepath.Base(script), ".star"), func(t *testing.T) {
+			src, err := os.ReadFile(script)
+			if err != nil {
+				t.Fatal(err)
+			}
+			abs, _ := filepath.Abs(script)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, rainBin, "run", abs)
+			cmd.Dir = repoRoot(t)
+			cmd.Env = testEnv(t)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err = cmd.Run()
+			if ms := wantError.FindAllSubmatch(src, -1); ms != nil {
+				if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 {
+					t.Fatalf("want exit code 1, got %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+				}
+				for _, m := range ms {
+					if !strings.Contains(stderr.String(), string(m[1])) {
+						t.Errorf("stderr lacks %q:\n%s", m[1], stderr.String())
+					}
+				}
+				if strings.Contains(stderr.String(), "goroutine ") || strings.Contains(stderr.String(), "panic:") {
+					t.Fatalf("a Go panic reached the user:\n%s", stderr.String())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("rain run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			for _, m := range wantOutput.FindAllSubmatch(src, -1) {
+				if !strings.Contains(stdout.String(), string(m[1])) {
+					t.Errorf("stdout lacks %q:\n%s", m[1], stdout.String())
+				}
+			}
+		})
+	}
+}
