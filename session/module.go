@@ -112,11 +112,13 @@ type Function struct {
 func (f *Function) String() string {
 	return fmt.Sprintf("<wasm function %s.%s%s>", f.module.name, f.sig.Name, signature(f.sig))
 }
-func (f *Function) Type() string          { return "wasm_function" }
-func (f *Function) Freeze()               {}
-func (f *Function) Truth() starlark.Bool  { return true }
-func (f *Function) Hash() (uint32, error) { return starlark.String(f.module.info.SHA256 + f.sig.Name).Hash() }
-func (f *Function) Name() string          { return f.module.name + "." + f.sig.Name }
+func (f *Function) Type() string         { return "wasm_function" }
+func (f *Function) Freeze()              {}
+func (f *Function) Truth() starlark.Bool { return true }
+func (f *Function) Hash() (uint32, error) {
+	return starlark.String(f.module.info.SHA256 + f.sig.Name).Hash()
+}
+func (f *Function) Name() string { return f.module.name + "." + f.sig.Name }
 
 // Attr gives a function's methods: on(node).
 func (f *Function) Attr(name string) (starlark.Value, error) {
