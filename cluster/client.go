@@ -318,6 +318,7 @@ func (c *Client) Load(ctx context.Context, bin []byte) (string, error) {
 // ship makes node id instantiate module sha, sending its bytes if the node has not got them.
 func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) error {
 	subj := nodeSubject(id, "load")
+	transfer := randomHex(8)
 	request := func(op string, off int, data []byte) (*loadReply, error) {
 		m := nats.NewMsg(subj)
 		m.Header.Set(hdrVersion, strconv.Itoa(wireVersion))
@@ -328,6 +329,7 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) error {
 			m.Header.Set(hdrSize, strconv.Itoa(len(bin)))
 			m.Header.Set(hdrOffset, strconv.Itoa(off))
 			m.Header.Set(hdrChunkSHA, hex.EncodeToString(sum[:]))
+			m.Header.Set(hdrTransfer, transfer)
 			m.Data = data
 		}
 		r, err := c.nc.RequestMsgWithContext(ctx, m)

@@ -214,6 +214,25 @@ func TestChunks(t *testing.T) {
 	if len(info.Exports) == 0 {
 		t.Fatal("mandelbrot exports nothing")
 	}
+	// Two clients send the same module at once, in interleaved chunks.
+	other, err := Connect(t.Context(), tc.hub.URL(), tc.hub.Token(), WithChunkSize(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.WaitNodes(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	bin := mustRead(t, basics)
+	errc := make(chan error, 2)
+	for _, c := range []*Client{tc.client, other} {
+		go func() { _, err := c.Load(t.Context(), bin); errc <- err }()
+	}
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
 	sha2 := tc.load(t, basics)
 	res := tc.call(t, Call{Module: sha2, Func: "fib", Args: []uint64{10}})
 	if res.Values[0] != 55 {

@@ -113,7 +113,7 @@ type node struct {
 	running   string          // task running now, or ""
 	worker    *workerProc     // current worker, or nil
 	cancelled map[string]time.Time
-	parts     map[string]*partial
+	parts     map[string]*partial // by SHA-256 and transfer
 	queued    int
 	done      int
 	restarts  int
@@ -129,7 +129,8 @@ type item struct {
 
 // partial is a module arriving in chunks.
 type partial struct {
-	buf []byte
+	buf     []byte
+	started time.Time
 }
 
 func (n *node) heartbeat(ctx context.Context) {
@@ -265,14 +266,20 @@ func (n *node) onLoad(m *nats.Msg) {
 			fail(fmt.Errorf("%w: chunk at %d of module %s", ErrChecksum, off, sha))
 			return
 		}
+		key := sha + "/" + m.Header.Get(hdrTransfer)
 		n.mu.Lock()
-		p := n.parts[sha]
+		p := n.parts[key]
 		if off == 0 {
-			p = &partial{buf: make([]byte, 0, size)}
-			n.parts[sha] = p
+			p = &partial{buf: make([]byte, 0, size), started: time.Now()}
+			n.parts[key] = p
+			for k, q := range n.parts { // forget transfers abandoned by their sender
+				if time.Since(q.started) > 10*time.Minute {
+					delete(n.parts, k)
+				}
+			}
 		}
 		if p == nil || len(p.buf) != off || cap(p.buf) != size {
-			delete(n.parts, sha)
+			delete(n.parts, key)
 			n.mu.Unlock()
 			fail(fmt.Errorf("chunk at %d of module %s out of order", off, sha))
 			return
@@ -280,7 +287,7 @@ func (n *node) onLoad(m *nats.Msg) {
 		p.buf = append(p.buf, m.Data...)
 		complete := len(p.buf) == size
 		if complete {
-			delete(n.parts, sha)
+			delete(n.parts, key)
 		}
 		n.mu.Unlock()
 		if !complete {

@@ -40,6 +40,7 @@ const (
 	hdrSize     = "Rain-Size"
 	hdrOffset   = "Rain-Offset"
 	hdrChunkSHA = "Rain-Chunk-SHA256"
+	hdrTransfer = "Rain-Transfer" // chunks of one sending share it: two senders never mix
 )
 
 // statusMsg announces a worker: sent when it starts, at every heartbeat and on discover.
