@@ -5,7 +5,9 @@ import (
 	"syscall"
 )
 
-// dieWithParent makes the child get SIGKILL when this process dies, however it dies.
+// dieWithParent makes the child get SIGKILL when this process dies, however it dies, and puts
+// it in a process group of its own, so that a Ctrl-C in the terminal (or Jupyter's SIGINT to the
+// kernel's group) reaches the session, which cancels calls, and not the nodes.
 func dieWithParent(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 }
