@@ -90,11 +90,6 @@ func runPython(t *testing.T, py string, env []string, args ...string) string {
 	if testing.Verbose() {
 		t.Log(out.String())
 	}
-	for _, line := range strings.Split(out.String(), "\n") {
-		if strings.Contains(line, "KNOWN ISSUE") {
-			t.Log(strings.TrimSpace(line))
-		}
-	}
 	return out.String()
 }
 

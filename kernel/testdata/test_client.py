@@ -259,9 +259,8 @@ class KernelTest(unittest.TestCase):
         self.interrupt_loop(lambda: self.km.signal_kernel(signal.SIGINT))
         # The local nodes are in that group too; they must survive the SIGINT.
         reply, msgs = self.run_cell("%%load %s as b2\nb2.add(1, 1)" % os.path.join(EXAMPLES, "basics.wasm"))
-        if reply["content"]["status"] != "ok":
-            self.skipTest("KNOWN ISSUE: local nodes die when Jupyter sends SIGINT to the kernel's process group "
-                          "(cluster should start them in their own process group): %s" % reply["content"]["evalue"])
+        self.assertEqual(reply["content"]["status"], "ok",
+                         "local nodes must survive a SIGINT to the kernel's process group: %s" % reply["content"])
 
     def test_interrupt_wasm(self):
         path = os.path.join(EXAMPLES, "basics.wasm")
