@@ -14,7 +14,7 @@ type NodeInfo struct {
 	Engine   string   // wasm.EngineCompiler or wasm.EngineInterpreter
 	Modules  []string // SHA-256 of modules instantiated on the node
 	Busy     int      // this client's calls in flight on the node
-	Done     int      // calls the node's current worker completed, for all clients
+	Done     int      // calls the node completed, for all clients
 	RTT      time.Duration
 	Restarts int  // times the node's worker was restarted
 	Ready    bool // false while the node receives this client's modules, or after it was lost

@@ -61,12 +61,15 @@ func WithCacheDir(dir string) NodeOption {
 	return func(o *nodeOptions) error { o.cacheDir = dir; return nil }
 }
 
-// WithEngine selects the wasm engine, wasm.EngineCompiler or wasm.EngineInterpreter. The
-// default is wasm.DefaultEngine().
+// WithEngine selects the wasm engine, wasm.EngineCompiler or wasm.EngineInterpreter; "" or
+// "auto" mean the default, wasm.DefaultEngine().
 func WithEngine(name string) NodeOption {
 	return func(o *nodeOptions) error {
 		switch name {
-		case "", wasm.EngineCompiler, wasm.EngineInterpreter:
+		case "", "auto":
+			o.engine = ""
+			return nil
+		case wasm.EngineCompiler, wasm.EngineInterpreter:
 			o.engine = name
 			return nil
 		}

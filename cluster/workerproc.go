@@ -1,0 +1,113 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// workerProc is one worker process.
+type workerProc struct {
+	cmd     *exec.Cmd
+	fw      *frameWriter
+	frames  chan frame    // closed when the worker's stdout ends
+	exited  chan struct{} // closed once the process has been waited for
+	started time.Time
+	killed  atomic.Bool // killed on purpose, to interrupt a call
+	readErr error       // why reading frames stopped; set before frames is closed
+}
+
+type frame struct {
+	typ     byte
+	payload []byte
+}
+
+func (wp *workerProc) kill() {
+	wp.killed.Store(true)
+	wp.cmd.Process.Kill()
+}
+
+// startWorker starts a worker and has it instantiate the node's modules.
+func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
+	o := n.o
+	cmd := exec.Command(o.workerArgv[0], o.workerArgv[1:]...)
+	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.engine}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, TokenEnv+"=") && !strings.HasPrefix(kv, WorkerEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	cmd.Stderr = o.log
+	dieWithParent(cmd)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: node: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: node: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cluster: node: start worker: %w", err)
+	}
+	wp := &workerProc{
+		cmd: cmd, fw: &frameWriter{w: stdin},
+		frames: make(chan frame, 64), exited: make(chan struct{}), started: time.Now(),
+	}
+	go func() {
+		for {
+			typ, payload, err := readFrame(stdout)
+			if err != nil {
+				wp.readErr = err
+				break
+			}
+			wp.frames <- frame{typ, payload}
+		}
+		close(wp.frames)
+		cmd.Wait()
+		close(wp.exited)
+	}()
+	// A worker first says hello: anything else means the command is not a worker.
+	select {
+	case f, ok := <-wp.frames:
+		switch {
+		case !ok && !errors.Is(wp.readErr, errBadFrame):
+			// It died before its hello: the run loop sees why, and restarts it or gives up.
+			wp.cmd.Process.Kill()
+			<-wp.exited
+		case !ok || f.typ != frameHello || string(f.payload) != strconv.Itoa(wireVersion):
+			wp.kill()
+			<-wp.exited
+			return nil, fmt.Errorf("cluster: node: %q is not a rain worker of wire version %d (does its main call cluster.RunWorker when cluster.IsWorker?)", o.workerArgv[0], wireVersion)
+		}
+	case <-time.After(workerStartTimeout):
+		wp.kill()
+		<-wp.exited
+		return nil, fmt.Errorf("cluster: node: %q did not start as a worker within %v", o.workerArgv[0], workerStartTimeout)
+	case <-ctx.Done():
+		wp.kill()
+		<-wp.exited
+		return wp, nil
+	}
+	n.mu.Lock()
+	n.worker = wp
+	order := append([]string(nil), n.order...)
+	n.mu.Unlock()
+	for _, sha := range order {
+		if err := n.loadIn(wp, sha); err != nil {
+			n.log.Printf("module %s not reloaded: %v", sha, err)
+			if errors.Is(err, ErrNodeLost) {
+				break
+			}
+		}
+	}
+	n.publishStatus()
+	return wp, nil
+}
