@@ -123,9 +123,11 @@ func runREPL(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	s.WaitNodes(wctx, max(sf.nodes, 1))
-	cancel()
+	if sf.nodes > 0 { // so that the banner can say what runs the calls
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		s.WaitNodes(wctx, sf.nodes)
+		cancel()
+	}
 	var opts []repl.Option
 	if *noHistory {
 		opts = append(opts, repl.WithHistoryFile(""))
