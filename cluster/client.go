@@ -380,6 +380,12 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) error {
 // A failure on the node is a *RemoteError: a *wasm.Trap inside for a trap, ErrNodeLost if the
 // node died.
 func (c *Client) Call(ctx context.Context, call Call) (*Result, error) {
+	return c.call(ctx, call, false)
+}
+
+// call is Call; with noWait, a chosen node (call.Node) that is not ready fails the call with
+// ErrNodeLost at once instead of being waited for.
+func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, error) {
 	submitted := time.Now()
 	c.mu.Lock()
 	if _, ok := c.modules[call.Module]; !ok {
@@ -399,6 +405,10 @@ func (c *Client) Call(ctx context.Context, call Call) (*Result, error) {
 		}
 		if s != nil {
 			break
+		}
+		if noWait {
+			c.mu.Unlock()
+			return nil, &RemoteError{Node: call.Node, Func: call.Func, Err: ErrNodeLost}
 		}
 		changed := c.changed
 		c.mu.Unlock()

@@ -1,0 +1,384 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// MapSpec is a map of one export over many inputs.
+type MapSpec struct {
+	Module string     // SHA-256 of the module (as returned by Client.Load)
+	Func   string     // export name
+	Args   [][]uint64 // one argument tuple per task, encoded as wazero encodes them
+	// Chunk is how many tasks a node is handed at once; 0 picks ceil(n / (nodes*8)).
+	// There is no batch message on the wire yet: a chunk's tasks are sent to its node together,
+	// one call message each, and the node runs them in order.
+	Chunk int
+	// Retries is how many times a task that traps is run again. A task whose node dies under
+	// it is always run again elsewhere (up to maxLossRetries times).
+	Retries int
+}
+
+// maxLossRetries bounds the reruns of a task whose node died under it, in case the task itself
+// kills its worker.
+const maxLossRetries = 3
+
+// slotsPerNode is how many chunks each node holds at once: one running, one queued behind it.
+const slotsPerNode = 2
+
+// maxWindow bounds the calls of one chunk in flight at once.
+const maxWindow = 512
+
+// MapProgress is reported as tasks finish.
+type MapProgress struct {
+	Done, Total int
+	Retried     int // reruns so far (after traps or lost nodes)
+	Failed      int
+	Nodes       int // nodes that took work so far
+	Elapsed     time.Duration
+}
+
+// TaskResult is the outcome of one task of a map.
+type TaskResult struct {
+	Values []uint64
+	Node   string // node of the last attempt
+	// Timestamps of the last attempt: submitted by the client, started and finished on the
+	// node (its clock), received back.
+	Submitted, Started, Finished, Received time.Time
+	Retries int   // attempts beyond the first
+	Err     error // nil, or why the task failed (a *RemoteError; a *wasm.Trap inside for a trap)
+}
+
+// MapResult is a map's outcome: one TaskResult per input, in input order.
+type MapResult struct {
+	Tasks       []TaskResult
+	Chunk       int
+	ChunkReason string // how Chunk was chosen
+	Retried     int    // total reruns
+	Failed      int    // tasks whose Err is set
+	Began       time.Time
+	Elapsed     time.Duration
+}
+
+// NodeStats is one node's share of a map.
+type NodeStats struct {
+	Tasks int
+	Busy  time.Duration // sum of the node's started→finished spans
+}
+
+// PerNode sums each node's tasks and busy time.
+func (r *MapResult) PerNode() map[string]NodeStats {
+	m := map[string]NodeStats{}
+	for _, t := range r.Tasks {
+		if t.Node == "" {
+			continue
+		}
+		s := m[t.Node]
+		s.Tasks++
+		if !t.Started.IsZero() && t.Finished.After(t.Started) {
+			s.Busy += t.Finished.Sub(t.Started)
+		}
+		m[t.Node] = s
+	}
+	return m
+}
+
+// Speedup is the sum of busy time over the elapsed time.
+func (r *MapResult) Speedup() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	var busy time.Duration
+	for _, s := range r.PerNode() {
+		busy += s.Busy
+	}
+	return float64(busy) / float64(r.Elapsed)
+}
+
+// Map runs spec.Func once per argument tuple, spread over the ready nodes, and returns the
+// results in input order. Nodes pull work: each holds at most two chunks, and whichever node
+// finishes a chunk takes the next, so a faster node takes more. A task that traps fails alone
+// (its TaskResult.Err is set; the error of Map stays nil); a task whose node dies runs again on
+// another node. Nodes that join during the map take work at once.
+//
+// progress, if not nil, is called (never concurrently) as tasks finish.
+//
+// If ctx ends, queued tasks are dropped, running ones are cancelled (their workers restart),
+// and Map returns the partial result with an error wrapping ErrInterrupted.
+func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgress)) (*MapResult, error) {
+	c.mu.Lock()
+	_, known := c.modules[spec.Module]
+	ready := 0
+	for _, s := range c.nodes {
+		if s.ready() {
+			ready++
+		}
+	}
+	closed := c.closed
+	c.mu.Unlock()
+	switch {
+	case closed:
+		return nil, ErrClosed
+	case !known:
+		return nil, fmt.Errorf("%w: %q", ErrUnknownModule, spec.Module)
+	case spec.Chunk < 0:
+		return nil, fmt.Errorf("cluster: map: chunk %d", spec.Chunk)
+	case spec.Retries < 0:
+		return nil, fmt.Errorf("cluster: map: retries %d", spec.Retries)
+	}
+	n := len(spec.Args)
+	r := &MapResult{Tasks: make([]TaskResult, n), Chunk: spec.Chunk, Began: time.Now()}
+	if r.Chunk == 0 {
+		nodes := max(ready, 1)
+		r.Chunk = max(1, (n+nodes*8-1)/(nodes*8))
+		r.ChunkReason = fmt.Sprintf("chunk %d = ceil(%d inputs / (%d nodes × 8)), so each node takes about 8 chunks", r.Chunk, n, nodes)
+	} else {
+		r.ChunkReason = fmt.Sprintf("chunk %d as asked", r.Chunk)
+	}
+	if n == 0 {
+		return r, nil
+	}
+	if ready == 0 {
+		if err := c.WaitNodes(ctx, 1); err != nil {
+			if ctx.Err() != nil {
+				return r, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
+			}
+			return r, err
+		}
+	}
+	m := &mapRun{c: c, spec: spec, r: r, progress: progress, left: n, slots: map[string]int{},
+		wake: make(chan struct{}), used: map[string]bool{}}
+	for i := 0; i < n; i += r.Chunk {
+		chunk := make([]int, 0, r.Chunk)
+		for j := i; j < min(i+r.Chunk, n); j++ {
+			chunk = append(chunk, j)
+		}
+		m.queue = append(m.queue, chunk)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m.ctx = ctx
+	m.run()
+	r.Elapsed = time.Since(r.Began)
+	if err := ctx.Err(); err != nil && m.leftNow() > 0 {
+		return r, fmt.Errorf("%w (%w)", ErrInterrupted, context.Cause(ctx))
+	}
+	return r, nil
+}
+
+// mapRun is one Map in progress.
+type mapRun struct {
+	c        *Client
+	ctx      context.Context
+	spec     MapSpec
+	r        *MapResult
+	progress func(MapProgress)
+	wg       sync.WaitGroup
+
+	mu    sync.Mutex
+	queue [][]int        // chunks not yet handed out; reruns go in front
+	left  int            // tasks without a final result
+	slots map[string]int // running slots per node
+	wake  chan struct{}  // closed and replaced when queue or left changes
+	used  map[string]bool
+	done  int
+
+	progressMu sync.Mutex
+}
+
+func (m *mapRun) leftNow() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.left
+}
+
+func (m *mapRun) wakeLocked() {
+	close(m.wake)
+	m.wake = make(chan struct{})
+}
+
+// run starts slots on every ready node, and on nodes that become ready, until every task has
+// its result or ctx ends.
+func (m *mapRun) run() {
+	defer m.wg.Wait()
+	for {
+		m.mu.Lock()
+		left, wake := m.left, m.wake
+		m.mu.Unlock()
+		if left == 0 || m.ctx.Err() != nil {
+			return
+		}
+		m.c.mu.Lock()
+		if m.c.closed {
+			m.c.mu.Unlock()
+			return
+		}
+		changed := m.c.changed
+		var ready []string
+		for id, s := range m.c.nodes {
+			if s.ready() {
+				ready = append(ready, id)
+			}
+		}
+		m.c.mu.Unlock()
+		m.mu.Lock()
+		for _, id := range ready {
+			for m.slots[id] < slotsPerNode {
+				m.slots[id]++
+				m.wg.Add(1)
+				go m.slot(id)
+			}
+		}
+		m.mu.Unlock()
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-m.c.done:
+			return
+		case <-changed:
+		case <-wake:
+		}
+	}
+}
+
+// slot takes chunks for node id until none are left, the map ends or the node fails.
+func (m *mapRun) slot(id string) {
+	defer m.wg.Done()
+	defer func() {
+		m.mu.Lock()
+		m.slots[id]--
+		m.wakeLocked() // let run start a new slot if the node is ready again
+		m.mu.Unlock()
+	}()
+	for {
+		m.mu.Lock()
+		for len(m.queue) == 0 && m.left > 0 && m.ctx.Err() == nil {
+			wake := m.wake
+			m.mu.Unlock()
+			select {
+			case <-wake:
+			case <-m.ctx.Done():
+			}
+			m.mu.Lock()
+		}
+		if len(m.queue) == 0 || m.ctx.Err() != nil {
+			m.mu.Unlock()
+			return
+		}
+		chunk := m.queue[0]
+		m.queue = m.queue[1:]
+		m.used[id] = true
+		m.mu.Unlock()
+
+		// The chunk's calls go out together (at most maxWindow at a time, well below the
+		// node's queue limit); the node runs them in order.
+		lost := make([]bool, len(chunk))
+		var wg sync.WaitGroup
+		var next sync.Mutex
+		k := 0
+		for range min(len(chunk), maxWindow) {
+			wg.Go(func() {
+				for {
+					next.Lock()
+					j := k
+					k++
+					next.Unlock()
+					if j >= len(chunk) {
+						return
+					}
+					lost[j] = m.attempt(id, chunk[j])
+				}
+			})
+		}
+		wg.Wait()
+		var rerun []int
+		for k, i := range chunk {
+			if lost[k] {
+				rerun = append(rerun, i)
+			}
+		}
+		if len(rerun) > 0 {
+			m.mu.Lock()
+			m.queue = append([][]int{rerun}, m.queue...)
+			m.wakeLocked()
+			m.mu.Unlock()
+			return // the node failed: run starts new slots on it once it is ready again
+		}
+	}
+}
+
+// attempt runs task i on node id until it has a final result; it returns true if the task
+// must run again elsewhere because the node died under it.
+func (m *mapRun) attempt(id string, i int) (rerun bool) {
+	t := &m.r.Tasks[i] // owned by this goroutine while the task is handed out
+	for {
+		res, err := m.c.call(m.ctx, Call{Module: m.spec.Module, Func: m.spec.Func, Args: m.spec.Args[i], Node: id}, true)
+		if res != nil {
+			t.Values, t.Node = res.Values, res.Node
+			t.Submitted, t.Started, t.Finished, t.Received = res.Submitted, res.Started, res.Finished, res.Received
+			t.Err = nil
+			m.finish(false)
+			return false
+		}
+		t.Node, t.Err = id, err
+		var trap *wasm.Trap
+		switch {
+		case m.ctx.Err() != nil:
+			return false // interrupted: the task stays without a result
+		case errors.Is(err, ErrNodeLost) && !errors.Is(err, ErrInterrupted) && t.Retries < m.spec.Retries+maxLossRetries:
+			t.Retries++
+			m.retried()
+			return true
+		case errors.As(err, &trap) && t.Retries < m.spec.Retries:
+			t.Retries++
+			m.retried()
+			continue
+		}
+		m.finish(true)
+		return false
+	}
+}
+
+func (m *mapRun) retried() {
+	m.mu.Lock()
+	m.r.Retried++
+	m.mu.Unlock()
+}
+
+// finish records that a task has its final result, and reports progress.
+func (m *mapRun) finish(failed bool) {
+	m.mu.Lock()
+	m.left--
+	m.done++
+	if failed {
+		m.r.Failed++
+	}
+	p := MapProgress{Done: m.done, Total: len(m.r.Tasks), Retried: m.r.Retried, Failed: m.r.Failed,
+		Nodes: len(m.used), Elapsed: time.Since(m.r.Began)}
+	if m.left == 0 {
+		m.wakeLocked()
+	}
+	m.mu.Unlock()
+	if m.progress != nil {
+		m.progressMu.Lock()
+		m.progress(p)
+		m.progressMu.Unlock()
+	}
+}
+
+// NodeIDs lists the nodes that ran tasks of the map, sorted.
+func (r *MapResult) NodeIDs() []string {
+	per := r.PerNode()
+	ids := make([]string, 0, len(per))
+	for id := range per {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,153 @@
+//go:build unix
+
+package cluster
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/rain-wasm/rain/wasm"
+)
+
+func addArgs(n int) [][]uint64 {
+	args := make([][]uint64, n)
+	for i := range args {
+		args[i] = []uint64{api.EncodeI32(int32(i)), api.EncodeI32(1)}
+	}
+	return args
+}
+
+func checkAdd(t *testing.T, r *MapResult) {
+	t.Helper()
+	for i, task := range r.Tasks {
+		if task.Err != nil || len(task.Values) != 1 || api.DecodeI32(task.Values[0]) != int32(i)+1 {
+			t.Fatalf("task %d: %v %v, want %d", i, task.Values, task.Err, i+1)
+		}
+	}
+}
+
+func TestMapInOrder(t *testing.T) {
+	tc := startCluster(t, 3)
+	sha := tc.load(t, basics)
+	for _, chunk := range []int{0, 1, 50} {
+		var calls atomic.Int32
+		last := MapProgress{}
+		r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(2000), Chunk: chunk},
+			func(p MapProgress) { calls.Add(1); last = p })
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAdd(t, r)
+		if last.Done != 2000 || last.Total != 2000 || calls.Load() != 2000 {
+			t.Errorf("chunk %d: last progress %+v after %d reports", chunk, last, calls.Load())
+		}
+		if len(r.PerNode()) < 2 || r.Retried != 0 {
+			t.Errorf("chunk %d: per node %v, retried %d", chunk, r.PerNode(), r.Retried)
+		}
+		t.Logf("chunk %d (%s): %v, %.0f calls/s, per node %v", chunk, r.ChunkReason, r.Elapsed,
+			2000/r.Elapsed.Seconds(), r.PerNode())
+	}
+}
+
+// A worker killed mid-map: its task runs again, every result arrives once.
+func TestMapWorkerKilled(t *testing.T) {
+	tc := startCluster(t, 2)
+	sha := tc.load(t, basics)
+	args := make([][]uint64, 80)
+	for i := range args {
+		args[i] = []uint64{api.EncodeI32(30)}
+	}
+	victim := tc.client.Nodes()[0]
+	var killed atomic.Bool
+	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "fib", Args: args, Chunk: 4}, func(p MapProgress) {
+		if p.Done == 20 && killed.CompareAndSwap(false, true) {
+			if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, task := range r.Tasks {
+		if task.Err != nil || api.DecodeI32(task.Values[0]) != 832040 {
+			t.Fatalf("task %d: %v %v", i, task.Values, task.Err)
+		}
+	}
+	if r.Retried == 0 {
+		t.Errorf("retried 0 after a worker was killed; per node %v", r.PerNode())
+	}
+	t.Logf("retried %d, %v, per node %v, speedup %.2f", r.Retried, r.Elapsed, r.PerNode(), r.Speedup())
+}
+
+func TestMapTrap(t *testing.T) {
+	tc := startCluster(t, 2)
+	sha := tc.load(t, basics)
+	args := make([][]uint64, 100)
+	for i := range args {
+		args[i] = []uint64{api.EncodeI32(1)}
+	}
+	args[42] = []uint64{0}
+	for _, retries := range []int{0, 2} {
+		r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "trap_div", Args: args, Retries: retries}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var trap *wasm.Trap
+		for i, task := range r.Tasks {
+			if (i == 42) != (task.Err != nil) {
+				t.Errorf("task %d: error %v", i, task.Err)
+			}
+		}
+		if !errors.As(r.Tasks[42].Err, &trap) || r.Failed != 1 || r.Tasks[42].Retries != retries || r.Retried != retries {
+			t.Errorf("retries %d: task 42 %+v, failed %d, retried %d", retries, r.Tasks[42], r.Failed, r.Retried)
+		}
+	}
+}
+
+func TestMapCancel(t *testing.T) {
+	tc := startCluster(t, 2)
+	sha := tc.load(t, basics)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	r, err := tc.client.Map(ctx, MapSpec{Module: sha, Func: "spin", Args: make([][]uint64, 20)}, nil)
+	if late := time.Since(deadline(ctx)); late > time.Second {
+		t.Errorf("map returned %v after the cancel", late)
+	}
+	if !errors.Is(err, ErrInterrupted) || r == nil {
+		t.Fatalf("cancelled map: %v, want ErrInterrupted", err)
+	}
+	// The nodes are usable again.
+	r, err = tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(100)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAdd(t, r)
+}
+
+// TestMapThroughput measures a 20,000-task map of add on 2 nodes, with chunk 1 and a large
+// chunk: RAIN_MAP_THROUGHPUT=1 go test ./cluster/ -run MapThroughput -v
+func TestMapThroughput(t *testing.T) {
+	if os.Getenv("RAIN_MAP_THROUGHPUT") == "" {
+		t.Skip("set RAIN_MAP_THROUGHPUT=1 to measure")
+	}
+	tc := startCluster(t, 2)
+	sha := tc.load(t, basics)
+	args := addArgs(20000)
+	for _, chunk := range []int{1, 0, 1000, 10000} {
+		r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: args, Chunk: chunk}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAdd(t, r)
+		t.Logf("20,000 × add, chunk %d: %v, %.0f calls/s, per node %v", r.Chunk, r.Elapsed.Round(time.Millisecond),
+			20000/r.Elapsed.Seconds(), r.PerNode())
+	}
+}
