@@ -68,6 +68,16 @@ func (s *Session) newMagics() map[string]*magic {
 		},
 		{name: "nodes", usage: "%nodes", summary: "list the cluster's nodes", run: s.magicNodes},
 		{
+			name: "inspect", usage: "%inspect MODULE[.FUNCTION] [sort=COL] [all] [limit=N] [start=N] [n=N]",
+			summary: "how big and how costly each function of a module is, or one function in detail",
+			doc: "%inspect MODULE tables every function (exports only above 40 functions: add all): bytes,\n" +
+				"instructions, locals, loops, calls, memory accesses, leaf/recursive and retained bytes.\n" +
+				"sort= index, name, bytes, instrs, locals, loops, calls, loads, stores or retained; limit= and\n" +
+				"start= page the rows. %inspect MODULE.FUNCTION (any function: export, name-section name or\n" +
+				"func[N]) shows its callers, callees, call graph and first n= instructions. Same as inspect(...).",
+			translate: translateInspect,
+		},
+		{
 			name: "wat", usage: "%%wat NAME", cell: true,
 			summary: "the cell is WebAssembly text: assemble it (wabt's wat2wasm) and load it as NAME",
 			doc:     "The rest of the cell is a module in WebAssembly text format. It is assembled with\nwat2wasm (Debian package wabt) and loaded like %load, bound to NAME.",

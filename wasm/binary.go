@@ -16,6 +16,8 @@ type Module struct {
 	Funcs    []Function // the function index space: imported functions first, then defined ones
 	Exports  []Export
 	Sections []Section // every section, in binary order
+
+	bin []byte // the binary, for what Analyze reads beyond the above (start, elements)
 }
 
 // FuncType is a function signature from the type section.
@@ -103,7 +105,7 @@ func Decode(bin []byte) (*Module, error) {
 	default:
 		return nil, &DecodeError{Offset: 4, Msg: fmt.Sprintf("unsupported binary version % x", v)}
 	}
-	d := decoder{m: &Module{}, bin: bin}
+	d := decoder{m: &Module{bin: bin}, bin: bin}
 	if err := d.sections(); err != nil {
 		return nil, err
 	}
