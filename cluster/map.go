@@ -51,6 +51,7 @@ type TaskResult struct {
 	// Timestamps of the last attempt: submitted by the client, started and finished on the
 	// node (its clock), received back.
 	Submitted, Started, Finished, Received time.Time
+
 	Retries int   // attempts beyond the first
 	Err     error // nil, or why the task failed (a *RemoteError; a *wasm.Trap inside for a trap)
 }
