@@ -70,7 +70,7 @@ func (t *Table) HTML() string {
 	var b strings.Builder
 	b.WriteString(`<table class="rain-table">`)
 	if t.Title != "" {
-		b.WriteString(`<caption style="text-align:left;font-weight:bold">` + html.EscapeString(t.Title) + `</caption>`)
+		b.WriteString(`<caption style="text-align:left;font-weight:bold;white-space:nowrap">` + html.EscapeString(t.Title) + `</caption>`)
 	}
 	b.WriteString("<thead><tr>")
 	for i, h := range t.Headers {

@@ -116,8 +116,7 @@ func (k *kernel) replyError(m *protocol.Message, e *protocol.Error) {
 		Payload: []protocol.Payload{}, UserExpressions: map[string]any{}, Error: e}, nil)
 }
 
-// errorContent turns a cell's error into the protocol's ename, evalue and traceback. The
-// traceback is never empty: front ends show only the traceback.
+// errorContent turns a cell's error into the protocol's ename, evalue and traceback.
 func errorContent(err error) *protocol.Error {
 	var e *protocol.Error
 	var se *session.Error
@@ -129,9 +128,9 @@ func errorContent(err error) *protocol.Error {
 	default:
 		e = &protocol.Error{EName: "Error", EValue: err.Error()}
 	}
-	if len(e.Traceback) == 0 {
-		e.Traceback = []string{"\x1b[0;31m" + e.EName + "\x1b[0m: " + e.EValue}
-	}
+	// As IPython does, the traceback ends with "ename: evalue": front ends show only the
+	// traceback, so the message must be in it.
+	e.Traceback = append(append([]string{}, e.Traceback...), "\x1b[0;31m"+e.EName+"\x1b[0m: "+e.EValue)
 	return e
 }
 

@@ -16,7 +16,7 @@ func (s *Session) nodesTable() *display.Table {
 	t := &display.Table{
 		Title:   fmt.Sprintf("%d node%s", len(nodes), plural(len(nodes))),
 		Headers: []string{"node", "host", "os/arch", "cores", "engine", "RTT", "busy", "done", "modules", "restarts"},
-		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 8: true, 9: true},
+		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 9: true},
 	}
 	for _, n := range nodes {
 		var mods []string
