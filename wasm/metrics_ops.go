@@ -244,7 +244,7 @@ var opNamesFD = [256]string{
 	0x0a: "v128.load64_splat",
 	0x0b: "v128.store",
 	0x0c: "v128.const",
-	0x0d: "v128.shuffle",
+	0x0d: "i8x16.shuffle",
 	0x0e: "i8x16.swizzle",
 	0x0f: "i8x16.splat",
 	0x10: "i16x8.splat",

@@ -18,8 +18,8 @@ var (
 	objdumpInstr = regexp.MustCompile(`^ [0-9a-f]+: [0-9a-f ]*\|\s*\S`) // not a continuation of long immediates
 )
 
-// objdumpInstrs counts the instructions wasm-objdump -d lists for each defined function.
-func objdumpInstrs(t *testing.T, path string) map[int]int {
+// objdumpInstrs lists the mnemonics wasm-objdump -d gives for each defined function.
+func objdumpInstrs(t *testing.T, path string) map[int][]string {
 	t.Helper()
 	objdump, err := exec.LookPath("wasm-objdump")
 	if err != nil {
@@ -32,7 +32,7 @@ func objdumpInstrs(t *testing.T, path string) map[int]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts := map[int]int{}
+	counts := map[int][]string{}
 	cur := -1
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 1<<20)
@@ -40,28 +40,37 @@ func objdumpInstrs(t *testing.T, path string) map[int]int {
 		line := sc.Text()
 		if sub := objdumpFunc.FindStringSubmatch(line); sub != nil {
 			cur, _ = strconv.Atoi(sub[1])
-			counts[cur] = 0
+			counts[cur] = []string{}
 		} else if cur >= 0 && objdumpInstr.MatchString(line) && !strings.Contains(line, "| local[") {
-			counts[cur]++
+			_, text, _ := strings.Cut(line, "|")
+			counts[cur] = append(counts[cur], strings.Fields(text)[0])
 		}
 	}
 	return counts
 }
 
-// TestMetricsMatchObjdump checks instruction counts against wasm-objdump -d on every example,
-// and that every body is walked to its end.
+// TestMetricsMatchObjdump checks instruction counts against wasm-objdump -d on every example
+// and on clang output with SIMD (testdata/simd.wasm), and that every body is walked to its end.
 func TestMetricsMatchObjdump(t *testing.T) {
+	paths := []string{filepath.Join("testdata", "simd.wasm")}
 	for _, name := range examples {
-		t.Run(name, func(t *testing.T) {
-			if name == "gowasm" && testing.Short() {
-				t.Skip("-short: objdump -d of gowasm takes a second")
+		paths = append(paths, filepath.Join("..", "examples", name+".wasm"))
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			if strings.Contains(path, "gowasm") && testing.Short() {
+				t.Skip("-short: objdump -d of gowasm takes seconds")
 			}
-			m, err := Decode(example(t, name))
+			bin, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Decode(bin)
 			if err != nil {
 				t.Fatal(err)
 			}
 			a := Analyze(m)
-			want := objdumpInstrs(t, filepath.Join("..", "examples", name+".wasm"))
+			want := objdumpInstrs(t, path)
 			bad := 0
 			for i, fm := range a.Funcs {
 				if fm.Err != nil {
@@ -73,14 +82,25 @@ func TestMetricsMatchObjdump(t *testing.T) {
 				if fm.Bytes != m.Funcs[i].Size {
 					t.Errorf("func[%d]: %d bytes, the body has %d", i, fm.Bytes, m.Funcs[i].Size)
 				}
-				if w, ok := want[i]; !ok || w != fm.Instrs {
+				if w, ok := want[i]; !ok || len(w) != fm.Instrs {
 					if bad++; bad <= 10 {
-						t.Errorf("func[%d] %s: %d instructions, objdump -d lists %d", i, m.Funcs[i].Name, fm.Instrs, w)
+						t.Errorf("func[%d] %s: %d instructions, objdump -d lists %d", i, m.Funcs[i].Name, fm.Instrs, len(w))
+					}
+				} else if len(bin) < 1<<20 { // and the same mnemonics, where that is quick
+					ins, _ := m.Disassemble(uint32(i), 0)
+					for k, in := range ins {
+						if op := strings.Fields(in.Text)[0]; op != w[k] {
+							t.Errorf("func[%d] instruction %d: %s, objdump -d says %s", i, k, op, w[k])
+							break
+						}
 					}
 				}
 			}
 			if bad > 10 {
 				t.Errorf("… %d functions differ", bad)
+			}
+			if len(want) == 0 {
+				t.Error("objdump -d lists no function")
 			}
 		})
 	}
@@ -174,9 +194,16 @@ func TestAnalyze(t *testing.T) {
 	if err := os.WriteFile(path, bin, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for i, n := range objdumpInstrs(t, path) {
-		if a.Funcs[i].Instrs != n {
-			t.Errorf("func[%d] %s: %d instructions, objdump -d lists %d", i, m.Funcs[i].Name, a.Funcs[i].Instrs, n)
+	for i, ops := range objdumpInstrs(t, path) {
+		if a.Funcs[i].Instrs != len(ops) {
+			t.Errorf("func[%d] %s: %d instructions, objdump -d lists %d", i, m.Funcs[i].Name, a.Funcs[i].Instrs, len(ops))
+			continue
+		}
+		ins, _ := m.Disassemble(uint32(i), 0)
+		for k, in := range ins {
+			if op := strings.Fields(in.Text)[0]; op != ops[k] {
+				t.Errorf("func[%d] instruction %d: %s, objdump -d says %s", i, k, op, ops[k])
+			}
 		}
 	}
 	byName := map[string]*FuncMetrics{}
@@ -320,5 +347,75 @@ func FuzzMetrics(f *testing.F) {
 				m.Disassemble(uint32(i), 20)
 			}
 		}
+		if len(a.Funcs) <= 64 {
+			checkRetained(t, a)
+		}
+	})
+}
+
+// bruteRetained is the retained size by definition: the bytes of v and of everything that is
+// no longer reachable from the roots once v is taken away.
+func bruteRetained(a *Metrics, v uint32) int {
+	reach := func(skip int) []bool {
+		seen := make([]bool, len(a.Funcs))
+		var stack []uint32
+		for _, r := range a.Roots {
+			if int(r) != skip && !seen[r] {
+				seen[r] = true
+				stack = append(stack, r)
+			}
+		}
+		for len(stack) > 0 {
+			u := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, list := range [][]uint32{a.Funcs[u].Callees, a.Funcs[u].Refs} {
+				for _, w := range list {
+					if int(w) != skip && !seen[w] {
+						seen[w] = true
+						stack = append(stack, w)
+					}
+				}
+			}
+		}
+		return seen
+	}
+	all, without := reach(-1), reach(int(v))
+	if !all[v] {
+		return a.Funcs[v].Bytes
+	}
+	sum := 0
+	for i := range a.Funcs {
+		if all[i] && !without[i] {
+			sum += a.Funcs[i].Bytes
+		}
+	}
+	return sum
+}
+
+func checkRetained(t *testing.T, a *Metrics) {
+	t.Helper()
+	for i := range a.Funcs {
+		if want := bruteRetained(a, uint32(i)); a.Funcs[i].Retained != want {
+			t.Fatalf("func[%d] retains %d bytes, by definition %d", i, a.Funcs[i].Retained, want)
+		}
+	}
+}
+
+func TestRetainedByDefinition(t *testing.T) {
+	for _, name := range []string{"basics", "mandelbrot", "primes", "hello"} {
+		t.Run(name, func(t *testing.T) {
+			m, err := Decode(example(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRetained(t, Analyze(m))
+		})
+	}
+	t.Run("metrics module", func(t *testing.T) {
+		m, err := Decode(assemble(t, metricsModule))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRetained(t, Analyze(m))
 	})
 }
