@@ -84,7 +84,8 @@ type progressBar struct {
 func newProgressBar(out Output) *progressBar {
 	b := make([]byte, 6)
 	rand.Read(b)
-	return &progressBar{out: out, id: "pmap-" + hex.EncodeToString(b)}
+	// The first bar waits 100 ms: a short map shows only its result.
+	return &progressBar{out: out, id: "pmap-" + hex.EncodeToString(b), last: time.Now()}
 }
 
 func (b *progressBar) update(p cluster.MapProgress) {
@@ -120,7 +121,9 @@ func barLine(p cluster.MapProgress) string {
 		rate = float64(p.Done) / p.Elapsed.Seconds()
 	}
 	eta := "?"
-	if rate > 0 {
+	if p.Done == p.Total {
+		eta = "0 s"
+	} else if rate > 0 {
 		eta = duration(time.Duration(float64(p.Total-p.Done) / rate * float64(time.Second)))
 	}
 	line := fmt.Sprintf("%s%s %d/%d · %d node%s · %s calls/s · ETA %s · %d retried",
