@@ -43,20 +43,21 @@ func (s *Session) newBuiltins() starlark.StringDict {
 		return starlark.NewBuiltin(name, fn)
 	}
 	return starlark.StringDict{
-		"__rain_load":   b("load", s.builtinRainLoad),
-		"__rain_magic":  b("magic", s.builtinMagic),
-		"__rain_time":   b("time", builtinTime),
-		"__rain_timeit": b("timeit", builtinTimeit),
-		"__rain_help":   b("help", s.builtinHelp),
-		"load_module":   b("load_module", s.builtinLoadModule),
-		"wat":           b("wat", s.builtinWat),
-		"nodes":         b("nodes", s.builtinNodes),
-		"pmap":          b("pmap", s.builtinPmap),
-		"inspect":       b("inspect", s.builtinInspect).BindReceiver(newInspector()),
-		"display":       b("display", builtinDisplay),
-		"clear_output":  b("clear_output", builtinClearOutput),
-		"input":         b("input", builtinInput),
-		"help":          b("help", s.builtinHelp),
+		"__rain_load":    b("load", s.builtinRainLoad),
+		"__rain_magic":   b("magic", s.builtinMagic),
+		"__rain_time":    b("time", builtinTime),
+		"__rain_timeit":  b("timeit", builtinTimeit),
+		"__rain_help":    b("help", s.builtinHelp),
+		"load_module":    b("load_module", s.builtinLoadModule),
+		"wat":            b("wat", s.builtinWat),
+		"nodes":          b("nodes", s.builtinNodes),
+		"pmap":           b("pmap", s.builtinPmap),
+		"inspect":        b("inspect", s.builtinInspect),
+		"__rain_inspect": b("inspect", s.builtinInspect), // %inspect, even if the user rebinds inspect
+		"display":        b("display", builtinDisplay),
+		"clear_output":   b("clear_output", builtinClearOutput),
+		"input":          b("input", builtinInput),
+		"help":           b("help", s.builtinHelp),
 	}
 }
 
@@ -72,6 +73,7 @@ func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Modul
 		return nil, err
 	}
 	m := s.newModule(name, info)
+	s.insp.remember(info.SHA256, bin)
 	s.modules[info.SHA256] = m
 	n := len(s.client.Nodes())
 	line := fmt.Sprintf("%s: %s · ready on %d node%s", name, m.summary(), n, plural(n))

@@ -30,17 +30,9 @@ type analysis struct {
 	ex  map[uint32][]string // function index → export names
 }
 
-var _ starlark.Value = (*inspector)(nil)
-
 func newInspector() *inspector {
 	return &inspector{bins: map[string][]byte{}, analyses: map[string]*analysis{}}
 }
-
-func (in *inspector) String() string        { return "<inspector>" }
-func (in *inspector) Type() string          { return "inspector" }
-func (in *inspector) Freeze()               {}
-func (in *inspector) Truth() starlark.Bool  { return true }
-func (in *inspector) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: inspector") }
 
 // remember keeps a loaded module's bytes for a later %inspect.
 func (in *inspector) remember(sha string, bin []byte) {
@@ -84,23 +76,6 @@ func analyse(bin []byte) (*analysis, error) {
 	return a, nil
 }
 
-// inspector is the session's, the receiver of its inspect builtin.
-func (s *Session) inspector() *inspector {
-	if b, ok := s.builtin["inspect"].(*starlark.Builtin); ok {
-		if in, ok := b.Receiver().(*inspector); ok {
-			return in
-		}
-	}
-	return nil
-}
-
-// rememberBytes keeps a loaded module's bytes for %inspect; Session.load calls it.
-func (s *Session) rememberBytes(sha string, bin []byte) {
-	if in := s.inspector(); in != nil {
-		in.remember(sha, bin)
-	}
-}
-
 // inspectOptions are inspect's keyword arguments.
 type inspectOptions struct {
 	sort  string
@@ -142,16 +117,12 @@ func (s *Session) builtinInspect(thread *starlark.Thread, b *starlark.Builtin, a
 	if opt.limit < 0 || opt.start < 0 || opt.n < 0 {
 		return nil, usageError("inspect: limit, start and n cannot be negative")
 	}
-	in, _ := b.Receiver().(*inspector)
-	if in == nil {
-		return nil, usageError("inspect: this session keeps no module bytes")
-	}
-	a, ok, err := in.analysis(m.info.SHA256)
+	a, ok, err := s.insp.analysis(m.info.SHA256)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, usageError("module %s was loaded before %%inspect could keep its bytes: load it again", m.name)
+		return nil, usageError("module %s is not one this session loaded: load it again", m.name)
 	}
 	if name != "" {
 		idx, err := a.lookup(m.name, name)
@@ -203,7 +174,7 @@ func translateInspect(args, lhs string) (string, error) {
 			return "", fmt.Errorf("unknown option %q (sort=COL, all, limit=N, start=N, n=N)", a)
 		}
 	}
-	stmt := "inspect(" + strings.Join(call, ", ") + ")"
+	stmt := "__rain_inspect(" + strings.Join(call, ", ") + ")"
 	if lhs != "" {
 		stmt = lhs + " = " + stmt
 	}

@@ -169,9 +169,9 @@ func TestInspectFunc(t *testing.T) {
 
 func TestTranslateInspect(t *testing.T) {
 	tests := []struct{ args, lhs, want, err string }{
-		{"m", "", `inspect(m)`, ""},
-		{"m sort=bytes all limit=10", "t", `t = inspect(m, all=True, sort="bytes", limit=10)`, ""},
-		{"gw.runtime.main n=5", "", `inspect(gw, func="runtime.main", n=5)`, ""},
+		{"m", "", `__rain_inspect(m)`, ""},
+		{"m sort=bytes all limit=10", "t", `t = __rain_inspect(m, sort="bytes", all=True, limit=10)`, ""},
+		{"gw.runtime.main n=5", "", `__rain_inspect(gw, func="runtime.main", n=5)`, ""},
 		{"", "", "", "usage"},
 		{"m limit=ten", "", "", `limit wants a number`},
 		{"m colour=red", "", "", `unknown option "colour=red"`},
@@ -185,7 +185,7 @@ func TestTranslateInspect(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got != strings.Replace(tt.want, "all=True, sort=\"bytes\"", "sort=\"bytes\", all=True", 1) {
+		if err != nil || got != tt.want {
 			t.Errorf("%q: %q, %v; want %q", tt.args, got, err, tt.want)
 		}
 	}
@@ -208,7 +208,7 @@ func TestInspectCell(t *testing.T) {
 	if _, err := s.Exec(ctx, "%inspect b", &recorder{}); err == nil || !strings.Contains(err.Error(), "load it again") {
 		t.Errorf("a module whose bytes were not kept: %v", err)
 	}
-	s.rememberBytes(info.SHA256, bin)
+	s.insp.remember(info.SHA256, bin)
 	tests := []struct{ code, want, err string }{
 		{code: "%inspect b sort=bytes", want: "b: 15 functions"},
 		{code: "inspect(b, limit=2)", want: "rows 1–2 of 15"},

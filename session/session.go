@@ -72,6 +72,7 @@ type Session struct {
 	mu      sync.Mutex // guards globals and modules, read by Complete while a cell runs
 	globals starlark.StringDict
 	modules map[string]*Module // by SHA-256
+	insp    *inspector         // module bytes and their metrics, for %inspect
 
 	hub    *cluster.Hub
 	local  *cluster.LocalNodes
@@ -103,7 +104,7 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		}
 		o.nodeCmd = []string{exe, "node"}
 	}
-	s := &Session{opts: o, modules: map[string]*Module{}}
+	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector()}
 	s.magics = s.newMagics()
 	s.builtin = s.newBuiltins()
 	s.globals = starlark.StringDict{}
