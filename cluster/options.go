@@ -25,6 +25,7 @@ type nodeOptions struct {
 	id         string
 	cacheDir   string
 	engine     string
+	dirs       []string // HOST:GUEST directory grants for WASI modules
 	workerArgv []string
 	log        io.Writer
 	heartbeat  time.Duration
@@ -59,6 +60,19 @@ func WithNodeID(id string) NodeOption {
 // may share it.
 func WithCacheDir(dir string) NodeOption {
 	return func(o *nodeOptions) error { o.cacheDir = dir; return nil }
+}
+
+// WithDir grants WASI modules on this node the host directory host, seen by them as guest
+// ("HOST:GUEST", or "HOST" for the same path). By default modules see no host files.
+func WithDir(grant string) NodeOption {
+	return func(o *nodeOptions) error {
+		host, _ := splitDir(grant)
+		if st, err := os.Stat(host); err != nil || !st.IsDir() {
+			return fmt.Errorf("cluster: --dir %s: %s is not a directory", grant, host)
+		}
+		o.dirs = append(o.dirs, grant)
+		return nil
+	}
 }
 
 // WithEngine selects the wasm engine, wasm.EngineCompiler or wasm.EngineInterpreter; "" or

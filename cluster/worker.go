@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rain-wasm/rain/wasm"
@@ -25,6 +26,7 @@ const (
 
 	workerCacheEnv  = "RAIN_WORKER_CACHE"
 	workerEngineEnv = "RAIN_WORKER_ENGINE"
+	workerDirsEnv   = "RAIN_WORKER_DIRS" // HOST:GUEST directory grants, one a line
 )
 
 // IsWorker reports whether this process was started by RunNode as a worker.
@@ -46,7 +48,7 @@ func RunWorker(ctx context.Context) {
 	// Frames go to the real stdout; anything else that writes to os.Stdout goes to the log.
 	out := os.Stdout
 	os.Stdout = os.Stderr
-	w, err := newWorker(ctx, os.Getenv(workerCacheEnv), os.Getenv(workerEngineEnv), out)
+	w, err := newWorker(ctx, os.Getenv(workerCacheEnv), os.Getenv(workerEngineEnv), parseDirs(os.Getenv(workerDirsEnv)), out)
 	if err != nil {
 		log.Print(err)
 		os.Exit(exitConfig)
@@ -77,7 +79,7 @@ type worker struct {
 	instances map[string]*wasm.Instance
 }
 
-func newWorker(ctx context.Context, cacheDir, engine string, out io.Writer) (*worker, error) {
+func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, out io.Writer) (*worker, error) {
 	if cacheDir == "" {
 		return nil, fmt.Errorf("cluster: worker: %s not set", workerCacheEnv)
 	}
@@ -85,7 +87,12 @@ func newWorker(ctx context.Context, cacheDir, engine string, out io.Writer) (*wo
 	if err := os.MkdirAll(compiled, 0o755); err != nil {
 		return nil, fmt.Errorf("cluster: worker: %w", err)
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.WithEngine(engine), wasm.WithCacheDir(compiled))
+	opts := []wasm.Option{wasm.WithEngine(engine), wasm.WithCacheDir(compiled)}
+	for _, d := range dirs {
+		host, guest := splitDir(d)
+		opts = append(opts, wasm.WithDir(host, guest))
+	}
+	rt, err := wasm.NewRuntime(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: worker: %w", err)
 	}
@@ -171,4 +178,20 @@ func (w *worker) call(ctx context.Context, c *callMsg) *replyMsg {
 	rep.Finished = time.Now().UnixNano()
 	rep.Values, rep.Err = vals, toWire(err)
 	return rep
+}
+
+// splitDir splits a directory grant "HOST:GUEST" (or "HOST", seen as the same path).
+func splitDir(d string) (host, guest string) {
+	if i := strings.LastIndexByte(d, ':'); i > 0 {
+		return d[:i], d[i+1:]
+	}
+	return d, d
+}
+
+// parseDirs splits the worker's list of directory grants.
+func parseDirs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }

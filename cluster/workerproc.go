@@ -37,7 +37,8 @@ func (wp *workerProc) kill() {
 func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 	o := n.o
 	cmd := exec.Command(o.workerArgv[0], o.workerArgv[1:]...)
-	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.engine}
+	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.engine,
+		workerDirsEnv + "=" + strings.Join(o.dirs, "\n")}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, TokenEnv+"=") && !strings.HasPrefix(kv, WorkerEnv+"=") {
 			env = append(env, kv)

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -20,13 +20,13 @@ import (
 type Option func(*options) error
 
 type options struct {
-	nodes     int
-	nodeCmd   []string
-	join      string
-	token     string
-	engine    string
-	dir       string
-	nodeReady time.Duration
+	nodes   int
+	nodeCmd []string
+	join    string
+	token   string
+	engine  string
+	dir     string
+	grants  []string
 }
 
 // WithNodes sets how many local nodes the session starts. The default is 2; 0 starts none
@@ -55,6 +55,12 @@ func WithJoin(url, token string) Option {
 // WithEngine asks local nodes for an engine: "compiler", "interpreter" or "auto" (the default).
 func WithEngine(name string) Option {
 	return func(o *options) error { o.engine = name; return nil }
+}
+
+// WithGrant lets WASI modules on local nodes see a host directory: "HOST:GUEST" (or "HOST",
+// seen at the same path). By default modules see no host files.
+func WithGrant(grant string) Option {
+	return func(o *options) error { o.grants = append(o.grants, grant); return nil }
 }
 
 // WithDir makes relative paths in cells (%load) relative to dir. The default is the
@@ -128,6 +134,16 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 	s.client = client
 	if o.nodes > 0 {
 		argv := append(append([]string{}, o.nodeCmd...), "--engine", o.engine)
+		for _, g := range o.grants {
+			host, guest, ok := strings.Cut(g, ":")
+			if abs, err := filepath.Abs(host); err == nil {
+				host = abs
+			}
+			if !ok {
+				guest = host
+			}
+			argv = append(argv, "--dir", host+":"+guest)
+		}
 		local, err := cluster.StartLocalNodes(ctx, argv, o.nodes, url, token)
 		if err != nil {
 			s.Close()

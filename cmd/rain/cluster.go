@@ -17,6 +17,8 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
 	engine := fs.String("engine", "auto", "Wasm engine: compiler, interpreter or auto (compiler where supported)")
 	cacheDir := fs.String("cache-dir", "", "where modules and compiled code are kept (default: the user's cache dir)")
+	var grants grantList
+	fs.Var(&grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,8 +31,12 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	if *engine == "auto" {
 		*engine = ""
 	}
-	return cluster.RunNode(ctx, cluster.WithJoin(*join), cluster.WithToken(*token),
-		cluster.WithEngine(*engine), cluster.WithCacheDir(*cacheDir))
+	opts := []cluster.NodeOption{cluster.WithJoin(*join), cluster.WithToken(*token),
+		cluster.WithEngine(*engine), cluster.WithCacheDir(*cacheDir)}
+	for _, g := range grants {
+		opts = append(opts, cluster.WithDir(g))
+	}
+	return cluster.RunNode(ctx, opts...)
 }
 
 func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error {

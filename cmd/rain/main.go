@@ -79,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // sessionFlags are the flags every front end shares.
 type sessionFlags struct {
+	grants grantList
 	nodes  int
 	engine string
 	join   string
@@ -90,10 +91,20 @@ func (f *sessionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.engine, "engine", "auto", "Wasm engine on local nodes: compiler, interpreter or auto")
 	fs.StringVar(&f.join, "join", "", "use the hub at this NATS URL instead of starting one (see rain hub)")
 	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
+	fs.Var(&f.grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable; default: no host files)")
 }
+
+// grantList collects repeated --dir flags.
+type grantList []string
+
+func (g *grantList) String() string     { return strings.Join(*g, ",") }
+func (g *grantList) Set(v string) error { *g = append(*g, v); return nil }
 
 func (f *sessionFlags) options() []session.Option {
 	opts := []session.Option{session.WithNodes(f.nodes), session.WithEngine(f.engine)}
+	for _, g := range f.grants {
+		opts = append(opts, session.WithGrant(g))
+	}
 	if f.join != "" {
 		opts = append(opts, session.WithJoin(f.join, f.token))
 	}

@@ -53,6 +53,31 @@ var (
 	wantOutput = regexp.MustCompile(`(?m)^# output: (.*)$`)
 )
 
+// TestRunGrantedDir: a WASI module reads a host file only from a directory granted with --dir.
+func TestRunGrantedDir(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "grant.star")
+	os.WriteFile(script, []byte("%load examples/hello.wasm as h\nh.read_file()\n"), 0o644)
+	grant, _ := filepath.Abs("testdata/grant")
+	for _, tt := range []struct {
+		args       []string
+		out, value string
+	}{
+		{[]string{"--dir", grant + ":/data"}, "granted hello", "\n0\n"},
+		{nil, "", "\n-1\n"},
+	} {
+		cmd := exec.Command(rainBin, append(append([]string{"run"}, tt.args...), script)...)
+		cmd.Dir = repoRoot(t)
+		cmd.Env = testEnv(t)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("rain run %v: %v\n%s", tt.args, err, out)
+		}
+		if !strings.Contains(string(out), tt.out) || !strings.HasSuffix(string(out), tt.value) {
+			t.Errorf("rain run %v printed %q, want %q and the value %q", tt.args, out, tt.out, tt.value)
+		}
+	}
+}
+
 // TestRunScripts runs every testdata/run/*.star script with `rain run`. A script passes when
 // it exits 0 (scripts check themselves with fail()) and prints each "# output: TEXT" line's
 // text; a script with "# error: TEXT" lines must instead exit 1 with each TEXT in what it
