@@ -445,8 +445,13 @@ func TestExecuteError(t *testing.T) {
 		t.Errorf("iopub: %s, want %s", got, want)
 	}
 	c := content(reply)
-	if c["status"] != "error" || c["ename"] != "Trap" || c["evalue"] != "unreachable" || len(c["traceback"].([]any)) != 2 {
+	tb := c["traceback"].([]any)
+	if c["status"] != "error" || c["ename"] != "Trap" || c["evalue"] != "unreachable" || len(tb) != 3 {
 		t.Errorf("reply %s", reply.Content)
+	}
+	// Front ends show only the traceback: it ends with the error's name and message.
+	if last := tb[len(tb)-1].(string); !strings.Contains(last, "Trap") || !strings.HasSuffix(last, ": unreachable") {
+		t.Errorf("the traceback ends with %q, not the message", last)
 	}
 	if e := content(iopub[2]); e["ename"] != "Trap" {
 		t.Errorf("error %v", e)

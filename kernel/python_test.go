@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 
+	"github.com/rain-wasm/rain/internal/jupytertest"
 	"github.com/rain-wasm/rain/kernel/protocol"
 )
 
@@ -22,22 +23,6 @@ import (
 // conformance suite, nbclient and nbconvert, and jupyter console. They use Debian's python3
 // (not whatever python3 is first on PATH) and its packages, which scripts/install-deps
 // installs: without them the tests are skipped, or fail when $CI is set.
-
-const debianPython = "/usr/bin/python3"
-
-// python returns Debian's python3 if it can import modules.
-func python(t *testing.T, modules ...string) string {
-	t.Helper()
-	out, err := exec.Command(debianPython, "-c", "import "+strings.Join(modules, ", ")).CombinedOutput()
-	if err != nil {
-		msg := fmt.Sprintf("%s cannot import %s (run scripts/install-deps): %v\n%s", debianPython, strings.Join(modules, ", "), err, out)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return debianPython
-}
 
 // jupyterEnv installs the kernelspec "rain", running this test binary as the kernel, in a
 // temporary prefix, and returns the environment that makes Jupyter find only it.
@@ -96,13 +81,13 @@ func runPython(t *testing.T, py string, env []string, args ...string) string {
 // TestJupyterClient: every message type through jupyter_client, iopub order, a bad
 // signature, interrupts of Starlark and Wasm loops, stdin, restart and shutdown.
 func TestJupyterClient(t *testing.T) {
-	py := python(t, "jupyter_client")
+	py := jupytertest.Python(t, "jupyter_client")
 	runPython(t, py, jupyterEnv(t), "testdata/test_client.py")
 }
 
 // TestConformance runs the jupyter_kernel_test suite; every one of its tests must pass.
 func TestConformance(t *testing.T) {
-	py := python(t, "jupyter_kernel_test")
+	py := jupytertest.Python(t, "jupyter_kernel_test")
 	out := runPython(t, py, jupyterEnv(t), "testdata/test_conformance.py")
 	if strings.Contains(out, "skipped") {
 		t.Errorf("conformance tests were skipped:\n%s", out)
@@ -112,13 +97,13 @@ func TestConformance(t *testing.T) {
 // TestNotebook executes a notebook through the installed kernelspec with nbclient and with
 // jupyter nbconvert --execute.
 func TestNotebook(t *testing.T) {
-	py := python(t, "nbclient", "nbformat", "nbconvert")
+	py := jupytertest.Python(t, "nbclient", "nbformat", "nbconvert")
 	runPython(t, py, jupyterEnv(t), "testdata/test_notebook.py")
 }
 
 // TestConsole runs jupyter console with its input from a pipe.
 func TestConsole(t *testing.T) {
-	py := python(t, "jupyter_console")
+	py := jupytertest.Python(t, "jupyter_console")
 	env := jupyterEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rain-wasm/rain/internal/jupytertest"
 )
 
 const chromium = "/usr/bin/chromium"
@@ -24,16 +26,16 @@ const chromium = "/usr/bin/chromium"
 // the rendered page. It leaves a screenshot and the report of the page in artifacts(t).
 func TestBrowser(t *testing.T) {
 	const name = "01-hello-wasm.ipynb"
-	py := python(t, "notebook")
+	py := jupytertest.Python(t, "notebook")
 	if _, err := os.Stat(chromium); err != nil {
-		need(t, "no %s (run scripts/install-deps): %v", chromium, err)
+		jupytertest.Need(t, "no %s (run scripts/install-deps): %v", chromium, err)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		need(t, "no node on PATH: %v", err)
+		jupytertest.Need(t, "no node on PATH: %v", err)
 	}
 	if _, err := exec.LookPath("npm"); err != nil {
-		need(t, "no npm on PATH: %v", err)
+		jupytertest.Need(t, "no npm on PATH: %v", err)
 	}
 	run(t, 2*time.Minute, nil, "browser/install")
 	env := jupyterEnv(t)

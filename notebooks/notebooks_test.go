@@ -11,36 +11,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rain-wasm/rain/internal/jupytertest"
 )
 
 // The tests build the rain binary, install its kernelspec in a temporary prefix, and run every
 // notebook here through a real Jupyter client. They need Debian's python3 and its Jupyter
 // packages (scripts/install-deps), and for the browser test Chromium, Node and playwright-core
 // (browser/install): without them the tests are skipped, or fail when $CI is set.
-
-// debianPython is Debian's python3, with Debian's Jupyter packages (the python3 first on PATH
-// may be another one).
-const debianPython = "/usr/bin/python3"
-
-// need skips the test, or fails it under CI, when something it needs is missing.
-func need(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
-// python returns Debian's python3 if it can import modules.
-func python(t *testing.T, modules ...string) string {
-	t.Helper()
-	out, err := exec.Command(debianPython, "-c", "import "+strings.Join(modules, ", ")).CombinedOutput()
-	if err != nil {
-		need(t, "%s cannot import %s (run scripts/install-deps): %v\n%s", debianPython, strings.Join(modules, ", "), err, out)
-	}
-	return debianPython
-}
 
 // artifacts is where a test leaves what a person may want to look at: $RAIN_TEST_ARTIFACTS/NAME
 // when set, else a temporary directory.
@@ -108,7 +86,7 @@ func notebookPaths(t *testing.T) []string {
 // TestNotebooks executes every notebook with nbclient through the installed kernelspec and
 // checks its outputs.
 func TestNotebooks(t *testing.T) {
-	py := python(t, "nbclient", "nbformat")
+	py := jupytertest.Python(t, "nbclient", "nbformat")
 	env := jupyterEnv(t)
 	out := artifacts(t)
 	paths := notebookPaths(t)
