@@ -16,10 +16,15 @@ type MapSpec struct {
 	Module string     // SHA-256 of the module (as returned by Client.Load)
 	Func   string     // export name
 	Args   [][]uint64 // one argument tuple per task, encoded as wazero encodes them
-	// Chunk is how many tasks a node is handed at once; 0 picks ceil(n / (nodes*8)).
+	// Chunk is how many tasks a node is handed at once. 0 chooses as the map goes (auto-grain,
+	// see grainer): the first chunks are single tasks, later ones are sized from the measured
+	// cost per call and dispatch overhead to reach about 90 % efficiency, and they shrink toward
+	// the tail so that no node is left idle.
 	// There is no batch message on the wire yet: a chunk's tasks are sent to its node together,
 	// one call message each, and the node runs them in order.
 	Chunk int
+	// Nodes, if not empty, restricts the map to these node IDs.
+	Nodes []string
 	// Retries is how many times a task that traps is run again. A task whose node dies under
 	// it is always run again elsewhere (up to maxLossRetries times).
 	Retries int
@@ -42,6 +47,7 @@ type MapProgress struct {
 	Failed      int
 	Nodes       int // nodes that took work so far
 	Elapsed     time.Duration
+	Index       int // the task whose final result just arrived
 }
 
 // TaskResult is the outcome of one task of a map.
@@ -59,8 +65,9 @@ type TaskResult struct {
 // MapResult is a map's outcome: one TaskResult per input, in input order.
 type MapResult struct {
 	Tasks       []TaskResult
-	Chunk       int
-	ChunkReason string // how Chunk was chosen
+	Chunk       int    // the chunk size asked for, or the largest one auto-grain chose
+	Chunks      []int  // the size of every chunk handed out, in order (reruns included)
+	ChunkReason string // how the chunk sizes were chosen
 	Retried     int    // total reruns
 	Failed      int    // tasks whose Err is set
 	Began       time.Time
@@ -115,9 +122,17 @@ func (r *MapResult) Speedup() float64 {
 func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgress)) (*MapResult, error) {
 	c.mu.Lock()
 	_, known := c.modules[spec.Module]
+	allowed := map[string]bool{}
+	var unknown string
+	for _, id := range spec.Nodes {
+		if c.nodes[id] == nil && unknown == "" {
+			unknown = id
+		}
+		allowed[id] = true
+	}
 	ready := 0
-	for _, s := range c.nodes {
-		if s.ready() {
+	for id, s := range c.nodes {
+		if s.ready() && (len(allowed) == 0 || allowed[id]) {
 			ready++
 		}
 	}
@@ -128,6 +143,8 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 		return nil, ErrClosed
 	case !known:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownModule, spec.Module)
+	case unknown != "":
+		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, unknown)
 	case spec.Chunk < 0:
 		return nil, fmt.Errorf("cluster: map: chunk %d", spec.Chunk)
 	case spec.Retries < 0:
@@ -135,32 +152,28 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	}
 	n := len(spec.Args)
 	r := &MapResult{Tasks: make([]TaskResult, n), Chunk: spec.Chunk, Began: time.Now()}
-	if r.Chunk == 0 {
-		nodes := max(ready, 1)
-		r.Chunk = max(1, (n+nodes*8-1)/(nodes*8))
-		r.ChunkReason = fmt.Sprintf("chunk %d = ceil(%d inputs / (%d nodes × 8)), so each node takes about 8 chunks", r.Chunk, n, nodes)
-	} else {
-		r.ChunkReason = fmt.Sprintf("chunk %d as asked", r.Chunk)
+	m := &mapRun{c: c, spec: spec, r: r, progress: progress, left: n, slots: map[string]int{},
+		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1)}
+	if spec.Chunk == 0 {
+		m.g = newGrainer()
 	}
+	defer func() {
+		if m.g != nil {
+			r.Chunk, r.ChunkReason = m.g.summary(r.Chunks)
+		} else {
+			r.ChunkReason = fmt.Sprintf("chunk %d as asked", r.Chunk)
+		}
+	}()
 	if n == 0 {
 		return r, nil
 	}
 	if ready == 0 {
-		if err := c.WaitNodes(ctx, 1); err != nil {
+		if err := m.waitReady(ctx); err != nil {
 			if ctx.Err() != nil {
 				return r, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
 			}
 			return r, err
 		}
-	}
-	m := &mapRun{c: c, spec: spec, r: r, progress: progress, left: n, slots: map[string]int{},
-		wake: make(chan struct{}), used: map[string]bool{}}
-	for i := 0; i < n; i += r.Chunk {
-		chunk := make([]int, 0, r.Chunk)
-		for j := i; j < min(i+r.Chunk, n); j++ {
-			chunk = append(chunk, j)
-		}
-		m.queue = append(m.queue, chunk)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -170,7 +183,37 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	if err := ctx.Err(); err != nil && m.leftNow() > 0 {
 		return r, fmt.Errorf("%w (%w)", ErrInterrupted, context.Cause(ctx))
 	}
+	if m.leftNow() > 0 {
+		return r, ErrClosed
+	}
 	return r, nil
+}
+
+// waitReady waits for one of the map's nodes to be ready.
+func (m *mapRun) waitReady(ctx context.Context) error {
+	if len(m.allowed) == 0 {
+		return m.c.WaitNodes(ctx, 1)
+	}
+	for {
+		m.c.mu.Lock()
+		if m.c.closed {
+			m.c.mu.Unlock()
+			return ErrClosed
+		}
+		for id := range m.allowed {
+			if s := m.c.nodes[id]; s != nil && s.ready() {
+				m.c.mu.Unlock()
+				return nil
+			}
+		}
+		changed := m.c.changed
+		m.c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: none of the map's nodes is ready: %w", ctx.Err())
+		case <-changed:
+		}
+	}
 }
 
 // mapRun is one Map in progress.
@@ -182,9 +225,14 @@ type mapRun struct {
 	progress func(MapProgress)
 	wg       sync.WaitGroup
 
-	mu    sync.Mutex
-	queue [][]int        // chunks not yet handed out; reruns go in front
-	left  int            // tasks without a final result
+	allowed map[string]bool // the nodes the map may use; empty: all
+	g       *grainer        // auto-grain, when no chunk size was asked for
+
+	mu     sync.Mutex
+	reruns [][]int        // chunks to run again, handed out first
+	next   int            // first task not yet handed out
+	nodes  int            // ready nodes the map may use, last counted
+	left   int            // tasks without a final result
 	slots map[string]int // running slots per node
 	wake  chan struct{}  // closed and replaced when queue or left changes
 	used  map[string]bool
@@ -223,12 +271,15 @@ func (m *mapRun) run() {
 		changed := m.c.changed
 		var ready []string
 		for id, s := range m.c.nodes {
-			if s.ready() {
+			if s.ready() && (len(m.allowed) == 0 || m.allowed[id]) {
 				ready = append(ready, id)
 			}
 		}
 		m.c.mu.Unlock()
 		m.mu.Lock()
+		if len(ready) > 0 {
+			m.nodes = len(ready)
+		}
 		for _, id := range ready {
 			for m.slots[id] < slotsPerNode {
 				m.slots[id]++
@@ -259,7 +310,7 @@ func (m *mapRun) slot(id string) {
 	}()
 	for {
 		m.mu.Lock()
-		for len(m.queue) == 0 && m.left > 0 && m.ctx.Err() == nil {
+		for !m.queuedLocked() && m.left > 0 && m.ctx.Err() == nil {
 			wake := m.wake
 			m.mu.Unlock()
 			select {
@@ -268,12 +319,11 @@ func (m *mapRun) slot(id string) {
 			}
 			m.mu.Lock()
 		}
-		if len(m.queue) == 0 || m.ctx.Err() != nil {
+		if !m.queuedLocked() || m.ctx.Err() != nil {
 			m.mu.Unlock()
 			return
 		}
-		chunk := m.queue[0]
-		m.queue = m.queue[1:]
+		chunk := m.takeLocked()
 		m.used[id] = true
 		m.mu.Unlock()
 
@@ -306,12 +356,40 @@ func (m *mapRun) slot(id string) {
 		}
 		if len(rerun) > 0 {
 			m.mu.Lock()
-			m.queue = append([][]int{rerun}, m.queue...)
+			m.reruns = append(m.reruns, rerun)
 			m.wakeLocked()
 			m.mu.Unlock()
 			return // the node failed: run starts new slots on it once it is ready again
 		}
 	}
+}
+
+// queuedLocked says whether tasks wait to be handed out.
+func (m *mapRun) queuedLocked() bool {
+	return len(m.reruns) > 0 || m.next < len(m.spec.Args)
+}
+
+// takeLocked hands out the next chunk: a rerun first, else the next tasks in input order, as
+// many as the asked chunk size or auto-grain says.
+func (m *mapRun) takeLocked() []int {
+	if len(m.reruns) > 0 {
+		chunk := m.reruns[0]
+		m.reruns = m.reruns[1:]
+		m.r.Chunks = append(m.r.Chunks, len(chunk))
+		return chunk
+	}
+	size := m.spec.Chunk
+	if m.g != nil {
+		size = m.g.size(len(m.spec.Args)-m.next, m.nodes)
+	}
+	size = max(1, min(size, len(m.spec.Args)-m.next))
+	chunk := make([]int, size)
+	for k := range chunk {
+		chunk[k] = m.next + k
+	}
+	m.next += size
+	m.r.Chunks = append(m.r.Chunks, size)
+	return chunk
 }
 
 // attempt runs task i on node id until it has a final result; it returns true if the task
@@ -324,7 +402,12 @@ func (m *mapRun) attempt(id string, i int) (rerun bool) {
 			t.Values, t.Node = res.Values, res.Node
 			t.Submitted, t.Started, t.Finished, t.Received = res.Submitted, res.Started, res.Finished, res.Received
 			t.Err = nil
-			m.finish(false)
+			if m.g != nil {
+				if !res.Started.IsZero() && !res.Finished.Before(res.Started) {
+					m.g.observe(1, res.Finished.Sub(res.Started), res.Received.Sub(res.Submitted))
+				}
+			}
+			m.finish(i, false)
 			return false
 		}
 		t.Node, t.Err = id, err
@@ -341,7 +424,7 @@ func (m *mapRun) attempt(id string, i int) (rerun bool) {
 			m.retried()
 			continue
 		}
-		m.finish(true)
+		m.finish(i, true)
 		return false
 	}
 }
@@ -353,7 +436,7 @@ func (m *mapRun) retried() {
 }
 
 // finish records that a task has its final result, and reports progress.
-func (m *mapRun) finish(failed bool) {
+func (m *mapRun) finish(i int, failed bool) {
 	m.mu.Lock()
 	m.left--
 	m.done++
@@ -361,7 +444,7 @@ func (m *mapRun) finish(failed bool) {
 		m.r.Failed++
 	}
 	p := MapProgress{Done: m.done, Total: len(m.r.Tasks), Retried: m.r.Retried, Failed: m.r.Failed,
-		Nodes: len(m.used), Elapsed: time.Since(m.r.Began)}
+		Nodes: len(m.used), Elapsed: time.Since(m.r.Began), Index: i}
 	if m.left == 0 {
 		m.wakeLocked()
 	}

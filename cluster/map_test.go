@@ -151,3 +151,81 @@ func TestMapThroughput(t *testing.T) {
 			20000/r.Elapsed.Seconds(), r.PerNode())
 	}
 }
+
+// A map restricted to some nodes runs only there; an unknown node is an error.
+func TestMapNodes(t *testing.T) {
+	tc := startCluster(t, 3)
+	sha := tc.load(t, basics)
+	nodes := tc.client.Nodes()
+	only := []string{nodes[0].ID, nodes[2].ID}
+	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(300), Chunk: 5, Nodes: only}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAdd(t, r)
+	for id := range r.PerNode() {
+		if id != only[0] && id != only[1] {
+			t.Errorf("task ran on %s, not one of %v", id, only)
+		}
+	}
+	_, err = tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(3), Nodes: []string{"nope"}}, nil)
+	if !errors.Is(err, ErrUnknownNode) {
+		t.Errorf("unknown node: %v, want ErrUnknownNode", err)
+	}
+}
+
+// Auto-grain: a cheap function's chunks grow far above 1, a costly one's stay small, and
+// chunks shrink toward the tail.
+func TestMapAutoGrain(t *testing.T) {
+	tc := startCluster(t, 2)
+	sha := tc.load(t, basics)
+	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(20000)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAdd(t, r)
+	t.Logf("add: %.0f calls/s; %s", 20000/r.Elapsed.Seconds(), r.ChunkReason)
+	if r.Chunk < 100 || r.Chunks[0] != 1 || r.Chunks[len(r.Chunks)-1] >= r.Chunk {
+		t.Errorf("add: chunks %v, want 1 first, growing above 50, shrinking at the end", r.Chunks)
+	}
+	total := 0
+	for _, k := range r.Chunks {
+		total += k
+	}
+	if total != 20000 {
+		t.Errorf("chunks sum to %d, want 20000", total)
+	}
+
+	msha := tc.load(t, "../examples/mandelbrot.wasm")
+	args := make([][]uint64, 256)
+	for i := range args {
+		args[i] = []uint64{api.EncodeI32(int32(448 + i%128))} // rows through the set: costly
+	}
+	r, err = tc.client.Map(t.Context(), MapSpec{Module: msha, Func: "row", Args: args}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("row: %v; %s", r.Elapsed, r.ChunkReason)
+	if r.Chunk > 24 {
+		t.Errorf("row: chunks %v, want small ones", r.Chunks)
+	}
+}
+
+func TestChunkFor(t *testing.T) {
+	for _, tt := range []struct {
+		cost, over time.Duration
+		want       int
+	}{
+		{time.Microsecond, 100 * time.Microsecond, 900},
+		{time.Millisecond, 100 * time.Microsecond, 1},
+		{100 * time.Microsecond, 100 * time.Microsecond, 9},
+		{0, 100 * time.Microsecond, 900000},
+	} {
+		if got := ChunkFor(tt.cost, tt.over, 0.9); got != tt.want {
+			t.Errorf("ChunkFor(%v, %v) = %d, want %d", tt.cost, tt.over, got, tt.want)
+		}
+	}
+	if got := runs([]int{1, 1, 1, 1, 900, 900, 450, 2}); got != "1×4, 900×2, 450, 2" {
+		t.Errorf("runs = %q", got)
+	}
+}

@@ -1,0 +1,171 @@
+package cluster
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Auto-grain: how a map with no chunk size chooses one as it goes.
+//
+// A chunk of k calls that each cost c on the node, handed to a node with a dispatch overhead o
+// (the round trip of a call minus its node-side time), keeps the node busy k·c out of k·c + o:
+// efficiency k·c / (k·c + o), which reaches TargetEfficiency at k = ⌈9·o / c⌉. The first chunks
+// are single calls, to measure c and o; later ones are that size, but never more than
+// maxChunkTime of work (so that progress and cancellation stay prompt), and never more than
+// ⌈remaining / (2·nodes)⌉: guided self-scheduling, so chunks shrink toward the tail and every
+// node finishes at about the same time. Chunks grow at most twofold from one to the next, as
+// the first figures are few and noisy.
+const (
+	// TargetEfficiency is the share of a node's time auto-grain aims to spend computing.
+	TargetEfficiency = 0.9
+	maxChunkTime     = 200 * time.Millisecond
+	maxChunkTasks    = 10000
+	// defaultOverhead stands for the dispatch overhead until one is measured.
+	defaultOverhead = 100 * time.Microsecond
+)
+
+// ChunkFor is the number of calls of cost per call that one task must carry for a node to
+// spend at least efficiency of its time computing, given the dispatch overhead per task.
+func ChunkFor(cost, overhead time.Duration, efficiency float64) int {
+	if overhead <= 0 {
+		return 1
+	}
+	if cost <= 0 {
+		cost = time.Nanosecond
+	}
+	k := math.Ceil(efficiency/(1-efficiency)*float64(overhead)/float64(cost) - 1e-6)
+	return int(min(max(k, 1), math.MaxInt32))
+}
+
+// grainer measures a map's calls and sizes its chunks.
+type grainer struct {
+	mu       sync.Mutex
+	tasks    int           // calls measured
+	busy     time.Duration // their node-side time
+	overhead time.Duration // least dispatch overhead seen; < 0 until measured
+	handed   int           // chunks handed out
+	warmup   int           // chunks of 1 handed out to measure
+	k90      int           // the last chunk size for TargetEfficiency
+	last     int           // the last chunk size handed out
+}
+
+func newGrainer() *grainer { return &grainer{overhead: -1} }
+
+// observe records n calls that travelled together: their node-side time busy, and the time
+// from sending them to their answer, span.
+func (g *grainer) observe(n int, busy, span time.Duration) {
+	if n <= 0 || busy < 0 {
+		return
+	}
+	over := span - busy
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.tasks += n
+	g.busy += busy
+	// The least overhead is that of a call that did not wait behind others on its node.
+	if over > 0 && (g.overhead < 0 || over < g.overhead) {
+		g.overhead = over
+	}
+}
+
+// cost is the mean node-side time per call so far.
+func (g *grainer) costLocked() time.Duration {
+	if g.tasks == 0 {
+		return 0
+	}
+	return g.busy / time.Duration(g.tasks)
+}
+
+// size is the next chunk's size, with remaining tasks not yet handed out over nodes nodes.
+func (g *grainer) size(remaining, nodes int) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.handed++
+	nodes = max(nodes, 1)
+	if g.handed <= slotsPerNode*nodes || g.tasks < nodes {
+		g.warmup++
+		g.last = 1
+		return 1
+	}
+	c, o := g.costLocked(), g.overhead
+	if o < 0 {
+		o = defaultOverhead
+	}
+	g.k90 = ChunkFor(c, o, TargetEfficiency)
+	k := min(g.k90, maxChunkTasks, (remaining+2*nodes-1)/(2*nodes))
+	if c > 0 {
+		k = min(k, max(1, int(maxChunkTime/c)))
+	}
+	// Early figures are few and noisy: grow at most twofold per chunk.
+	k = max(min(k, 2*g.last), 1)
+	g.last = k
+	return k
+}
+
+// summary is the largest chunk handed out, and why the sizes are what they are.
+func (g *grainer) summary(chunks []int) (int, string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	most := 0
+	for _, k := range chunks {
+		most = max(most, k)
+	}
+	if g.tasks == 0 {
+		return most, "auto: nothing measured yet; chunks of 1"
+	}
+	c, o := g.costLocked(), g.overhead
+	eff := 0.0
+	if o > 0 {
+		eff = 100 * float64(c) / float64(c+o)
+	}
+	return most, fmt.Sprintf("auto: %d chunk%s of 1 to measure; %s/call on the node, %s dispatch overhead "+
+		"(single calls %.0f%% efficient) → ≥ %d per chunk for %.0f%%, growing at most 2× a chunk, at most %s of work, shrinking at the tail; chunks %s",
+		g.warmup, plural(g.warmup), fmtDuration(c), fmtDuration(o), eff, g.k90, 100*TargetEfficiency,
+		fmtDuration(maxChunkTime), runs(chunks))
+}
+
+// runs writes chunk sizes compactly: "1×4, 1069×12, 500, 250".
+func runs(sizes []int) string {
+	var parts []string
+	for i := 0; i < len(sizes); {
+		j := i
+		for j < len(sizes) && sizes[j] == sizes[i] {
+			j++
+		}
+		if j-i > 1 {
+			parts = append(parts, fmt.Sprintf("%d×%d", sizes[i], j-i))
+		} else {
+			parts = append(parts, fmt.Sprint(sizes[i]))
+		}
+		i = j
+	}
+	const most = 12
+	if len(parts) > most {
+		parts = append(parts[:most-1], fmt.Sprintf("… (%d chunks)", len(sizes)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// fmtDuration prints a duration with three significant figures.
+func fmtDuration(d time.Duration) string {
+	s := d.Seconds()
+	switch {
+	case s >= 1:
+		return fmt.Sprintf("%.3g s", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.3g ms", s*1e3)
+	case s >= 1e-6:
+		return fmt.Sprintf("%.3g µs", s*1e6)
+	}
+	return fmt.Sprintf("%.3g ns", s*1e9)
+}
