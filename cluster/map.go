@@ -233,10 +233,10 @@ type mapRun struct {
 	next   int            // first task not yet handed out
 	nodes  int            // ready nodes the map may use, last counted
 	left   int            // tasks without a final result
-	slots map[string]int // running slots per node
-	wake  chan struct{}  // closed and replaced when queue or left changes
-	used  map[string]bool
-	done  int
+	slots  map[string]int // running slots per node
+	wake   chan struct{}  // closed and replaced when queue or left changes
+	used   map[string]bool
+	done   int
 
 	progressMu sync.Mutex
 }
