@@ -88,11 +88,13 @@ func (s *nodeState) ready() bool { return !s.lost && !s.syncing }
 type pending struct {
 	node, inc      string
 	stdout, stderr io.Writer
+	batch          bool         // a batch message: its answer is passed on raw
 	result         chan outcome // buffered: whoever removes the call from the map sends once
 }
 
 type outcome struct {
 	rep *replyMsg
+	raw []byte // a batch answer
 	err error
 }
 
@@ -525,6 +527,10 @@ func (c *Client) onInbox(m *nats.Msg) {
 			p.stderr.Write(m.Data)
 		}
 	case "":
+		if p.batch {
+			p.result <- outcome{raw: m.Data}
+			return
+		}
 		rep := new(replyMsg)
 		if err := json.Unmarshal(m.Data, rep); err != nil {
 			p.result <- outcome{err: fmt.Errorf("cluster: bad reply: %w", err)}

@@ -23,6 +23,15 @@
 // the process until the call returns — heartbeats, cancels, everything. The supervisor runs no
 // Wasm and stays responsive however long a call takes.
 //
+// # Batches
+//
+// CallBatch sends many calls of one export to one node in one message (split at about 1 MiB
+// of arguments): the supervisor hands the message to its worker in one frame, the worker runs
+// the calls in order through wasm's allocation-free path (Instance.CallEach) and answers in one
+// frame, which the supervisor publishes unchanged. A trap fails its call alone. Each call
+// carries its node-side start and finish times, so the cost of a call is known even inside a
+// batch. Arguments, results and times travel as binary uint64s behind a small JSON header.
+//
 // # Cancellation
 //
 // wazero cannot interrupt compiled code cheaply (closing a module on context cancellation slows

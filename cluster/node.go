@@ -61,7 +61,7 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 	defer nc.Close()
 	n.nc = nc
 	for verb, h := range map[string]nats.MsgHandler{
-		"call": n.onCall, "cancel": n.onCancel, "load": n.onLoad, "ping": n.onPing,
+		"call": n.onCall, "batch": n.onBatch, "cancel": n.onCancel, "load": n.onLoad, "ping": n.onPing,
 	} {
 		if _, err := nc.Subscribe(nodeSubject(o.id, verb), h); err != nil {
 			return fmt.Errorf("cluster: node: %w", err)
@@ -119,6 +119,8 @@ type node struct {
 // item is one job for the runner: a call, or the instantiation of a module.
 type item struct {
 	call  *callMsg
+	batch []byte // for a batch: the message, forwarded to the worker as is (call has its task)
+	calls int    // calls in the batch
 	reply string // subject of the call's reply
 	load  string // SHA-256 of the module to instantiate
 	msg   *nats.Msg
@@ -427,6 +429,10 @@ func (n *node) runCall(wp *workerProc, it *item) {
 		n.mu.Unlock()
 	}()
 
+	if it.batch != nil {
+		n.runBatch(wp, it)
+		return
+	}
 	var stdout, stderr *coalescer
 	if c.Output && it.reply != "" {
 		stdout = newCoalescer(n.nc, it.reply+".o")

@@ -11,10 +11,11 @@ import (
 // The supervisor and its worker talk over the worker's stdin and stdout in frames: a 4-byte
 // big-endian length, then a type byte and the payload. The worker never touches the network.
 //
-//	supervisor → worker   frameLoad (SHA-256 of a module in the cache dir), frameCall (callMsg)
+//	supervisor → worker   frameLoad (SHA-256 of a module in the cache dir), frameCall (callMsg),
+//	                      frameBatch (a batch message as the client sent it, see batch.go)
 //	worker → supervisor   frameHello (the wire version, first), frameLoaded (loadReply),
 //	                      frameStdout, frameStderr (raw WASI output, one frame per write),
-//	                      frameResult (replyMsg)
+//	                      frameResult (replyMsg), frameBatchResult (a batch answer, sent on as is)
 const (
 	frameHello  byte = 'H'
 	frameLoad   byte = 'L'
@@ -23,6 +24,9 @@ const (
 	frameStdout byte = 'o'
 	frameStderr byte = 'e'
 	frameResult byte = 'r'
+
+	frameBatch       byte = 'B'
+	frameBatchResult byte = 'b'
 )
 
 // errBadFrame is a frame that cannot be: the other side does not speak this protocol.

@@ -16,6 +16,8 @@ import (
 //	rain.discover           client → workers: publish your status now
 //	rain.node.<id>.call     client → worker: callMsg; reply replyMsg to <inbox>.<task>;
 //	                        WASI output goes to <inbox>.<task>.o (stdout) and .e (stderr)
+//	rain.node.<id>.batch    client → worker: a batch of calls (binary, see batch.go); the
+//	                        answer goes to <inbox>.<task>
 //	rain.node.<id>.cancel   client → worker: cancelMsg; reply cancelReply
 //	rain.node.<id>.load     client → worker: module bytes (headers below); reply loadReply
 //	rain.node.<id>.ping     client → worker: empty; reply empty

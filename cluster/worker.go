@@ -128,6 +128,10 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 			if err := w.reply(frameResult, w.call(ctx, &c)); err != nil {
 				return err
 			}
+		case frameBatch:
+			if err := w.fw.write(frameBatchResult, w.batch(payload)); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("cluster: worker: unknown frame %q", typ)
 		}
