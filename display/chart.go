@@ -1,0 +1,171 @@
+package display
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"image/color"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Chart is a picture of data: an SVG for Jupyter and a few lines of Unicode (bars or a
+// sparkline) for a terminal, where the SVG goes to a file the front end names.
+type Chart struct {
+	Kind    string // "timeline", "speedup", "sizes": names the chart's file
+	Title   string
+	SVG     string
+	Summary string // the chart in a few lines of Unicode, without colour
+}
+
+// Bundle is the chart as image/svg+xml, with its title and summary as text/plain.
+func (c *Chart) Bundle() Bundle {
+	return Bundle{"image/svg+xml": c.SVG, "text/plain": c.Title + "\n" + c.Summary}
+}
+
+// Terminal is the chart's title (bold with colour) and its Unicode summary.
+func (c *Chart) Terminal(color bool) string {
+	r := Renderer(color)
+	return r.NewStyle().Bold(true).Render(c.Title) + "\n" + c.Summary
+}
+
+// FileName is a name for the chart's SVG file that changes with its content:
+// "timeline-1a2b3c4d.svg".
+func (c *Chart) FileName() string {
+	h := sha256.Sum256([]byte(c.SVG))
+	return c.Kind + "-" + hex.EncodeToString(h[:4]) + ".svg"
+}
+
+// palette is Tableau 10: distinct, and readable by most colour-blind people.
+var palette = []color.RGBA{
+	{0x4e, 0x79, 0xa7, 0xff}, {0xf2, 0x8e, 0x2b, 0xff}, {0x59, 0xa1, 0x4f, 0xff},
+	{0xb0, 0x7a, 0xa1, 0xff}, {0xed, 0xc9, 0x48, 0xff}, {0x76, 0xb7, 0xb2, 0xff},
+	{0xff, 0x9d, 0xa7, 0xff}, {0x9c, 0x75, 0x5f, 0xff}, {0xba, 0xb0, 0xac, 0xff},
+	{0xe1, 0x57, 0x59, 0xff},
+}
+
+var (
+	red  = color.RGBA{0xd6, 0x27, 0x28, 0xff}
+	grey = color.RGBA{0x88, 0x88, 0x88, 0xff}
+)
+
+// newPlot is a plot with a title, axis labels and sans-serif text.
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
+	sans := func(s *font.Font) { s.Typeface, s.Variant = "Liberation", "Sans" }
+	sans(&p.Title.TextStyle.Font)
+	p.Title.TextStyle.Font.Size = vg.Points(13)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		sans(&a.Label.TextStyle.Font)
+		sans(&a.Tick.Label.Font)
+	}
+	sans(&p.Legend.TextStyle.Font)
+	p.Legend.TextStyle.Font.Size = vg.Points(10)
+	p.Legend.Padding = vg.Points(3) // between entries
+	p.Title.Padding = vg.Points(8)
+	return p
+}
+
+// svgOf draws plots side by side on a w×h canvas (points) and returns the SVG.
+func svgOf(w, h vg.Length, plots ...*plot.Plot) (string, error) {
+	return svgDraw(w, h, func(dc draw.Canvas) {
+		if len(plots) == 1 {
+			plots[0].Draw(dc)
+			return
+		}
+		t := draw.Tiles{Rows: 1, Cols: len(plots), PadX: vg.Points(24), PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
+		cs := plot.Align([][]*plot.Plot{plots}, t, dc)
+		for i, p := range plots {
+			p.Draw(cs[0][i])
+		}
+	})
+}
+
+// svgDraw runs draw on a white w×h canvas (points) and returns the SVG.
+func svgDraw(w, h vg.Length, drawOn func(draw.Canvas)) (string, error) {
+	c := vgsvg.New(w, h)
+	dc := draw.New(c)
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	drawOn(dc)
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return "", fmt.Errorf("display: drawing a chart: %w", err)
+	}
+	s := b.String()
+	// Drop the XML prolog: the SVG goes inline into HTML pages too.
+	if i := strings.Index(s, "<svg"); i > 0 {
+		s = s[i:]
+	}
+	// Name metric-compatible fonts and a generic family after Liberation, which few have.
+	s = strings.ReplaceAll(s, "font-family:Liberation Sans", "font-family:'Liberation Sans',Arimo,Arial,Helvetica,sans-serif")
+	s = strings.ReplaceAll(s, "font-family:Liberation Mono", "font-family:'Liberation Mono',Cousine,'Courier New',monospace")
+	return s, nil
+}
+
+// swatch is a legend entry's thumbnail: a filled box, optionally outlined.
+type swatch struct {
+	fill    color.Color
+	outline color.Color
+}
+
+func (s swatch) Thumbnail(c *draw.Canvas) {
+	r := c.Rectangle
+	pts := []vg.Point{r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}}
+	if s.fill != nil {
+		c.FillPolygon(s.fill, pts)
+	}
+	if s.outline != nil {
+		c.StrokeLines(draw.LineStyle{Color: s.outline, Width: vg.Points(1.5)}, append(pts, pts[0]))
+	}
+}
+
+// blocks are the eighths of a cell, for sparklines.
+var blocks = []rune(" ▁▂▃▄▅▆▇█")
+
+// sparkline draws values from 0 to top as a row of blocks.
+func sparkline(vs []float64, top float64) string {
+	var b strings.Builder
+	for _, v := range vs {
+		k := 0
+		if top > 0 {
+			k = int(v/top*8 + 0.5)
+		}
+		b.WriteRune(blocks[min(max(k, 0), 8)])
+	}
+	return b.String()
+}
+
+// hbar is a horizontal bar of v/top × width cells, with eighths at its end.
+func hbar(v, top float64, width int) string {
+	if top <= 0 || v <= 0 {
+		return ""
+	}
+	eighths := int(v/top*float64(width*8) + 0.5)
+	s := strings.Repeat("█", eighths/8)
+	if r := eighths % 8; r > 0 {
+		s += string([]rune("▏▎▍▌▋▊▉")[r-1])
+	}
+	if s == "" {
+		s = "▏"
+	}
+	return s
+}
+
+// seconds formats a duration in seconds with a unit that suits its size.
+func seconds(s float64) string {
+	switch {
+	case s >= 1:
+		return fmt.Sprintf("%.2f s", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.1f ms", s*1e3)
+	}
+	return fmt.Sprintf("%.0f µs", s*1e6)
+}

@@ -1,0 +1,171 @@
+package display
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// sampleSpans is a map of 24 tasks on two nodes, the fast one taking more, with a retry and
+// a failure, then a second map.
+func sampleSpans() []Span {
+	var s []Span
+	t := map[string]float64{}
+	for i := 0; i < 24; i++ {
+		lane, d := "node-1", 0.020
+		if i%3 == 2 {
+			lane, d = "node-2", 0.035
+		}
+		g := "mb.row"
+		if i >= 18 {
+			g = "mb.escape"
+		}
+		s = append(s, Span{Lane: lane, Group: g, Start: t[lane], End: t[lane] + d, Retries: b2i(i == 7), Failed: i == 11})
+		t[lane] += d + 0.002
+	}
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func charts(t *testing.T) map[string]*Chart {
+	t.Helper()
+	tl, err := Timeline("pmap(mb.row): 24 tasks on 2 nodes", sampleSpans())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := Speedup("mandelbrot rows", []int{1, 2, 4, 8}, []float64{8.0, 4.3, 2.4, 1.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []Size
+	for i, n := range []string{"row", "escape", "main", "__stdio_write", "memcpy", "a_very_long_function_name_from_a_cpp_mangler_ZN3foo3barEv", "printf_core", "fmt_fp", "pop_arg", "malloc", "free"} {
+		sizes = append(sizes, Size{n, 4000 / (i + 1)})
+	}
+	sz, err := Sizes("mb: function sizes", sizes, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*Chart{"timeline": tl, "speedup": sp, "sizes": sz}
+}
+
+// TestChartStructure checks what a reader needs in each SVG: the title, axis labels with
+// units, the legend's entries, and for the timeline one bar per task.
+func TestChartStructure(t *testing.T) {
+	cs := charts(t)
+	tests := []struct {
+		chart string
+		want  []string
+	}{
+		{"timeline", []string{"pmap(mb.row): 24 tasks on 2 nodes", "time since the map began (ms)", ">node<", ">node-1<", ">node-2<", ">mb.row<", ">mb.escape<", ">retried (1)<", ">failed (1)<"}},
+		{"speedup", []string{"speedup over 1 node", "efficiency (% of ideal)", "speedup (×)", ">nodes<", ">measured<", ">ideal<", "Amdahl fit: serial fraction", "mandelbrot rows: speedup over 1 node"}},
+		{"sizes", []string{"mb: function sizes", "size of the function&#39;s code (bytes)", ">row<", ">4000<", "(largest 8 of 11)", "+3 more: 1207 bytes", "a_very_long_function_name_f…"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.chart, func(t *testing.T) {
+			c := cs[tt.chart]
+			if !strings.HasPrefix(c.SVG, "<svg") || !strings.HasSuffix(strings.TrimSpace(c.SVG), "</svg>") {
+				t.Errorf("not an SVG: %.80s", c.SVG)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(c.SVG, w) {
+					t.Errorf("SVG lacks %q", w)
+				}
+			}
+			b := c.Bundle()
+			if b["image/svg+xml"] != c.SVG || !strings.HasPrefix(b.Text(), c.Title+"\n") {
+				t.Errorf("bundle: %v", b.Text())
+			}
+			os.WriteFile(filepath.Join(t.TempDir(), c.FileName()), []byte(c.SVG), 0o644)
+		})
+	}
+	// One filled bar per task: the bars are the paths filled with the groups' colours or grey.
+	bars := regexp.MustCompile(`(?i)fill:(#4e79a7|#f28e2b|#888888)`).FindAllString(cs["timeline"].SVG, -1)
+	if want := 24 + 3; len(bars) != want { // and the legend's three swatches
+		t.Errorf("timeline: %d filled bars and swatches, want %d", len(bars), want)
+	}
+}
+
+func TestChartSummaries(t *testing.T) {
+	cs := charts(t)
+	for name, want := range map[string][]string{
+		"timeline": {"node-1 ▕", "16 tasks, busy", "node-2 ▕", "8 tasks", "1 retried · 1 failed"},
+		"speedup":  {"nodes             1      2      4      8", "speedup       1.00×  1.86×", "efficiency", "Amdahl fit: serial fraction"},
+		"sizes":    {"row                         4000 ██████████████████████████████", "… 3 more functions"},
+	} {
+		got := cs[name].Terminal(false)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s summary lacks %q:\n%s", name, w, got)
+			}
+		}
+		if strings.Contains(got, "\x1b[") {
+			t.Errorf("%s: ANSI without colour", name)
+		}
+	}
+}
+
+func TestAmdahl(t *testing.T) {
+	n := []float64{1, 2, 4, 8, 16}
+	s := make([]float64, len(n))
+	for i := range n {
+		s[i] = 1 / (0.1 + 0.9/n[i])
+	}
+	if f := Amdahl(n, s); f < 0.0999 || f > 0.1001 {
+		t.Errorf("serial fraction %v, want 0.1", f)
+	}
+	if f := Amdahl([]float64{1}, []float64{1}); f != 0 {
+		t.Errorf("one run: %v", f)
+	}
+}
+
+func TestChartErrors(t *testing.T) {
+	if _, err := Timeline("t", nil); !errors.Is(err, ErrNoData) {
+		t.Errorf("empty timeline: %v", err)
+	}
+	for _, c := range []struct {
+		nodes []int
+		times []float64
+	}{{[]int{1, 2}, []float64{1}}, {[]int{0}, []float64{1}}, {[]int{1}, []float64{0}}, {[]int{2, 2}, []float64{1, 1}}, {nil, nil}} {
+		if _, err := Speedup("s", c.nodes, c.times); err == nil {
+			t.Errorf("Speedup(%v, %v): no error", c.nodes, c.times)
+		}
+	}
+	if _, err := Sizes("s", nil, 3); !errors.Is(err, ErrNoData) {
+		t.Errorf("no sizes: %v", err)
+	}
+}
+
+// TestChartPNG renders each chart to PNG with rsvg-convert (Debian's librsvg2-bin), when it is
+// installed, under RAIN_CHART_DIR if set (to look at them) or the test's directory.
+func TestChartPNG(t *testing.T) {
+	conv, err := exec.LookPath("rsvg-convert")
+	if err != nil {
+		t.Skip("rsvg-convert is not installed (apt-get install librsvg2-bin)")
+	}
+	dir := os.Getenv("RAIN_CHART_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for name, c := range charts(t) {
+		svg := filepath.Join(dir, name+".svg")
+		if err := os.WriteFile(svg, []byte(c.SVG), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		png := filepath.Join(dir, name+".png")
+		if out, err := exec.Command(conv, "-b", "white", "-o", png, svg).CombinedOutput(); err != nil {
+			t.Errorf("%s: rsvg-convert: %v\n%s", name, err, out)
+		} else if st, err := os.Stat(png); err != nil || st.Size() < 2000 {
+			t.Errorf("%s: PNG missing or tiny: %v", name, err)
+		}
+	}
+}
