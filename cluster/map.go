@@ -47,7 +47,8 @@ type MapProgress struct {
 	Failed      int
 	Nodes       int // nodes that took work so far
 	Elapsed     time.Duration
-	Index       int // the task whose final result just arrived
+	Index       int        // the task whose final result just arrived
+	Task        TaskResult // and that result
 }
 
 // TaskResult is the outcome of one task of a map.
@@ -444,7 +445,7 @@ func (m *mapRun) finish(i int, failed bool) {
 		m.r.Failed++
 	}
 	p := MapProgress{Done: m.done, Total: len(m.r.Tasks), Retried: m.r.Retried, Failed: m.r.Failed,
-		Nodes: len(m.used), Elapsed: time.Since(m.r.Began), Index: i}
+		Nodes: len(m.used), Elapsed: time.Since(m.r.Began), Index: i, Task: m.r.Tasks[i]}
 	if m.left == 0 {
 		m.wakeLocked()
 	}

@@ -14,31 +14,75 @@ import (
 	"github.com/rain-wasm/rain/display"
 )
 
-// builtinPmap is pmap(f, inputs, chunk=None, retries=0): f over inputs on the cluster's nodes.
+// builtinPmap is pmap(f, inputs, chunk=None, retries=0, nodes=None, wait=True): f over inputs
+// on the cluster's nodes. With wait=False it returns a MapHandle at once.
 func (s *Session) builtinPmap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var fv, inputs, chunkV starlark.Value
+	return s.pmap(thread, b.Name(), args, kwargs, b.Name() == "pmap")
+}
+
+// builtinPmapAsync is pmap_async(...): pmap(..., wait=False).
+func (s *Session) builtinPmapAsync(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return s.pmap(thread, b.Name(), args, kwargs, false)
+}
+
+func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple, kwargs []starlark.Tuple, wait bool) (starlark.Value, error) {
+	var fv, inputs, chunkV, nodesV starlark.Value
 	retries := 0
-	if err := starlark.UnpackArgs("pmap", args, kwargs, "f", &fv, "inputs", &inputs, "chunk?", &chunkV, "retries?", &retries); err != nil {
+	params := []any{"f", &fv, "inputs", &inputs, "chunk?", &chunkV, "retries?", &retries, "nodes?", &nodesV}
+	if wait {
+		params = append(params, "wait?", &wait)
+	}
+	if err := starlark.UnpackArgs(name, args, kwargs, params...); err != nil {
 		return nil, err
 	}
 	f, ok := fv.(*Function)
 	if !ok {
-		return nil, fmt.Errorf("pmap: first argument must be a Wasm function, got %s", fv.Type())
+		return nil, fmt.Errorf("%s: first argument must be a Wasm function, got %s", name, fv.Type())
 	}
 	chunk := 0
 	if chunkV != nil && chunkV != starlark.None {
 		n, err := starlark.AsInt32(chunkV)
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("pmap: chunk must be a positive int or None, got %s", chunkV.String())
+			return nil, fmt.Errorf("%s: chunk must be a positive int or None, got %s", name, chunkV.String())
 		}
 		chunk = n
 	}
 	if retries < 0 {
-		return nil, fmt.Errorf("pmap: retries must be 0 or more, got %d", retries)
+		return nil, fmt.Errorf("%s: retries must be 0 or more, got %d", name, retries)
 	}
+	raw, err := encodeInputs(name, f, inputs)
+	if err != nil {
+		return nil, err
+	}
+	if f.module.s == nil || f.module.s.client == nil {
+		return nil, fmt.Errorf("%s: no cluster", name)
+	}
+	nodes, err := f.module.s.pickNodes(name, nodesV)
+	if err != nil {
+		return nil, err
+	}
+	spec := cluster.MapSpec{Module: f.module.info.SHA256, Func: f.sig.Name, Args: raw, Chunk: chunk, Retries: retries, Nodes: nodes}
+	if !wait {
+		return startMap(f, spec), nil
+	}
+	out := threadOutput(thread)
+	bar := newProgressBar(out)
+	res, err := f.module.s.client.Map(threadContext(thread), spec, bar.update)
+	if err != nil {
+		if res != nil {
+			bar.finish(res)
+		}
+		return nil, err
+	}
+	bar.finish(res)
+	return newMapResult(f, res), nil
+}
+
+// encodeInputs converts a map's inputs (scalars, or tuples of arguments) for f.
+func encodeInputs(name string, f *Function, inputs starlark.Value) ([][]uint64, error) {
 	iter := starlark.Iterate(inputs)
 	if iter == nil {
-		return nil, fmt.Errorf("pmap: inputs must be iterable, got %s", inputs.Type())
+		return nil, fmt.Errorf("%s: inputs must be iterable, got %s", name, inputs.Type())
 	}
 	defer iter.Done()
 	var raw [][]uint64
@@ -50,26 +94,50 @@ func (s *Session) builtinPmap(thread *starlark.Thread, b *starlark.Builtin, args
 		}
 		a, err := f.encode(tuple)
 		if err != nil {
-			return nil, fmt.Errorf("pmap: input %d: %w", i, err)
+			return nil, fmt.Errorf("%s: input %d: %w", name, i, err)
 		}
 		raw = append(raw, a)
 	}
-	if f.module.s == nil || f.module.s.client == nil {
-		return nil, fmt.Errorf("pmap: no cluster")
-	}
-	out := threadOutput(thread)
-	bar := newProgressBar(out)
-	res, err := f.module.s.client.Map(threadContext(thread), cluster.MapSpec{
-		Module: f.module.info.SHA256, Func: f.sig.Name, Args: raw, Chunk: chunk, Retries: retries,
-	}, bar.update)
-	if err != nil {
-		if res != nil {
-			bar.finish(res)
+	return raw, nil
+}
+
+// pickNodes reads a nodes= argument: None (every node), a list of node IDs, or a number of
+// nodes (the first ones that are ready, by ID).
+func (s *Session) pickNodes(name string, v starlark.Value) ([]string, error) {
+	switch v := v.(type) {
+	case nil, starlark.NoneType:
+		return nil, nil
+	case starlark.Int:
+		n, ok := v.Int64()
+		var ready []string
+		for _, info := range s.client.Nodes() {
+			if info.Ready {
+				ready = append(ready, info.ID)
+			}
 		}
-		return nil, err
+		if !ok || n < 1 || int(n) > len(ready) {
+			return nil, fmt.Errorf("%s: nodes=%s, but %d node%s ready", name, v, len(ready), plural(len(ready)))
+		}
+		return ready[:n], nil
 	}
-	bar.finish(res)
-	return newMapResult(f, res), nil
+	iter := starlark.Iterate(v)
+	if iter == nil {
+		return nil, fmt.Errorf("%s: nodes must be a number or a list of node IDs, got %s", name, v.Type())
+	}
+	defer iter.Done()
+	var ids []string
+	var x starlark.Value
+	for iter.Next(&x) {
+		id, ok := starlark.AsString(x)
+		if !ok {
+			return nil, fmt.Errorf("%s: nodes must be a number or a list of node IDs, got a %s in it", name, x.Type())
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%s: nodes is empty", name)
+	}
+	return ids, nil
 }
 
 // progressBar shows a map's progress in one display, updated at most 10 times a second.
@@ -199,7 +267,7 @@ func (m *MapResult) Iterate() starlark.Iterator {
 	return starlark.NewList(m.values).Iterate()
 }
 
-var mapResultAttrs = []string{"chunk", "elapsed", "errors", "per_node", "retried", "speedup", "tasks"}
+var mapResultAttrs = []string{"chunk", "chunk_reason", "chunks", "elapsed", "errors", "per_node", "retried", "speedup", "tasks"}
 
 // AttrNames lists the attributes of a map's result.
 func (m *MapResult) AttrNames() []string { return mapResultAttrs }
@@ -215,6 +283,14 @@ func (m *MapResult) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "chunk":
 		return starlark.MakeInt(m.r.Chunk), nil
+	case "chunk_reason":
+		return starlark.String(m.r.ChunkReason), nil
+	case "chunks":
+		list := make([]starlark.Value, len(m.r.Chunks))
+		for i, k := range m.r.Chunks {
+			list[i] = starlark.MakeInt(k)
+		}
+		return starlark.NewList(list), nil
 	case "elapsed":
 		return starlark.Float(m.r.Elapsed.Seconds()), nil
 	case "retried":

@@ -1,0 +1,59 @@
+package session
+
+import (
+	"fmt"
+	"sync"
+
+	"go.starlark.net/starlark"
+
+	"github.com/rain-wasm/rain/cluster"
+)
+
+// builtinBroadcast is broadcast(f, *args): f(*args) once on every ready node, at the same
+// time; a dict node ID → result.
+func (s *Session) builtinBroadcast(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(kwargs) > 0 {
+		return nil, fmt.Errorf("broadcast takes no keyword arguments")
+	}
+	if len(args) == 0 {
+		return nil, fmt.Errorf("broadcast: missing argument for f")
+	}
+	f, ok := args[0].(*Function)
+	if !ok {
+		return nil, fmt.Errorf("broadcast: first argument must be a Wasm function, got %s", args[0].Type())
+	}
+	raw, err := f.encode(args[1:])
+	if err != nil {
+		return nil, fmt.Errorf("broadcast: %w", err)
+	}
+	if s.client == nil {
+		return nil, fmt.Errorf("broadcast: no cluster")
+	}
+	var ids []string
+	for _, n := range s.client.Nodes() {
+		if n.Ready {
+			ids = append(ids, n.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("broadcast: no node is ready")
+	}
+	ctx := threadContext(thread)
+	results := make([]*cluster.Result, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			results[i], errs[i] = s.client.Call(ctx, cluster.Call{Module: f.module.info.SHA256, Func: f.sig.Name, Args: raw, Node: id})
+		})
+	}
+	wg.Wait()
+	d := starlark.NewDict(len(ids))
+	for i, id := range ids {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		d.SetKey(starlark.String(id), decodeResults(f.sig.Results, results[i].Values))
+	}
+	return d, nil
+}

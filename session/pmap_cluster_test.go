@@ -1,0 +1,103 @@
+package session
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPmapNodes(t *testing.T) {
+	s := online(t, 2)
+	ids := s.client.Nodes()
+	one := ids[1].ID
+	for code, want := range map[string]string{
+		"r = pmap(basics.add, [(i, 1) for i in range(200)], nodes=['" + one + "'], chunk=7)\nlist(r.per_node.keys())": `["` + one + `"]`,
+		"r = pmap(basics.add, [(i, 1) for i in range(200)], nodes=1)\nlen(r.per_node)":                                "1",
+		"r = pmap(basics.add, [(i, 1) for i in range(200)], nodes=2, chunk=10)\nlen(r.per_node)":                      "2",
+		"r[199]": "200",
+	} {
+		if got := pmapRun(t, s, code); got != want {
+			t.Errorf("%s = %s, want %s", code, got, want)
+		}
+	}
+	for code, want := range map[string]string{
+		"pmap(basics.add, [(1, 2)], nodes=3)":      "pmap: nodes=3, but 2 nodes ready",
+		"pmap(basics.add, [(1, 2)], nodes=['x'])":  `cluster: unknown node: "x"`,
+		"pmap(basics.add, [(1, 2)], nodes=[])":     "pmap: nodes is empty",
+		"pmap(basics.add, [(1, 2)], nodes='a')":    "got string",
+		"pmap_async(basics.add, [(1, 2)], wait=1)": `unexpected keyword argument "wait"`,
+	} {
+		_, err := s.Exec(t.Context(), code, &recorder{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want …%s…", code, err, want)
+		}
+	}
+}
+
+func TestPmapAsync(t *testing.T) {
+	s := online(t, 2)
+	// A map that completes: poll, iterate as tasks finish, wait.
+	pmapRun(t, s, "h = pmap_async(mandelbrot.row, range(0, 1024, 16))")
+	got := pmapRun(t, s, `
+seen = {}
+for i, v in h.as_completed():
+    seen[i] = v
+r = h.wait(timeout=20)
+[len(seen), h.done(), h.progress(), list(r) == [seen[i] for i in range(64)], r[32] == mandelbrot.row(512)]`)
+	if got != "[64, True, (64, 64), True, True]" {
+		t.Errorf("async map: %s", got)
+	}
+	// Direct iteration, and wait=False on pmap.
+	if got := pmapRun(t, s, "h2 = pmap(basics.add, [(i, i) for i in range(100)], wait=False)\nsorted([v for _, v in h2])[-1]"); got != "198" {
+		t.Errorf("iterating a handle: %s", got)
+	}
+	// The handle outlives its cell; wait times out; cancel stops an endless map promptly.
+	pmapRun(t, s, "h = pmap_async(basics.spin, [() for _ in range(10)])")
+	time.Sleep(100 * time.Millisecond)
+	if _, err := s.Exec(t.Context(), "h.wait(timeout=0.2)", &recorder{}); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("wait on an endless map: %v", err)
+	}
+	start := time.Now()
+	if got := pmapRun(t, s, "[h.cancel(), h.done()]"); got != "[True, True]" {
+		t.Errorf("cancel: %s", got)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("cancel took %v", d)
+	}
+	if _, err := s.Exec(t.Context(), "h.wait()", &recorder{}); err == nil || !strings.Contains(err.Error(), "cancelled") {
+		t.Errorf("wait after cancel: %v", err)
+	}
+	// An interrupted wait leaves the map running.
+	pmapRun(t, s, "h = pmap_async(basics.spin, [()])")
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := s.Exec(ctx, "h.wait()", &recorder{}); err == nil || !strings.Contains(err.Error(), "nterrupted") {
+		t.Errorf("interrupted wait: %v", err)
+	}
+	if got := pmapRun(t, s, "[h.done(), h.cancel()]"); got != "[False, True]" {
+		t.Errorf("after an interrupted wait: %s", got)
+	}
+	// The nodes work again.
+	if got := pmapRun(t, s, "basics.add(40, 2)"); got != "42" {
+		t.Errorf("after cancel: %s", got)
+	}
+}
+
+func TestBroadcast(t *testing.T) {
+	s := online(t, 2)
+	got := pmapRun(t, s, "d = broadcast(basics.add, 40, 2)\n[len(d), sorted(d.values()), sorted(d.keys()) == sorted([n for n in d])]")
+	if got != "[2, [42, 42], True]" {
+		t.Errorf("broadcast: %s", got)
+	}
+	for code, want := range map[string]string{
+		"broadcast(basics.add, 1)":      "takes 2 arguments, got 1",
+		"broadcast(len, 1)":             "first argument must be a Wasm function",
+		"broadcast(basics.trap_div, 0)": "integer divide by zero",
+	} {
+		_, err := s.Exec(t.Context(), code, &recorder{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want …%s…", code, err, want)
+		}
+	}
+}
