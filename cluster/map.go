@@ -20,8 +20,7 @@ type MapSpec struct {
 	// see grainer): the first chunks are single tasks, later ones are sized from the measured
 	// cost per call and dispatch overhead to reach about 90 % efficiency, and they shrink toward
 	// the tail so that no node is left idle.
-	// There is no batch message on the wire yet: a chunk's tasks are sent to its node together,
-	// one call message each, and the node runs them in order.
+	// A chunk travels to its node as one batch (CallBatch), run by the node in order.
 	Chunk int
 	// Nodes, if not empty, restricts the map to these node IDs.
 	Nodes []string
@@ -36,9 +35,6 @@ const maxLossRetries = 3
 
 // slotsPerNode is how many chunks each node holds at once: one running, one queued behind it.
 const slotsPerNode = 2
-
-// maxWindow bounds the calls of one chunk in flight at once.
-const maxWindow = 512
 
 // MapProgress is reported as tasks finish.
 type MapProgress struct {
@@ -328,41 +324,78 @@ func (m *mapRun) slot(id string) {
 		m.used[id] = true
 		m.mu.Unlock()
 
-		// The chunk's calls go out together (at most maxWindow at a time, well below the
-		// node's queue limit); the node runs them in order.
-		lost := make([]bool, len(chunk))
-		var wg sync.WaitGroup
-		var next sync.Mutex
-		k := 0
-		for range min(len(chunk), maxWindow) {
-			wg.Go(func() {
-				for {
-					next.Lock()
-					j := k
-					k++
-					next.Unlock()
-					if j >= len(chunk) {
-						return
-					}
-					lost[j] = m.attempt(id, chunk[j])
-				}
-			})
-		}
-		wg.Wait()
-		var rerun []int
-		for k, i := range chunk {
-			if lost[k] {
-				rerun = append(rerun, i)
-			}
-		}
-		if len(rerun) > 0 {
-			m.mu.Lock()
-			m.reruns = append(m.reruns, rerun)
-			m.wakeLocked()
-			m.mu.Unlock()
+		if !m.runChunk(id, chunk) {
 			return // the node failed: run starts new slots on it once it is ready again
 		}
 	}
+}
+
+// runChunk sends a chunk's tasks to node id in one batch (CallBatch) and records their
+// results. Tasks whose node died under them, and traps still to be retried, go back to the
+// queue; it returns false if the node died.
+func (m *mapRun) runChunk(id string, chunk []int) bool {
+	args := make([][]uint64, len(chunk))
+	for k, i := range chunk {
+		args[k] = m.spec.Args[i]
+	}
+	res, err := m.c.callBatch(m.ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true)
+	if m.ctx.Err() != nil {
+		return true // interrupted: the chunk's tasks stay without results
+	}
+	if len(res) != len(chunk) { // the batch failed as a whole, before reaching the node
+		res = make([]BatchResult, len(chunk))
+		for k := range res {
+			res[k] = BatchResult{Node: id, Err: &RemoteError{Node: id, Func: m.spec.Func, Err: err}}
+		}
+	}
+	var busy time.Duration
+	var first, last time.Time
+	var lost, again []int
+	for k, i := range chunk {
+		b := &res[k]
+		t := &m.r.Tasks[i] // owned by this goroutine while the task is handed out
+		t.Node, t.Values, t.Err = id, b.Values, b.Err
+		t.Submitted, t.Started, t.Finished, t.Received = b.Submitted, b.Started, b.Finished, b.Received
+		var trap *wasm.Trap
+		switch {
+		case b.Err == nil:
+			if !b.Started.IsZero() && !b.Finished.Before(b.Started) {
+				busy += b.Finished.Sub(b.Started)
+			}
+			if first.IsZero() || b.Submitted.Before(first) {
+				first = b.Submitted
+			}
+			if b.Received.After(last) {
+				last = b.Received
+			}
+			m.finish(i, false)
+		case errors.Is(b.Err, ErrNodeLost) && t.Retries < m.spec.Retries+maxLossRetries:
+			t.Retries++
+			m.retried()
+			lost = append(lost, i)
+		case errors.As(b.Err, &trap) && t.Retries < m.spec.Retries:
+			t.Retries++
+			m.retried()
+			again = append(again, i)
+		default:
+			m.finish(i, true)
+		}
+	}
+	if m.g != nil && !first.IsZero() {
+		m.g.observe(len(chunk)-len(lost)-len(again), busy, last.Sub(first))
+	}
+	if len(lost)+len(again) > 0 {
+		m.mu.Lock()
+		if len(lost) > 0 {
+			m.reruns = append(m.reruns, lost)
+		}
+		if len(again) > 0 {
+			m.reruns = append(m.reruns, again)
+		}
+		m.wakeLocked()
+		m.mu.Unlock()
+	}
+	return len(lost) == 0
 }
 
 // queuedLocked says whether tasks wait to be handed out.
@@ -391,43 +424,6 @@ func (m *mapRun) takeLocked() []int {
 	m.next += size
 	m.r.Chunks = append(m.r.Chunks, size)
 	return chunk
-}
-
-// attempt runs task i on node id until it has a final result; it returns true if the task
-// must run again elsewhere because the node died under it.
-func (m *mapRun) attempt(id string, i int) (rerun bool) {
-	t := &m.r.Tasks[i] // owned by this goroutine while the task is handed out
-	for {
-		res, err := m.c.call(m.ctx, Call{Module: m.spec.Module, Func: m.spec.Func, Args: m.spec.Args[i], Node: id}, true)
-		if res != nil {
-			t.Values, t.Node = res.Values, res.Node
-			t.Submitted, t.Started, t.Finished, t.Received = res.Submitted, res.Started, res.Finished, res.Received
-			t.Err = nil
-			if m.g != nil {
-				if !res.Started.IsZero() && !res.Finished.Before(res.Started) {
-					m.g.observe(1, res.Finished.Sub(res.Started), res.Received.Sub(res.Submitted))
-				}
-			}
-			m.finish(i, false)
-			return false
-		}
-		t.Node, t.Err = id, err
-		var trap *wasm.Trap
-		switch {
-		case m.ctx.Err() != nil:
-			return false // interrupted: the task stays without a result
-		case errors.Is(err, ErrNodeLost) && !errors.Is(err, ErrInterrupted) && t.Retries < m.spec.Retries+maxLossRetries:
-			t.Retries++
-			m.retried()
-			return true
-		case errors.As(err, &trap) && t.Retries < m.spec.Retries:
-			t.Retries++
-			m.retried()
-			continue
-		}
-		m.finish(i, true)
-		return false
-	}
 }
 
 func (m *mapRun) retried() {
