@@ -169,3 +169,20 @@ func TestChartPNG(t *testing.T) {
 		}
 	}
 }
+
+func TestProgress(t *testing.T) {
+	b := Progress("━━━━━━━━━━────────── 512/1024 · 2 nodes", 512, 1024)
+	if b.Text() != "━━━━━━━━━━────────── 512/1024 · 2 nodes" {
+		t.Errorf("text: %q", b.Text())
+	}
+	h := b["text/html"].(string)
+	for _, w := range []string{`width:50.0%`, `> 512/1024 · 2 nodes</div>`} {
+		if !strings.Contains(h, w) {
+			t.Errorf("html lacks %q: %s", w, h)
+		}
+	}
+	done := Progress("━━━━ 4/4\n4 tasks on 2 nodes <fast>", 4, 4)["text/html"].(string)
+	if !strings.Contains(done, "width:100.0%") || !strings.Contains(done, "4 tasks on 2 nodes &lt;fast&gt;") {
+		t.Errorf("done: %s", done)
+	}
+}

@@ -1,12 +1,12 @@
 package repl
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"sync"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/mattn/go-runewidth"
 
 	"github.com/rain-wasm/rain/display"
 	"github.com/rain-wasm/rain/session"
@@ -14,13 +14,17 @@ import (
 
 // printer is a session.Output that writes to a terminal or a file.
 type printer struct {
-	mu      sync.Mutex
-	stdout  io.Writer
-	stderr  io.Writer
-	color   bool
-	live    string                                             // id of the display being redrawn in place
-	input   func(prompt string, password bool) (string, error) // nil: no input
-	midLine bool                                               // the last stdout write did not end a line
+	mu     sync.Mutex
+	stdout io.Writer
+	stderr io.Writer
+	color  bool
+	redraw bool   // stdout is a terminal: a live display is redrawn in place
+	live   string // id of the live display
+	// The live display's last text, and the width of its line as drawn.
+	pending   string
+	liveWidth int
+	input     func(prompt string, password bool) (string, error) // nil: no input
+	midLine   bool                                               // the last stdout write did not end a line
 }
 
 var _ session.Output = (*printer)(nil)
@@ -37,29 +41,50 @@ func (p *printer) Stream(name, text string) {
 	p.midLine = !strings.HasSuffix(text, "\n")
 }
 
-// Display prints a bundle's terminal text; a display with an id is redrawn in place while it
-// is updated (a progress bar), and ends its line when something else is printed.
+// Display prints a bundle's terminal text. A display with an id is live while it is updated
+// (a progress bar): on a terminal it is redrawn in place, with "\r" and, with colours on, an
+// erase-line sequence (no ANSI under NO_COLOR: the old line is blanked with spaces); elsewhere
+// only its last text is printed, when it ends. An update with several lines (a summary) ends it,
+// as does anything else printed.
 func (p *printer) Display(b display.Bundle, id string, update bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	text := b.Text()
-	if id != "" && (update || p.live == id) && p.live == id && !strings.Contains(text, "\n") {
-		fmt.Fprintf(p.stdout, "\r\033[K%s", text)
+	if id == "" {
+		p.endLive()
+		io.WriteString(p.stdout, text+"\n")
 		return
 	}
-	p.endLive()
-	if id != "" && !strings.Contains(text, "\n") {
-		io.WriteString(p.stdout, text)
+	if p.live != id {
+		p.endLive()
 		p.live = id
-		return
+		if p.redraw {
+			io.WriteString(p.stdout, text)
+			p.liveWidth = runewidth.StringWidth(text)
+		}
+	} else if p.redraw {
+		first, _, _ := strings.Cut(text, "\n")
+		if p.color {
+			io.WriteString(p.stdout, "\r\033[K"+text)
+		} else {
+			pad := max(p.liveWidth-runewidth.StringWidth(first), 0)
+			io.WriteString(p.stdout, "\r"+first+strings.Repeat(" ", pad)+text[len(first):])
+		}
+		p.liveWidth = runewidth.StringWidth(first)
 	}
-	io.WriteString(p.stdout, text+"\n")
+	p.pending = text
+	if strings.Contains(text, "\n") {
+		p.endLive()
+	}
 }
 
 func (p *printer) endLive() {
 	if p.live != "" {
+		if !p.redraw {
+			io.WriteString(p.stdout, p.pending)
+		}
 		io.WriteString(p.stdout, "\n")
-		p.live = ""
+		p.live, p.pending = "", ""
 	}
 	if p.midLine {
 		io.WriteString(p.stdout, "\n")

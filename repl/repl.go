@@ -60,6 +60,12 @@ func DefaultHistoryFile() string {
 	return filepath.Join(dir, "rain", "history")
 }
 
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && readline.IsTerminal(int(f.Fd()))
+}
+
 // Colorful reports whether f is a terminal and NO_COLOR is unset.
 func Colorful(f *os.File) bool {
 	_, noColor := os.LookupEnv("NO_COLOR")
@@ -93,7 +99,7 @@ func Run(ctx context.Context, s *session.Session, banner string, opts ...Option)
 	}
 	defer rl.Close()
 
-	out := &printer{stdout: rl.Stdout(), stderr: rl.Stderr(), color: o.color}
+	out := &printer{stdout: rl.Stdout(), stderr: rl.Stderr(), color: o.color, redraw: o.color || isTerminal(o.stdout)}
 	out.input = func(p string, password bool) (string, error) {
 		if password {
 			b, err := rl.ReadPassword(p)

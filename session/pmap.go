@@ -166,7 +166,7 @@ func (b *progressBar) update(p cluster.MapProgress) {
 }
 
 func (b *progressBar) show(line string) {
-	b.out.Display(display.Plain(line), b.id, b.shown)
+	b.out.Display(display.Progress(line, b.p.Done, b.p.Total), b.id, b.shown)
 	b.shown = true
 }
 
@@ -335,7 +335,7 @@ func (m *MapResult) Attr(name string) (starlark.Value, error) {
 		}
 		return starlark.NewList(list), nil
 	}
-	return nil, nil
+	return m.chartAttr(name)
 }
 
 // Show is the map's summary as text, and a table of its nodes as HTML.
