@@ -78,6 +78,16 @@ func (s *Session) newMagics() map[string]*magic {
 			translate: translateInspect,
 		},
 		{
+			name: "grain", usage: "%grain MODULE.FUNCTION [ARGS...] [runs=N] [limit=SECONDS]",
+			summary: "measure a function's cost per call against the dispatch overhead: is it worth shipping?",
+			doc: "Runs the function with ARGS on a node many times (at most 1000 runs or about 1 s), timing each\n" +
+				"call on the node (median and p10–p90), measures each node's dispatch overhead (round trip minus\n" +
+				"node-side time), and reports the grain ratio (cost ÷ overhead), the efficiency of a map of single\n" +
+				"calls, the chunk size for 90 % efficiency and a verdict: ship as is, batch ≥ N per task, or keep\n" +
+				"local. A call that traps is reported; one running past limit= (2 s) is stopped. Same as grain(...).",
+			translate: translateGrain,
+		},
+		{
 			name: "wat", usage: "%%wat NAME", cell: true,
 			summary: "the cell is WebAssembly text: assemble it (wabt's wat2wasm) and load it as NAME",
 			doc:     "The rest of the cell is a module in WebAssembly text format. It is assembled with\nwat2wasm (Debian package wabt) and loaded like %load, bound to NAME.",
