@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -144,9 +145,9 @@ func runs(sizes []int) string {
 	}
 	const most = 12
 	if len(parts) > most {
-		parts = append(parts[:most-1], fmt.Sprintf("… (%d chunks)", len(sizes)))
+		parts = slices.Concat(parts[:most/2], []string{"…"}, parts[len(parts)-most/2:])
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, ", ") + fmt.Sprintf(" (%d chunks)", len(sizes))
 }
 
 func plural(n int) string {

@@ -225,7 +225,7 @@ func TestChunkFor(t *testing.T) {
 			t.Errorf("ChunkFor(%v, %v) = %d, want %d", tt.cost, tt.over, got, tt.want)
 		}
 	}
-	if got := runs([]int{1, 1, 1, 1, 900, 900, 450, 2}); got != "1×4, 900×2, 450, 2" {
+	if got := runs([]int{1, 1, 1, 1, 900, 900, 450, 2}); got != "1×4, 900×2, 450, 2 (8 chunks)" {
 		t.Errorf("runs = %q", got)
 	}
 }

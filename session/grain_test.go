@@ -76,3 +76,17 @@ func TestGrainVerdict(t *testing.T) {
 		t.Errorf("translateGrain: %q, %v", got, err)
 	}
 }
+
+// pmap with no chunk sizes its chunks from measured cost: large for add, small for row.
+func TestPmapAutoGrain(t *testing.T) {
+	s := online(t, 2)
+	got := pmapRun(t, s, `
+r = pmap(basics.add, [(i, 1) for i in range(20000)])
+q = pmap(mandelbrot.row, [448 + i % 128 for i in range(256)])
+[r[19999], r.chunks[0], r.chunk > 100, q.chunk <= 24, r.chunk_reason.startswith("auto: ")]`)
+	if got != "[20000, 1, True, True, True]" {
+		t.Errorf("auto-grain: %s", got)
+	}
+	t.Log(pmapRun(t, s, "r.chunk_reason"))
+	t.Log(pmapRun(t, s, "q.chunk_reason"))
+}
