@@ -45,6 +45,7 @@ type ClientOption func(*clientOptions) error
 type clientOptions struct {
 	chunk       int
 	nodeTimeout time.Duration
+	tls         TLS
 }
 
 // WithChunkSize sets the size of the pieces modules are shipped in. The default is 4 MiB;
@@ -106,7 +107,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 			return nil, err
 		}
 	}
-	nc, err := dial(ctx, url, token, "rain client", 5*time.Second, nil)
+	nc, err := dial(ctx, url, token, "rain client", 5*time.Second, nil, natsTLS(o.tls)...)
 	if err != nil {
 		return nil, err
 	}

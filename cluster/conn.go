@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,8 +13,8 @@ import (
 )
 
 // dial connects to the hub. onClosed is called when the connection is gone for good: the hub
-// could not be reached again within the reconnect window.
-func dial(ctx context.Context, url, token, name string, window time.Duration, onClosed func()) (*nats.Conn, error) {
+// could not be reached again within the reconnect window. extra are TLS options (see natsTLS).
+func dial(ctx context.Context, url, token, name string, window time.Duration, onClosed func(), extra ...nats.Option) (*nats.Conn, error) {
 	const wait = 250 * time.Millisecond
 	opts := []nats.Option{
 		nats.Name(name),
@@ -21,6 +23,7 @@ func dial(ctx context.Context, url, token, name string, window time.Duration, on
 		nats.PingInterval(2 * time.Second),
 		nats.MaxPingsOutstanding(2),
 	}
+	opts = append(opts, extra...)
 	if token != "" {
 		opts = append(opts, nats.Token(token))
 	}
@@ -36,6 +39,9 @@ func dial(ctx context.Context, url, token, name string, window time.Duration, on
 		if errors.Is(err, nats.ErrAuthorization) || strings.Contains(err.Error(), "uthorization") {
 			return nil, fmt.Errorf("%w: %s", ErrUnauthorized, url)
 		}
+		if isTLSError(err) { // trying again would not help
+			return nil, fmt.Errorf("%w: %s: %v", ErrTLS, url, err)
+		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("%w: %s: %v", ErrHubLost, url, err)
 		}
@@ -45,4 +51,22 @@ func dial(ctx context.Context, url, token, name string, window time.Duration, on
 		case <-time.After(wait):
 		}
 	}
+}
+
+// isTLSError reports whether a connection failed in TLS: a handshake, a certificate, or TLS
+// asked of one side only.
+func isTLSError(err error) bool {
+	if errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted) {
+		return true
+	}
+	var unknown x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var record tls.RecordHeaderError
+	var alert tls.AlertError
+	if errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &record) || errors.As(err, &alert) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate")
 }

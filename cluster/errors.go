@@ -35,6 +35,10 @@ var (
 	// match the one announced.
 	ErrChecksum = errors.New("cluster: checksum mismatch")
 
+	// ErrTLS is returned when the TLS handshake with the hub failed: a certificate that does
+	// not verify, TLS on one side only, or unreadable PEM files.
+	ErrTLS = errors.New("cluster: TLS with the hub failed")
+
 	// ErrClosed is returned by a Client's methods after Close.
 	ErrClosed = errors.New("cluster: client closed")
 )

@@ -29,6 +29,7 @@ type hubOptions struct {
 	token      string
 	maxPayload int
 	timeout    time.Duration
+	tls        TLS
 }
 
 // WithHubHost sets the interface the hub listens on. The default is "127.0.0.1": only this
@@ -83,7 +84,7 @@ func StartHub(opts ...HubOption) (*Hub, error) {
 	if o.token == "" {
 		o.token = randomHex(16)
 	}
-	srv, err := server.NewServer(&server.Options{
+	so := &server.Options{
 		Host:          o.host,
 		Port:          o.port,
 		Authorization: o.token,
@@ -91,7 +92,13 @@ func StartHub(opts ...HubOption) (*Hub, error) {
 		NoLog:         true,
 		NoSigs:        true,
 		ServerName:    "rain-hub",
-	})
+	}
+	if o.tls.enabled() {
+		if err := serverTLS(so, o.tls); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := server.NewServer(so)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: hub: %w", err)
 	}

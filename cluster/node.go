@@ -54,7 +54,7 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 	}
 	nc, err := dial(ctx, o.url, o.token, "rain node "+o.id, o.reconnect, func() {
 		n.lostOnce.Do(func() { close(n.lost) })
-	})
+	}, natsTLS(o.tls)...)
 	if err != nil {
 		return err
 	}

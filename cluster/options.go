@@ -30,6 +30,7 @@ type nodeOptions struct {
 	log        io.Writer
 	heartbeat  time.Duration
 	reconnect  time.Duration
+	tls        TLS
 }
 
 // WithJoin sets the URL of the hub to join, e.g. "nats://127.0.0.1:4222". It is required.
