@@ -26,6 +26,12 @@ test: deps build vet
 examples:
 	scripts/build-examples
 
+# Benchmarks print rain's figures beside its peers' (ipykernel, ipyparallel, Dask), measured in
+# the same run; each script installs its own peers through apt-get when missing.
+bench: build
+	RAIN=$(CURDIR)/$(RAIN) bench/kernel/run
+	RAIN=$(CURDIR)/$(RAIN) bench/cluster/run
+
 install: build
 	./$(RAIN) install --user
 

@@ -27,6 +27,12 @@ type options struct {
 	engine  string
 	dir     string
 	grants  []string
+	tls     cluster.TLS
+}
+
+// WithTLS connects to the hub over TLS (see cluster.TLS). The default is no TLS.
+func WithTLS(t cluster.TLS) Option {
+	return func(o *options) error { o.tls = t; return nil }
 }
 
 // WithNodes sets how many local nodes the session starts. The default is 2; 0 starts none
@@ -126,7 +132,11 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		s.hub = hub
 		url, token = hub.URL(), hub.Token()
 	}
-	client, err := cluster.Connect(ctx, url, token)
+	var copts []cluster.ClientOption
+	if o.tls != (cluster.TLS{}) {
+		copts = append(copts, cluster.WithClientTLS(o.tls))
+	}
+	client, err := cluster.Connect(ctx, url, token, copts...)
 	if err != nil {
 		s.Close()
 		return nil, err

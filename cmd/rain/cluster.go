@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,8 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	cacheDir := fs.String("cache-dir", "", "where modules and compiled code are kept (default: the user's cache dir)")
 	var grants grantList
 	fs.Var(&grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable)")
+	var tls tlsFlags
+	tls.register(fs, "the hub's")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,6 +39,9 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, g := range grants {
 		opts = append(opts, cluster.WithDir(g))
 	}
+	if tls.set() {
+		opts = append(opts, cluster.WithTLS(tls.TLS))
+	}
 	return cluster.RunNode(ctx, opts...)
 }
 
@@ -44,10 +50,15 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	host := fs.String("host", "0.0.0.0", "address to listen on")
 	port := fs.Int("port", 4222, "NATS port")
 	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "token nodes and sessions must present (default $RAIN_TOKEN, or a random one)")
+	var tls tlsFlags
+	tls.register(fs, "nodes' and sessions'")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	opts := []cluster.HubOption{cluster.WithHubHost(*host), cluster.WithHubPort(*port)}
+	if tls.set() {
+		opts = append(opts, cluster.WithHubTLS(tls.TLS))
+	}
 	if *token != "" {
 		opts = append(opts, cluster.WithHubToken(*token))
 	}
@@ -62,3 +73,15 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	<-ctx.Done()
 	return nil
 }
+
+// tlsFlags are --tls-cert, --tls-key and --tls-ca.
+type tlsFlags struct{ cluster.TLS }
+
+// register adds the flags; peer says whose certificates --tls-ca checks.
+func (t *tlsFlags) register(fs *flag.FlagSet, peer string) {
+	fs.StringVar(&t.Cert, "tls-cert", "", "this side's TLS certificate (PEM file)")
+	fs.StringVar(&t.Key, "tls-key", "", "this side's TLS private key (PEM file)")
+	fs.StringVar(&t.CA, "tls-ca", "", "the CA that signed "+peer+" certificates (PEM file)")
+}
+
+func (t *tlsFlags) set() bool { return t.Cert != "" || t.Key != "" || t.CA != "" }

@@ -79,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // sessionFlags are the flags every front end shares.
 type sessionFlags struct {
+	tls    tlsFlags
 	grants grantList
 	nodes  int
 	engine string
@@ -91,6 +92,7 @@ func (f *sessionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.engine, "engine", "auto", "Wasm engine on local nodes: compiler, interpreter or auto")
 	fs.StringVar(&f.join, "join", "", "use the hub at this NATS URL instead of starting one (see rain hub)")
 	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
+	f.tls.register(fs, "the hub's")
 	fs.Var(&f.grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable; default: no host files)")
 }
 
@@ -107,6 +109,9 @@ func (f *sessionFlags) options() []session.Option {
 	}
 	if f.join != "" {
 		opts = append(opts, session.WithJoin(f.join, f.token))
+	}
+	if f.tls.set() {
+		opts = append(opts, session.WithTLS(f.tls.TLS))
 	}
 	return opts
 }
