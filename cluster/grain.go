@@ -14,16 +14,21 @@ import (
 // A chunk of k calls that each cost c on the node, handed to a node with a dispatch overhead o
 // (the round trip of a call minus its node-side time), keeps the node busy k·c out of k·c + o:
 // efficiency k·c / (k·c + o), which reaches TargetEfficiency at k = ⌈9·o / c⌉. The first chunks
-// are single calls, to measure c and o; later ones are that size, but never more than
+// are single calls, to measure c and o; later ones are sized for sizingEfficiency, but never more than
 // maxChunkTime of work (so that progress and cancellation stay prompt), and never more than
 // ⌈remaining / (2·nodes)⌉: guided self-scheduling, so chunks shrink toward the tail and every
-// node finishes at about the same time. Chunks grow at most twofold from one to the next, as
+// node finishes at about the same time. Chunks grow at most fourfold from one to the next, as
 // the first figures are few and noisy.
 const (
 	// TargetEfficiency is the share of a node's time auto-grain aims to spend computing.
 	TargetEfficiency = 0.9
+	// sizingEfficiency is what chunks are sized for: above the target, because the overhead
+	// measured on a quiet node understates it on a busy one, and larger chunks cost little
+	// once the tail shrinks them.
+	sizingEfficiency = 0.98
 	maxChunkTime     = 200 * time.Millisecond
-	maxChunkTasks    = 10000
+	maxChunkTasks    = maxBatchItems
+	growth           = 4 // a chunk is at most this many times the one before
 	// defaultOverhead stands for the dispatch overhead until one is measured.
 	defaultOverhead = 100 * time.Microsecond
 )
@@ -96,12 +101,12 @@ func (g *grainer) size(remaining, nodes int) int {
 		o = defaultOverhead
 	}
 	g.k90 = ChunkFor(c, o, TargetEfficiency)
-	k := min(g.k90, maxChunkTasks, (remaining+2*nodes-1)/(2*nodes))
+	k := min(ChunkFor(c, o, sizingEfficiency), maxChunkTasks, (remaining+2*nodes-1)/(2*nodes))
 	if c > 0 {
 		k = min(k, max(1, int(maxChunkTime/c)))
 	}
-	// Early figures are few and noisy: grow at most twofold per chunk.
-	k = max(min(k, 2*g.last), 1)
+	// Early figures are few and noisy: grow step by step.
+	k = max(min(k, growth*g.last), 1)
 	g.last = k
 	return k
 }
@@ -123,9 +128,9 @@ func (g *grainer) summary(chunks []int) (int, string) {
 		eff = 100 * float64(c) / float64(c+o)
 	}
 	return most, fmt.Sprintf("auto: %d chunk%s of 1 to measure; %s/call on the node, %s dispatch overhead "+
-		"(single calls %.0f%% efficient) → ≥ %d per chunk for %.0f%%, growing at most 2× a chunk, at most %s of work, shrinking at the tail; chunks %s",
-		g.warmup, plural(g.warmup), fmtDuration(c), fmtDuration(o), eff, g.k90, 100*TargetEfficiency,
-		fmtDuration(maxChunkTime), runs(chunks))
+		"(single calls %.0f%% efficient) → ≥ %d per chunk for %.0f%% (sized for %.0f%%), growing at most %d× a chunk, at most %s of work, shrinking at the tail; chunks %s",
+		g.warmup, plural(g.warmup), fmtDuration(c), fmtDuration(o), eff, g.k90, 100*TargetEfficiency, 100*sizingEfficiency,
+		growth, fmtDuration(maxChunkTime), runs(chunks))
 }
 
 // runs writes chunk sizes compactly: "1×4, 1069×12, 500, 250".

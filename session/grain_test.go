@@ -83,7 +83,7 @@ func TestPmapAutoGrain(t *testing.T) {
 	got := pmapRun(t, s, `
 r = pmap(basics.add, [(i, 1) for i in range(20000)])
 q = pmap(mandelbrot.row, [448 + i % 128 for i in range(256)])
-[r[19999], r.chunks[0], r.chunk > 100, q.chunk <= 24, r.chunk_reason.startswith("auto: ")]`)
+[r[19999], r.chunks[0], r.chunk > 1000, q.chunk <= 128, r.chunk_reason.startswith("auto: ")]`)
 	if got != "[20000, 1, True, True, True]" {
 		t.Errorf("auto-grain: %s", got)
 	}
