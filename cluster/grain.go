@@ -13,12 +13,14 @@ import (
 //
 // A chunk of k calls that each cost c on the node, handed to a node with a dispatch overhead o
 // (the round trip of a call minus its node-side time), keeps the node busy k·c out of k·c + o:
-// efficiency k·c / (k·c + o), which reaches TargetEfficiency at k = ⌈9·o / c⌉. The first chunks
-// are single calls, to measure c and o; later ones are sized for sizingEfficiency, but never more than
-// maxChunkTime of work (so that progress and cancellation stay prompt), and never more than
-// ⌈remaining / (2·nodes)⌉: guided self-scheduling, so chunks shrink toward the tail and every
-// node finishes at about the same time. Chunks grow at most fourfold from one to the next, as
-// the first figures are few and noisy.
+// efficiency k·c / (k·c + o), which reaches TargetEfficiency at k90 = ⌈9·o / c⌉. The first
+// chunks are single calls, to measure c and o. Later ones follow guided self-scheduling,
+// ⌈remaining / (2·slots)⌉ (slots: 2 chunks per node, so that, as in factoring, half the rest
+// is in flight), but never more than the size for sizingEfficiency (measured overheads run
+// low), nor than maxChunkTime of work, so progress and cancellation stay prompt. Chunks shrink
+// toward the tail, so the nodes finish together even when later calls cost more than the
+// first, and grow at most fourfold from one to the next, as the first figures are few and
+// noisy.
 const (
 	// TargetEfficiency is the share of a node's time auto-grain aims to spend computing.
 	TargetEfficiency = 0.9
@@ -101,7 +103,11 @@ func (g *grainer) size(remaining, nodes int) int {
 		o = defaultOverhead
 	}
 	g.k90 = ChunkFor(c, o, TargetEfficiency)
-	k := min(ChunkFor(c, o, sizingEfficiency), maxChunkTasks, (remaining+2*nodes-1)/(2*nodes))
+	// Guided self-scheduling: a share of the rest, sized for sizingEfficiency, at most
+	// maxChunkTime of work. No floor at k90: early calls may be far cheaper than later ones
+	// (a Mandelbrot's edge rows), and a floor computed from them would unbalance the tail.
+	share := 2 * slotsPerNode * nodes // a node holds slotsPerNode chunks: half the rest in flight
+	k := min(ChunkFor(c, o, sizingEfficiency), (remaining+share-1)/share, maxChunkTasks)
 	if c > 0 {
 		k = min(k, max(1, int(maxChunkTime/c)))
 	}
@@ -128,9 +134,9 @@ func (g *grainer) summary(chunks []int) (int, string) {
 		eff = 100 * float64(c) / float64(c+o)
 	}
 	return most, fmt.Sprintf("auto: %d chunk%s of 1 to measure; %s/call on the node, %s dispatch overhead "+
-		"(single calls %.0f%% efficient) → ≥ %d per chunk for %.0f%% (sized for %.0f%%), growing at most %d× a chunk, at most %s of work, shrinking at the tail; chunks %s",
-		g.warmup, plural(g.warmup), fmtDuration(c), fmtDuration(o), eff, g.k90, 100*TargetEfficiency, 100*sizingEfficiency,
-		growth, fmtDuration(maxChunkTime), runs(chunks))
+		"(single calls %.0f%% efficient) → ≥ %d per chunk for %.0f%%; then a quarter of the rest per node, at most %s of work, growing at most %d× a chunk; chunks %s",
+		g.warmup, plural(g.warmup), fmtDuration(c), fmtDuration(o), eff, g.k90, 100*TargetEfficiency, fmtDuration(maxChunkTime),
+		growth, runs(chunks))
 }
 
 // runs writes chunk sizes compactly: "1×4, 1069×12, 500, 250".

@@ -31,8 +31,11 @@ func builtinDocs() []builtinDoc {
 		{"pmap", "pmap(f, inputs, chunk=None, retries=0, nodes=None, wait=True)", "run a Wasm function over inputs on every node (or nodes=[IDs] / a number of them); results in input order; no chunk: sized from measured cost"},
 		{"pmap_async", "pmap_async(f, inputs, chunk=None, retries=0, nodes=None)", "pmap in the background: a handle with .done(), .progress(), .wait(timeout=None), .cancel(), and (index, result) pairs as tasks finish"},
 		{"broadcast", "broadcast(f, *args)", "run f(*args) once on every node: a dict node → result"},
+		{"sweep", "sweep(f, inputs, nodes=None, chunks=None)", "pmap over 1…N nodes (or nodes=[...]) and chunk sizes (None: auto): a table of throughput, speedup and efficiency"},
 		{"grain", "grain(f, *args, runs=None, limit=2)", "measure f's cost per call against each node's dispatch overhead: ratio, efficiency, chunk for 90 %, verdict"},
 		{"inspect", "inspect(m, func=None, sort=\"index\", all=False, limit=50, start=0, n=40)", "every function's size and static cost, or one function in detail"},
+		{"sizes", "sizes(m, top=20)", "a bar chart of a module's largest functions"},
+		{"speedup_plot", "speedup_plot(nodes, times, title=\"speedup\")", "speedup and efficiency against nodes, with the ideal and an Amdahl fit"},
 		{"display", "display(value)", "show a value now, as a cell's last value would be shown"},
 		{"clear_output", "clear_output(wait=False)", "clear the cell's output"},
 		{"input", "input(prompt=\"\")", "ask the user for a line of text"},
@@ -58,8 +61,11 @@ func (s *Session) newBuiltins() starlark.StringDict {
 		"pmap_async":     b("pmap_async", s.builtinPmapAsync),
 		"broadcast":      b("broadcast", s.builtinBroadcast),
 		"grain":          b("grain", s.builtinGrain),
+		"sweep":          b("sweep", s.builtinSweep),
 		"__rain_grain":   b("grain", s.builtinGrain), // %grain, even if the user rebinds grain
 		"inspect":        b("inspect", s.builtinInspect),
+		"sizes":          b("sizes", s.builtinSizes),
+		"speedup_plot":   b("speedup_plot", builtinSpeedupPlot),
 		"__rain_inspect": b("inspect", s.builtinInspect), // %inspect, even if the user rebinds inspect
 		"display":        b("display", builtinDisplay),
 		"clear_output":   b("clear_output", builtinClearOutput),

@@ -90,3 +90,25 @@ q = pmap(mandelbrot.row, [448 + i % 128 for i in range(256)])
 	t.Log(pmapRun(t, s, "r.chunk_reason"))
 	t.Log(pmapRun(t, s, "q.chunk_reason"))
 }
+
+func TestSweep(t *testing.T) {
+	s := online(t, 2)
+	got := pmapRun(t, s, `
+w = sweep(mandelbrot.row, range(0, 1024, 4), chunks=[None, 8])
+[w.nodes, w.chunks, len(w.rows), w.speedup[0], w.efficiency[2], w.speedup[1] > 1.2, w.throughput[0] > 0]`)
+	if got != "[[1, 2, 1, 2], [None, None, 8, 8], 4, 1.0, 1.0, True, True]" {
+		t.Errorf("sweep: %s", got)
+	}
+	v, _ := s.Exec(t.Context(), "w", &recorder{})
+	t.Logf("\n%s", v.(*Sweep).table().Plain())
+	for code, want := range map[string]string{
+		"sweep(basics.add, [(1, 2)], nodes=[3])":  "sweep: nodes=3, but 2 nodes ready",
+		"sweep(basics.add, [(1, 2)], chunks=[0])": "chunks must hold positive ints, got 0",
+		"sweep(basics.add, [(1, 2)], nodes=[])":   "nodes is empty",
+	} {
+		_, err := s.Exec(t.Context(), code, &recorder{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want …%s…", code, err, want)
+		}
+	}
+}
