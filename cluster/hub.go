@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -112,6 +114,39 @@ func StartHub(opts ...HubOption) (*Hub, error) {
 
 // URL is the address clients and nodes connect to, e.g. "nats://127.0.0.1:4222".
 func (h *Hub) URL() string { return h.srv.ClientURL() }
+
+// JoinURL is the address other machines use to join: URL, with the machine's first
+// non-loopback address in place of an unspecified listen address (0.0.0.0, ::). It is the
+// loopback URL itself when the hub listens on loopback only; Reachable says which.
+func (h *Hub) JoinURL() string {
+	u, err := url.Parse(h.URL())
+	if err != nil {
+		return h.URL()
+	}
+	host, port, _ := net.SplitHostPort(u.Host)
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+					u.Host = net.JoinHostPort(n.IP.String(), port)
+					break
+				}
+			}
+		}
+	}
+	return u.String()
+}
+
+// Reachable reports whether other machines can reach the hub (it listens beyond loopback).
+func (h *Hub) Reachable() bool {
+	u, err := url.Parse(h.URL())
+	if err != nil {
+		return false
+	}
+	host, _, _ := net.SplitHostPort(u.Host)
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
 
 // Token is the token clients and nodes must present.
 func (h *Hub) Token() string { return h.token }

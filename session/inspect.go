@@ -43,6 +43,14 @@ func (in *inspector) remember(sha string, bin []byte) {
 	}
 }
 
+// bytes gives the module sha's bytes, if it was loaded.
+func (in *inspector) bytes(sha string) ([]byte, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	bin, ok := in.bins[sha]
+	return bin, ok
+}
+
 // analysis decodes and analyses the module sha once.
 func (in *inspector) analysis(sha string) (*analysis, bool, error) {
 	in.mu.Lock()

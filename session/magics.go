@@ -68,6 +68,14 @@ func (s *Session) newMagics() map[string]*magic {
 		},
 		{name: "nodes", usage: "%nodes", summary: "list the cluster's nodes", run: s.magicNodes},
 		{
+			name: "cluster", usage: "%cluster [connect URL [TOKEN]]",
+			summary: "where the hub is and how nodes join; or move to a shared hub",
+			doc: "%cluster prints the hub's address and the exact `rain node --join ...` line for another\n" +
+				"machine. %cluster connect URL [TOKEN] moves this session to a shared hub (see `rain hub`):\n" +
+				"its local nodes stop and loaded modules are shipped to the hub's nodes.",
+			run: s.magicCluster,
+		},
+		{
 			name: "inspect", usage: "%inspect MODULE[.FUNCTION] [sort=COL] [all] [limit=N] [start=N] [n=N]",
 			summary: "how big and how costly each function of a module is, or one function in detail",
 			doc: "%inspect MODULE tables every function (exports only above 40 functions: add all): bytes,\n" +

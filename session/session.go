@@ -28,6 +28,13 @@ type options struct {
 	dir     string
 	grants  []string
 	tls     cluster.TLS
+	listen  string
+}
+
+// WithListen sets the address the session's own hub listens on. The default, 127.0.0.1,
+// admits only this machine's nodes; 0.0.0.0 lets other machines join (with the token).
+func WithListen(host string) Option {
+	return func(o *options) error { o.listen = host; return nil }
 }
 
 // WithTLS connects to the hub over TLS (see cluster.TLS). The default is no TLS.
@@ -125,7 +132,11 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 	}
 	url, token := o.join, o.token
 	if url == "" {
-		hub, err := cluster.StartHub()
+		var hopts []cluster.HubOption
+		if o.listen != "" {
+			hopts = append(hopts, cluster.WithHubHost(o.listen))
+		}
+		hub, err := cluster.StartHub(hopts...)
 		if err != nil {
 			return nil, err
 		}

@@ -67,7 +67,7 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer hub.Shutdown()
-	fmt.Fprintf(stdout, "rain hub listening at %s\njoin nodes with:  rain node --join %s --token %s\n", hub.URL(), hub.URL(), hub.Token())
+	fmt.Fprintf(stdout, "rain hub listening at %s\njoin nodes with:     rain node --join %s --token %s\nconnect sessions with: %%cluster connect %s %s\n", hub.URL(), hub.JoinURL(), hub.Token(), hub.JoinURL(), hub.Token())
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()

@@ -79,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // sessionFlags are the flags every front end shares.
 type sessionFlags struct {
+	listen string
 	tls    tlsFlags
 	grants grantList
 	nodes  int
@@ -93,6 +94,7 @@ func (f *sessionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.join, "join", "", "use the hub at this NATS URL instead of starting one (see rain hub)")
 	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
 	f.tls.register(fs, "the hub's")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1", "address the session's own hub listens on (0.0.0.0 lets other machines' nodes join)")
 	fs.Var(&f.grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable; default: no host files)")
 }
 
@@ -103,7 +105,7 @@ func (g *grantList) String() string     { return strings.Join(*g, ",") }
 func (g *grantList) Set(v string) error { *g = append(*g, v); return nil }
 
 func (f *sessionFlags) options() []session.Option {
-	opts := []session.Option{session.WithNodes(f.nodes), session.WithEngine(f.engine)}
+	opts := []session.Option{session.WithNodes(f.nodes), session.WithEngine(f.engine), session.WithListen(f.listen)}
 	for _, g := range f.grants {
 		opts = append(opts, session.WithGrant(g))
 	}
