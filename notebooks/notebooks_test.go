@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,30 +195,124 @@ type expectation struct {
 	source string // the cell's source starts with this
 	mime   string // in this MIME type (text/plain: also streams and tracebacks)
 	want   []string
+	number *number // when set, a number found in the output must be in range
+}
+
+// number is a number in a cell's output: the first submatch of re, between lo and hi.
+type number struct {
+	re     string
+	lo, hi float64
+}
+
+// in checks that the output has the number, in range.
+func (n *number) in(got string) error {
+	m := regexp.MustCompile(n.re).FindStringSubmatch(got)
+	if m == nil {
+		return fmt.Errorf("no match for %q", n.re)
+	}
+	x, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return fmt.Errorf("%q: %v", m[1], err)
+	}
+	if x < n.lo || x > n.hi {
+		return fmt.Errorf("%s = %g, not in [%g, %g]", n.re, x, n.lo, n.hi)
+	}
+	return nil
 }
 
 // expected lists, per notebook, the kinds of output that must appear.
 var expected = map[string][]expectation{
 	"01-hello-wasm.ipynb": {
-		{"%load ../examples/basics.wasm", "text/plain", []string{"basics:", "ready on 2 nodes"}},
-		{"basics\n", "text/html", []string{"<table", "fib", "divmod", "(i32, i32) -&gt; (i32, i32)"}},
-		{"basics.fib(20)", "text/plain", []string{"6765"}},
-		{"[basics.fib(n)", "text/plain", []string{"[0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89]"}},
-		{"basics.add(2147483647", "text/plain", []string{"-2147483648"}},
-		{"basics.add64(", "text/plain", []string{"1099511627777"}},
-		{"basics.addf(", "text/plain", []string{"0.3000000"}},
-		{"basics.mul(", "text/plain", []string{"0.02000000"}},
-		{"q, r = basics.divmod", "text/plain", []string{"17 = 5 × 3 + 2"}},
-		{"%time ", "text/plain", []string{"Wall time", "196418"}},
-		{"%timeit", "text/plain", []string{"per loop"}},
-		{"%%wat shapes", "text/plain", []string{"shapes:", "2 exports"}},
-		{"shapes.area", "text/plain", []string{"(42, 26)"}},
-		{"%%c numbers", "text/plain", []string{"numbers:", "2 exports"}},
-		{"numbers\n", "text/html", []string{"<table", "gcd", "harmonic"}},
-		{"numbers.gcd(1071", "text/plain", []string{"(21, 14.39"}},
-		{"basics.trap_nested()", "text/plain", []string{"divide by zero", "crash", "trap_nested"}},
-		{"basics.fib(10) +", "text/plain", []string{"61"}},
-		{"%nodes", "text/html", []string{"<table", "basics", "shapes", "numbers"}},
+		{"%load ../examples/basics.wasm", "text/plain", []string{"basics:", "ready on 2 nodes"}, nil},
+		{"basics\n", "text/html", []string{"<table", "fib", "divmod", "(i32, i32) -&gt; (i32, i32)"}, nil},
+		{"basics.fib(20)", "text/plain", []string{"6765"}, nil},
+		{"[basics.fib(n)", "text/plain", []string{"[0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89]"}, nil},
+		{"basics.add(2147483647", "text/plain", []string{"-2147483648"}, nil},
+		{"basics.add64(", "text/plain", []string{"1099511627777"}, nil},
+		{"basics.addf(", "text/plain", []string{"0.3000000"}, nil},
+		{"basics.mul(", "text/plain", []string{"0.02000000"}, nil},
+		{"q, r = basics.divmod", "text/plain", []string{"17 = 5 × 3 + 2"}, nil},
+		{"%time ", "text/plain", []string{"Wall time", "196418"}, nil},
+		{"%timeit", "text/plain", []string{"per loop"}, nil},
+		{"%%wat shapes", "text/plain", []string{"shapes:", "2 exports"}, nil},
+		{"shapes.area", "text/plain", []string{"(42, 26)"}, nil},
+		{"%%c numbers", "text/plain", []string{"numbers:", "2 exports"}, nil},
+		{"numbers\n", "text/html", []string{"<table", "gcd", "harmonic"}, nil},
+		{"numbers.gcd(1071", "text/plain", []string{"(21, 14.39"}, nil},
+		{"basics.trap_nested()", "text/plain", []string{"divide by zero", "crash", "trap_nested"}, nil},
+		{"basics.fib(10) +", "text/plain", []string{"61"}, nil},
+		{"%nodes", "text/html", []string{"<table", "basics", "shapes", "numbers"}, nil},
+	},
+	"02-granularity.ipynb": {
+		{"%load ../examples/mandelbrot.wasm as mb", "text/plain", []string{"mb:", "ready on 2 nodes"}, nil},
+		{"%inspect mb\n", "text/html", []string{"<table", "escape", "row", "rows"}, nil},
+		{"%inspect basics.trap_nested", "image/svg+xml", []string{"<svg", "trap_nested", "crash"}, nil},
+		{"%inspect mb.row", "text/plain", []string{"row (i32) -> i32", "loops"}, nil},
+		{"%inspect mb.row", "image/svg+xml", []string{"<svg", "row"}, nil},
+		{"sizes(mb)", "image/svg+xml", []string{"<svg", "escape"}, nil},
+		{"%grain mb.escape", "text/html", []string{"<table", "keep local"}, nil},
+		{"%grain mb.row", "text/html", []string{"<table", "batch"}, nil},
+		{"points = ", "text/plain", []string{"4000"}, nil},
+		{"tiny = ", "text/html", []string{"<table", "chunk 1 "}, nil},
+		{"batched = ", "text/html", []string{"<table", "chunk 2000"}, nil},
+		{"auto = ", "text/html", []string{"<table", "auto:"}, nil},
+		{"for name, r in", "text/plain", []string{"chunk=1 ·", "calls/s", "same results: True"}, nil},
+		{"print(\"batching made", "text/plain", nil, &number{`this map (\d+)× faster`, 3, 1e5}},
+		{"by_hand = ", "text/html", []string{"<table", "16 tasks"}, nil},
+		{"auto.chunks", "text/plain", []string{"[1, 1, 1, 1, 1, 4, 16"}, nil},
+		{"print(auto.chunk_reason)", "text/plain", []string{"auto:", "per chunk for 90%"}, nil},
+		{"rows = pmap(mb.row", "text/plain", []string{"auto:", "µs/call on the node"}, nil},
+		{"print(\"escape: largest", "text/plain", nil, &number{`escape: largest chunk (\d+)`, 100, 1e5}},
+	},
+	"03-speedup-amdahl.ipynb": {
+		{"%nodes", "text/html", []string{"<table", "linux/", "mb"}, nil},
+		{"%time mb.rows(0, 1024)", "text/plain", []string{"Wall time", "49861519"}, nil},
+		{"def best(n)", "text/html", []string{"<table", "on 1 node"}, nil},
+		{"two = best(2)", "text/html", []string{"<table", "on 2 nodes"}, nil},
+		{"def round2", "text/plain", []string{"same image: True"}, &number{`S\(2\) = ([\d.]+)`, 0.3, 2.5}},
+		{"speedup_plot(", "image/svg+xml", []string{"<svg", "Amdahl"}, nil},
+		{"def amdahl", "text/plain", []string{"serial 5%:", "1024 nodes → 19.64×"}, nil},
+		{"S = one.elapsed", "text/plain", []string{"serial fraction ≈"}, nil},
+		{"two.timeline()", "image/svg+xml", []string{"<svg"}, nil},
+		{"two.per_node", "text/plain", []string{"tasks", "busy"}, nil},
+		{"print(\"average nodes busy", "text/plain", nil, &number{`during the map: ([\d.]+) of 2`, 0.2, 2.01}},
+		{"sweep(mb.row", "text/html", []string{"<table", "efficiency"}, nil},
+	},
+	"04-balancing-faults.ipynb": {
+		{"%load ../examples/mandelbrot.wasm as mb", "text/plain", []string{"mb:", "basics:"}, nil},
+		{"for y in range(0, 1024, 128)", "text/plain", []string{"row 0 · 1816 steps", "row 512 · 198301 steps", "█"}, nil},
+		{"r = pmap(mb.row", "text/html", []string{"<table", "chunk 16"}, nil},
+		{"r.per_node", "text/plain", []string{"tasks", "busy"}, nil},
+		{"r.timeline()", "image/svg+xml", []string{"<svg"}, nil},
+		{"coarse = pmap", "text/plain", []string{"chunk 384:", "rows · busy"}, nil},
+		{"coarse.timeline()", "image/svg+xml", []string{"<svg"}, nil},
+		{"inputs = [1, 0, 2]", "text/html", []string{"<table", "1 failed", "divide by zero"}, nil},
+		{"list(bad)", "text/plain", []string{"[100, None, 50]"}, nil},
+		{"bad.errors", "text/plain", []string{"1: ", "divide by zero"}, nil},
+		{"basics.trap_div(inputs", "text/plain", []string{"divide by zero", "trap_div"}, nil},
+		{"again = pmap", "text/plain", []string{"retried 2 times"}, nil},
+		{"healthy = pmap", "text/plain", []string{"retried: 0", "retries per task: [0]"}, nil},
+		{"%nodes", "text/html", []string{"<table", "restarts"}, nil},
+		{"h = pmap_async", "text/plain", []string{"started; progress: ("}, nil},
+		{"done = 0", "text/plain", []string{"1024 rows done"}, nil},
+		{"h.wait()", "text/html", []string{"<table", "0 failed"}, nil},
+		{"slow = pmap_async", "text/plain", []string{"progress: (", ", 400)"}, nil},
+		{"slow.cancel()", "text/plain", []string{"after cancel", "done: True"}, nil},
+		{"basics.fib(20)", "text/plain", []string{"6765"}, nil},
+	},
+	"05-tiers.ipynb": {
+		{"%time load_module(", "text/plain", []string{"Wall time", "1788 functions"}, nil},
+		{"%load ../examples/gowasm.wasm as go", "text/plain", []string{"go:", "ready on 2 nodes"}, nil},
+		{"%nodes", "text/html", []string{"<table", "linux/", "go"}, nil},
+		{"sizes(go", "image/svg+xml", []string{"<svg", "runtime."}, nil},
+		{"%inspect go", "text/html", []string{"<table", "collatz"}, nil},
+		{"%time go.collatz(27)", "text/plain", []string{"Wall time", "111"}, nil},
+		{"%timeit", "text/plain", []string{"per loop"}, nil},
+		{"go.hello()", "text/plain", []string{"hello from Go"}, nil},
+		{"r = pmap(go.collatz", "text/html", []string{"<table", "auto:"}, nil},
+		{"print(\"longest chain", "text/plain", []string{"starts at 17647 with 278 steps"}, nil},
+		{"r.timeline(", "image/svg+xml", []string{"<svg", "collatz over 20,000"}, nil},
+		{"broadcast(go.calls)", "text/plain", []string{"vm-"}, nil},
 	},
 }
 
@@ -256,6 +352,11 @@ func checkCells(t *testing.T, name string, cells []cell) {
 			for _, w := range e.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("cell %q: %s lacks %q; it is:\n%s", e.source, e.mime, w, got)
+				}
+			}
+			if e.number != nil {
+				if err := e.number.in(got); err != nil {
+					t.Errorf("cell %q: %s: %v; it is:\n%s", e.source, e.mime, err, got)
 				}
 			}
 		}
