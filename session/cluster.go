@@ -19,7 +19,7 @@ func (s *Session) magicCluster(thread *starlark.Thread, args string) (starlark.V
 	f := strings.Fields(args)
 	switch {
 	case len(f) == 0:
-		return Page{s.clusterText()}, nil
+		return Text(s.clusterText()), nil
 	case f[0] == "connect" && (len(f) == 2 || len(f) == 3):
 		token := os.Getenv(cluster.TokenEnv)
 		if len(f) == 3 {

@@ -26,6 +26,20 @@ func (p Page) Show() display.Bundle { return display.Plain(p.text) }
 // Page is the page for a pager.
 func (p Page) Page() display.Bundle { return p.Show() }
 
+// Text is a value shown as plain text, unquoted (what %cluster prints).
+type Text string
+
+var _ display.Shower = Text("")
+
+func (t Text) String() string        { return string(t) }
+func (t Text) Type() string          { return "text" }
+func (t Text) Freeze()               {}
+func (t Text) Truth() starlark.Bool  { return t != "" }
+func (t Text) Hash() (uint32, error) { return starlark.String(t).Hash() }
+
+// Show is the text as text/plain.
+func (t Text) Show() display.Bundle { return display.Plain(string(t)) }
+
 func (s *Session) magicHelp(thread *starlark.Thread, args string) (starlark.Value, error) {
 	if args == "" {
 		return Page{s.helpIndex()}, nil
