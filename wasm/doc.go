@@ -12,6 +12,30 @@
 // compilation cache) and an Instance calls their exports with raw uint64 values as wazero
 // encodes them (see api.EncodeI32 and friends).
 //
+// # Tiers
+//
+// By default (WithTier(TierAuto), where wazero has a compiler for the platform) Load makes a
+// module callable on wazero's interpreter, which compiles even a 2 MB module in tens of
+// milliseconds, and compiles it with wazero's compiler in the background, in a second wazero
+// runtime that shares the on-disk compilation cache. The first call after the compiled code is
+// ready switches the instance to it. When the cache directory already holds the compiled code
+// (a marker file per module SHA-256 under rain-compiled/ says so: wazero's cache has no
+// lookup), Load compiles with the compiler at once, which then takes milliseconds, and the
+// interpreter tier is skipped. Instance.Tier says which engine ran the last call, and
+// Runtime.Tiers each module's state (interpreter, compiling, compiled) with its times.
+//
+// A switch never changes a result: the instance is one per module, so its state moves with
+// it. At the switch the compiled module is instantiated without _initialize, linear memory is
+// copied over (grown to the same size) and so is every mutable global. wazero reaches only
+// exported globals, so before compiling either tier Load rewrites the module to also export
+// each mutable global N of a numeric type as "__rain_global_N" (Info shows the module as the
+// user gave it). Not carried: tables changed at run time (table.set, table.grow, elem.drop),
+// mutable globals of reference or v128 type, dropped data segments, and WASI state beyond
+// memory — files a module opened through a granted directory are closed; stdout and stderr
+// are the call's writers anyway. A module with a start section runs it again, output
+// discarded, before its state is overwritten. A compilation or switch that fails leaves the
+// module on the interpreter, with the reason in ModuleTier.Err.
+//
 // A module instance lives as long as the node that loaded it: a runtime keeps one instance per
 // module, and memory and globals carry over from one call to the next, as they would in a
 // process. Reactor modules (those that export _initialize) have it called once, at

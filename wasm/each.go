@@ -68,6 +68,8 @@ func (i *Instance) callEach(name string, n int, params []api.ValueType, results 
 	if i.closed {
 		return fmt.Errorf("wasm: %s: %w", name, ErrClosed)
 	}
+	i.upgrade(ctx)
+	i.last.Store(i.code.tier)
 	stack := make([]uint64, max(arity, results, 1))
 	var l *live
 	var call func(context.Context, []uint64) error

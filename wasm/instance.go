@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -18,10 +19,13 @@ import (
 // underlying module instance; the next call instantiates the module afresh, with new memory
 // and globals, calling _initialize again for a reactor.
 type Instance struct {
-	rt   *Runtime
-	cm   wazero.CompiledModule
-	cfg  wazero.ModuleConfig
-	info *Info
+	rt      *Runtime
+	code    *code // the tier calls run on; i.mu guards it once the instance is shared
+	cfg     wazero.ModuleConfig
+	info    *Info
+	globals []string // the exports that reach every mutable global, for a tier switch
+	tiers   tierState
+	last    atomic.Value // string: the tier of the last call
 
 	mu     sync.Mutex
 	live   *live // nil before the first call after an interrupted one
@@ -46,7 +50,7 @@ func (i *Instance) instantiate(ctx context.Context, stdout, stderr io.Writer) er
 	l.stderr.set(stderr)
 	defer l.stdout.set(nil)
 	defer l.stderr.set(nil)
-	mod, err := i.rt.rt.InstantiateModule(ctx, i.cm, i.cfg.WithStdout(&l.stdout).WithStderr(&l.stderr))
+	mod, err := i.code.rt.InstantiateModule(ctx, i.code.cm, i.cfg.WithStdout(&l.stdout).WithStderr(&l.stderr))
 	if err != nil {
 		return fmt.Errorf("wasm: instantiate: %w", err)
 	}
@@ -86,11 +90,13 @@ func (i *Instance) Call(ctx context.Context, name string, args []uint64, stdout,
 	if i.closed {
 		return nil, fmt.Errorf("wasm: %s: %w", name, ErrClosed)
 	}
+	i.upgrade(ctx)
 	if i.live == nil || i.live.mod.IsClosed() {
 		if err := i.instantiate(ctx, stdout, stderr); err != nil {
 			return nil, err
 		}
 	}
+	i.last.Store(i.code.tier)
 	l := i.live
 	l.stdout.set(stdout)
 	l.stderr.set(stderr)
@@ -172,9 +178,10 @@ func (i *Instance) Close(ctx context.Context) error {
 		err = i.live.mod.Close(ctx)
 		i.live = nil
 	}
-	if cerr := i.cm.Close(ctx); err == nil {
+	if cerr := i.code.cm.Close(ctx); err == nil {
 		err = cerr
 	}
+	i.tiers.close(ctx)
 	return err
 }
 

@@ -8,6 +8,7 @@ type Option func(*options) error
 
 type options struct {
 	engine    string
+	tier      string // TierAuto, or the engine's name for one tier only
 	cacheDir  string
 	dirs      map[string]string // guest path → host path
 	stoppable bool
@@ -15,20 +16,41 @@ type options struct {
 
 // defaults are the options of a Runtime given none.
 func defaults() options {
-	return options{engine: DefaultEngine()}
+	return options{engine: DefaultEngine(), tier: TierAuto}
 }
 
-// WithEngine selects EngineCompiler or EngineInterpreter ("" or "auto" for the default). The
-// default is the compiler where wazero supports the platform, the interpreter elsewhere.
+// WithEngine runs every call on one engine, EngineCompiler or EngineInterpreter, with no
+// tiering; "" or "auto" mean WithTier(TierAuto), the default. It is WithTier under its older
+// name.
 func WithEngine(name string) Option {
 	return func(o *options) error {
 		switch name {
-		case "", "auto":
-			o.engine = DefaultEngine()
+		case "", TierAuto:
+			o.engine, o.tier = DefaultEngine(), TierAuto
 		case EngineCompiler, EngineInterpreter:
-			o.engine = name
+			o.engine, o.tier = name, name
 		default:
 			return fmt.Errorf("wasm: unknown engine %q: use %q or %q", name, EngineCompiler, EngineInterpreter)
+		}
+		return nil
+	}
+}
+
+// WithTier selects how modules are compiled: TierAuto (the default) makes a module callable on
+// the interpreter at once and switches to compiled code when the compiler, working in the
+// background, is done — or compiles at once when the compiled code is in the cache directory;
+// EngineCompiler or EngineInterpreter use that engine alone. Where wazero has no compiler for
+// the platform, TierAuto is the interpreter alone. See the package comment for what a switch
+// carries over.
+func WithTier(name string) Option {
+	return func(o *options) error {
+		switch name {
+		case "", TierAuto:
+			o.engine, o.tier = DefaultEngine(), TierAuto
+		case EngineCompiler, EngineInterpreter:
+			o.engine, o.tier = name, name
+		default:
+			return fmt.Errorf("wasm: unknown tier %q: use %q, %q or %q", name, TierAuto, EngineCompiler, EngineInterpreter)
 		}
 		return nil
 	}

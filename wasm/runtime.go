@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -15,9 +16,13 @@ import (
 
 // Runtime compiles and instantiates modules, keeping one instance per module.
 type Runtime struct {
-	rt     wazero.Runtime
+	rt     wazero.Runtime // the interpreter's when tiered, else the one engine's
+	fast   wazero.Runtime // the compiler's when tiered, else nil
 	engine string
+	tier   string // TierAuto (with a compiler), EngineCompiler or EngineInterpreter
 	opts   options
+	bg     sync.WaitGroup // background compilations
+	hold   chan struct{}  // tests: background compilations wait for it before offering their code
 
 	mu        sync.Mutex
 	instances map[string]*Instance // by SHA-256
@@ -40,17 +45,42 @@ func NewRuntime(ctx context.Context, opts ...Option) (*Runtime, error) {
 			return nil, fmt.Errorf("wasm: directory for %s: %s is not a directory", guest, host)
 		}
 	}
+	r := &Runtime{engine: o.engine, tier: o.tier, opts: o, instances: map[string]*Instance{}}
+	if o.engine != EngineCompiler {
+		r.tier = EngineInterpreter
+	}
+	var err error
+	switch r.tier {
+	case TierAuto:
+		// Calls start on the interpreter (no cache: it compiles fast) and move to the compiler's.
+		if r.rt, err = newWazero(ctx, EngineInterpreter, "", o.stoppable); err != nil {
+			return nil, err
+		}
+		if r.fast, err = newWazero(ctx, EngineCompiler, o.cacheDir, o.stoppable); err != nil {
+			r.rt.Close(ctx)
+			return nil, err
+		}
+	default:
+		if r.rt, err = newWazero(ctx, r.tier, o.cacheDir, o.stoppable); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// newWazero returns a wazero runtime for engine, with WASI.
+func newWazero(ctx context.Context, engine, cacheDir string, stoppable bool) (wazero.Runtime, error) {
 	var cfg wazero.RuntimeConfig
-	if o.engine == EngineCompiler {
+	if engine == EngineCompiler {
 		cfg = wazero.NewRuntimeConfigCompiler()
 	} else {
 		cfg = wazero.NewRuntimeConfigInterpreter()
 	}
-	cfg = cfg.WithCloseOnContextDone(o.stoppable)
-	if o.cacheDir != "" {
-		cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir)
+	cfg = cfg.WithCloseOnContextDone(stoppable)
+	if cacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
 		if err != nil {
-			return nil, fmt.Errorf("wasm: compilation cache %s: %w", o.cacheDir, err)
+			return nil, fmt.Errorf("wasm: compilation cache %s: %w", cacheDir, err)
 		}
 		cfg = cfg.WithCompilationCache(cache)
 	}
@@ -59,18 +89,30 @@ func NewRuntime(ctx context.Context, opts ...Option) (*Runtime, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: WASI: %w", err)
 	}
-	return &Runtime{rt: rt, engine: o.engine, opts: o, instances: map[string]*Instance{}}, nil
+	return rt, nil
 }
 
-// Engine is the engine this runtime compiles with.
+// Engine is the engine this runtime's calls end up on: the compiler when tiered.
 func (r *Runtime) Engine() string { return r.engine }
 
-// Close releases everything the runtime compiled and instantiated.
+// Tier is how this runtime compiles: TierAuto (interpreter first, then compiler),
+// EngineCompiler or EngineInterpreter.
+func (r *Runtime) Tier() string { return r.tier }
+
+// Close releases everything the runtime compiled and instantiated, once background
+// compilations have finished.
 func (r *Runtime) Close(ctx context.Context) error {
 	r.mu.Lock()
 	r.instances = map[string]*Instance{}
 	r.mu.Unlock()
-	return r.rt.Close(ctx)
+	r.bg.Wait()
+	err := r.rt.Close(ctx)
+	if r.fast != nil {
+		if ferr := r.fast.Close(ctx); err == nil {
+			err = ferr
+		}
+	}
+	return err
 }
 
 // Load compiles and instantiates a module, calling _initialize if the module exports it (a
@@ -78,7 +120,9 @@ func (r *Runtime) Close(ctx context.Context) error {
 // during _initialize goes to stdout and stderr (either may be nil to discard it).
 //
 // A runtime keeps one instance per module: loading the same bytes again returns the instance
-// already loaded. Errors are those of Describe.
+// already loaded. Errors are those of Describe. With TierAuto the module is callable on the
+// interpreter when Load returns, and on compiled code once the background compiler is done
+// (see the package comment's Tiers).
 func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer) (*Instance, error) {
 	m, err := Decode(bin)
 	if err != nil {
@@ -94,9 +138,14 @@ func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer
 	if inst, ok := r.instances[info.SHA256]; ok {
 		return inst, nil
 	}
-	cm, err := r.rt.CompileModule(ctx, bin)
+	start := time.Now()
+	prepared, globals, err := exportMutableGlobals(bin)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, err
+	}
+	c, err := r.compileFirst(ctx, info.SHA256, prepared)
+	if err != nil {
+		return nil, err
 	}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
@@ -112,10 +161,14 @@ func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer
 		}
 		cfg = cfg.WithFSConfig(fs)
 	}
-	inst := &Instance{rt: r, cm: cm, cfg: cfg, info: info}
+	inst := &Instance{rt: r, code: c, cfg: cfg, info: info, globals: globals}
 	if err := inst.instantiate(ctx, stdout, stderr); err != nil {
-		cm.Close(ctx)
+		c.cm.Close(ctx)
 		return nil, err
+	}
+	inst.tiers.begin(start, c, r.tier)
+	if r.tier == TierAuto && c.tier == EngineInterpreter {
+		r.compileInBackground(inst, prepared)
 	}
 	r.instances[info.SHA256] = inst
 	return inst, nil
