@@ -35,5 +35,16 @@ bench: build
 install: build
 	./$(RAIN) install --user
 
+# Cross-built binaries of rain (pure Go: no C toolchain needed) in bin/release/rain-OS-ARCH.
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
+
+release:
+	@mkdir -p bin/release
+	@for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		echo "rain → bin/release/rain-$$os-$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -o bin/release/rain-$$os-$$arch ./cmd/rain || exit 1; \
+	done
+
 clean:
 	rm -rf bin
