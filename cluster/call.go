@@ -35,6 +35,7 @@ type Call struct {
 type Result struct {
 	Values []uint64
 	Node   string
+	Tier   string // the engine that ran the call: wasm.EngineInterpreter or wasm.EngineCompiler
 	// Timestamps: submitted by the client, started and finished on the node, received back.
 	// Started and Finished are read from the node's clock.
 	Submitted, Started, Finished, Received time.Time

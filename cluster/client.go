@@ -461,6 +461,7 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 		return &Result{
 			Values: out.rep.Values, Node: node, Submitted: submitted,
 			Started: unixNano(out.rep.Started), Finished: unixNano(out.rep.Finished), Received: time.Now(),
+			Tier: out.rep.Tier,
 		}, nil
 	case <-ctx.Done():
 		c.cancel(node, task)

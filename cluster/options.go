@@ -25,6 +25,7 @@ type nodeOptions struct {
 	id         string
 	cacheDir   string
 	engine     string
+	tier       string   // wasm.TierAuto, wasm.EngineCompiler or wasm.EngineInterpreter
 	dirs       []string // HOST:GUEST directory grants for WASI modules
 	workerArgv []string
 	log        io.Writer
@@ -92,6 +93,39 @@ func WithEngine(name string) NodeOption {
 	}
 }
 
+// WithTier selects how the node's worker compiles modules: wasm.TierAuto (the default) runs a
+// module on the interpreter at once and on compiled code once the compiler, in the background,
+// is done (or at once when the node's cache has it compiled); wasm.EngineCompiler or
+// wasm.EngineInterpreter use that engine alone. With WithEngine(wasm.EngineInterpreter), or
+// where wazero has no compiler, there is only the interpreter.
+func WithTier(name string) NodeOption {
+	return func(o *nodeOptions) error {
+		switch name {
+		case "", wasm.TierAuto:
+			o.tier = wasm.TierAuto
+		case wasm.EngineCompiler, wasm.EngineInterpreter:
+			o.tier = name
+		default:
+			return fmt.Errorf("cluster: unknown tier %q: use %q, %q or %q", name, wasm.TierAuto, wasm.EngineCompiler, wasm.EngineInterpreter)
+		}
+		return nil
+	}
+}
+
+// workerEngine is the engine the worker is told to use: "auto" for tiering (wasm.WithEngine
+// reads it as wasm.WithTier(wasm.TierAuto)).
+func (o *nodeOptions) workerEngine() string {
+	switch {
+	case o.engine == wasm.EngineInterpreter || o.tier == wasm.EngineInterpreter:
+		return wasm.EngineInterpreter
+	case o.tier == wasm.EngineCompiler:
+		return wasm.EngineCompiler
+	case o.engine == wasm.EngineCompiler:
+		return wasm.TierAuto
+	}
+	return o.engine
+}
+
 // WithWorkerCommand sets the command that starts a worker; the supervisor adds WorkerEnv to its
 // environment, and the program must then call RunWorker. The default is this executable
 // (os.Executable) with no arguments.
@@ -156,6 +190,9 @@ func nodeConfig(opts []NodeOption) (nodeOptions, error) {
 	}
 	if o.engine == "" {
 		o.engine = wasm.DefaultEngine()
+	}
+	if o.tier == "" {
+		o.tier = wasm.TierAuto
 	}
 	if o.workerArgv == nil {
 		exe, err := os.Executable()

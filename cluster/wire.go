@@ -79,6 +79,7 @@ type replyMsg struct {
 	Err      *wireError `json:"err,omitempty"`
 	Started  int64      `json:"started"` // Unix nanoseconds, node clock
 	Finished int64      `json:"finished"`
+	Tier     string     `json:"tier,omitempty"` // the engine that ran the call
 }
 
 type cancelMsg struct {

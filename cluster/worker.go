@@ -180,7 +180,7 @@ func (w *worker) call(ctx context.Context, c *callMsg) *replyMsg {
 	rep.Started = time.Now().UnixNano()
 	vals, err := inst.Call(ctx, c.Func, c.Args, stdout, stderr)
 	rep.Finished = time.Now().UnixNano()
-	rep.Values, rep.Err = vals, toWire(err)
+	rep.Values, rep.Err, rep.Tier = vals, toWire(err), inst.Tier()
 	return rep
 }
 

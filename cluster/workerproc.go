@@ -37,7 +37,7 @@ func (wp *workerProc) kill() {
 func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 	o := n.o
 	cmd := exec.Command(o.workerArgv[0], o.workerArgv[1:]...)
-	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.engine,
+	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.workerEngine(),
 		workerDirsEnv + "=" + strings.Join(o.dirs, "\n")}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, TokenEnv+"=") && !strings.HasPrefix(kv, WorkerEnv+"=") {

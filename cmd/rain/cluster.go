@@ -17,6 +17,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	join := fs.String("join", "", "the hub's NATS URL (printed by %cluster in a session, or by rain hub)")
 	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
 	engine := fs.String("engine", "auto", "Wasm engine: compiler, interpreter or auto (compiler where supported)")
+	tier := fs.String("tier", "auto", "auto (interpreter at once, compiled code when ready), compiler or interpreter")
 	cacheDir := fs.String("cache-dir", "", "where modules and compiled code are kept (default: the user's cache dir)")
 	var grants grantList
 	fs.Var(&grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable)")
@@ -35,7 +36,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 		*engine = ""
 	}
 	opts := []cluster.NodeOption{cluster.WithJoin(*join), cluster.WithToken(*token),
-		cluster.WithEngine(*engine), cluster.WithCacheDir(*cacheDir)}
+		cluster.WithEngine(*engine), cluster.WithTier(*tier), cluster.WithCacheDir(*cacheDir)}
 	for _, g := range grants {
 		opts = append(opts, cluster.WithDir(g))
 	}
