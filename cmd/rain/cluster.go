@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/rain-wasm/rain/cluster"
@@ -18,6 +19,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
 	engine := fs.String("engine", "auto", "Wasm engine: compiler, interpreter or auto (compiler where supported)")
 	tier := fs.String("tier", "auto", "auto (interpreter at once, compiled code when ready), compiler or interpreter")
+	workerCmd := fs.String("worker-cmd", "", "run the node's worker as this command (space-separated), e.g. \"qemu-aarch64-static ./rain-linux-arm64\" (default: this executable)")
 	cacheDir := fs.String("cache-dir", "", "where modules and compiled code are kept (default: the user's cache dir)")
 	var grants grantList
 	fs.Var(&grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable)")
@@ -39,6 +41,9 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 		cluster.WithEngine(*engine), cluster.WithTier(*tier), cluster.WithCacheDir(*cacheDir)}
 	for _, g := range grants {
 		opts = append(opts, cluster.WithDir(g))
+	}
+	if argv := strings.Fields(*workerCmd); len(argv) > 0 {
+		opts = append(opts, cluster.WithWorkerCommand(argv...))
 	}
 	if tls.set() {
 		opts = append(opts, cluster.WithTLS(tls.TLS))
