@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -192,11 +193,24 @@ func (i *Instance) upgrade(ctx context.Context) {
 	t.st.Tier, t.switched = EngineCompiler, true
 }
 
+// memory is a module's linear memory, or nil when it has none: wazero gives a module without
+// memory a nil *MemoryInstance inside a non-nil api.Memory.
+func memory(m api.Module) api.Memory {
+	mem := m.Memory()
+	if mem == nil {
+		return nil
+	}
+	if v := reflect.ValueOf(mem); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	return mem
+}
+
 // carry copies linear memory and the exported mutable globals from one instance of a module
 // to another.
 func carry(from, to api.Module, globals []string) error {
-	if fm := from.Memory(); fm != nil {
-		tm := to.Memory()
+	if fm := memory(from); fm != nil {
+		tm := memory(to)
 		if tm == nil {
 			return errors.New("no memory")
 		}

@@ -45,6 +45,16 @@ var tierScripts = []script{
 	{"state", stateModule, nil},
 	{"basics", func(t testing.TB) []byte { return example(t, "basics") }, nil},
 	{"gowasm", func(t testing.TB) []byte { return example(t, "gowasm") }, nil},
+	{"no memory", func(t testing.TB) []byte { return testdataModule(t, "nomem.wasm") }, nil},
+}
+
+func testdataModule(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func init() {
@@ -52,6 +62,7 @@ func init() {
 		tierScripts[0].calls = append(tierScripts[0].calls, call("step", uint64(k*k+3)), call("state"))
 		tierScripts[1].calls = append(tierScripts[1].calls, call("bump"), call("peek"))
 		tierScripts[2].calls = append(tierScripts[2].calls, call("collatz", api.EncodeI32(int32(k*7))), call("calls"))
+		tierScripts[3].calls = append(tierScripts[3].calls, call("area", uint64(k), 7))
 	}
 }
 
