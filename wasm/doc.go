@@ -21,7 +21,8 @@
 // ready switches the instance to it. When the cache directory already holds the compiled code
 // (a marker file per module SHA-256 under rain-compiled/ says so: wazero's cache has no
 // lookup), Load compiles with the compiler at once, which then takes milliseconds, and the
-// interpreter tier is skipped. Instance.Tier says which engine ran the last call, and
+// interpreter tier is skipped; so it is for a module under 128 KiB (WithTierMinSize), which
+// the compiler compiles in tens of milliseconds. Instance.Tier says which engine ran the last call, and
 // Runtime.Tiers each module's state (interpreter, compiling, compiled) with its times.
 //
 // A switch never changes a result: the instance is one per module, so its state moves with

@@ -143,7 +143,7 @@ func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.compileFirst(ctx, info.SHA256, prepared)
+	c, cacheHit, err := r.compileFirst(ctx, info.SHA256, prepared)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer
 		c.cm.Close(ctx)
 		return nil, err
 	}
-	inst.tiers.begin(start, c, r.tier)
+	inst.tiers.begin(start, c, r.tier, cacheHit)
 	if r.tier == TierAuto && c.tier == EngineInterpreter {
 		r.compileInBackground(inst, prepared)
 	}

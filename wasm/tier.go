@@ -61,14 +61,14 @@ type tierState struct {
 	closed   bool
 }
 
-func (t *tierState) begin(start time.Time, c *code, mode string) {
+func (t *tierState) begin(start time.Time, c *code, mode string, cacheHit bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.st.Loaded, t.st.Ready, t.st.Tier = start, time.Since(start), c.tier
 	switch {
 	case c.tier == EngineCompiler:
 		t.st.State, t.st.Compiled, t.switched = StateCompiled, t.st.Ready, true
-		t.st.CacheHit = mode == TierAuto
+		t.st.CacheHit = cacheHit
 	case mode == TierAuto:
 		t.st.State = StateCompiling
 	default:
@@ -106,26 +106,30 @@ func (r *Runtime) markCompiled(sha string) {
 }
 
 // compileFirst compiles the tier a module is first called on: the compiler's when tiering is
-// off or the compiled code is in the cache, else the interpreter's.
-func (r *Runtime) compileFirst(ctx context.Context, sha string, bin []byte) (*code, error) {
-	c := &code{rt: r.rt, tier: r.tier}
+// off, the module is small or the compiled code is in the cache (a cache hit), else the
+// interpreter's.
+func (r *Runtime) compileFirst(ctx context.Context, sha string, bin []byte) (c *code, cacheHit bool, err error) {
+	c = &code{rt: r.rt, tier: r.tier}
 	if r.tier == TierAuto {
 		c.tier = EngineInterpreter
 		if m := r.marker(sha); m != "" {
 			if _, err := os.Stat(m); err == nil {
-				c.rt, c.tier = r.fast, EngineCompiler
+				c.rt, c.tier, cacheHit = r.fast, EngineCompiler, true
 			}
+		}
+		if len(bin) < r.opts.tierMin {
+			c.rt, c.tier = r.fast, EngineCompiler
 		}
 	}
 	cm, err := c.rt.CompileModule(ctx, bin)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, false, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	c.cm = cm
 	if c.tier == EngineCompiler {
 		r.markCompiled(sha)
 	}
-	return c, nil
+	return c, cacheHit, nil
 }
 
 // compileInBackground compiles bin with the compiler and offers the code to inst.

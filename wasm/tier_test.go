@@ -92,7 +92,7 @@ func TestTierSwitch(t *testing.T) {
 			ref := load(t, newRuntime(t, WithTier(EngineCompiler)), bin)
 			want, _ := s.run(t, ref, 0, len(s.calls))
 
-			rt := newRuntime(t, WithTier(TierAuto))
+			rt := newRuntime(t, WithTier(TierAuto), WithTierMinSize(0))
 			rt.hold = make(chan struct{})
 			inst := load(t, rt, bin)
 			if st := inst.TierState(); st.State != StateCompiling || st.Tier != EngineInterpreter || st.CacheHit {
@@ -138,7 +138,7 @@ func TestTierCacheHit(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := stateModule(t)
-	rt := newRuntime(t, WithCacheDir(dir))
+	rt := newRuntime(t, WithCacheDir(dir), WithTierMinSize(0))
 	inst := load(t, rt, bin)
 	if st := inst.TierState(); st.CacheHit || st.State != StateCompiling {
 		t.Fatalf("cold cache: %+v", st)
@@ -148,7 +148,7 @@ func TestTierCacheHit(t *testing.T) {
 	}
 	rt.Close(context.Background())
 
-	warm := load(t, newRuntime(t, WithCacheDir(dir)), bin)
+	warm := load(t, newRuntime(t, WithCacheDir(dir), WithTierMinSize(0)), bin)
 	if st := warm.TierState(); !st.CacheHit || st.State != StateCompiled || st.Tier != EngineCompiler {
 		t.Fatalf("warm cache: %+v, want compiled from the cache", st)
 	}
@@ -157,6 +157,17 @@ func TestTierCacheHit(t *testing.T) {
 	}
 	if warm.Tier() != EngineCompiler {
 		t.Errorf("first call on a warm cache ran on %q", warm.Tier())
+	}
+}
+
+// TestTierSmallModule: by default a small module skips the interpreter, cache or not.
+func TestTierSmallModule(t *testing.T) {
+	if !compilerSupported() {
+		t.Skip("no compiler on this platform")
+	}
+	inst := load(t, newRuntime(t), stateModule(t))
+	if st := inst.TierState(); st.State != StateCompiled || st.CacheHit {
+		t.Errorf("%+v, want compiled at once", st)
 	}
 }
 
