@@ -25,6 +25,7 @@ type options struct {
 	join    string
 	token   string
 	engine  string
+	tier    string
 	dir     string
 	grants  []string
 	tls     cluster.TLS
@@ -63,6 +64,12 @@ func WithNodeCommand(argv ...string) Option {
 // WithJoin connects to an existing hub instead of starting one.
 func WithJoin(url, token string) Option {
 	return func(o *options) error { o.join, o.token = url, token; return nil }
+}
+
+// WithTier asks local nodes for a tier mode: "auto" (the default: the interpreter at once,
+// compiled code when ready), "compiler" or "interpreter" (see cluster.WithTier).
+func WithTier(name string) Option {
+	return func(o *options) error { o.tier = name; return nil }
 }
 
 // WithEngine asks local nodes for an engine: "compiler", "interpreter" or "auto" (the default).
@@ -107,7 +114,7 @@ func fileOptions() *syntax.FileOptions {
 // New starts a session: it connects to (or starts) a hub and brings up local nodes in the
 // background; the session is usable at once and calls wait for the first node.
 func New(ctx context.Context, opts ...Option) (*Session, error) {
-	o := options{nodes: 2, engine: "auto"}
+	o := options{nodes: 2, engine: "auto", tier: "auto"}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -155,6 +162,9 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 	s.client = client
 	if o.nodes > 0 {
 		argv := append(append([]string{}, o.nodeCmd...), "--engine", o.engine)
+		if o.tier != "auto" { // the node's default: a custom node command need not know --tier
+			argv = append(argv, "--tier", o.tier)
+		}
 		for _, g := range o.grants {
 			host, guest, ok := strings.Cut(g, ":")
 			if abs, err := filepath.Abs(host); err == nil {

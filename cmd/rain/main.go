@@ -84,6 +84,7 @@ type sessionFlags struct {
 	grants grantList
 	nodes  int
 	engine string
+	tier   string
 	join   string
 	token  string
 }
@@ -91,6 +92,7 @@ type sessionFlags struct {
 func (f *sessionFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.nodes, "nodes", 2, "local nodes to start (0 with --join uses only the hub's nodes)")
 	fs.StringVar(&f.engine, "engine", "auto", "Wasm engine on local nodes: compiler, interpreter or auto")
+	fs.StringVar(&f.tier, "tier", "auto", "tiers on local nodes: auto (interpreter at once, compiled code when ready), compiler or interpreter")
 	fs.StringVar(&f.join, "join", "", "use the hub at this NATS URL instead of starting one (see rain hub)")
 	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
 	f.tls.register(fs, "the hub's")
@@ -105,7 +107,7 @@ func (g *grantList) String() string     { return strings.Join(*g, ",") }
 func (g *grantList) Set(v string) error { *g = append(*g, v); return nil }
 
 func (f *sessionFlags) options() []session.Option {
-	opts := []session.Option{session.WithNodes(f.nodes), session.WithEngine(f.engine), session.WithListen(f.listen)}
+	opts := []session.Option{session.WithNodes(f.nodes), session.WithEngine(f.engine), session.WithTier(f.tier), session.WithListen(f.listen)}
 	for _, g := range f.grants {
 		opts = append(opts, session.WithGrant(g))
 	}
