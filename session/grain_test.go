@@ -21,7 +21,7 @@ func TestGrain(t *testing.T) {
 	}
 	g := v.(*Grain)
 	t.Logf("%s\n%s", g, g.table().Plain())
-	if g.cost < 20*time.Microsecond || g.chunk < 1 || g.chunk > 5 {
+	if g.cost < 20*time.Microsecond || g.chunk < 1 || g.chunk > 20 {
 		t.Errorf("grain(row): cost %v, chunk %d, verdict %s", g.cost, g.chunk, g.verdict)
 	}
 	if b := g.Show(); !strings.Contains(b["text/html"].(string), "<table") || !strings.Contains(b["text/plain"].(string), "chunk for 90%") {
