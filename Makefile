@@ -31,6 +31,7 @@ examples:
 bench: build
 	RAIN=$(CURDIR)/$(RAIN) bench/kernel/run
 	RAIN=$(CURDIR)/$(RAIN) bench/cluster/run
+	$(GO) run ./bench/grain -reps 3
 
 install: build
 	./$(RAIN) install --user
