@@ -48,7 +48,7 @@ func cellError(err error) *Error {
 			msg = inner.Error()
 		}
 		// Starlark frames, when the error came from inside a function the user wrote.
-		if stack := eval.CallStack; len(stack) > 1 {
+		if stack := eval.CallStack; userFrames(stack) > 0 {
 			trace = append(trace, "Starlark stack (most recent call last):")
 			for _, f := range stack {
 				trace = append(trace, fmt.Sprintf("  %s: in %s", f.Pos, f.Name))
@@ -80,4 +80,16 @@ func trapStack(t *wasm.Trap) []string {
 		lines = append(lines, "  "+f)
 	}
 	return lines
+}
+
+// userFrames counts the frames of functions the user wrote: a call made from the top level
+// of a cell needs no Starlark stack to explain it.
+func userFrames(stack starlark.CallStack) int {
+	n := 0
+	for _, f := range stack {
+		if f.Name != "<toplevel>" && f.Pos.Filename() != "<builtin>" {
+			n++
+		}
+	}
+	return n
 }
