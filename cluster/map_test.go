@@ -5,7 +5,11 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"runtime"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -228,4 +232,97 @@ func TestChunkFor(t *testing.T) {
 	if got := runs([]int{1, 1, 1, 1, 900, 900, 450, 2}); got != "1×4, 900×2, 450, 2 (8 chunks)" {
 		t.Errorf("runs = %q", got)
 	}
+}
+
+// fibOf is fib as examples/basics.wat computes it.
+func fibOf(n int) int32 {
+	a, b := int32(0), int32(1)
+	for range n {
+		a, b = b, a+b
+	}
+	return a
+}
+
+// parentPID reads a process's parent from /proc (Linux); 0 if it cannot.
+func parentPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ppid …; comm may hold spaces, so read after the last ')'.
+	s := string(b)
+	var state string
+	var ppid int
+	if i := strings.LastIndexByte(s, ')'); i < 0 {
+		return 0
+	} else if _, err := fmt.Sscan(s[i+1:], &state, &ppid); err != nil {
+		return 0
+	}
+	return ppid
+}
+
+// A whole node (supervisor and worker) killed with SIGKILL during a 10,000-task map on 3
+// nodes: every result arrives once, correct and in input order; the lost tasks ran again on
+// the other nodes; and the map does not wait for more than the heartbeat timeout.
+func TestMapNodeKilled(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("finds the supervisor through /proc")
+	}
+	tc := startCluster(t, 3)
+	sha := tc.load(t, basics)
+	const n = 10000
+	args := make([][]uint64, n)
+	for i := range args {
+		args[i] = []uint64{api.EncodeI32(int32(14 + i%8))}
+	}
+	victim := tc.client.Nodes()[0]
+	super := parentPID(victim.PID)
+	if !slices.Contains(tc.nodes[0].PIDs(), super) {
+		t.Fatalf("worker %d of node %s: parent %d is none of the supervisors %v", victim.PID, victim.ID, super, tc.nodes[0].PIDs())
+	}
+	var killed atomic.Int64 // when, in UnixNano
+	seen := make([]int, n)
+	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "fib", Args: args, Chunk: 20}, func(p MapProgress) {
+		seen[p.Index]++
+		if p.Done == n/4 && killed.Load() == 0 {
+			for _, pid := range []int{super, victim.PID} {
+				if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+					t.Error(err)
+				}
+			}
+			killed.Store(time.Now().UnixNano())
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if killed.Load() == 0 {
+		t.Fatal("the map ended before the kill")
+	}
+	after := time.Since(time.Unix(0, killed.Load()))
+	retried := 0
+	for i, task := range r.Tasks {
+		if task.Err != nil || len(task.Values) != 1 || api.DecodeI32(task.Values[0]) != fibOf(14+i%8) {
+			t.Fatalf("task %d: %v %v, want %d", i, task.Values, task.Err, fibOf(14+i%8))
+		}
+		if seen[i] != 1 {
+			t.Errorf("task %d reported %d times", i, seen[i])
+		}
+		if task.Retries > 0 {
+			retried++
+			if task.Node == victim.ID {
+				t.Errorf("task %d retried on the killed node %s", i, victim.ID)
+			}
+		}
+	}
+	per := r.PerNode()
+	if r.Retried == 0 || retried == 0 || len(per) != 3 || r.Failed != 0 {
+		t.Errorf("retried %d (%d tasks), failed %d, per node %v", r.Retried, retried, r.Failed, per)
+	}
+	// The lost tasks wait for the node to be declared lost (2 s without a heartbeat), not more.
+	if after > 4*time.Second {
+		t.Errorf("the map ended %v after the kill", after)
+	}
+	t.Logf("%v in all, %v after the kill; retried %d; per node %v", r.Elapsed.Round(time.Millisecond),
+		after.Round(time.Millisecond), r.Retried, per)
 }
