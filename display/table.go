@@ -21,9 +21,10 @@ type Table struct {
 	Right   map[int]bool
 }
 
-// Bundle is the table as text/plain (aligned columns) and text/html.
+// Bundle is the table as text/plain (aligned columns), text/html, and its data as
+// application/json.
 func (t *Table) Bundle() Bundle {
-	return Bundle{"text/plain": t.Plain(), "text/html": t.HTML()}
+	return Bundle{"text/plain": t.Plain(), "text/html": t.HTML(), JSONType: t.JSON()}
 }
 
 // Plain is the table as aligned columns of plain text.

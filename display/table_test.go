@@ -60,10 +60,10 @@ func (shown) Show() Bundle               { return Bundle{"text/plain": "plain", 
 func (shown) Terminal(color bool) string { return "term" }
 
 func TestOf(t *testing.T) {
-	if b := Of(starlark.String("hi")); b.Text() != `"hi"` || len(b) != 1 {
+	if b := Of(starlark.String("hi")); b.Text() != `"hi"` || b[JSONType] != "hi" || len(b) != 2 {
 		t.Errorf("a plain value: %v", b)
 	}
-	if b := Of(shown{starlark.None}); b["text/html"] != "<b>rich</b>" {
+	if b := Of(shown{starlark.None}); b["text/html"] != "<b>rich</b>" || b[JSONType] != nil {
 		t.Errorf("a Shower: %v", b)
 	}
 	if s := Terminal(shown{starlark.None}, false); s != "term" {

@@ -12,12 +12,17 @@ type Terminaler interface {
 	Terminal(color bool) string
 }
 
-// Of is the MIME bundle of a cell's value.
+// Of is the MIME bundle of a cell's value: a Shower's own, or else its repr as text/plain
+// and, for a value that is plain data (see JSONOf), the data as application/json.
 func Of(v starlark.Value) Bundle {
 	if s, ok := v.(Shower); ok {
 		return s.Show()
 	}
-	return Plain(Repr(v))
+	b := Plain(Repr(v))
+	if data, ok := JSONOf(v); ok {
+		b[JSONType] = data
+	}
+	return b
 }
 
 // Terminal is a cell's value as a terminal shows it.
