@@ -29,6 +29,7 @@ type BatchResult struct {
 	Values []uint64
 	Err    error  // nil, or why this call failed: a *RemoteError (a *wasm.Trap inside for a trap)
 	Node   string // the node the call was sent to
+	Tier   string // the engine that ran the call: wasm.EngineInterpreter or wasm.EngineCompiler
 	// Started and Finished are read from the node's clock: a call starts when the one before it
 	// in its message finishes (the first when the worker took the message).
 	Started, Finished time.Time
@@ -68,6 +69,7 @@ type batchReplyHeader struct {
 	Results  int          `json:"results"`
 	Started  int64        `json:"started"` // worker took the message, Unix ns, node clock
 	Finished int64        `json:"finished"`
+	Tier     string       `json:"tier,omitempty"` // the engine that ran every call of the message
 	Errs     []batchError `json:"errs,omitempty"` // calls that failed, by index
 	Err      *wireError   `json:"err,omitempty"`  // the whole message failed: no body
 }
@@ -293,7 +295,7 @@ func decodeBatch(msg []byte, n int, res []BatchResult, node, fn string) error {
 	for i := range n {
 		finished := int64(binary.LittleEndian.Uint64(body[8*i:]))
 		res[i] = BatchResult{Values: vals[i*h.Results : (i+1)*h.Results : (i+1)*h.Results], Node: node,
-			Started: unixNano(started), Finished: unixNano(finished)}
+			Tier: h.Tier, Started: unixNano(started), Finished: unixNano(finished)}
 		started = finished
 	}
 	for _, e := range h.Errs {
@@ -406,6 +408,7 @@ func (w *worker) batch(payload []byte) []byte {
 		return batchFailure(h.Task, err)
 	}
 	rep.Finished = time.Now().UnixNano()
+	rep.Tier = inst.Tier() // CallEach switches tiers only before its first call
 	buf, body := packBatch(rep, h.N*(1+nres))
 	for i, t := range times {
 		binary.LittleEndian.PutUint64(body[8*i:], uint64(t))

@@ -3,6 +3,8 @@ package cluster
 import (
 	"io"
 	"time"
+
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // NodeInfo is what the client knows of one node.
@@ -19,6 +21,11 @@ type NodeInfo struct {
 	Restarts int  // times the node's worker was restarted
 	Ready    bool // false while the node receives this client's modules, or after it was lost
 	PID      int  // process ID of the node's current worker, on Host
+	// Tiers is the tier state of each module instantiated on the node, by SHA-256: which
+	// engine its calls run on (State wasm.StateInterpreter, StateCompiling or StateCompiled),
+	// whether the compiled code came from the node's cache, and when it became callable and
+	// compiled (Loaded is read from the node's clock). It is as fresh as the node's last status.
+	Tiers map[string]wasm.ModuleTier
 }
 
 // Call is one call of an export on some node.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,10 @@ type Client struct {
 	changed chan struct{} // closed and replaced whenever a node changes
 	seq     uint64
 	closed  bool
+
+	// damage, set by tests only, may return a damaged copy of a chunk about to be sent
+	// (bytes off… of the module to node id): the chunk's SHA-256 is that of the true bytes.
+	damage func(id string, off int, data []byte) []byte
 }
 
 // ClientOption configures Connect.
@@ -187,6 +192,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 	s.info = NodeInfo{
 		ID: st.ID, Host: st.Host, OS: st.OS, Arch: st.Arch, Cores: st.Cores, Engine: st.Engine,
 		Modules: st.Modules, Done: st.Done, Restarts: st.Restarts, PID: st.PID, RTT: s.info.RTT,
+		Tiers: fromTierMsgs(st.Tiers),
 	}
 	s.lastSeen = time.Now()
 	s.lost = false
@@ -318,6 +324,9 @@ func (c *Client) Load(ctx context.Context, bin []byte) (string, error) {
 	return sha, nil
 }
 
+// chunkTries is how many times a chunk is sent to a node that finds it damaged.
+const chunkTries = 3
+
 // ship makes node id instantiate module sha, sending its bytes if the node has not got them.
 func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) error {
 	subj := nodeSubject(id, "load")
@@ -334,6 +343,9 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) error {
 			m.Header.Set(hdrChunkSHA, hex.EncodeToString(sum[:]))
 			m.Header.Set(hdrTransfer, transfer)
 			m.Data = data
+			if c.damage != nil {
+				m.Data = c.damage(id, off, data)
+			}
 		}
 		r, err := c.nc.RequestMsgWithContext(ctx, m)
 		if err != nil {
@@ -358,7 +370,9 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) error {
 	for off := 0; off < len(bin) && !rep.Have; off += c.o.chunk {
 		end := min(off+c.o.chunk, len(bin))
 		rep, err = request("chunk", off, bin[off:end])
-		if errors.Is(err, ErrChecksum) { // damaged on the way: send it once more
+		// A chunk damaged on the way is rejected before the node keeps any of it: send it
+		// again, a few times at most.
+		for try := 1; try < chunkTries && errors.Is(err, ErrChecksum); try++ {
 			rep, err = request("chunk", off, bin[off:end])
 		}
 		if err != nil {
@@ -552,6 +566,7 @@ func (c *Client) Nodes() []NodeInfo {
 	for _, s := range c.nodes {
 		info := s.info
 		info.Modules = append([]string(nil), info.Modules...)
+		info.Tiers = maps.Clone(info.Tiers)
 		info.Busy = s.inflight
 		info.Ready = s.ready()
 		list = append(list, info)

@@ -50,5 +50,15 @@
 //
 // Messages are small JSON documents with a version field "v", on subjects under "rain."
 // (see wire.go). Module bytes travel raw, in chunks with a SHA-256 per chunk, described by
-// NATS headers.
+// NATS headers. A node rejects a chunk whose bytes do not match its SHA-256 before keeping any
+// of it, and the client sends that chunk again (3 times at most, then Load fails with
+// ErrChecksum).
+//
+// # Tiers
+//
+// A node's worker runs modules as wasm.WithTier says (see WithTier): every Result and
+// BatchResult names the engine that ran it, and the node's status (NodeInfo.Tiers) carries
+// each module's tier state — interpreter, compiling or compiled, from the cache or not, with
+// its times — sent by the worker when a module is instantiated, when its compiled code is
+// ready and after a call that switched to it.
 package cluster

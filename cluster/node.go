@@ -111,6 +111,7 @@ type node struct {
 	worker    *workerProc     // current worker, or nil
 	cancelled map[string]time.Time
 	parts     map[string]*partial // by SHA-256 and transfer
+	tiers     []tierMsg           // the current worker's last frameTiers
 	queued    int
 	done      int
 	restarts  int
@@ -163,6 +164,7 @@ func (n *node) publishStatus() {
 	for sha := range n.modules {
 		st.Modules = append(st.Modules, sha)
 	}
+	st.Tiers = n.tiers
 	n.mu.Unlock()
 	sort.Strings(st.Modules)
 	b, _ := json.Marshal(st)
@@ -385,6 +387,7 @@ func (n *node) run(ctx context.Context) error {
 		old := n.worker
 		n.worker = nil
 		n.modules = map[string]bool{}
+		n.tiers = nil
 		n.restarts++
 		n.mu.Unlock()
 		code := old.cmd.ProcessState.ExitCode()
@@ -516,6 +519,24 @@ func (n *node) loadIn(wp *workerProc, sha string) error {
 	}
 	<-wp.exited
 	return ErrNodeLost
+}
+
+// setTiers keeps the tier state a worker sent, and announces it when it is news: a module's
+// compiled code became ready, or calls switched to it.
+func (n *node) setTiers(wp *workerProc, payload []byte) {
+	var ts []tierMsg
+	if json.Unmarshal(payload, &ts) != nil {
+		return
+	}
+	n.mu.Lock()
+	current := n.worker == wp
+	if current {
+		n.tiers = ts
+	}
+	n.mu.Unlock()
+	if current {
+		n.publishStatus()
+	}
 }
 
 func contains(list []string, s string) bool {

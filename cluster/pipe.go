@@ -15,7 +15,9 @@ import (
 //	                      frameBatch (a batch message as the client sent it, see batch.go)
 //	worker → supervisor   frameHello (the wire version, first), frameLoaded (loadReply),
 //	                      frameStdout, frameStderr (raw WASI output, one frame per write),
-//	                      frameResult (replyMsg), frameBatchResult (a batch answer, sent on as is)
+//	                      frameResult (replyMsg), frameBatchResult (a batch answer, sent on as is),
+//	                      frameTiers (the tier state of every module, []tierMsg, at any time:
+//	                      the supervisor's frame reader takes it aside)
 const (
 	frameHello  byte = 'H'
 	frameLoad   byte = 'L'
@@ -27,6 +29,8 @@ const (
 
 	frameBatch       byte = 'B'
 	frameBatchResult byte = 'b'
+
+	frameTiers byte = 't'
 )
 
 // errBadFrame is a frame that cannot be: the other side does not speak this protocol.

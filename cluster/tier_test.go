@@ -1,6 +1,9 @@
 package cluster
 
 import (
+	"context"
+	"time"
+
 	"testing"
 
 	"github.com/rain-wasm/rain/wasm"
@@ -55,5 +58,47 @@ func TestWorkerEngine(t *testing.T) {
 	}
 	if _, err := nodeConfig([]NodeOption{WithJoin("nats://x"), WithTier("jit")}); err == nil {
 		t.Error("WithTier(jit): no error")
+	}
+}
+
+// Batch results say which tier ran them, and the node's status reports each module's tier
+// state: compiling (or compiled) at first, then compiled once the compiler is done.
+func TestBatchTierAndNodeTiers(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, basics)
+	id := tc.client.Nodes()[0].ID
+	deadline := time.Now().Add(20 * time.Second)
+	var mt wasm.ModuleTier
+	for {
+		mt = tc.node(t, id).Tiers[sha]
+		if mt.State == wasm.StateCompiled || wasm.DefaultEngine() != wasm.EngineCompiler && mt.State != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node tier state %+v: never compiled", mt)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if mt.SHA256 != sha || mt.Loaded.IsZero() || mt.Ready <= 0 || mt.State == wasm.StateCompiled && mt.Compiled < mt.Ready {
+		t.Errorf("node tier state %+v", mt)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	res, err := tc.client.CallBatch(ctx, BatchCall{Module: sha, Func: "bump", Args: make([][]uint64, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wasm.DefaultEngine()
+	for i, r := range res {
+		if r.Err != nil || r.Tier != want {
+			t.Fatalf("batch call %d: tier %q, err %v; want tier %q", i, r.Tier, r.Err, want)
+		}
+	}
+	// After the switch, the status says calls run on compiled code.
+	for tc.node(t, id).Tiers[sha].Tier != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("node tier state %+v after a compiled call", tc.node(t, id).Tiers[sha])
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -48,19 +48,62 @@ const (
 // statusMsg announces a worker: sent when it starts, at every heartbeat and on discover.
 // A new Incarnation under the same ID means the worker was restarted.
 type statusMsg struct {
-	V           int      `json:"v"`
-	ID          string   `json:"id"`
-	Incarnation string   `json:"inc"`
-	Host        string   `json:"host"`
-	OS          string   `json:"os"`
-	Arch        string   `json:"arch"`
-	Cores       int      `json:"cores"`
-	Engine      string   `json:"engine"`
-	Modules     []string `json:"modules,omitempty"`
-	Busy        int      `json:"busy"`
-	Done        int      `json:"done"`
-	Restarts    int      `json:"restarts"`
-	PID         int      `json:"pid,omitempty"` // the current worker's process ID
+	V           int       `json:"v"`
+	ID          string    `json:"id"`
+	Incarnation string    `json:"inc"`
+	Host        string    `json:"host"`
+	OS          string    `json:"os"`
+	Arch        string    `json:"arch"`
+	Cores       int       `json:"cores"`
+	Engine      string    `json:"engine"`
+	Modules     []string  `json:"modules,omitempty"`
+	Busy        int       `json:"busy"`
+	Done        int       `json:"done"`
+	Restarts    int       `json:"restarts"`
+	PID         int       `json:"pid,omitempty"`   // the current worker's process ID
+	Tiers       []tierMsg `json:"tiers,omitempty"` // tier state of each instantiated module
+}
+
+// tierMsg is a wasm.ModuleTier on the wire: the worker sends its runtime's (frameTiers) when
+// a module is instantiated, when its compiled code is ready and after a call that changed it;
+// the supervisor puts the latest in its status.
+type tierMsg struct {
+	SHA      string `json:"sha"`
+	State    string `json:"state"`
+	Tier     string `json:"tier"`
+	Cache    bool   `json:"cache,omitempty"`
+	Loaded   int64  `json:"loaded"`   // Unix ns, node clock
+	Ready    int64  `json:"ready"`    // ns from Loaded
+	Compiled int64  `json:"compiled"` // ns from Loaded, 0 before
+	Err      string `json:"err,omitempty"`
+}
+
+func toTierMsgs(ts []wasm.ModuleTier) []tierMsg {
+	out := make([]tierMsg, len(ts))
+	for k, t := range ts {
+		out[k] = tierMsg{SHA: t.SHA256, State: t.State, Tier: t.Tier, Cache: t.CacheHit,
+			Loaded: t.Loaded.UnixNano(), Ready: int64(t.Ready), Compiled: int64(t.Compiled)}
+		if t.Err != nil {
+			out[k].Err = t.Err.Error()
+		}
+	}
+	return out
+}
+
+func fromTierMsgs(ts []tierMsg) map[string]wasm.ModuleTier {
+	if len(ts) == 0 {
+		return nil
+	}
+	out := make(map[string]wasm.ModuleTier, len(ts))
+	for _, t := range ts {
+		mt := wasm.ModuleTier{SHA256: t.SHA, State: t.State, Tier: t.Tier, CacheHit: t.Cache,
+			Loaded: unixNano(t.Loaded), Ready: time.Duration(t.Ready), Compiled: time.Duration(t.Compiled)}
+		if t.Err != "" {
+			mt.Err = errors.New(t.Err)
+		}
+		out[t.SHA] = mt
+	}
+	return out
 }
 
 type callMsg struct {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rain-wasm/rain/wasm"
@@ -77,6 +78,9 @@ type worker struct {
 	moduleDir string
 	fw        *frameWriter
 	instances map[string]*wasm.Instance
+
+	tiersMu   sync.Mutex
+	lastTiers string // the frameTiers last sent
 }
 
 func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, out io.Writer) (*worker, error) {
@@ -117,6 +121,7 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 			if err := w.load(ctx, string(payload)); err != nil {
 				rep = loadReply{V: wireVersion, Err: toWire(err)}
 			}
+			w.sendTiers()
 			if err := w.reply(frameLoaded, rep); err != nil {
 				return err
 			}
@@ -125,11 +130,15 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 			if err := json.Unmarshal(payload, &c); err != nil {
 				return fmt.Errorf("cluster: worker: bad call: %w", err)
 			}
-			if err := w.reply(frameResult, w.call(ctx, &c)); err != nil {
+			rep := w.call(ctx, &c)
+			w.sendTiers()
+			if err := w.reply(frameResult, rep); err != nil {
 				return err
 			}
 		case frameBatch:
-			if err := w.fw.write(frameBatchResult, w.batch(payload)); err != nil {
+			rep := w.batch(payload)
+			w.sendTiers()
+			if err := w.fw.write(frameBatchResult, rep); err != nil {
 				return err
 			}
 		default:
@@ -163,7 +172,26 @@ func (w *worker) load(ctx context.Context, sha string) error {
 		return err
 	}
 	w.instances[sha] = inst
+	go func() { // tell the supervisor when the compiled code is ready
+		inst.WaitCompiled(ctx)
+		if ctx.Err() == nil {
+			w.sendTiers()
+		}
+	}()
 	return nil
+}
+
+// sendTiers sends the tier state of every module to the supervisor, if it changed since the
+// last time. It may be called from any goroutine.
+func (w *worker) sendTiers() {
+	b, _ := json.Marshal(toTierMsgs(w.rt.Tiers()))
+	w.tiersMu.Lock()
+	defer w.tiersMu.Unlock()
+	if string(b) == w.lastTiers {
+		return
+	}
+	w.lastTiers = string(b)
+	w.fw.write(frameTiers, b)
 }
 
 func (w *worker) call(ctx context.Context, c *callMsg) *replyMsg {

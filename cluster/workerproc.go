@@ -69,6 +69,10 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 				wp.readErr = err
 				break
 			}
+			if typ == frameTiers {
+				n.setTiers(wp, payload)
+				continue
+			}
 			wp.frames <- frame{typ, payload}
 		}
 		close(wp.frames)

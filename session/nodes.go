@@ -8,6 +8,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // nodesTable is a snapshot of the cluster's nodes.
@@ -15,20 +16,23 @@ func (s *Session) nodesTable() *display.Table {
 	nodes := s.client.Nodes()
 	t := &display.Table{
 		Title:   fmt.Sprintf("%d node%s", len(nodes), plural(len(nodes))),
-		Headers: []string{"node", "host", "os/arch", "cores", "engine", "RTT", "busy", "done", "modules", "restarts"},
-		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 9: true},
+		Headers: []string{"node", "host", "os/arch", "cores", "engine", "RTT", "busy", "done", "modules", "tiers", "restarts"},
+		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 10: true},
 	}
 	for _, n := range nodes {
-		var mods []string
+		var mods, tiers []string
 		for _, sha := range n.Modules {
 			if m, ok := s.modules[sha]; ok {
 				mods = append(mods, m.name)
+				if mt, ok := n.Tiers[sha]; ok {
+					tiers = append(tiers, m.name+": "+tierCell(mt))
+				}
 			}
 		}
 		t.Rows = append(t.Rows, []string{
 			n.ID, n.Host, n.OS + "/" + n.Arch, fmt.Sprint(n.Cores), n.Engine,
 			n.RTT.Round(time.Microsecond).String(), fmt.Sprint(n.Busy), fmt.Sprint(n.Done),
-			moduleCell(mods, len(n.Modules)), fmt.Sprint(n.Restarts),
+			moduleCell(mods, len(n.Modules)), listCell(tiers), fmt.Sprint(n.Restarts),
 		})
 	}
 	if len(nodes) == 0 {
@@ -73,4 +77,29 @@ func moduleCell(names []string, n int) string {
 		return strings.Join(names, ", ")
 	}
 	return fmt.Sprint(n)
+}
+
+// tierCell says which tier a module runs on on a node: "compiling", "compiled (cache)",
+// "compiled in 812ms", "interpreter".
+func tierCell(mt wasm.ModuleTier) string {
+	switch {
+	case mt.State == wasm.StateCompiled && mt.CacheHit:
+		return "compiled (cache)"
+	case mt.State == wasm.StateCompiled && mt.Compiled > mt.Ready:
+		return "compiled in " + mt.Compiled.Round(time.Millisecond).String()
+	case mt.State == wasm.StateInterpreter && mt.Err != nil:
+		return "interpreter (compiler failed)"
+	}
+	return mt.State
+}
+
+// listCell joins a few entries, or counts them when there are many.
+func listCell(items []string) string {
+	switch {
+	case len(items) == 0:
+		return "–"
+	case len(items) <= 3:
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%d modules", len(items))
 }
