@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -325,4 +326,66 @@ func TestMapNodeKilled(t *testing.T) {
 	}
 	t.Logf("%v in all, %v after the kill; retried %d; per node %v", r.Elapsed.Round(time.Millisecond),
 		after.Round(time.Millisecond), r.Retried, per)
+}
+
+// throttle pins every thread of process pid to CPU cpu, at nice, with taskset(1) and
+// setpriority(2) (Linux nices threads, not processes).
+func throttle(t *testing.T, pid, cpu, nice int) {
+	t.Helper()
+	if out, err := exec.Command("taskset", "-a", "-p", "-c", fmt.Sprint(cpu), fmt.Sprint(pid)).CombinedOutput(); err != nil {
+		t.Skipf("taskset: %v: %s", err, out)
+	}
+	tids, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range tids {
+		var tid int
+		fmt.Sscan(d.Name(), &tid)
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil {
+			t.Fatalf("setpriority %d: %v", tid, err)
+		}
+	}
+}
+
+// Pull scheduling with one node slowed down: its worker shares CPU 1, at nice 19, with a
+// busy loop, while the other node's worker has CPU 0. The fast node takes most tasks.
+func TestMapHeterogeneous(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.NumCPU() < 2 {
+		t.Skip("needs Linux and 2 CPUs")
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("needs taskset")
+	}
+	tc := startCluster(t, 2)
+	sha := tc.load(t, basics)
+	nodes := tc.client.Nodes()
+	slow, fast := nodes[0], nodes[1]
+	hog := exec.Command("taskset", "-c", "1", "sh", "-c", "while :; do :; done")
+	if err := hog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hog.Process.Kill(); hog.Wait() })
+	throttle(t, slow.PID, 1, 19)
+	throttle(t, fast.PID, 0, 0)
+
+	const n = 400
+	args := make([][]uint64, n)
+	for i := range args {
+		args[i] = []uint64{api.EncodeI32(25)}
+	}
+	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "fib", Args: args, Chunk: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, task := range r.Tasks {
+		if task.Err != nil || api.DecodeI32(task.Values[0]) != fibOf(25) {
+			t.Fatalf("task %d: %v %v", i, task.Values, task.Err)
+		}
+	}
+	per := r.PerNode()
+	t.Logf("%v; fast %s: %+v; slow %s: %+v", r.Elapsed.Round(time.Millisecond), fast.ID, per[fast.ID], slow.ID, per[slow.ID])
+	if f, s := per[fast.ID].Tasks, per[slow.ID].Tasks; 2*f < 3*s {
+		t.Errorf("fast node took %d tasks, slow node %d: want at least 1.5× as many", f, s)
+	}
 }
