@@ -74,7 +74,8 @@ func (s *Session) newBuiltins() starlark.StringDict {
 	}
 }
 
-// load validates a module, ships it to the nodes and announces it.
+// load validates a module, ships it to the nodes (showing its progress while that takes
+// long) and announces it.
 func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Module, error) {
 	info, err := wasm.Describe(bin)
 	if err != nil {
@@ -82,15 +83,15 @@ func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Modul
 	}
 	ctx := threadContext(thread)
 	s.waitLocalNodes(ctx)
-	if _, err := s.client.Load(ctx, bin); err != nil {
+	progress, err := s.ship(ctx, threadOutput(thread), bin, info.SHA256)
+	if err != nil {
 		return nil, err
 	}
 	m := s.newModule(name, info)
 	s.insp.remember(info.SHA256, bin)
 	s.modules[info.SHA256] = m
 	n := len(s.client.Nodes())
-	line := fmt.Sprintf("%s: %s · ready on %d node%s", name, m.summary(), n, plural(n))
-	threadOutput(thread).Display(display.Plain(line), "", false)
+	progress.finish(fmt.Sprintf("%s: %s · ready on %d node%s", name, m.summary(), n, plural(n)), time.Now())
 	return m, nil
 }
 

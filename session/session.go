@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -103,6 +104,8 @@ type Session struct {
 	hub    *cluster.Hub
 	local  *cluster.LocalNodes
 	client *cluster.Client
+
+	loadShowAfter time.Duration // how long a load runs before it shows its progress; 0 is loadShowAfter
 }
 
 // fileOptions are the Starlark dialect of cells: while loops, sets, top-level if/for,
