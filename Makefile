@@ -33,6 +33,7 @@ bench: build
 	RAIN=$(CURDIR)/$(RAIN) bench/cluster/run
 	$(GO) run ./bench/grain -reps 3
 	bench/wasm/run -reps 3
+	RAIN=$(CURDIR)/$(RAIN) bench/load/run -reps 3
 
 install: build
 	./$(RAIN) install --user
