@@ -23,7 +23,8 @@ const chromium = "/usr/bin/chromium"
 
 // TestBrowser opens notebook 1 in the classic Jupyter Notebook (Debian's python3-notebook)
 // with Debian's headless Chromium, driven by playwright-core, runs all its cells, and checks
-// the rendered page. It leaves a screenshot and the report of the page in artifacts(t).
+// the rendered page. It leaves screenshots (the page, and its chart alone) and the report of
+// the page in artifacts(t).
 func TestBrowser(t *testing.T) {
 	const name = "01-hello-wasm.ipynb"
 	py := jupytertest.Python(t, "notebook")
@@ -74,10 +75,15 @@ func TestBrowser(t *testing.T) {
 		Cells    []struct {
 			cell
 			Rendered struct {
-				Text       string   `json:"text"`
-				HTMLTables int      `json:"html_tables"`
-				SVGs       int      `json:"svgs"`
-				Errors     []string `json:"errors"`
+				Text       string `json:"text"`
+				HTMLTables int    `json:"html_tables"`
+				SVGs       int    `json:"svgs"`
+				SVGBoxes   []struct {
+					Width  float64 `json:"width"`
+					Height float64 `json:"height"`
+					Text   string  `json:"text"`
+				} `json:"svg_boxes"`
+				Errors []string `json:"errors"`
 			} `json:"rendered"`
 		} `json:"cells"`
 	}
@@ -96,8 +102,8 @@ func TestBrowser(t *testing.T) {
 	}
 	checkCells(t, name, cells)
 
-	// And the page shows them: tables as tables, the module assembled from WAT, the trap's
-	// Wasm stack, and no error anywhere else.
+	// And the page shows them: tables as tables, the module assembled from WAT, the call graph
+	// as a picture, the trap's Wasm stack, and no error anywhere else.
 	rendered := func(prefix string) (text string, tables int, errs []string) {
 		for _, c := range page.Cells {
 			if c.Type == "code" && strings.HasPrefix(c.source()+"\n", prefix) {
@@ -117,6 +123,21 @@ func TestBrowser(t *testing.T) {
 	}
 	if text, _, _ := rendered("basics.fib(20)"); !strings.Contains(text, "6765") {
 		t.Errorf("basics.fib(20) shows %q", text)
+	}
+	// The call graph is an SVG drawn at a readable size, with the functions' names on it.
+	for _, c := range page.Cells {
+		if c.Type != "code" || !strings.HasPrefix(c.source(), "%inspect basics.trap_nested") {
+			continue
+		}
+		if len(c.Rendered.SVGBoxes) != 1 {
+			t.Errorf("the %%inspect cell shows %d SVGs on the page, want 1", len(c.Rendered.SVGBoxes))
+			break
+		}
+		b := c.Rendered.SVGBoxes[0]
+		if b.Width < 100 || b.Height < 100 || !strings.Contains(b.Text, "trap_nested") || !strings.Contains(b.Text, "crash") {
+			t.Errorf("the call graph on the page: %.0f×%.0f px, text %q", b.Width, b.Height, b.Text)
+		}
+		t.Logf("call graph: %.0f×%.0f px; picture %s", b.Width, b.Height, strings.TrimSuffix(screenshot, ".png")+"-chart.png")
 	}
 	_, _, errs := rendered("basics.trap_nested()")
 	if len(errs) != 1 || !strings.Contains(errs[0], "crash") || !strings.Contains(errs[0], "trap_nested") {

@@ -1,7 +1,7 @@
 // Opens a notebook in the classic Jupyter Notebook with Debian's headless Chromium, runs all
 // its cells, waits until every code cell has run and the kernel is idle, saves a screenshot,
-// and prints a JSON report of the page on stdout: each cell's outputs as the notebook holds
-// them, and what the page rendered of them. The checks are in notebooks/browser_test.go.
+// and of its first chart, and prints a JSON report of the page on stdout: each cell's outputs
+// as the notebook holds them, and what the page rendered of them. The checks are in notebooks/browser_test.go.
 //
 // Usage: node run.mjs URL SCREENSHOT.png USER_DATA_DIR   (URL: the notebook's page, with ?token=)
 import { chromium } from 'playwright-core';
@@ -44,6 +44,12 @@ try {
         text: out ? out.innerText : '',
         html_tables: out ? out.querySelectorAll('.output_html table').length : 0,
         svgs: out ? out.querySelectorAll('svg').length : 0,
+        // Each SVG as drawn: its size on the page and its text (labels), so that a chart that
+        // is in the DOM but collapsed to nothing fails.
+        svg_boxes: out ? Array.from(out.querySelectorAll('svg')).map((s) => {
+          const r = s.getBoundingClientRect();
+          return { width: r.width, height: r.height, text: s.textContent };
+        }) : [],
         errors: out ? Array.from(out.querySelectorAll('.output_error')).map((e) => e.innerText) : [],
       },
     };
@@ -55,6 +61,12 @@ try {
   await page.setViewportSize({ width: 1280, height: Math.min(height, 16000) });
   await page.evaluate(() => Jupyter.notebook.scroll_to_top());
   await page.screenshot({ path: screenshot, fullPage: true });
+  // The first chart alone, at full size, next to the page's picture (NAME-chart.png).
+  const chart = page.locator('.output_area:has(svg)').first();
+  if (await chart.count() > 0) {
+    await chart.scrollIntoViewIfNeeded();
+    await chart.screenshot({ path: screenshot.replace(/\.png$/, '-chart.png') });
+  }
   process.stdout.write(JSON.stringify({ ran_ms: ranMs, problems, cells }));
 } catch (e) {
   // Leave a picture and the state of the page for whoever reads the failure.
