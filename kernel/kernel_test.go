@@ -144,6 +144,20 @@ type testKernel struct {
 
 func startKernel(t testing.TB, engineReady <-chan struct{}) *testKernel {
 	t.Helper()
+	eng := &fakeEngine{}
+	tk := startKernelWith(t, func(ctx context.Context) (engine, error) {
+		if engineReady != nil {
+			<-engineReady
+		}
+		return eng, nil
+	})
+	tk.eng = eng
+	return tk
+}
+
+// startKernelWith starts a kernel whose engine newEngine makes.
+func startKernelWith(t testing.TB, newEngine func(context.Context) (engine, error)) *testKernel {
+	t.Helper()
 	p := freePorts(t, 5)
 	conn := protocol.Connection{Transport: "tcp", IP: "127.0.0.1", ShellPort: p[0], IOPubPort: p[1],
 		StdinPort: p[2], ControlPort: p[3], HBPort: p[4], Key: "test-key", SignatureScheme: "hmac-sha256"}
@@ -152,17 +166,11 @@ func startKernel(t testing.TB, engineReady <-chan struct{}) *testKernel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := &fakeEngine{}
-	tk := &testKernel{t: t, k: k, eng: eng, served: make(chan error, 1), signer: k.signer, sess: protocol.NewID(),
+	tk := &testKernel{t: t, k: k, served: make(chan error, 1), signer: k.signer, sess: protocol.NewID(),
 		iopubMsgs: make(chan *protocol.Message, 4096), shellMsgs: make(chan *protocol.Message, 64),
 		controlMsgs: make(chan *protocol.Message, 64), stdinMsgs: make(chan *protocol.Message, 64)}
 	go func() {
-		tk.served <- k.serve(context.Background(), func(ctx context.Context) (engine, error) {
-			if engineReady != nil {
-				<-engineReady
-			}
-			return eng, nil
-		})
+		tk.served <- k.serve(context.Background(), newEngine)
 	}()
 	// Wait for the sockets: serve listens before it starts anything else.
 	id := zmq4.WithID(zmq4.SocketIdentity(tk.sess))
