@@ -19,8 +19,11 @@ import (
 // is in flight), but never more than the size for sizingEfficiency (measured overheads run
 // low), nor than maxChunkTime of work, so progress and cancellation stay prompt. Chunks shrink
 // toward the tail, so the nodes finish together even when later calls cost more than the
-// first, and grow at most fourfold from one to the next, as the first figures are few and
-// noisy.
+// first, but not below √(2·remaining·o/(nodes·c)) (where per-chunk overhead and end-of-map
+// imbalance balance) nor two overheads of work, whichever is less: a cheap function's tail
+// would otherwise be a hundred chunks of almost no work. Chunks grow at most fourfold from one
+// to the next, as the first figures are few and noisy. TestGrainModel checks the policy
+// against the best fixed chunk on a model of the cluster.
 const (
 	// TargetEfficiency is the share of a node's time auto-grain aims to spend computing.
 	TargetEfficiency = 0.9
@@ -107,8 +110,18 @@ func (g *grainer) size(remaining, nodes int) int {
 	// maxChunkTime of work. No floor at k90: early calls may be far cheaper than later ones
 	// (a Mandelbrot's edge rows), and a floor computed from them would unbalance the tail.
 	share := 2 * slotsPerNode * nodes // a node holds slotsPerNode chunks: half the rest in flight
-	k := min(ChunkFor(c, o, sizingEfficiency), (remaining+share-1)/share, maxChunkTasks)
+	most := min(ChunkFor(c, o, sizingEfficiency), maxChunkTasks)
+	k := min(most, (remaining+share-1)/share)
 	if c > 0 {
+		// The tail: guided shares shrink geometrically, down to chunks whose work is nothing
+		// next to their overhead (a cheap function's last hundred chunks cost more than its
+		// work). A node's rest of w = remaining·c/nodes, cut into chunks of k, costs about
+		// (w/(k·c))·o in overhead and k·c/2 in imbalance at the end: least at
+		// k = √(2·remaining·o/(nodes·c)), which is the floor — but never more than two
+		// overheads of work, as the first calls measured may be far cheaper than later ones
+		// (a Mandelbrot's edge rows): a floor of that size unbalances nothing.
+		floor := int(min(math.Sqrt(2*float64(remaining)*float64(o)/(float64(nodes)*float64(c))), math.Ceil(2*float64(o)/float64(c))))
+		k = max(k, min(floor, most))
 		k = min(k, max(1, int(maxChunkTime/c)))
 	}
 	// Early figures are few and noisy: grow step by step.
@@ -134,7 +147,8 @@ func (g *grainer) summary(chunks []int) (int, string) {
 		eff = 100 * float64(c) / float64(c+o)
 	}
 	return most, fmt.Sprintf("auto: %d chunk%s of 1 to measure; %s/call on the node, %s dispatch overhead "+
-		"(single calls %.0f%% efficient) → ≥ %d per chunk for %.0f%%; then a quarter of the rest per node, at most %s of work, growing at most %d× a chunk; chunks %s",
+		"(single calls %.0f%% efficient) → ≥ %d per chunk for %.0f%%; then a quarter of the rest per node, at most %s of work, "+
+		"growing at most %d× a chunk, shrinking no further than √(2·rest·overhead/(nodes·cost)) or 2 overheads of work; chunks %s",
 		g.warmup, plural(g.warmup), fmtDuration(c), fmtDuration(o), eff, g.k90, 100*TargetEfficiency, fmtDuration(maxChunkTime),
 		growth, runs(chunks))
 }

@@ -179,8 +179,8 @@ func TestMapNodes(t *testing.T) {
 	}
 }
 
-// Auto-grain: a cheap function's chunks grow far above 1, a costly one's stay small, and
-// chunks shrink toward the tail.
+// Auto-grain: a cheap function's chunks grow far above 1 and stay few, a costly one's stay
+// small and shrink toward the tail.
 func TestMapAutoGrain(t *testing.T) {
 	tc := startCluster(t, 2)
 	sha := tc.load(t, basics)
@@ -190,8 +190,10 @@ func TestMapAutoGrain(t *testing.T) {
 	}
 	checkAdd(t, r)
 	t.Logf("add: %.0f calls/s; %s", 20000/r.Elapsed.Seconds(), r.ChunkReason)
-	if r.Chunk < 1000 || r.Chunks[0] != 1 || r.Chunks[len(r.Chunks)-1] > 2 {
-		t.Errorf("add: chunks %v, want 1 first, growing above 1000, shrinking to 1 or 2 at the end", r.Chunks)
+	// The tail stops shrinking where a chunk's work nears its overhead: no long run of tiny
+	// chunks at the end (guided shares alone took about 70 chunks here).
+	if r.Chunk < 1000 || r.Chunks[0] != 1 || len(r.Chunks) > 40 {
+		t.Errorf("add: chunks %v, want 1 first, growing above 1000, at most 40 in all", r.Chunks)
 	}
 	total := 0
 	for _, k := range r.Chunks {

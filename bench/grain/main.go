@@ -2,7 +2,7 @@
 // sweep, for a cheap (add), a medium (fib 15) and a costly (mandelbrot row) function, on 2 local
 // nodes, and prints auto's throughput as a ratio of the best (target ≥ 0.9).
 //
-//	go run ./bench/grain [-nodes 2] [-reps 3]
+//	go run ./bench/grain [-nodes 2] [-reps 3] [-v]
 package main
 
 import (
@@ -45,14 +45,15 @@ func main() {
 	nodes := flag.Int("nodes", 2, "local nodes")
 	reps := flag.Int("reps", 3, "runs of each map; the best counts")
 	examples := flag.String("examples", "examples", "directory of the example modules")
+	verbose := flag.Bool("v", false, "print why auto chose its chunk sizes")
 	flag.Parse()
-	if err := run(ctx, *nodes, *reps, *examples); err != nil {
+	if err := run(ctx, *nodes, *reps, *examples, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "grain:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, nodes, reps int, examples string) error {
+func run(ctx context.Context, nodes, reps int, examples string, verbose bool) error {
 	hub, err := cluster.StartHub()
 	if err != nil {
 		return err
@@ -135,6 +136,9 @@ func run(ctx context.Context, nodes, reps int, examples string) error {
 		}
 		auto := rates[len(rates)-1]
 		fmt.Printf("%-18s %7d %10d %14.0f %14.0f %7.2f  up to %d\n", w.name, len(w.args), bestChunk, best, auto, auto/best, autoResult.Chunk)
+		if verbose {
+			fmt.Printf("%18s %s\n", "", autoResult.ChunkReason)
+		}
 	}
 	return nil
 }
