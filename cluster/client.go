@@ -84,6 +84,9 @@ type nodeState struct {
 	lastSeen time.Time
 	lost     bool // silent for too long
 	syncing  bool // receiving this client's modules
+	// loaded are the modules this client saw the node instantiate in its incarnation inc: a
+	// status sent while a load was under way, arriving after it, must not drop them.
+	loaded   []string
 	inflight int
 	picked   uint64 // when the scheduler last chose it, for round robin among equals
 }
@@ -186,12 +189,19 @@ func (c *Client) onStatus(m *nats.Msg) {
 			c.failNodeLocked(st.ID, s.inc)
 		}
 		s.inc = st.Incarnation
+		s.loaded = nil
 		s.syncing = true
 		go c.sync(st.ID, st.Incarnation)
 	}
+	modules := st.Modules
+	for _, sha := range s.loaded {
+		if !contains(modules, sha) {
+			modules = append(modules, sha)
+		}
+	}
 	s.info = NodeInfo{
 		ID: st.ID, Host: st.Host, OS: st.OS, Arch: st.Arch, Cores: st.Cores, Engine: st.Engine,
-		Modules: st.Modules, Done: st.Done, Restarts: st.Restarts, PID: st.PID, RTT: s.info.RTT,
+		Modules: modules, Done: st.Done, Restarts: st.Restarts, PID: st.PID, RTT: s.info.RTT,
 		Tiers: fromTierMsgs(st.Tiers),
 	}
 	s.lastSeen = time.Now()
@@ -383,8 +393,13 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) error {
 		return &RemoteError{Node: id, Err: errors.New("module not instantiated after its last chunk")}
 	}
 	c.mu.Lock()
-	if s := c.nodes[id]; s != nil && !contains(s.info.Modules, sha) {
-		s.info.Modules = append(s.info.Modules, sha)
+	if s := c.nodes[id]; s != nil {
+		if !contains(s.loaded, sha) {
+			s.loaded = append(s.loaded, sha)
+		}
+		if !contains(s.info.Modules, sha) {
+			s.info.Modules = append(s.info.Modules, sha)
+		}
 	}
 	c.mu.Unlock()
 	return nil

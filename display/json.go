@@ -2,45 +2,19 @@ package display
 
 import (
 	"math"
-	"strconv"
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 )
 
-// JSONType is the MIME type of a value's data form.
+// JSONType is the MIME type of a value's data form. Only containers (lists, tuples, dicts)
+// carry it: JupyterLab prefers application/json to every other type, so a table or a number
+// with it would show as a JSON tree there instead of as a table or a number.
 const JSONType = "application/json"
 
 // maxJSONItems bounds the values a data form holds: a bigger value shows as text only, so
 // that a cell returning a million results does not send them twice.
 const maxJSONItems = 10000
-
-// JSON is the table as data: its title and note when set, its column headers, and its rows,
-// a cell of a right-aligned (numeric) column as a number when it is one.
-func (t *Table) JSON() map[string]any {
-	cols := append([]string{}, t.Headers...)
-	rows := make([][]any, len(t.Rows))
-	for i, row := range t.Rows {
-		r := make([]any, len(row))
-		for j, c := range row {
-			r[j] = c
-			if t.Right[j] {
-				if f, err := strconv.ParseFloat(c, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-					r[j] = f
-				}
-			}
-		}
-		rows[i] = r
-	}
-	d := map[string]any{"columns": cols, "rows": rows}
-	if t.Title != "" {
-		d["title"] = t.Title
-	}
-	if t.Note != "" {
-		d["note"] = t.Note
-	}
-	return d
-}
 
 // JSONOf is a plain Starlark value as JSON data: None, bools, ints (exact in a float64),
 // finite floats, UTF-8 strings, lists and tuples of these, and dicts with string keys.

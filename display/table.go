@@ -24,7 +24,7 @@ type Table struct {
 // Bundle is the table as text/plain (aligned columns), text/html, and its data as
 // application/json.
 func (t *Table) Bundle() Bundle {
-	return Bundle{"text/plain": t.Plain(), "text/html": t.HTML(), JSONType: t.JSON()}
+	return Bundle{"text/plain": t.Plain(), "text/html": t.HTML()}
 }
 
 // Plain is the table as aligned columns of plain text.

@@ -60,7 +60,7 @@ func (shown) Show() Bundle               { return Bundle{"text/plain": "plain", 
 func (shown) Terminal(color bool) string { return "term" }
 
 func TestOf(t *testing.T) {
-	if b := Of(starlark.String("hi")); b.Text() != `"hi"` || b[JSONType] != "hi" || len(b) != 2 {
+	if b := Of(starlark.String("hi")); b.Text() != `"hi"` || len(b) != 1 {
 		t.Errorf("a plain value: %v", b)
 	}
 	if b := Of(shown{starlark.None}); b["text/html"] != "<b>rich</b>" || b[JSONType] != nil {

@@ -13,14 +13,17 @@ type Terminaler interface {
 }
 
 // Of is the MIME bundle of a cell's value: a Shower's own, or else its repr as text/plain
-// and, for a value that is plain data (see JSONOf), the data as application/json.
+// and, for a list, tuple or dict of plain data (see JSONOf), the data as application/json.
 func Of(v starlark.Value) Bundle {
 	if s, ok := v.(Shower); ok {
 		return s.Show()
 	}
 	b := Plain(Repr(v))
-	if data, ok := JSONOf(v); ok {
-		b[JSONType] = data
+	switch v.(type) {
+	case *starlark.List, starlark.Tuple, *starlark.Dict:
+		if data, ok := JSONOf(v); ok {
+			b[JSONType] = data
+		}
 	}
 	return b
 }

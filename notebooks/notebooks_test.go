@@ -247,8 +247,6 @@ var expected = map[string][]expectation{
 		{"%inspect basics.trap_nested", "image/svg+xml", []string{"<svg", "trap_nested", "crash"}, nil},
 		{"%inspect basics.trap_nested", "text/plain", []string{"call graph", "callees    crash"}, nil},
 		{"%nodes", "text/html", []string{"<table", "basics", "shapes", "numbers"}, nil},
-		{"%nodes", "application/json", []string{`"columns":[`, "basics"}, nil},
-		{"basics\n", "application/json", []string{`"columns":[`, `"fib"`}, nil},
 		{"[basics.fib(n)", "application/json", []string{"[0,1,1,2,3,5,8,13,21,34,55,89]"}, nil},
 	},
 	"02-granularity.ipynb": {
