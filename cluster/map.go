@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -35,6 +36,16 @@ const maxLossRetries = 3
 
 // slotsPerNode is how many chunks each node holds at once: one running, one queued behind it.
 const slotsPerNode = 2
+
+// A chunk still out after backupAfter times the longest a chunk of the map has taken so far
+// (and at least minBackupAge), when there is nothing left to hand out, is run again on an idle
+// node: whichever copy answers first counts, and the other is cancelled. A node that died
+// under a chunk is only declared lost after 2 s without a heartbeat; a slow node would hold
+// the map's end back just as long.
+const (
+	backupAfter  = 3
+	minBackupAge = 100 * time.Millisecond
+)
 
 // MapProgress is reported as tasks finish.
 type MapProgress struct {
@@ -110,7 +121,10 @@ func (r *MapResult) Speedup() float64 {
 // results in input order. Nodes pull work: each holds at most two chunks, and whichever node
 // finishes a chunk takes the next, so a faster node takes more. A task that traps fails alone
 // (its TaskResult.Err is set; the error of Map stays nil); a task whose node dies runs again on
-// another node. Nodes that join during the map take work at once.
+// another node. Once every task is handed out, a chunk out for far longer than chunks take
+// (backupAfter) is copied to an idle node and the first answer counts, so neither a dead node
+// (declared lost only after 2 s) nor a slow one holds back the map's end; a copy counts as a
+// retry. Nodes that join during the map take work at once.
 //
 // progress, if not nil, is called (never concurrently) as tasks finish.
 //
@@ -150,7 +164,8 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	n := len(spec.Args)
 	r := &MapResult{Tasks: make([]TaskResult, n), Chunk: spec.Chunk, Began: time.Now()}
 	m := &mapRun{c: c, spec: spec, r: r, progress: progress, left: n, slots: map[string]int{},
-		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1)}
+		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1),
+		final: make([]bool, n), retries: make([]int, n), flights: map[*flight]bool{}}
 	if spec.Chunk == 0 {
 		m.g = newGrainer()
 	}
@@ -235,7 +250,21 @@ type mapRun struct {
 	used   map[string]bool
 	done   int
 
+	final   []bool           // tasks whose result is recorded
+	retries []int            // attempts beyond the first, per task
+	flights map[*flight]bool // chunks out on nodes
+	longest time.Duration    // the longest a chunk took, sent to answered
+
 	progressMu sync.Mutex
+}
+
+// flight is a chunk out on a node.
+type flight struct {
+	tasks  []int
+	node   string
+	sent   time.Time
+	backup bool // a copy of it runs elsewhere
+	cancel context.CancelFunc
 }
 
 func (m *mapRun) leftNow() int {
@@ -307,20 +336,30 @@ func (m *mapRun) slot(id string) {
 	}()
 	for {
 		m.mu.Lock()
+		var chunk []int
 		for !m.queuedLocked() && m.left > 0 && m.ctx.Err() == nil {
+			if chunk = m.backupLocked(id); chunk != nil {
+				break
+			}
 			wake := m.wake
 			m.mu.Unlock()
 			select {
 			case <-wake:
 			case <-m.ctx.Done():
+			case <-time.After(minBackupAge / 4):
 			}
 			m.mu.Lock()
 		}
-		if !m.queuedLocked() || m.ctx.Err() != nil {
-			m.mu.Unlock()
-			return
+		if chunk == nil {
+			if !m.queuedLocked() || m.ctx.Err() != nil {
+				m.mu.Unlock()
+				return
+			}
+			if chunk = m.takeLocked(); chunk == nil {
+				m.mu.Unlock()
+				continue
+			}
 		}
-		chunk := m.takeLocked()
 		m.used[id] = true
 		m.mu.Unlock()
 
@@ -338,9 +377,24 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	for k, i := range chunk {
 		args[k] = m.spec.Args[i]
 	}
-	res, err := m.c.callBatch(m.ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true)
+	ctx, cancel := context.WithCancel(m.ctx)
+	defer cancel()
+	f := &flight{tasks: chunk, node: id, sent: time.Now(), cancel: cancel}
+	m.mu.Lock()
+	m.flights[f] = true
+	m.mu.Unlock()
+	res, err := m.c.callBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true)
+	m.mu.Lock()
+	delete(m.flights, f)
+	if len(res) == len(chunk) && ctx.Err() == nil {
+		m.longest = max(m.longest, time.Since(f.sent))
+	}
+	m.mu.Unlock()
 	if m.ctx.Err() != nil {
 		return true // interrupted: the chunk's tasks stay without results
+	}
+	if ctx.Err() != nil {
+		return false // a copy answered first; run starts a new slot if the node is ready
 	}
 	if len(res) != len(chunk) { // the batch failed as a whole, before reaching the node
 		res = make([]BatchResult, len(chunk))
@@ -353,10 +407,24 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	var lost, again []int
 	for k, i := range chunk {
 		b := &res[k]
-		t := &m.r.Tasks[i] // owned by this goroutine while the task is handed out
-		t.Node, t.Values, t.Err = id, b.Values, b.Err
-		t.Submitted, t.Started, t.Finished, t.Received = b.Submitted, b.Started, b.Finished, b.Received
 		var trap *wasm.Trap
+		m.mu.Lock()
+		if m.final[i] { // a copy answered first
+			m.mu.Unlock()
+			continue
+		}
+		retry := b.Err != nil && (errors.Is(b.Err, ErrNodeLost) && m.retries[i] < m.spec.Retries+maxLossRetries ||
+			errors.As(b.Err, &trap) && m.retries[i] < m.spec.Retries)
+		if retry {
+			m.retries[i]++
+			m.r.Retried++
+		} else {
+			m.final[i] = true
+			t := &m.r.Tasks[i] // written once, by the goroutine that made final[i] true
+			t.Node, t.Values, t.Err, t.Retries = id, b.Values, b.Err, m.retries[i]
+			t.Submitted, t.Started, t.Finished, t.Received = b.Submitted, b.Started, b.Finished, b.Received
+		}
+		m.mu.Unlock()
 		switch {
 		case b.Err == nil:
 			if !b.Started.IsZero() && !b.Finished.Before(b.Started) {
@@ -369,13 +437,9 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 				last = b.Received
 			}
 			m.finish(i, false)
-		case errors.Is(b.Err, ErrNodeLost) && t.Retries < m.spec.Retries+maxLossRetries:
-			t.Retries++
-			m.retried()
+		case retry && errors.Is(b.Err, ErrNodeLost):
 			lost = append(lost, i)
-		case errors.As(b.Err, &trap) && t.Retries < m.spec.Retries:
-			t.Retries++
-			m.retried()
+		case retry:
 			again = append(again, i)
 		default:
 			m.finish(i, true)
@@ -384,18 +448,58 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	if m.g != nil && !first.IsZero() {
 		m.g.observe(len(chunk)-len(lost)-len(again), busy, last.Sub(first))
 	}
-	if len(lost)+len(again) > 0 {
-		m.mu.Lock()
-		if len(lost) > 0 {
-			m.reruns = append(m.reruns, lost)
-		}
-		if len(again) > 0 {
-			m.reruns = append(m.reruns, again)
-		}
-		m.wakeLocked()
-		m.mu.Unlock()
+	m.mu.Lock()
+	if len(lost) > 0 {
+		m.reruns = append(m.reruns, lost)
 	}
+	if len(again) > 0 {
+		m.reruns = append(m.reruns, again)
+	}
+	if len(lost)+len(again) > 0 {
+		m.wakeLocked()
+	}
+	// Cancel the chunks whose every task now has its result from a copy.
+	for g := range m.flights {
+		if !slices.ContainsFunc(g.tasks, func(i int) bool { return !m.final[i] }) {
+			g.cancel()
+		}
+	}
+	m.mu.Unlock()
 	return len(lost) == 0
+}
+
+// backupLocked picks, for an idle slot of node id, a copy of the oldest chunk out on another
+// node for longer than backupAfter times the longest chunk so far; nil if there is none.
+func (m *mapRun) backupLocked(id string) []int {
+	if m.longest <= 0 {
+		return nil // no chunk answered yet: nothing says how long one takes
+	}
+	age := max(backupAfter*m.longest, minBackupAge)
+	var oldest *flight
+	for f := range m.flights {
+		if f.node == id && time.Since(f.sent) > age {
+			return nil // this node is itself late
+		}
+		if f.node != id && !f.backup && time.Since(f.sent) > age && (oldest == nil || f.sent.Before(oldest.sent)) {
+			oldest = f
+		}
+	}
+	if oldest == nil {
+		return nil
+	}
+	oldest.backup = true
+	var chunk []int
+	for _, i := range oldest.tasks {
+		if !m.final[i] {
+			chunk = append(chunk, i)
+			m.retries[i]++
+			m.r.Retried++
+		}
+	}
+	if chunk != nil {
+		m.r.Chunks = append(m.r.Chunks, len(chunk))
+	}
+	return chunk
 }
 
 // queuedLocked says whether tasks wait to be handed out.
@@ -406,11 +510,16 @@ func (m *mapRun) queuedLocked() bool {
 // takeLocked hands out the next chunk: a rerun first, else the next tasks in input order, as
 // many as the asked chunk size or auto-grain says.
 func (m *mapRun) takeLocked() []int {
-	if len(m.reruns) > 0 {
-		chunk := m.reruns[0]
+	for len(m.reruns) > 0 {
+		chunk := slices.DeleteFunc(m.reruns[0], func(i int) bool { return m.final[i] }) // a copy may have answered
 		m.reruns = m.reruns[1:]
-		m.r.Chunks = append(m.r.Chunks, len(chunk))
-		return chunk
+		if len(chunk) > 0 {
+			m.r.Chunks = append(m.r.Chunks, len(chunk))
+			return chunk
+		}
+	}
+	if m.next >= len(m.spec.Args) {
+		return nil
 	}
 	size := m.spec.Chunk
 	if m.g != nil {
@@ -424,12 +533,6 @@ func (m *mapRun) takeLocked() []int {
 	m.next += size
 	m.r.Chunks = append(m.r.Chunks, size)
 	return chunk
-}
-
-func (m *mapRun) retried() {
-	m.mu.Lock()
-	m.r.Retried++
-	m.mu.Unlock()
 }
 
 // finish records that a task has its final result, and reports progress.

@@ -322,8 +322,9 @@ func TestMapNodeKilled(t *testing.T) {
 	if r.Retried == 0 || retried == 0 || len(per) != 3 || r.Failed != 0 {
 		t.Errorf("retried %d (%d tasks), failed %d, per node %v", r.Retried, retried, r.Failed, per)
 	}
-	// The lost tasks wait for the node to be declared lost (2 s without a heartbeat), not more.
-	if after > 4*time.Second {
+	// The lost tasks run again on idle nodes once the rest is handed out, without waiting
+	// for the node to be declared lost (2 s without a heartbeat).
+	if after > 1500*time.Millisecond {
 		t.Errorf("the map ended %v after the kill", after)
 	}
 	t.Logf("%v in all, %v after the kill; retried %d; per node %v", r.Elapsed.Round(time.Millisecond),
