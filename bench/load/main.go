@@ -122,4 +122,3 @@ func run(ctx context.Context, rain string, bin []byte, dirs []string, tier strin
 	}
 	return load, time.Since(t0), nil
 }
-
