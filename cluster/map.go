@@ -66,8 +66,9 @@ type TaskResult struct {
 	// node (its clock), received back.
 	Submitted, Started, Finished, Received time.Time
 
-	Retries int   // attempts beyond the first
-	Err     error // nil, or why the task failed (a *RemoteError; a *wasm.Trap inside for a trap)
+	Retries int    // attempts beyond the first
+	Err     error  // nil, or why the task failed (a *RemoteError; a *wasm.Trap inside for a trap)
+	Tier    string // the engine that ran the last attempt: wasm.EngineCompiler or EngineInterpreter
 }
 
 // MapResult is a map's outcome: one TaskResult per input, in input order.
@@ -421,7 +422,7 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 		} else {
 			m.final[i] = true
 			t := &m.r.Tasks[i] // written once, by the goroutine that made final[i] true
-			t.Node, t.Values, t.Err, t.Retries = id, b.Values, b.Err, m.retries[i]
+			t.Node, t.Values, t.Err, t.Retries, t.Tier = id, b.Values, b.Err, m.retries[i], b.Tier
 			t.Submitted, t.Started, t.Finished, t.Received = b.Submitted, b.Started, b.Finished, b.Received
 		}
 		m.mu.Unlock()

@@ -23,9 +23,9 @@ func TestChartBuiltins(t *testing.T) {
 	began := time.Now()
 	at := func(ms int) time.Time { return began.Add(time.Duration(ms) * time.Millisecond) }
 	r := &cluster.MapResult{Began: began, Elapsed: 10 * time.Millisecond, Chunk: 1, Tasks: []cluster.TaskResult{
-		{Values: []uint64{3}, Node: "a", Started: at(1), Finished: at(5)},
-		{Node: "b", Err: errors.New("boom"), Retries: 1, Started: at(1), Finished: at(2)},
-		{Values: []uint64{7}, Node: "b", Started: at(2), Finished: at(8)},
+		{Values: []uint64{3}, Node: "a", Started: at(1), Finished: at(5), Tier: wasm.EngineInterpreter},
+		{Node: "b", Err: errors.New("boom"), Retries: 1, Started: at(1), Finished: at(2), Tier: wasm.EngineCompiler},
+		{Values: []uint64{7}, Node: "b", Started: at(2), Finished: at(8), Tier: wasm.EngineCompiler},
 	}}
 	s.globals["r"] = newMapResult(f.(*Function), r)
 	bin, err := os.ReadFile(filepath.Join("..", "examples", "basics.wasm"))
@@ -44,7 +44,9 @@ func TestChartBuiltins(t *testing.T) {
 		{code: "r.timeline(title='mine')", svg: ">mine<", term: "1 retried · 1 failed"},
 		{code: "speedup_plot(nodes=[1, 2], times=[2.0, 1.1])", svg: "Amdahl fit", term: "speedup  "},
 		{code: "sizes(b, top=3)", svg: "b: function sizes (largest 3 of", term: "more function"},
+		{code: "r.timeline(by='tier')", svg: ">interpreter<", term: "a ▕"},
 		{code: "r.timeline(title=1)", err: "title must be a string"},
+		{code: "r.timeline(by='colour')", err: `by must be "map" or "tier"`},
 		{code: "speedup_plot(nodes=[1, 2], times=[2.0])", err: "speedup_plot: display: speedup: 2 node counts but 1 times"},
 		{code: "speedup_plot(nodes=[1], times=['x'])", err: "times[0] must be seconds"},
 		{code: "sizes(1)", err: "sizes wants a module"},
@@ -78,6 +80,9 @@ func TestChartBuiltins(t *testing.T) {
 		if data, err := os.ReadFile(path); err != nil || !strings.HasPrefix(string(data), "<svg") || filepath.Dir(path) != chartDir() {
 			t.Errorf("%s: chart file %q: %v", tt.code, path, err)
 		}
+	}
+	if v, err := s.Exec(context.Background(), "r.tasks[0]['tier']", &recorder{}); err != nil || v.String() != `"interpreter"` {
+		t.Errorf("a task's tier: %v, %v", v, err)
 	}
 }
 

@@ -326,6 +326,7 @@ func (m *MapResult) Attr(name string) (starlark.Value, error) {
 			d.SetKey(starlark.String("finished"), secs(t.Finished))
 			d.SetKey(starlark.String("received"), secs(t.Received))
 			d.SetKey(starlark.String("retries"), starlark.MakeInt(t.Retries))
+			d.SetKey(starlark.String("tier"), starlark.String(t.Tier))
 			var e starlark.Value = starlark.None
 			if t.Err != nil {
 				e = starlark.String(t.Err.Error())
