@@ -5,7 +5,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,32 +124,8 @@ func TestCallBatchInterrupt(t *testing.T) {
 //
 //	go test ./cluster/ -run '^$' -bench CallBatch -benchtime 5x
 func BenchmarkCallBatch(b *testing.B) {
-	hub, err := StartHub()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer hub.Shutdown()
-	client, err := Connect(b.Context(), hub.URL(), hub.Token())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
-	l, err := StartLocalNodes(b.Context(), []string{os.Args[0]}, 2, hub.URL(), hub.Token())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Stop()
-	if err := client.WaitNodes(b.Context(), 2); err != nil {
-		b.Fatal(err)
-	}
-	bin, err := os.ReadFile(basics)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sha, err := client.Load(b.Context(), bin)
-	if err != nil {
-		b.Fatal(err)
-	}
+	tc := startCluster(b, 2)
+	client, sha := tc.client, tc.load(b, basics)
 	const calls = 20_000
 	args := make([][]uint64, calls)
 	for i := range args {

@@ -31,7 +31,7 @@ type testCluster struct {
 	logDir string
 }
 
-func startCluster(t *testing.T, n int, opts ...ClientOption) *testCluster {
+func startCluster(t testing.TB, n int, opts ...ClientOption) *testCluster {
 	t.Helper()
 	hub, err := StartHub()
 	if err != nil {
@@ -59,7 +59,7 @@ func startCluster(t *testing.T, n int, opts ...ClientOption) *testCluster {
 }
 
 // addNodes starts n more nodes and waits until all are ready.
-func (tc *testCluster) addNodes(t *testing.T, n int) {
+func (tc *testCluster) addNodes(t testing.TB, n int) {
 	t.Helper()
 	dir := filepath.Join(tc.logDir, string(rune('a'+len(tc.nodes))))
 	l, err := StartLocalNodes(t.Context(), []string{os.Args[0]}, n, tc.hub.URL(), tc.hub.Token(), WithLogDir(dir))
@@ -79,7 +79,7 @@ func (tc *testCluster) addNodes(t *testing.T, n int) {
 	}
 }
 
-func (tc *testCluster) load(t *testing.T, path string) string {
+func (tc *testCluster) load(t testing.TB, path string) string {
 	t.Helper()
 	bin, err := os.ReadFile(path)
 	if err != nil {
@@ -524,32 +524,8 @@ func TestHubLost(t *testing.T) {
 
 // BenchmarkCall measures the round trip of a tiny call (add) on one local node.
 func BenchmarkCall(b *testing.B) {
-	hub, err := StartHub()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer hub.Shutdown()
-	client, err := Connect(b.Context(), hub.URL(), hub.Token())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
-	l, err := StartLocalNodes(b.Context(), []string{os.Args[0]}, 1, hub.URL(), hub.Token())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Stop()
-	if err := client.WaitNodes(b.Context(), 1); err != nil {
-		b.Fatal(err)
-	}
-	bin, err := os.ReadFile(basics)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sha, err := client.Load(b.Context(), bin)
-	if err != nil {
-		b.Fatal(err)
-	}
+	tc := startCluster(b, 1)
+	client, sha := tc.client, tc.load(b, basics)
 	call := Call{Module: sha, Func: "add", Args: []uint64{1, 2}}
 	b.ResetTimer()
 	for b.Loop() {
