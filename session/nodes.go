@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,14 +21,18 @@ func (s *Session) nodesTable() *display.Table {
 		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 10: true},
 	}
 	for _, n := range nodes {
-		var mods, tiers []string
+		var mods, tiers, states []string
 		for _, sha := range n.Modules {
 			if m, ok := s.modules[sha]; ok {
 				mods = append(mods, m.name)
 				if mt, ok := n.Tiers[sha]; ok {
 					tiers = append(tiers, m.name+": "+tierCell(mt))
+					states = append(states, tierCell(mt))
 				}
 			}
+		}
+		if len(states) > 1 && len(slices.Compact(slices.Clone(states))) == 1 {
+			tiers = []string{"all " + states[0]} // keep the table narrow
 		}
 		t.Rows = append(t.Rows, []string{
 			n.ID, n.Host, n.OS + "/" + n.Arch, fmt.Sprint(n.Cores), n.Engine,
