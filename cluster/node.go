@@ -103,6 +103,7 @@ type node struct {
 	lostOnce  sync.Once
 
 	heartbeatOnce sync.Once
+	idle          idler
 
 	mu        sync.Mutex
 	modules   map[string]bool // instantiated in the current worker
@@ -356,7 +357,10 @@ func (n *node) run(ctx context.Context) error {
 			return err
 		}
 		// The node announces itself once it has a worker, so a client that sees it can use it.
-		n.heartbeatOnce.Do(func() { go n.heartbeat(ctx) })
+		n.heartbeatOnce.Do(func() {
+			go n.heartbeat(ctx)
+			go n.idle.run(ctx.Done())
+		})
 		for wp != nil {
 			select {
 			case <-ctx.Done():
@@ -370,11 +374,13 @@ func (n *node) run(ctx context.Context) error {
 			case <-wp.exited:
 				wp = nil
 			case it := <-n.items:
+				n.idle.begin()
 				if it.call != nil {
 					n.runCall(wp, it)
 				} else {
 					n.runLoad(wp, it)
 				}
+				n.idle.end()
 				select {
 				case <-wp.exited:
 					wp = nil

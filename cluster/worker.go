@@ -61,6 +61,7 @@ func RunWorker(ctx context.Context) {
 	if err := w.fw.write(frameHello, []byte(strconv.Itoa(wireVersion))); err != nil {
 		os.Exit(0) // the supervisor is gone
 	}
+	go w.idle.run(ctx.Done())
 	if err := w.serve(ctx, bufio.NewReaderSize(os.Stdin, 64<<10)); err != nil && err != io.EOF {
 		log.Print(err)
 		os.Exit(1)
@@ -78,6 +79,8 @@ type worker struct {
 	moduleDir string
 	fw        *frameWriter
 	instances map[string]*wasm.Instance
+
+	idle idler
 
 	tiersMu   sync.Mutex
 	lastTiers string // the frameTiers last sent
@@ -115,6 +118,7 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 		if err != nil {
 			return err
 		}
+		w.idle.begin()
 		switch typ {
 		case frameLoad:
 			rep := loadReply{V: wireVersion, Have: true}
@@ -144,6 +148,7 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 		default:
 			return fmt.Errorf("cluster: worker: unknown frame %q", typ)
 		}
+		w.idle.end()
 	}
 }
 

@@ -1,0 +1,53 @@
+package cluster
+
+import (
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+)
+
+// idleAfter is how long a node process waits, once it has nothing to do, before it returns its
+// memory: the garbage collector's free pages to the OS and the binary's pages to the page cache
+// (trimImage). The first call after that maps again the code it runs (a few hundred µs, once).
+const idleAfter = 500 * time.Millisecond
+
+// idler trims a node process's memory once it has been idle for idleAfter.
+type idler struct {
+	busy    atomic.Int32
+	last    atomic.Int64 // UnixNano of the last end of work
+	trimmed atomic.Bool
+}
+
+func (d *idler) begin() {
+	d.busy.Add(1)
+	d.trimmed.Store(false)
+}
+
+func (d *idler) end() {
+	d.last.Store(time.Now().UnixNano())
+	d.busy.Add(-1)
+}
+
+// run trims now, and then whenever the process has been idle for idleAfter, until done closes.
+func (d *idler) run(done <-chan struct{}) {
+	trim := func() {
+		debug.FreeOSMemory()
+		trimImage()
+	}
+	trim()
+	d.trimmed.Store(true)
+	t := time.NewTicker(idleAfter / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		if d.trimmed.Load() || d.busy.Load() != 0 || time.Since(time.Unix(0, d.last.Load())) < idleAfter {
+			continue
+		}
+		d.trimmed.Store(true)
+		trim()
+	}
+}
