@@ -364,6 +364,7 @@ func (n *node) runBatch(wp *workerProc, it *item) {
 // batch runs a batch message in the worker, through wasm's fast path (no context: a cancel
 // kills the worker, so nothing needs to watch for one between calls).
 func (w *worker) batch(payload []byte) []byte {
+	w.moved = false
 	var h batchHeader
 	args, err := unpackBatch(payload, &h)
 	if err != nil {
@@ -390,6 +391,8 @@ func (w *worker) batch(payload []byte) []byte {
 	for k := range in {
 		in[k] = binary.LittleEndian.Uint64(args[8*k:])
 	}
+	before := inst.Tier()
+	defer func() { w.moved = inst.Tier() != before }()
 	rep.Started = time.Now().UnixNano()
 	out := func(i int, res []uint64, err error) {
 		times[i] = time.Now().UnixNano()

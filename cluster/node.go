@@ -121,6 +121,7 @@ type node struct {
 // item is one job for the runner: a call, or the instantiation of a module.
 type item struct {
 	call  *callMsg
+	raw   []byte // for a call: the message, forwarded to the worker as is
 	batch []byte // for a batch: the message, forwarded to the worker as is (call has its task)
 	calls int    // calls in the batch
 	reply string // subject of the call's reply
@@ -196,7 +197,7 @@ func (n *node) onCall(m *nats.Msg) {
 	n.queued++
 	n.mu.Unlock()
 	select {
-	case n.items <- &item{call: c, reply: m.Reply}:
+	case n.items <- &item{call: c, raw: m.Data, reply: m.Reply}:
 	default:
 		n.mu.Lock()
 		n.queued--
@@ -449,7 +450,10 @@ func (n *node) runCall(wp *workerProc, it *item) {
 		defer stdout.close()
 		defer stderr.close()
 	}
-	payload, _ := json.Marshal(c)
+	payload := it.raw
+	if payload == nil {
+		payload, _ = json.Marshal(c)
+	}
 	if err := wp.fw.write(frameCall, payload); err == nil {
 		for f := range wp.frames {
 			switch f.typ {

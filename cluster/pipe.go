@@ -40,9 +40,13 @@ var errBadFrame = errors.New("cluster: bad frame")
 const maxFrame = 64 << 20
 
 type frameWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte // a small frame is copied here and written in one system call
 }
+
+// smallFrame is the largest payload that frameWriter copies to write its frame in one go.
+const smallFrame = 64 << 10
 
 func (f *frameWriter) write(typ byte, payload []byte) error {
 	f.mu.Lock()
@@ -50,6 +54,11 @@ func (f *frameWriter) write(typ byte, payload []byte) error {
 	var hdr [5]byte
 	binary.BigEndian.PutUint32(hdr[:4], uint32(len(payload)+1))
 	hdr[4] = typ
+	if len(payload) <= smallFrame {
+		f.buf = append(append(f.buf[:0], hdr[:]...), payload...)
+		_, err := f.w.Write(f.buf)
+		return err
+	}
 	if _, err := f.w.Write(hdr[:]); err != nil {
 		return err
 	}

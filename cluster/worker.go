@@ -81,6 +81,10 @@ type worker struct {
 	instances map[string]*wasm.Instance
 
 	idle idler
+	// moved says whether the last call or batch ran on another tier than the one before it:
+	// only then can its module's tier state have changed (compiled code becoming ready is sent
+	// by the goroutine that waits for it, see load).
+	moved bool
 
 	tiersMu   sync.Mutex
 	lastTiers string // the frameTiers last sent
@@ -135,13 +139,17 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 				return fmt.Errorf("cluster: worker: bad call: %w", err)
 			}
 			rep := w.call(ctx, &c)
-			w.sendTiers()
+			if w.moved {
+				w.sendTiers()
+			}
 			if err := w.reply(frameResult, rep); err != nil {
 				return err
 			}
 		case frameBatch:
 			rep := w.batch(payload)
-			w.sendTiers()
+			if w.moved {
+				w.sendTiers()
+			}
 			if err := w.fw.write(frameBatchResult, rep); err != nil {
 				return err
 			}
@@ -201,6 +209,7 @@ func (w *worker) sendTiers() {
 
 func (w *worker) call(ctx context.Context, c *callMsg) *replyMsg {
 	rep := &replyMsg{V: wireVersion, Task: c.Task}
+	w.moved = false
 	inst, ok := w.instances[c.Module]
 	if !ok {
 		rep.Err = toWire(fmt.Errorf("%w: %s", errNoModule, c.Module))
@@ -210,10 +219,14 @@ func (w *worker) call(ctx context.Context, c *callMsg) *replyMsg {
 	if c.Output {
 		stdout, stderr = frameOutput{w.fw, frameStdout}, frameOutput{w.fw, frameStderr}
 	}
+	before := inst.Tier()
 	rep.Started = time.Now().UnixNano()
-	vals, err := inst.Call(ctx, c.Func, c.Args, stdout, stderr)
+	// Not through ctx: a call is interrupted by killing the worker (see RunNode), and a
+	// context that cannot end spares the call a goroutine of its own.
+	vals, err := inst.Call(context.WithoutCancel(ctx), c.Func, c.Args, stdout, stderr)
 	rep.Finished = time.Now().UnixNano()
 	rep.Values, rep.Err, rep.Tier = vals, toWire(err), inst.Tier()
+	w.moved = rep.Tier != before
 	return rep
 }
 

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -63,8 +64,9 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 		frames: make(chan frame, 64), exited: make(chan struct{}), started: time.Now(),
 	}
 	go func() {
+		r := bufio.NewReaderSize(stdout, 64<<10)
 		for {
-			typ, payload, err := readFrame(stdout)
+			typ, payload, err := readFrame(r)
 			if err != nil {
 				wp.readErr = err
 				break
