@@ -37,6 +37,12 @@ const maxLossRetries = 3
 // slotsPerNode is how many chunks each node holds at once: one running, one queued behind it.
 const slotsPerNode = 2
 
+// Chunks of fewer than smallChunk calls get smallChunkSlots slots per node.
+const (
+	smallChunk      = 16
+	smallChunkSlots = 8
+)
+
 // A chunk still out after backupAfter times the longest a chunk of the map has taken so far
 // (and at least minBackupAge), when there is nothing left to hand out, is run again on an idle
 // node: whichever copy answers first counts, and the other is cancelled. A node that died
@@ -308,7 +314,7 @@ func (m *mapRun) run() {
 			m.nodes = len(ready)
 		}
 		for _, id := range ready {
-			for m.slots[id] < slotsPerNode {
+			for m.slots[id] < m.slotsPerNode() {
 				m.slots[id]++
 				m.wg.Add(1)
 				go m.slot(id)
@@ -324,6 +330,15 @@ func (m *mapRun) run() {
 		case <-wake:
 		}
 	}
+}
+
+// slotsPerNode is how many chunks the map keeps on each node: slotsPerNode, and more for
+// chunks of a few calls, whose round trip would otherwise leave the node waiting between them.
+func (m *mapRun) slotsPerNode() int {
+	if m.g == nil && m.spec.Chunk > 0 && m.spec.Chunk < smallChunk {
+		return smallChunkSlots
+	}
+	return slotsPerNode
 }
 
 // slot takes chunks for node id until none are left, the map ends or the node fails.
