@@ -422,3 +422,150 @@ func (w *worker) batch(payload []byte) []byte {
 	}
 	return buf
 }
+
+// Batch messages that wait in a node's queue go to the worker together, in one frame
+// (frameBatches) answered by one frame (frameBatchResults): a map of small chunks then costs
+// the node one exchange with its worker per group instead of one per chunk. Each batch keeps
+// its own answer, published as soon as the group's frame arrives.
+const (
+	maxGroup      = 64      // batch messages in a group
+	maxGroupBytes = 1 << 20 // bytes of batch messages in a group
+)
+
+// gather takes from the queue, without waiting, the batch messages that follow first, and
+// keeps the first other item it meets for the runner's next turn.
+func (n *node) gather(first *item) []*item {
+	group := []*item{first}
+	size := len(first.batch)
+	for len(group) < maxGroup && len(n.held) == 0 {
+		select {
+		case it := <-n.items:
+			if it.batch == nil || size+len(it.batch) > maxGroupBytes {
+				n.held = append(n.held, it)
+				return group
+			}
+			group = append(group, it)
+			size += len(it.batch)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// runGroup runs a group of batch messages on the worker in one frame and answers each. If the
+// worker is killed to cancel one of them, the others run again on the next worker, as they
+// would have had they been queued behind it.
+func (n *node) runGroup(wp *workerProc, group []*item) {
+	n.mu.Lock()
+	var run []*item
+	var tasks, missing []string
+	calls := 0
+	for _, it := range group {
+		n.queued--
+		if _, skip := n.cancelled[it.call.Task]; skip {
+			delete(n.cancelled, it.call.Task)
+			continue
+		}
+		run = append(run, it)
+		tasks = append(tasks, it.call.Task)
+		calls += it.calls
+		if !n.modules[it.call.Module] && !contains(missing, it.call.Module) {
+			missing = append(missing, it.call.Module)
+		}
+	}
+	n.mu.Unlock()
+	if len(run) == 0 {
+		return
+	}
+	for _, sha := range missing {
+		// The module may be on disk from an earlier run; if not, the worker says so.
+		n.loadIn(wp, sha)
+	}
+	n.mu.Lock()
+	n.running, n.group = tasks[0], tasks
+	n.mu.Unlock()
+	answered := false
+	defer func() {
+		n.mu.Lock()
+		n.running, n.group = "", nil
+		if answered {
+			n.done += calls
+		}
+		n.mu.Unlock()
+	}()
+	var frame []byte
+	for _, it := range run {
+		frame = binary.BigEndian.AppendUint32(frame, uint32(len(it.batch)))
+		frame = append(frame, it.batch...)
+	}
+	if err := wp.fw.write(frameBatches, frame); err == nil {
+		for f := range wp.frames {
+			if f.typ != frameBatchResults {
+				continue
+			}
+			answered = true
+			p := f.payload
+			for _, it := range run {
+				var rep []byte
+				if len(p) >= 4 {
+					if l := binary.BigEndian.Uint32(p); uint64(l) <= uint64(len(p)-4) {
+						rep, p = p[4:4+l], p[4+l:]
+					}
+				}
+				if rep == nil {
+					rep = batchFailure(it.call.Task, fmt.Errorf("%w: group answer", errBadFrame))
+				}
+				if it.reply != "" {
+					n.nc.Publish(it.reply, rep)
+				}
+			}
+			return
+		}
+	}
+	// The worker died during the group.
+	<-wp.exited
+	killed := wp.killed.Load()
+	reason := fmt.Errorf("%w (worker %v)", ErrNodeLost, wp.cmd.ProcessState)
+	if killed {
+		reason = fmt.Errorf("%w (interrupted)", ErrNodeLost)
+	}
+	var again []*item
+	n.mu.Lock()
+	for _, it := range run {
+		_, cancelled := n.cancelled[it.call.Task]
+		if killed && !cancelled {
+			n.queued++
+			again = append(again, it)
+			continue
+		}
+		delete(n.cancelled, it.call.Task)
+		if it.reply != "" {
+			n.nc.Publish(it.reply, batchFailure(it.call.Task, reason))
+		}
+	}
+	n.mu.Unlock()
+	n.held = append(again, n.held...)
+}
+
+// batches runs the batch messages of a frameBatches frame, and answers them in one frame.
+func (w *worker) batches(payload []byte) ([]byte, error) {
+	var out []byte
+	moved := false
+	for len(payload) > 0 {
+		if len(payload) < 4 {
+			return nil, fmt.Errorf("%w: group of batches", errBadFrame)
+		}
+		l := binary.BigEndian.Uint32(payload)
+		if uint64(l) > uint64(len(payload)-4) {
+			return nil, fmt.Errorf("%w: group of batches", errBadFrame)
+		}
+		rep := w.batch(payload[4 : 4+l])
+		payload = payload[4+l:]
+		moved = moved || w.moved
+		out = binary.BigEndian.AppendUint32(out, uint32(len(rep)))
+		out = append(out, rep...)
+	}
+	w.moved = moved
+	return out, nil
+}

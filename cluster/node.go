@@ -109,6 +109,8 @@ type node struct {
 	modules   map[string]bool // instantiated in the current worker
 	order     []string        // modules to instantiate in every new worker, in load order
 	running   string          // task running now, or ""
+	group     []string        // the tasks of a group of batches running now (see runGroup)
+	held      []*item         // items taken from items that run next (the runner's own)
 	worker    *workerProc     // current worker, or nil
 	cancelled map[string]time.Time
 	parts     map[string]*partial // by SHA-256 and transfer
@@ -160,6 +162,7 @@ func (n *node) publishStatus() {
 	if n.running != "" {
 		st.Busy++
 	}
+	st.Busy += max(0, len(n.group)-1)
 	if n.worker != nil {
 		st.PID = n.worker.cmd.Process.Pid
 	}
@@ -213,9 +216,12 @@ func (n *node) onCancel(m *nats.Msg) {
 		return
 	}
 	n.mu.Lock()
-	running := c.Task != "" && n.running == c.Task
+	running := c.Task != "" && (n.running == c.Task || contains(n.group, c.Task))
 	if running {
 		n.worker.kill()
+		if len(n.group) > 0 { // so that runGroup knows which of its batches was cancelled
+			n.cancelled[c.Task] = time.Now()
+		}
 	} else {
 		now := time.Now()
 		n.cancelled[c.Task] = now
@@ -363,30 +369,43 @@ func (n *node) run(ctx context.Context) error {
 			go n.idle.run(ctx.Done())
 		})
 		for wp != nil {
-			select {
-			case <-ctx.Done():
-				wp.kill()
-				<-wp.exited
-				return nil
-			case <-n.lost:
-				wp.kill()
-				<-wp.exited
-				return ErrHubLost
-			case <-wp.exited:
-				wp = nil
-			case it := <-n.items:
-				n.idle.begin()
-				if it.call != nil {
-					n.runCall(wp, it)
-				} else {
-					n.runLoad(wp, it)
-				}
-				n.idle.end()
+			var it *item
+			if len(n.held) > 0 {
+				it, n.held = n.held[0], n.held[1:]
+			} else {
 				select {
+				case <-ctx.Done():
+					wp.kill()
+					<-wp.exited
+					return nil
+				case <-n.lost:
+					wp.kill()
+					<-wp.exited
+					return ErrHubLost
 				case <-wp.exited:
 					wp = nil
-				default:
+					continue
+				case it = <-n.items:
 				}
+			}
+			n.idle.begin()
+			switch {
+			case it.batch != nil:
+				if group := n.gather(it); len(group) > 1 {
+					n.runGroup(wp, group)
+				} else {
+					n.runCall(wp, it)
+				}
+			case it.call != nil:
+				n.runCall(wp, it)
+			default:
+				n.runLoad(wp, it)
+			}
+			n.idle.end()
+			select {
+			case <-wp.exited:
+				wp = nil
+			default:
 			}
 		}
 		// The worker is gone: find out why.

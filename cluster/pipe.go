@@ -12,10 +12,12 @@ import (
 // big-endian length, then a type byte and the payload. The worker never touches the network.
 //
 //	supervisor → worker   frameLoad (SHA-256 of a module in the cache dir), frameCall (callMsg),
-//	                      frameBatch (a batch message as the client sent it, see batch.go)
+//	                      frameBatch (a batch message as the client sent it, see batch.go),
+//	                      frameBatches (batch messages, each behind its 4-byte length)
 //	worker → supervisor   frameHello (the wire version, first), frameLoaded (loadReply),
 //	                      frameStdout, frameStderr (raw WASI output, one frame per write),
 //	                      frameResult (replyMsg), frameBatchResult (a batch answer, sent on as is),
+//	                      frameBatchResults (the answers to a frameBatches, each behind its length),
 //	                      frameTiers (the tier state of every module, []tierMsg, at any time:
 //	                      the supervisor's frame reader takes it aside)
 const (
@@ -29,6 +31,9 @@ const (
 
 	frameBatch       byte = 'B'
 	frameBatchResult byte = 'b'
+
+	frameBatches      byte = 'G'
+	frameBatchResults byte = 'g'
 
 	frameTiers byte = 't'
 )

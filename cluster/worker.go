@@ -153,6 +153,17 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 			if err := w.fw.write(frameBatchResult, rep); err != nil {
 				return err
 			}
+		case frameBatches:
+			rep, err := w.batches(payload)
+			if err != nil {
+				return err
+			}
+			if w.moved {
+				w.sendTiers()
+			}
+			if err := w.fw.write(frameBatchResults, rep); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("cluster: worker: unknown frame %q", typ)
 		}
