@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/rain-wasm/rain/wasm"
 )
@@ -116,13 +115,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 			return nil, err
 		}
 	}
-	extra := natsTLS(o.tls)
-	if srv, ok := localHubs.Load(url); ok && !o.tls.enabled() {
-		// A hub of this process: in process, a call's round trip skips two trips through the
-		// kernel's loopback.
-		extra = append(extra, nats.InProcessServer(srv.(*server.Server)))
-	}
-	nc, err := dial(ctx, url, token, "rain client", 5*time.Second, nil, extra...)
+	nc, err := dial(ctx, url, token, "rain client", 5*time.Second, nil, natsTLS(o.tls)...)
 	if err != nil {
 		return nil, err
 	}

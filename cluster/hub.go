@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -110,14 +109,8 @@ func StartHub(opts ...HubOption) (*Hub, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("cluster: hub not ready after %v", o.timeout)
 	}
-	h := &Hub{srv: srv, token: o.token}
-	localHubs.Store(h.URL(), srv)
-	return h, nil
+	return &Hub{srv: srv, token: o.token}, nil
 }
-
-// localHubs are the hubs running in this process, by URL: a client of one of them talks to it
-// in process, not through the loopback interface (see Connect).
-var localHubs sync.Map
 
 // URL is the address clients and nodes connect to, e.g. "nats://127.0.0.1:4222".
 func (h *Hub) URL() string { return h.srv.ClientURL() }
@@ -160,7 +153,6 @@ func (h *Hub) Token() string { return h.token }
 
 // Shutdown stops the hub and waits until it has.
 func (h *Hub) Shutdown() {
-	localHubs.CompareAndDelete(h.URL(), h.srv)
 	h.srv.Shutdown()
 	h.srv.WaitForShutdown()
 }
