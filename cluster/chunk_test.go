@@ -35,9 +35,27 @@ func TestChunkDamagedResent(t *testing.T) {
 			tc := startCluster(t, 2, WithChunkSize(chunk))
 			var mu sync.Mutex
 			sent := map[string]int{} // sendings of the damaged chunk, per node
+			// Both nodes reach the chunk before either gets it: otherwise the first to have
+			// the whole module could write it to the shared cache before the other is asked
+			// whether it has it, and the other would take it from there.
+			var both sync.WaitGroup
+			both.Add(2)
+			reached := map[string]bool{}
 			tc.client.damage = func(id string, off int, data []byte) []byte {
 				if off != 2*chunk {
 					return data
+				}
+				mu.Lock()
+				if !reached[id] {
+					reached[id] = true
+					both.Done()
+				}
+				mu.Unlock()
+				waited := make(chan struct{})
+				go func() { both.Wait(); close(waited) }()
+				select {
+				case <-waited:
+				case <-time.After(5 * time.Second):
 				}
 				mu.Lock()
 				defer mu.Unlock()

@@ -28,14 +28,14 @@ func (d *idler) end() {
 	d.busy.Add(-1)
 }
 
-// run trims now, and then whenever the process has been idle for idleAfter, until done closes.
+// run trims whenever the process has been idle for idleAfter (counted from now at first),
+// until done closes.
 func (d *idler) run(done <-chan struct{}) {
 	trim := func() {
 		debug.FreeOSMemory()
 		trimImage()
 	}
-	trim()
-	d.trimmed.Store(true)
+	d.last.CompareAndSwap(0, time.Now().UnixNano())
 	t := time.NewTicker(idleAfter / 2)
 	defer t.Stop()
 	for {
