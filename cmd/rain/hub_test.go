@@ -14,11 +14,11 @@ import (
 	"time"
 )
 
-// TestSharedHub: a standalone `rain hub`, one `rain node` joined to it, and two sessions that
-// %cluster connect to it and map at the same time: both complete, on the shared node.
-func TestSharedHub(t *testing.T) {
-	env := testEnv(t)
-	hub := exec.Command(rainBin, "hub", "--host", "127.0.0.1", "--port", "-1", "--token", "workshop")
+// startHub runs `rain hub` on a free loopback port with token, until the test ends, and
+// returns the URL from the join line it prints.
+func startHub(t *testing.T, env []string, token string) string {
+	t.Helper()
+	hub := exec.Command(rainBin, "hub", "--host", "127.0.0.1", "--port", "-1", "--token", token)
 	hub.Env = env
 	out, err := hub.StdoutPipe()
 	if err != nil {
@@ -29,20 +29,25 @@ func TestSharedHub(t *testing.T) {
 	}
 	t.Cleanup(func() { hub.Process.Kill(); hub.Wait() })
 	lines := bufio.NewScanner(out)
-	var url string
-	joinLine := regexp.MustCompile(`rain node --join (\S+) --token workshop`)
-	for lines.Scan() && url == "" {
+	joinLine := regexp.MustCompile(`rain node --join (\S+) --token ` + regexp.QuoteMeta(token))
+	for lines.Scan() {
 		if m := joinLine.FindStringSubmatch(lines.Text()); m != nil {
-			url = m[1]
+			go func() { // keep the pipe drained
+				for lines.Scan() {
+				}
+			}()
+			return m[1]
 		}
 	}
-	if url == "" {
-		t.Fatal("rain hub printed no join line")
-	}
-	go func() {
-		for lines.Scan() {
-		}
-	}()
+	t.Fatal("rain hub printed no join line")
+	return ""
+}
+
+// TestSharedHub: a standalone `rain hub`, one `rain node` joined to it, and two sessions that
+// %cluster connect to it and map at the same time: both complete, on the shared node.
+func TestSharedHub(t *testing.T) {
+	env := testEnv(t)
+	url := startHub(t, env, "workshop")
 
 	node := exec.Command(rainBin, "node", "--join", url, "--token", "workshop", "--cache-dir", t.TempDir())
 	node.Env = env

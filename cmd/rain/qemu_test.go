@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -35,31 +34,7 @@ func TestArm64NodeUnderQemu(t *testing.T) {
 	}
 
 	env := testEnv(t)
-	hub := exec.Command(rainBin, "hub", "--host", "127.0.0.1", "--port", "-1", "--token", "qemu")
-	hub.Env = env
-	out, err := hub.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := hub.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hub.Process.Kill(); hub.Wait() })
-	lines := bufio.NewScanner(out)
-	var url string
-	joinLine := regexp.MustCompile(`rain node --join (\S+) --token qemu`)
-	for lines.Scan() && url == "" {
-		if m := joinLine.FindStringSubmatch(lines.Text()); m != nil {
-			url = m[1]
-		}
-	}
-	if url == "" {
-		t.Fatal("rain hub printed no join line")
-	}
-	go func() {
-		for lines.Scan() {
-		}
-	}()
+	url := startHub(t, env, "qemu")
 
 	logs := t.TempDir()
 	start := func(name string, argv ...string) {
