@@ -140,49 +140,20 @@ func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]Bat
 			return nil, fmt.Errorf("cluster: batch: tuple %d has %d values, tuple 0 has %d", i, len(a), arity)
 		}
 	}
-	c.mu.Lock()
-	if _, ok := c.modules[b.Module]; !ok {
-		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q", ErrUnknownModule, b.Module)
-	}
-	var s *nodeState
-	for {
-		if c.closed {
-			c.mu.Unlock()
-			return nil, ErrClosed
-		}
-		var err error
-		if s, err = c.pickLocked(b.Node); err != nil {
-			c.mu.Unlock()
-			return nil, err
-		}
-		if s != nil || n == 0 {
-			break
-		}
-		if noWait {
-			c.mu.Unlock()
-			res := make([]BatchResult, n)
-			for i := range res {
-				res[i] = BatchResult{Node: b.Node, Err: &RemoteError{Node: b.Node, Func: b.Func, Err: ErrNodeLost}}
-			}
-			return res, nil
-		}
-		changed := c.changed
-		c.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
-		case <-changed:
-		}
-		c.mu.Lock()
-	}
 	if n == 0 {
-		c.mu.Unlock()
 		return nil, nil
 	}
-	if err := ctx.Err(); err != nil {
-		c.mu.Unlock()
-		return nil, fmt.Errorf("%w (%w)", ErrInterrupted, err)
+	c.mu.Lock()
+	s, err := c.readyNodeLocked(ctx, b.Module, b.Node, noWait)
+	if errors.Is(err, errNotReady) {
+		res := make([]BatchResult, n)
+		for i := range res {
+			res[i] = BatchResult{Node: b.Node, Err: &RemoteError{Node: b.Node, Func: b.Func, Err: ErrNodeLost}}
+		}
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	per := min(maxBatchItems, max(1, maxBatchBytes/(8*max(arity, 1))))
 	type message struct {

@@ -415,32 +415,37 @@ func (c *Client) Call(ctx context.Context, call Call) (*Result, error) {
 	return c.call(ctx, call, false)
 }
 
-// call is Call; with noWait, a chosen node (call.Node) that is not ready fails the call with
-// ErrNodeLost at once instead of being waited for.
-func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, error) {
-	submitted := time.Now()
-	c.mu.Lock()
-	if _, ok := c.modules[call.Module]; !ok {
+// errNotReady is readyNodeLocked's answer, with noWait, for a chosen node that is not ready.
+var errNotReady = errors.New("cluster: node not ready")
+
+// readyNodeLocked picks the node to run a call of module on (node, or the least loaded when
+// ""), waiting until one is ready unless noWait, in which case a chosen node that is not ready
+// gives errNotReady. c.mu is held on entry, and on return only when the error is nil.
+func (c *Client) readyNodeLocked(ctx context.Context, module, node string, noWait bool) (*nodeState, error) {
+	if _, ok := c.modules[module]; !ok {
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q", ErrUnknownModule, call.Module)
+		return nil, fmt.Errorf("%w: %q", ErrUnknownModule, module)
 	}
-	var s *nodeState
 	for {
 		if c.closed {
 			c.mu.Unlock()
 			return nil, ErrClosed
 		}
-		var err error
-		if s, err = c.pickLocked(call.Node); err != nil {
+		s, err := c.pickLocked(node)
+		if err != nil {
 			c.mu.Unlock()
 			return nil, err
 		}
 		if s != nil {
-			break
+			if err := ctx.Err(); err != nil {
+				c.mu.Unlock()
+				return nil, fmt.Errorf("%w (%w)", ErrInterrupted, err)
+			}
+			return s, nil
 		}
 		if noWait {
 			c.mu.Unlock()
-			return nil, &RemoteError{Node: call.Node, Func: call.Func, Err: ErrNodeLost}
+			return nil, errNotReady
 		}
 		changed := c.changed
 		c.mu.Unlock()
@@ -451,9 +456,19 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 		}
 		c.mu.Lock()
 	}
-	if err := ctx.Err(); err != nil {
-		c.mu.Unlock()
-		return nil, fmt.Errorf("%w (%w)", ErrInterrupted, err)
+}
+
+// call is Call; with noWait, a chosen node (call.Node) that is not ready fails the call with
+// ErrNodeLost at once instead of being waited for.
+func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, error) {
+	submitted := time.Now()
+	c.mu.Lock()
+	s, err := c.readyNodeLocked(ctx, call.Module, call.Node, noWait)
+	if errors.Is(err, errNotReady) {
+		return nil, &RemoteError{Node: call.Node, Func: call.Func, Err: ErrNodeLost}
+	}
+	if err != nil {
+		return nil, err
 	}
 	c.seq++
 	task := c.id + "-" + strconv.FormatUint(c.seq, 36)
