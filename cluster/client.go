@@ -573,6 +573,20 @@ func (c *Client) onInbox(m *nats.Msg) {
 			p.stderr.Write(m.Data)
 		}
 	case "":
+		// The server answers a request nobody is subscribed to any more (a node that has just
+		// died) with an empty "503 No Responders" status message.
+		// No more work goes to that node until it is heard from again.
+		if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
+			c.mu.Lock()
+			if s := c.nodes[p.node]; s != nil && s.inc == p.inc && !s.lost {
+				s.lost = true
+				c.failNodeLocked(p.node, p.inc)
+				c.broadcastLocked()
+			}
+			c.mu.Unlock()
+			p.result <- outcome{err: ErrNodeLost}
+			return
+		}
 		if p.batch {
 			p.result <- outcome{raw: m.Data}
 			return
