@@ -260,7 +260,7 @@ func (s *Session) exec(ctx context.Context, code string, out Output) (starlark.V
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
 	defer stop()
 
-	if first, body, ok := strings.Cut(strings.TrimLeft(code, "\n"), "\n"); strings.HasPrefix(first, "%%") || (!ok && strings.HasPrefix(strings.TrimSpace(code), "%%")) {
+	if first, body, _ := strings.Cut(strings.TrimLeft(code, "\n"), "\n"); strings.HasPrefix(first, "%%") {
 		return s.runCellMagic(thread, first, body)
 	}
 	src, err := s.translate(code)
