@@ -5,23 +5,19 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"testing"
 
-	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/internal/nodetest"
 	"github.com/rain-wasm/rain/session"
 )
 
 // testProcessEnv, set to "1", makes this test binary act as the rain binary would: as
-// `kernel -f CONN` (the kernelspec the Python tests install runs it so) and as `node ...`
-// (for the session's local nodes).
+// `kernel -f CONN` (the kernelspec the Python tests install runs it so); nodetest.Main makes
+// it the session's local nodes.
 const testProcessEnv = "RAIN_KERNEL_TEST_PROCESS"
 
 func TestMain(m *testing.M) {
-	if cluster.IsWorker() {
-		cluster.RunWorker(context.Background())
-	}
+	nodetest.Main() // the sessions' local nodes are this test binary
 	if os.Getenv(testProcessEnv) == "1" && len(os.Args) > 1 {
 		if err := testProcess(os.Args[1], os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "rain (kernel test binary):", err)
@@ -32,7 +28,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testProcess is what cmd/rain does for the kernel and node commands.
+// testProcess is what cmd/rain does for the kernel command.
 func testProcess(cmd string, args []string) error {
 	ctx := context.Background()
 	switch cmd {
@@ -45,21 +41,6 @@ func testProcess(cmd string, args []string) error {
 		return Run(ctx, *conn, func(ctx context.Context) (*session.Session, error) {
 			return session.New(ctx)
 		})
-	case "node":
-		fs := flag.NewFlagSet("node", flag.ContinueOnError)
-		join := fs.String("join", "", "")
-		token := fs.String("token", os.Getenv(cluster.TokenEnv), "")
-		engine := fs.String("engine", "auto", "")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
-		defer stop()
-		opts := []cluster.NodeOption{cluster.WithJoin(*join), cluster.WithToken(*token)}
-		if *engine != "auto" {
-			opts = append(opts, cluster.WithEngine(*engine))
-		}
-		return cluster.RunNode(ctx, opts...)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }

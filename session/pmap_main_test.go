@@ -2,39 +2,15 @@ package session
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/internal/nodetest"
 )
 
-// testNodeEnv, set to "1", makes this test binary act as `rain node` (and as its worker), so
-// that tests can start sessions with real local nodes.
-const testNodeEnv = "RAIN_SESSION_TEST_NODE"
-
 func TestMain(m *testing.M) {
-	if cluster.IsWorker() {
-		cluster.RunWorker(context.Background())
-	}
-	if os.Getenv(testNodeEnv) == "1" && len(os.Args) > 1 && os.Args[1] == "node" {
-		fs := flag.NewFlagSet("node", flag.ExitOnError)
-		join := fs.String("join", "", "hub URL")
-		fs.String("engine", "auto", "engine")
-		fs.Parse(os.Args[2:])
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		defer stop()
-		if err := cluster.RunNode(ctx, cluster.WithJoin(*join), cluster.WithToken(os.Getenv(cluster.TokenEnv))); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Setenv(testNodeEnv, "1")
+	nodetest.Main() // the sessions' local nodes are this test binary
 	os.Exit(m.Run())
 }
 
