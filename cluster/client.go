@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,7 +51,7 @@ type clientOptions struct {
 	tls         TLS
 }
 
-// WithChunkSize sets the size of the pieces modules are shipped in. The default is 4 MiB;
+// WithChunkSize sets the size of the pieces modules are shipped in. The default is 1 MiB;
 // it must stay below the hub's max payload (DefaultMaxPayload).
 func WithChunkSize(n int) ClientOption {
 	return func(o *clientOptions) error {
@@ -87,6 +85,7 @@ type nodeState struct {
 	// loaded are the modules this client saw the node instantiate in its incarnation inc: a
 	// status sent while a load was under way, arriving after it, must not drop them.
 	loaded   []string
+	loads    map[string]*nodeLoad // this client's modules' shipping to it, by SHA-256
 	inflight int
 	picked   uint64 // when the scheduler last chose it, for round robin among equals
 }
@@ -109,7 +108,7 @@ type outcome struct {
 
 // Connect joins the hub at url with token.
 func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Client, error) {
-	o := clientOptions{chunk: 4 << 20, nodeTimeout: lostAfter * defaultHeartbeat}
+	o := clientOptions{chunk: 1 << 20, nodeTimeout: lostAfter * defaultHeartbeat}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -189,7 +188,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 			c.failNodeLocked(st.ID, s.inc)
 		}
 		s.inc = st.Incarnation
-		s.loaded = nil
+		s.loaded, s.loads = nil, nil
 		s.syncing = true
 		go c.sync(st.ID, st.Incarnation)
 	}
@@ -206,6 +205,11 @@ func (c *Client) onStatus(m *nats.Msg) {
 	}
 	s.lastSeen = time.Now()
 	s.lost = false
+	for sha, l := range s.loads {
+		if l.compiled.IsZero() && s.info.Tiers[sha].State == wasm.StateCompiled {
+			l.compiled = s.lastSeen
+		}
+	}
 	c.broadcastLocked()
 }
 
@@ -281,130 +285,6 @@ func (c *Client) sync(id, inc string) {
 	}
 }
 
-// Load ships a module to every node that lacks it, and to nodes that join or restart later.
-// It returns the module's SHA-256 once every current node has instantiated it, or the first
-// error: wasm.ErrInvalid for bytes that are not a module, or a *RemoteError from a node (a
-// missing import, say).
-func (c *Client) Load(ctx context.Context, bin []byte) (string, error) {
-	if _, err := wasm.Describe(bin); err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(bin)
-	sha := hex.EncodeToString(sum[:])
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return "", ErrClosed
-	}
-	if _, ok := c.modules[sha]; !ok {
-		c.modules[sha] = bin
-		c.order = append(c.order, sha)
-	}
-	var targets []string
-	for id, s := range c.nodes {
-		if !s.lost {
-			targets = append(targets, id)
-		}
-	}
-	c.mu.Unlock()
-	errs := make(chan error, len(targets))
-	for _, id := range targets {
-		go func() { errs <- c.ship(ctx, id, sha, bin) }()
-	}
-	var first error
-	for range targets {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	if first != nil && !errors.Is(first, context.Canceled) && !errors.Is(first, context.DeadlineExceeded) {
-		c.mu.Lock()
-		delete(c.modules, sha)
-		for i, s := range c.order {
-			if s == sha {
-				c.order = append(c.order[:i], c.order[i+1:]...)
-				break
-			}
-		}
-		c.mu.Unlock()
-	}
-	if first != nil {
-		return "", first
-	}
-	return sha, nil
-}
-
-// chunkTries is how many times a chunk is sent to a node that finds it damaged.
-const chunkTries = 3
-
-// ship makes node id instantiate module sha, sending its bytes if the node has not got them.
-func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) error {
-	subj := nodeSubject(id, "load")
-	transfer := randomHex(8)
-	request := func(op string, off int, data []byte) (*loadReply, error) {
-		m := nats.NewMsg(subj)
-		m.Header.Set(hdrVersion, strconv.Itoa(wireVersion))
-		m.Header.Set(hdrOp, op)
-		m.Header.Set(hdrSHA, sha)
-		if op == "chunk" {
-			sum := sha256.Sum256(data)
-			m.Header.Set(hdrSize, strconv.Itoa(len(bin)))
-			m.Header.Set(hdrOffset, strconv.Itoa(off))
-			m.Header.Set(hdrChunkSHA, hex.EncodeToString(sum[:]))
-			m.Header.Set(hdrTransfer, transfer)
-			m.Data = data
-			if c.damage != nil {
-				m.Data = c.damage(id, off, data)
-			}
-		}
-		r, err := c.nc.RequestMsgWithContext(ctx, m)
-		if err != nil {
-			if errors.Is(err, nats.ErrNoResponders) {
-				err = ErrNodeLost
-			}
-			return nil, &RemoteError{Node: id, Err: err}
-		}
-		var rep loadReply
-		if err := json.Unmarshal(r.Data, &rep); err != nil {
-			return nil, &RemoteError{Node: id, Err: err}
-		}
-		if rep.Err != nil {
-			return nil, &RemoteError{Node: id, Err: fromWire(rep.Err)}
-		}
-		return &rep, nil
-	}
-	rep, err := request("has", 0, nil)
-	if err != nil {
-		return err
-	}
-	for off := 0; off < len(bin) && !rep.Have; off += c.o.chunk {
-		end := min(off+c.o.chunk, len(bin))
-		rep, err = request("chunk", off, bin[off:end])
-		// A chunk damaged on the way is rejected before the node keeps any of it: send it
-		// again, a few times at most.
-		for try := 1; try < chunkTries && errors.Is(err, ErrChecksum); try++ {
-			rep, err = request("chunk", off, bin[off:end])
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if !rep.Have {
-		return &RemoteError{Node: id, Err: errors.New("module not instantiated after its last chunk")}
-	}
-	c.mu.Lock()
-	if s := c.nodes[id]; s != nil {
-		if !contains(s.loaded, sha) {
-			s.loaded = append(s.loaded, sha)
-		}
-		if !contains(s.info.Modules, sha) {
-			s.info.Modules = append(s.info.Modules, sha)
-		}
-	}
-	c.mu.Unlock()
-	return nil
-}
-
 // Call runs an export on a node: call.Node if set, else the ready node with the fewest of this
 // client's calls in flight. It waits for a node to be ready (one that restarts, or receives
 // this client's modules). If ctx ends first, or while the call runs, the node is told to stop
@@ -431,7 +311,7 @@ func (c *Client) readyNodeLocked(ctx context.Context, module, node string, noWai
 			c.mu.Unlock()
 			return nil, ErrClosed
 		}
-		s, err := c.pickLocked(node)
+		s, err := c.pickLocked(module, node)
 		if err != nil {
 			c.mu.Unlock()
 			return nil, err
@@ -521,29 +401,34 @@ func (c *Client) cancel(node, task string) {
 	c.nc.Request(nodeSubject(node, "cancel"), b, 300*time.Millisecond)
 }
 
-// pickLocked chooses the node for a call: nil (and no error) means "wait for a change".
-func (c *Client) pickLocked(id string) (*nodeState, error) {
+// pickLocked chooses the node for a call of module: node id, or the least loaded node that
+// has instantiated the module. nil (and no error) means "wait for a change": the module may
+// still reach a node. A module no node could instantiate fails the call with their error.
+func (c *Client) pickLocked(module, id string) (*nodeState, error) {
 	if id != "" {
 		s := c.nodes[id]
 		if s == nil {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownNode, id)
 		}
-		if s.ready() {
+		if s.runs(module) {
 			return s, nil
 		}
-		return nil, nil
+		return nil, c.loadErrLocked(module, func(n string) bool { return n == id })
 	}
 	if len(c.nodes) == 0 {
 		return nil, ErrNoNodes
 	}
 	var best *nodeState
 	for _, s := range c.nodes {
-		if !s.ready() {
+		if !s.runs(module) {
 			continue
 		}
 		if best == nil || s.inflight < best.inflight || (s.inflight == best.inflight && s.picked < best.picked) {
 			best = s
 		}
+	}
+	if best == nil {
+		return nil, c.loadErrLocked(module, nil)
 	}
 	return best, nil
 }

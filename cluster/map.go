@@ -150,7 +150,7 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	}
 	ready := 0
 	for id, s := range c.nodes {
-		if s.ready() && (len(allowed) == 0 || allowed[id]) {
+		if s.runs(spec.Module) && (len(allowed) == 0 || allowed[id]) {
 			ready++
 		}
 	}
@@ -208,21 +208,25 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	return r, nil
 }
 
-// waitReady waits for one of the map's nodes to be ready.
+// waitReady waits for one of the map's nodes to have instantiated its module. It fails with
+// the nodes' error if none of them could.
 func (m *mapRun) waitReady(ctx context.Context) error {
-	if len(m.allowed) == 0 {
-		return m.c.WaitNodes(ctx, 1)
-	}
 	for {
 		m.c.mu.Lock()
 		if m.c.closed {
 			m.c.mu.Unlock()
 			return ErrClosed
 		}
-		for id := range m.allowed {
-			if s := m.c.nodes[id]; s != nil && s.ready() {
+		for id, s := range m.c.nodes {
+			if m.may(id) && s.runs(m.spec.Module) {
 				m.c.mu.Unlock()
 				return nil
+			}
+		}
+		if len(m.c.nodes) > 0 {
+			if err := m.c.loadErrLocked(m.spec.Module, m.may); err != nil {
+				m.c.mu.Unlock()
+				return err
 			}
 		}
 		changed := m.c.changed
@@ -274,6 +278,9 @@ type flight struct {
 	cancel context.CancelFunc
 }
 
+// may says whether the map may use node id.
+func (m *mapRun) may(id string) bool { return len(m.allowed) == 0 || m.allowed[id] }
+
 func (m *mapRun) leftNow() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -304,7 +311,7 @@ func (m *mapRun) run() {
 		changed := m.c.changed
 		var ready []string
 		for id, s := range m.c.nodes {
-			if s.ready() && (len(m.allowed) == 0 || m.allowed[id]) {
+			if m.may(id) && s.runs(m.spec.Module) {
 				ready = append(ready, id)
 			}
 		}

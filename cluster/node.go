@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"log"
 	"os"
 	"path/filepath"
@@ -134,6 +135,7 @@ type item struct {
 // partial is a module arriving in chunks.
 type partial struct {
 	buf     []byte
+	sum     hash.Hash // SHA-256 of buf, kept as chunks arrive: the last one needs no pass over all
 	started time.Time
 }
 
@@ -279,7 +281,7 @@ func (n *node) onLoad(m *nats.Msg) {
 		n.mu.Lock()
 		p := n.parts[key]
 		if off == 0 {
-			p = &partial{buf: make([]byte, 0, size), started: time.Now()}
+			p = &partial{buf: make([]byte, 0, size), sum: sha256.New(), started: time.Now()}
 			n.parts[key] = p
 			for k, q := range n.parts { // forget transfers abandoned by their sender
 				if time.Since(q.started) > 10*time.Minute {
@@ -294,6 +296,7 @@ func (n *node) onLoad(m *nats.Msg) {
 			return
 		}
 		p.buf = append(p.buf, m.Data...)
+		p.sum.Write(m.Data)
 		complete := len(p.buf) == size
 		if complete {
 			delete(n.parts, key)
@@ -303,7 +306,7 @@ func (n *node) onLoad(m *nats.Msg) {
 			n.respond(m, loadReply{V: wireVersion})
 			return
 		}
-		if sum := sha256.Sum256(p.buf); hex.EncodeToString(sum[:]) != sha {
+		if hex.EncodeToString(p.sum.Sum(nil)) != sha {
 			fail(fmt.Errorf("%w: module %s", ErrChecksum, sha))
 			return
 		}

@@ -137,6 +137,7 @@ func (r *Runtime) compileInBackground(inst *Instance, bin []byte) {
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
+		background()
 		ctx := context.Background()
 		cm, err := r.fast.CompileModule(ctx, bin)
 		if r.hold != nil {

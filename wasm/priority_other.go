@@ -1,0 +1,6 @@
+//go:build !linux
+
+package wasm
+
+// background does nothing where thread priorities are not set per thread.
+func background() {}
