@@ -30,7 +30,7 @@ const (
 type NodeLoad struct {
 	Node   string
 	State  string // LoadSending … LoadLost
-	Sent   int    // bytes sent to the node so far
+	Sent   int    // bytes sent to the node so far (the chunk under way included)
 	Cached bool   // the node had the module already: nothing was sent
 	// Ready and Compiled are the times from the start of the shipping to the node until the
 	// module was callable, and until compiled code was ready; 0 before.
@@ -322,6 +322,7 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) (err erro
 	}
 	for off := 0; off < len(bin) && !rep.Have; off += c.o.chunk {
 		end := min(off+c.o.chunk, len(bin))
+		c.noteLoad(id, sha, func(l *nodeLoad) { l.sent = end })
 		rep, err = request("chunk", off, bin[off:end])
 		// A chunk damaged on the way is rejected before the node keeps any of it: send it
 		// again, a few times at most.
@@ -331,7 +332,6 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) (err erro
 		if err != nil {
 			return err
 		}
-		c.noteLoad(id, sha, func(l *nodeLoad) { l.sent = end })
 	}
 	if !rep.Have {
 		return &RemoteError{Node: id, Err: errors.New("module not instantiated after its last chunk")}
