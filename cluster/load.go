@@ -31,7 +31,7 @@ type NodeLoad struct {
 	Node   string
 	State  string // LoadSending … LoadLost
 	Sent   int    // bytes sent to the node so far (the chunk under way included)
-	Cached bool   // the node had the module already: nothing was sent
+	Cached bool   // the node had the module's bytes already: nothing was sent
 	// Ready and Compiled are the times from the start of the shipping to the node until the
 	// module was callable, and until compiled code was ready; 0 before.
 	Ready, Compiled time.Duration
@@ -124,6 +124,9 @@ func (c *Client) Load(ctx context.Context, bin []byte) (string, error) {
 	return l.SHA256, nil
 }
 
+// Closed is closed when the client is: the load goes no further.
+func (l *Loading) Closed() <-chan struct{} { return l.c.done }
+
 // Done is closed when every node the module was first shipped to has instantiated it or
 // failed to.
 func (l *Loading) Done() <-chan struct{} { return l.done }
@@ -166,8 +169,7 @@ func (l *Loading) Progress() (nodes []NodeLoad, settled bool) {
 	for id, s := range c.nodes {
 		n := s.loadState(id, l.SHA256, l.Size)
 		nodes = append(nodes, n)
-		if n.State == LoadSending || n.State == LoadInstantiating ||
-			(n.State == LoadInterpreter && s.info.Tiers[l.SHA256].State == wasm.StateCompiling) {
+		if n.State == LoadSending || n.State == LoadInstantiating || (n.State == LoadInterpreter && s.compiling(l.SHA256)) {
 			settled = false
 		}
 	}
@@ -209,6 +211,13 @@ func (s *nodeState) loadState(id, sha string, size int) NodeLoad {
 		n.State = LoadInterpreter
 	}
 	return n
+}
+
+// compiling says whether compiled code of module sha may still come: the node said so, or
+// has not yet said how it runs it. c.mu is held.
+func (s *nodeState) compiling(sha string) bool {
+	t, ok := s.info.Tiers[sha]
+	return !ok || t.State == wasm.StateCompiling
 }
 
 // has says whether the node has instantiated module sha. c.mu is held.
@@ -281,7 +290,9 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) (err erro
 	}()
 	subj := nodeSubject(id, "load")
 	transfer := randomHex(8)
+	answered := false // the node answered the last request
 	request := func(op string, off int, data []byte) (*loadReply, error) {
+		answered = false
 		m := nats.NewMsg(subj)
 		m.Header.Set(hdrVersion, strconv.Itoa(wireVersion))
 		m.Header.Set(hdrOp, op)
@@ -308,17 +319,18 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) (err erro
 		if err := json.Unmarshal(r.Data, &rep); err != nil {
 			return nil, &RemoteError{Node: id, Err: err}
 		}
+		answered = true
 		if rep.Err != nil {
 			return nil, &RemoteError{Node: id, Err: fromWire(rep.Err)}
 		}
 		return &rep, nil
 	}
 	rep, err := request("has", 0, nil)
+	if answered && (err != nil || rep.Have) { // the node had the bytes, and tried them
+		c.noteLoad(id, sha, func(l *nodeLoad) { l.cached = true })
+	}
 	if err != nil {
 		return err
-	}
-	if rep.Have {
-		c.noteLoad(id, sha, func(l *nodeLoad) { l.cached = true })
 	}
 	for off := 0; off < len(bin) && !rep.Have; off += c.o.chunk {
 		end := min(off+c.o.chunk, len(bin))

@@ -156,7 +156,10 @@ type cellOutput struct {
 	done       atomic.Bool
 }
 
-var _ session.Output = (*cellOutput)(nil)
+var _ session.Background = (*cellOutput)(nil)
+
+// InPlace is true: Jupyter front ends update a display after its cell has returned.
+func (o *cellOutput) InPlace() bool { return true }
 
 func (o *cellOutput) quiet() bool { return o.silent || o.done.Load() }
 
@@ -170,8 +173,12 @@ func (o *cellOutput) Stream(name, text string) {
 	o.k.publish(o.req, "stream", protocol.Stream{Name: name, Text: text})
 }
 
+// Display sends display_data, or update_display_data for an update. An update of a display
+// still comes after the cell has returned (a load going on in the background): front ends
+// redraw the display wherever it is.
 func (o *cellOutput) Display(b display.Bundle, id string, update bool) {
-	if o.quiet() {
+	late := update && id != "" && o.done.Load()
+	if o.silent || (o.quiet() && !late) {
 		return
 	}
 	d := protocol.DisplayData{Data: bundle(b), Metadata: map[string]any{}}

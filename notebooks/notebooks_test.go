@@ -308,7 +308,7 @@ var expected = map[string][]expectation{
 	},
 	"05-tiers.ipynb": {
 		{"%time load_module(", "text/plain", []string{"Wall time", "1788 functions"}, nil},
-		{"%load ../examples/gowasm.wasm as go", "text/plain", []string{"go:", "ready on 2 nodes"}, nil},
+		{"%load ../examples/gowasm.wasm as go", "text/plain", []string{"go:", " on 2 nodes"}, nil},
 		{"%nodes", "text/html", []string{"<table", "linux/", "go"}, nil},
 		{"sizes(go", "image/svg+xml", []string{"<svg", "runtime."}, nil},
 		{"%inspect go", "text/html", []string{"<table", "collatz"}, nil},

@@ -25,7 +25,17 @@ type printer struct {
 	liveWidth int
 	input     func(prompt string, password bool) (string, error) // nil: no input
 	midLine   bool                                               // the last stdout write did not end a line
+	prompt    bool                                               // interactive: output may come while the prompt waits
 }
+
+// prompted is the printer of an interactive REPL: what a cell began in the background (a
+// module's load) may still print when it ends, above the prompt (readline redraws it).
+type prompted struct{ *printer }
+
+var _ session.Background = prompted{}
+
+// InPlace is false: a terminal cannot redraw a display once the prompt is below it.
+func (prompted) InPlace() bool { return false }
 
 var _ session.Output = (*printer)(nil)
 

@@ -99,7 +99,7 @@ func Run(ctx context.Context, s *session.Session, banner string, opts ...Option)
 	}
 	defer rl.Close()
 
-	out := &printer{stdout: rl.Stdout(), stderr: rl.Stderr(), color: o.color, redraw: o.color || isTerminal(o.stdout)}
+	out := &printer{stdout: rl.Stdout(), stderr: rl.Stderr(), color: o.color, redraw: o.color || isTerminal(o.stdout), prompt: true}
 	out.input = func(p string, password bool) (string, error) {
 		if password {
 			b, err := rl.ReadPassword(p)
@@ -163,7 +163,11 @@ func readCell(rl *readline.Instance, s *session.Session, n int, color bool) (str
 func runCell(ctx context.Context, s *session.Session, cell string, out *printer, color bool) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	v, err := s.Exec(ctx, cell, out)
+	var exec session.Output = out
+	if out.prompt {
+		exec = prompted{out}
+	}
+	v, err := s.Exec(ctx, cell, exec)
 	if err != nil {
 		out.error(err)
 		return

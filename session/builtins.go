@@ -74,24 +74,25 @@ func (s *Session) newBuiltins() starlark.StringDict {
 	}
 }
 
-// load validates a module, ships it to the nodes (showing its progress while that takes
-// long) and announces it.
+// load starts shipping a module to the nodes, validates it here meanwhile, and announces it:
+// it returns once the module is valid, while the nodes go on receiving and compiling it (a
+// call waits for a node that has it).
 func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Module, error) {
-	info, err := wasm.Describe(bin)
+	ctx := threadContext(thread)
+	s.waitLocalNodes(ctx)
+	l, err := s.client.StartLoad(bin)
 	if err != nil {
 		return nil, err
 	}
-	ctx := threadContext(thread)
-	s.waitLocalNodes(ctx)
-	progress, err := s.ship(ctx, threadOutput(thread), bin, info.SHA256)
+	info, err := wasm.Describe(bin)
 	if err != nil {
+		l.Cancel()
 		return nil, err
 	}
 	m := s.newModule(name, info)
 	s.insp.remember(info.SHA256, bin)
 	s.modules[info.SHA256] = m
-	n := len(s.client.Nodes())
-	progress.finish(fmt.Sprintf("%s: %s · ready on %d node%s", name, m.summary(), n, plural(n)), time.Now())
+	s.showLoad(ctx, threadOutput(thread), newLoadView(name, m.summary(), l))
 	return m, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,100 +12,200 @@ import (
 	"github.com/rain-wasm/rain/display"
 )
 
-// How a load shows its progress: nothing for a load quicker than loadShowAfter (a small module
-// on warm nodes shows only its summary), then a line redrawn at most every loadEvery.
+// How a load shows itself: %load waits at most loadShowAfter for the nodes (a small module on
+// warm nodes is ready by then, and shows only its summary), then returns while the nodes go on
+// receiving and compiling; the display follows them, redrawn at most every loadEvery.
 const (
 	loadShowAfter = 100 * time.Millisecond
 	loadEvery     = 250 * time.Millisecond
+	// loadWatch is how long a display follows a load that never settles (a node that stays
+	// silent without being declared lost, a compiler that never ends).
+	loadWatch = 30 * time.Minute
 )
 
-// loadProgress is the live display of a module being shipped to the nodes: its size, how many
-// of the nodes have instantiated it, and which; when the load ends, its summary replaces it.
-type loadProgress struct {
-	out   Output
-	id    string
-	sha   string
-	size  int
-	start time.Time
-	shown bool
-	nodes int // the nodes shipped to, as last seen
+// loadView is the display of one module's load: the module's summary, then where it stands
+// on each node.
+type loadView struct {
+	id      string
+	name    string
+	summary string // the module's exports, functions and size
+	l       *cluster.Loading
 }
 
-func newLoadProgress(out Output, sha string, size int, start time.Time) *loadProgress {
+func newLoadView(name, summary string, l *cluster.Loading) *loadView {
 	b := make([]byte, 6)
 	rand.Read(b)
-	return &loadProgress{out: out, id: "load-" + hex.EncodeToString(b), sha: sha, size: size, start: start}
+	return &loadView{id: "load-" + hex.EncodeToString(b), name: name, summary: summary, l: l}
 }
 
-// line is "shipping 2.5 MiB to 2 nodes · 1/2 ready (n1 ✓, n2 …) · 0.4 s".
-func (p *loadProgress) line(nodes []cluster.NodeInfo, now time.Time) string {
-	p.nodes = len(nodes)
-	ready := 0
+// line is the load in one line. Once it has settled: "m: … · ready on 2 nodes", with how
+// long the slowest node took to be callable and compiled when that was not at once. Before:
+// "m: … · loading on 2 nodes (n1 interpreter 150 ms, n2 sending 1.0 MiB of 2.5 MiB)", or
+// "m: … · ready on 2 nodes, compiling (n1 interpreter 150 ms, n2 compiled 900 ms)".
+func (v *loadView) line(nodes []cluster.NodeLoad, settled bool) string {
+	var ok, failed []cluster.NodeLoad
 	var each []string
+	var ready, compiled time.Duration
+	callable := true
 	for _, n := range nodes {
-		mark := "…"
-		if slices.Contains(n.Modules, p.sha) {
-			ready++
-			mark = "✓"
+		switch n.State {
+		case cluster.LoadLost:
+			continue
+		case cluster.LoadFailed:
+			failed = append(failed, n)
+		case cluster.LoadSending, cluster.LoadInstantiating:
+			callable = false
+			ok = append(ok, n)
+		default:
+			ok = append(ok, n)
+			ready, compiled = max(ready, n.Ready), max(compiled, n.Compiled)
 		}
-		each = append(each, n.ID+" "+mark)
+		each = append(each, v.nodeText(n))
 	}
-	s := fmt.Sprintf("shipping %s to %d node%s · %d/%d ready", sizeText(p.size), len(nodes), plural(len(nodes)), ready, len(nodes))
-	if len(each) > 0 && len(each) <= 8 {
-		s += " (" + strings.Join(each, ", ") + ")"
+	s := v.name + ": " + v.summary
+	if len(failed) > 0 && len(ok) == 0 {
+		return s + " · " + failedText(failed)
 	}
-	return s + " · " + duration(now.Sub(p.start))
+	if !settled {
+		if callable {
+			s += fmt.Sprintf(" · ready on %d node%s, compiling", len(ok), plural(len(ok)))
+		} else {
+			s += fmt.Sprintf(" · loading on %d node%s", len(ok), plural(len(ok)))
+		}
+		if len(each) <= 8 {
+			s += " (" + strings.Join(each, ", ") + ")"
+		}
+		return s
+	}
+	s += fmt.Sprintf(" · ready on %d node%s", len(ok), plural(len(ok)))
+	if ready >= loadShowAfter {
+		s += " after " + duration(ready)
+	}
+	if compiled > ready && compiled >= loadShowAfter {
+		s += ", compiled after " + duration(compiled)
+	}
+	if len(failed) > 0 {
+		s += " · " + failedText(failed)
+	}
+	return s
 }
 
-// show draws the display, or redraws it in place.
-func (p *loadProgress) show(nodes []cluster.NodeInfo, now time.Time) {
-	p.out.Display(display.Plain(p.line(nodes, now)), p.id, p.shown)
-	p.shown = true
-}
-
-// finish shows the load's summary: in place of the display if it was shown, with a second
-// line saying how long shipping took; else alone.
-func (p *loadProgress) finish(summary string, now time.Time) {
-	if !p.shown {
-		p.out.Display(display.Plain(summary), "", false)
-		return
+// failedText is "failed on n2: why" (the first node's reason; nodes run the same code).
+func failedText(failed []cluster.NodeLoad) string {
+	var ids []string
+	for _, n := range failed {
+		ids = append(ids, n.Node)
 	}
-	summary += fmt.Sprintf("\nshipped %s to %d node%s in %s", sizeText(p.size), p.nodes, plural(p.nodes), duration(now.Sub(p.start)))
-	p.out.Display(display.Plain(summary), p.id, true)
+	return fmt.Sprintf("failed on %s: %v", strings.Join(ids, ", "), failed[0].Err)
 }
 
-// fail replaces a shown display with the failure; the error itself is the cell's.
-func (p *loadProgress) fail(now time.Time) {
-	if p.shown {
-		p.out.Display(display.Plain(fmt.Sprintf("shipping %s to %d node%s · failed after %s",
-			sizeText(p.size), p.nodes, plural(p.nodes), duration(now.Sub(p.start)))), p.id, true)
+// nodeText is one node's state: "n1 sending 1.0 of 2.5 MiB", "n1 interpreter 0.15 s".
+func (v *loadView) nodeText(n cluster.NodeLoad) string {
+	switch n.State {
+	case cluster.LoadSending:
+		return fmt.Sprintf("%s sending %s of %s", n.Node, sizeText(n.Sent), sizeText(v.l.Size))
+	case cluster.LoadInterpreter:
+		return fmt.Sprintf("%s interpreter %s", n.Node, duration(n.Ready))
+	case cluster.LoadCompiled:
+		return fmt.Sprintf("%s compiled %s", n.Node, duration(n.Compiled))
 	}
+	return n.Node + " " + n.State
 }
 
-// ship sends a module to the cluster's nodes, showing its progress on out while it takes long.
-func (s *Session) ship(ctx context.Context, out Output, bin []byte, sha string) (*loadProgress, error) {
-	p := newLoadProgress(out, sha, len(bin), time.Now())
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.client.Load(ctx, bin)
-		done <- err
-	}()
+// bundle is the line as text, and in HTML the line above a table of the nodes.
+func (v *loadView) bundle(nodes []cluster.NodeLoad, settled bool) display.Bundle {
+	line := v.line(nodes, settled)
+	t := &display.Table{Title: line, Headers: []string{"node", "state", "sent", "callable after", "compiled after"}, Right: map[int]bool{2: true, 3: true, 4: true}}
+	for _, n := range nodes {
+		sent := sizeText(n.Sent)
+		if n.Cached {
+			sent = "cached"
+		}
+		state := n.State
+		if n.Err != nil {
+			state += ": " + n.Err.Error()
+		}
+		t.Rows = append(t.Rows, []string{n.Node, state, sent, since(n.Ready), since(n.Compiled)})
+	}
+	return display.Bundle{"text/plain": line, "text/html": t.HTML()}
+}
+
+// since is a time from the start of a load, or "—" before it happened.
+func since(d time.Duration) string {
+	if d == 0 {
+		return "—"
+	}
+	return duration(d)
+}
+
+// Background is an Output that can still show things after its cell has returned, as the
+// load of a module goes on.
+type Background interface {
+	Output
+	// InPlace says how: true, a display with an id is updated in place (Jupyter front ends
+	// update it wherever it is); false, only a display without an id shows, as a new block
+	// (a terminal prints it above its prompt).
+	InPlace() bool
+}
+
+// showLoad shows a load that has begun: its summary alone if the nodes are ready within
+// loadShowAfter, else a display that follows the nodes after the cell has returned, as far as
+// out can show it.
+func (s *Session) showLoad(ctx context.Context, out Output, v *loadView) {
 	after := s.loadShowAfter
 	if after == 0 {
 		after = loadShowAfter
 	}
-	tick := time.NewTimer(after)
+	deadline := time.NewTimer(after - time.Since(v.l.Start))
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				p.fail(time.Now())
-			}
-			return p, err
-		case now := <-tick.C:
-			p.show(s.client.Nodes(), now)
-			tick.Reset(loadEvery)
+		nodes, settled := v.l.Progress()
+		if settled {
+			out.Display(v.bundle(nodes, true), "", false)
+			return
 		}
+		select {
+		case <-tick.C:
+			continue
+		case <-ctx.Done():
+		case <-deadline.C:
+		}
+		out.Display(v.bundle(nodes, false), v.id, false)
+		if bg, ok := out.(Background); ok {
+			go s.followLoad(bg, v, nodes)
+		}
+		return
+	}
+}
+
+// followLoad redraws a load's display as the nodes move on (in place, where out can), or
+// shows its end once (where it cannot), until it settles or the client closes.
+func (s *Session) followLoad(out Background, v *loadView, last []cluster.NodeLoad) {
+	tick := time.NewTicker(loadEvery)
+	defer tick.Stop()
+	giveUp := time.After(loadWatch)
+	prev := v.line(last, false)
+	for {
+		select {
+		case <-tick.C:
+		case <-v.l.Closed():
+			return
+		case <-giveUp:
+			return
+		}
+		nodes, settled := v.l.Progress()
+		b := v.bundle(nodes, settled)
+		switch {
+		case out.InPlace() && (settled || b.Text() != prev):
+			out.Display(b, v.id, true)
+		case settled:
+			out.Display(b, "", false)
+		}
+		if settled {
+			return
+		}
+		prev = b.Text()
 	}
 }

@@ -1,11 +1,16 @@
 package session
 
 import (
+	"context"
+	"errors"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/display"
 )
 
 // shown is a Display call as text.
@@ -23,86 +28,146 @@ func texts(d *displays) []shown {
 	return out
 }
 
-func TestLoadProgress(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	nodes := func(have ...bool) []cluster.NodeInfo {
-		var ns []cluster.NodeInfo
-		for i, h := range have {
-			n := cluster.NodeInfo{ID: []string{"n1", "n2", "n3"}[i], Modules: []string{"other"}}
-			if h {
-				n.Modules = append(n.Modules, "abc")
+func TestLoadLine(t *testing.T) {
+	ms := time.Millisecond
+	v := newLoadView("m", "1 exports · 1 functions · 2.5 MiB", &cluster.Loading{Size: 2621440})
+	for _, tt := range []struct {
+		name    string
+		nodes   []cluster.NodeLoad
+		settled bool
+		want    string
+	}{
+		{"quick", []cluster.NodeLoad{
+			{Node: "n1", State: cluster.LoadCompiled, Ready: 5 * ms, Compiled: 5 * ms},
+			{Node: "n2", State: cluster.LoadCompiled, Cached: true, Ready: 3 * ms, Compiled: 3 * ms},
+		}, true, "m: 1 exports · 1 functions · 2.5 MiB · ready on 2 nodes"},
+		{"under way", []cluster.NodeLoad{
+			{Node: "n1", State: cluster.LoadInterpreter, Sent: 2621440, Ready: 150 * ms},
+			{Node: "n2", State: cluster.LoadSending, Sent: 1 << 20},
+			{Node: "n3", State: cluster.LoadLost},
+		}, false, "m: 1 exports · 1 functions · 2.5 MiB · loading on 2 nodes (n1 interpreter 150 ms, n2 sending 1.0 MiB of 2.5 MiB)"},
+		{"compiling", []cluster.NodeLoad{
+			{Node: "n1", State: cluster.LoadInterpreter, Ready: 150 * ms},
+			{Node: "n2", State: cluster.LoadCompiled, Ready: 140 * ms, Compiled: 900 * ms},
+		}, false, "m: 1 exports · 1 functions · 2.5 MiB · ready on 2 nodes, compiling (n1 interpreter 150 ms, n2 compiled 900 ms)"},
+		{"tiered", []cluster.NodeLoad{
+			{Node: "n1", State: cluster.LoadCompiled, Ready: 150 * ms, Compiled: 900 * ms},
+			{Node: "n2", State: cluster.LoadCompiled, Ready: 170 * ms, Compiled: 1100 * ms},
+		}, true, "m: 1 exports · 1 functions · 2.5 MiB · ready on 2 nodes after 170 ms, compiled after 1.1 s"},
+		{"failed on one", []cluster.NodeLoad{
+			{Node: "n1", State: cluster.LoadInterpreter, Ready: 20 * ms},
+			{Node: "n2", State: cluster.LoadFailed, Err: errors.New("no memory")},
+		}, true, "m: 1 exports · 1 functions · 2.5 MiB · ready on 1 node · failed on n2: no memory"},
+		{"failed on all", []cluster.NodeLoad{
+			{Node: "n1", State: cluster.LoadFailed, Err: errors.New("no memory")},
+			{Node: "n2", State: cluster.LoadFailed, Err: errors.New("no memory")},
+		}, true, "m: 1 exports · 1 functions · 2.5 MiB · failed on n1, n2: no memory"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := v.bundle(tt.nodes, tt.settled)
+			if got := b.Text(); got != tt.want {
+				t.Errorf("line\n got %q\nwant %q", got, tt.want)
 			}
-			ns = append(ns, n)
-		}
-		return ns
+			if h, _ := b["text/html"].(string); strings.Count(h, "<tr") != len(tt.nodes)+1 {
+				t.Errorf("HTML table without a row per node:\n%s", h)
+			}
+		})
 	}
-
-	t.Run("quick load: the summary alone", func(t *testing.T) {
-		out := &displays{}
-		p := newLoadProgress(out, "abc", 3000, t0)
-		p.finish("m: 1 export · ready on 2 nodes", t0.Add(5*time.Millisecond))
-		got := texts(out)
-		if len(got) != 1 || got[0] != (shown{"m: 1 export · ready on 2 nodes", "", false}) {
-			t.Errorf("displays %+v", got)
-		}
-	})
-
-	t.Run("slow load: one display updated in place, then the summary", func(t *testing.T) {
-		out := &displays{}
-		p := newLoadProgress(out, "abc", 2<<20, t0)
-		p.show(nodes(false, false), t0.Add(100*time.Millisecond))
-		p.show(nodes(true, false), t0.Add(350*time.Millisecond))
-		p.finish("m: 1 export · ready on 2 nodes", t0.Add(1200*time.Millisecond))
-		got := texts(out)
-		want := []shown{
-			{"shipping 2.0 MiB to 2 nodes · 0/2 ready (n1 …, n2 …) · 100 ms", p.id, false},
-			{"shipping 2.0 MiB to 2 nodes · 1/2 ready (n1 ✓, n2 …) · 350 ms", p.id, true},
-			{"m: 1 export · ready on 2 nodes\nshipped 2.0 MiB to 2 nodes in 1.2 s", p.id, true},
-		}
-		if !strings.HasPrefix(p.id, "load-") || len(got) != len(want) {
-			t.Fatalf("displays %+v", got)
-		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Errorf("display %d:\n got %+v\nwant %+v", i, got[i], want[i])
-			}
-		}
-	})
-
-	t.Run("failed load replaces a shown display", func(t *testing.T) {
-		out := &displays{}
-		p := newLoadProgress(out, "abc", 2048, t0)
-		p.fail(t0)
-		if len(out.got) != 0 {
-			t.Errorf("a failure before the display showed: %+v", out.got)
-		}
-		p.show(nodes(true), t0.Add(100*time.Millisecond))
-		p.fail(t0.Add(time.Second))
-		got := texts(out)
-		if len(got) != 2 || !got[1].update || !strings.Contains(got[1].text, "shipping 2.0 KiB to 1 node · failed after") {
-			t.Errorf("displays %+v", out.got)
-		}
-	})
 }
 
-// TestLoadShowsProgress loads a module on 2 real nodes with the display due at once: it
-// shows, and the summary replaces it.
+// background records displays, from any goroutine, as a front end that shows them after the
+// cell (in place or not) does.
+type background struct {
+	recorder
+	inPlace bool
+	mu      sync.Mutex
+	got     []shown
+}
+
+func (b *background) Display(d display.Bundle, id string, update bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.got = append(b.got, shown{d.Text(), id, update})
+}
+
+func (b *background) InPlace() bool { return b.inPlace }
+
+func (b *background) shown() []shown {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]shown(nil), b.got...)
+}
+
+// TestLoadShowsProgress follows a 2.6 MB module compiled in the background on 2 real nodes
+// with fresh caches: its display shows the load under way, and what the front end can show
+// after the cell follows it to its end: updates in place (Jupyter), one block at the end (a
+// terminal at its prompt), or nothing (a script).
 func TestLoadShowsProgress(t *testing.T) {
-	s := online(t, 2)
-	s.loadShowAfter = time.Nanosecond
-	out := &displays{}
-	if _, err := s.Exec(t.Context(), "%load hello.wasm as h", out); err != nil {
+	bin, err := os.ReadFile("../examples/gowasm.wasm")
+	if err != nil {
+		t.Skip("examples/gowasm.wasm not built (make examples)")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	s, err := New(ctx, WithNodes(2), WithNodeCommand(os.Args[0], "node", "--cache-dir", t.TempDir()))
+	if err != nil {
 		t.Fatal(err)
 	}
-	got := texts(out)
-	if len(got) < 2 {
-		t.Fatalf("displays %+v", got)
+	defer s.Close()
+	if err := s.WaitNodes(ctx, 2); err != nil {
+		t.Fatal(err)
 	}
-	first, last := got[0], got[len(got)-1]
-	if first.id == "" || first.update || !strings.HasPrefix(first.text, "shipping 32.7 KiB to 2 nodes · ") {
-		t.Errorf("first display %+v", first)
+	s.loadShowAfter = time.Nanosecond
+	l, err := s.client.StartLoad(bin)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if last.id != first.id || !last.update || !strings.HasPrefix(last.text, "h: ") || !strings.Contains(last.text, "ready on 2 nodes\nshipped 32.7 KiB to 2 nodes in ") {
-		t.Errorf("last display %+v", last)
+	v := newLoadView("go", "2.5 MiB", l)
+	cases := []struct {
+		name string
+		out  Output
+		late []bool // the displays after the first: update (in place) or not
+	}{
+		{"in place", &background{inPlace: true}, []bool{true}},
+		{"terminal", &background{}, []bool{false}},
+		{"script", &displays{}, nil},
+	}
+	for _, tt := range cases {
+		s.showLoad(ctx, tt.out, v)
+	}
+	for _, settled := false, false; !settled; time.Sleep(10 * time.Millisecond) {
+		if ctx.Err() != nil {
+			t.Fatal("the load did not settle")
+		}
+		_, settled = l.Progress()
+	}
+	time.Sleep(2 * loadEvery)
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []shown
+			switch o := tt.out.(type) {
+			case *background:
+				got = o.shown()
+			case *displays:
+				got = texts(o)
+			}
+			if len(got) < 1+len(tt.late) || (tt.late == nil && len(got) != 1) {
+				t.Fatalf("displays %+v", got)
+			}
+			first, last := got[0], got[len(got)-1]
+			if first.id == "" || first.update || !strings.Contains(first.text, "go: 2.5 MiB · ") || !strings.Contains(first.text, " on 2 nodes") || strings.Contains(first.text, "after") {
+				t.Errorf("first display %+v", first)
+			}
+			if tt.late == nil {
+				return
+			}
+			in := tt.late[0]
+			if last.update != in || (last.id == first.id) != in || !strings.Contains(last.text, "· ready on 2 nodes after ") || !strings.Contains(last.text, "compiled after") {
+				t.Errorf("last display %+v", last)
+			}
+			if !in && len(got) != 2 {
+				t.Errorf("a terminal shows the end of the load once: %+v", got)
+			}
+		})
 	}
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // Main runs this process as a node's worker, or as `rain node --join URL [--token T]
-// [--engine E]` when its first argument is "node", and then exits. Otherwise it returns, and
+// [--engine E] [--cache-dir D]` when its first argument is "node", and then exits. Otherwise it returns, and
 // the test binary goes on to run its tests.
 func Main() {
 	if cluster.IsWorker() {
@@ -28,10 +28,11 @@ func Main() {
 	join := fs.String("join", "", "the hub's URL")
 	token := fs.String("token", os.Getenv(cluster.TokenEnv), "the hub's token")
 	engine := fs.String("engine", "auto", "compiler, interpreter or auto")
+	cacheDir := fs.String("cache-dir", "", "where modules and compiled code are kept")
 	fs.Parse(os.Args[2:])
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	opts := []cluster.NodeOption{cluster.WithJoin(*join), cluster.WithToken(*token)}
+	opts := []cluster.NodeOption{cluster.WithJoin(*join), cluster.WithToken(*token), cluster.WithCacheDir(*cacheDir)}
 	if *engine != "auto" {
 		opts = append(opts, cluster.WithEngine(*engine))
 	}

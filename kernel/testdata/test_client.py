@@ -279,6 +279,33 @@ class KernelTest(unittest.TestCase):
         self.assertEqual(reply["content"]["status"], "ok")
         self.assertEqual(msgs[-2]["content"]["data"]["text/plain"], "5")
 
+    def test_wasm_load_returns_before_the_nodes(self):
+        # %load of a 2.5 MB module returns while the nodes still compile it; its display is
+        # then updated in place, after the cell, until every node runs compiled code.
+        path = os.path.join(EXAMPLES, "gowasm.wasm")
+        msg_id = self.kc.execute("%%load %s as go_bg" % path)
+        reply = self.reply(msg_id)
+        self.assertEqual(reply["content"]["status"], "ok", reply["content"])
+        msgs = self.iopub(msg_id)
+        shown = [m for m in msgs if m["msg_type"] == "display_data"]
+        self.assertEqual(len(shown), 1, self.kinds(msgs))
+        display_id = shown[0]["content"]["transient"]["display_id"]
+        first = shown[0]["content"]["data"]["text/plain"]
+        self.assertNotIn("compiled after", first)
+        self.assertIn("<table", shown[0]["content"]["data"]["text/html"])
+        text = first
+        deadline = time.monotonic() + 60
+        while "compiled after" not in text:
+            msg = self.kc.get_iopub_msg(timeout=max(deadline - time.monotonic(), 0.01))
+            if msg["msg_type"] == "update_display_data":
+                self.assertEqual(msg["content"]["transient"]["display_id"], display_id)
+                self.assertEqual(msg["parent_header"]["msg_id"], msg_id)
+                text = msg["content"]["data"]["text/plain"]
+        self.assertIn("go_bg:", text)
+        self.assertIn("ready on 2 nodes after", text)
+        reply, msgs = self.run_cell("go_bg.collatz(27)")
+        self.assertEqual(msgs[-2]["content"]["data"]["text/plain"], "111")
+
     def test_wasm_output_streams_while_running(self):
         path = os.path.join(EXAMPLES, "hello.wasm")
         reply, _ = self.run_cell("%%load %s as hello" % path)
