@@ -58,44 +58,8 @@ func TestBrowser(t *testing.T) {
 
 	base, token := startNotebookServer(t, py, env, root)
 	screenshot := filepath.Join(out, "01-hello-wasm.png")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "browser/run.mjs",
-		base+"/notebooks/notebooks/"+name+"?token="+token, screenshot, t.TempDir())
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node browser/run.mjs: %v\n%s", err, stderr.String())
-	}
-	os.WriteFile(filepath.Join(out, "page.json"), stdout.Bytes(), 0o644)
-	var page struct {
-		RanMs    int      `json:"ran_ms"`
-		Problems []string `json:"problems"`
-		Cells    []struct {
-			cell
-			Rendered struct {
-				Text       string `json:"text"`
-				HTMLTables int    `json:"html_tables"`
-				SVGs       int    `json:"svgs"`
-				SVGBoxes   []struct {
-					Width  float64 `json:"width"`
-					Height float64 `json:"height"`
-					Text   string  `json:"text"`
-				} `json:"svg_boxes"`
-				Errors []string `json:"errors"`
-			} `json:"rendered"`
-		} `json:"cells"`
-	}
-	if err := json.Unmarshal(stdout.Bytes(), &page); err != nil {
-		t.Fatalf("report of the page: %v\n%s\n%s", err, stdout.String(), stderr.String())
-	}
-	t.Logf("browser: %v in all, cells ran in %d ms; screenshot %s", time.Since(start).Round(time.Millisecond), page.RanMs, screenshot)
-	for _, p := range page.Problems {
-		t.Logf("browser: %s", p)
-	}
+	page := browse(t, node, base+"/notebooks/notebooks/"+name+"?token="+token, screenshot, "")
 
-	// The outputs the notebook holds pass the same checks as under nbclient.
 	cells := make([]cell, len(page.Cells))
 	for i, c := range page.Cells {
 		cells[i] = c.cell
@@ -151,6 +115,66 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("cell %q shows an error on the page: %q", c.source(), c.Rendered.Errors)
 		}
 	}
+
+	// %load of a big module returns while the nodes compile it: the page's display of the load
+	// keeps changing after the cell, until it says the nodes run compiled code.
+	const late = "background-load.ipynb"
+	nb, err = os.ReadFile(filepath.Join("testdata", late))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "notebooks", late), nb, 0o644)
+	page = browse(t, node, base+"/notebooks/notebooks/"+late+"?token="+token, filepath.Join(out, "background-load.png"), "ready on 2 nodes after")
+	if r := page.Cells[0].Rendered; !strings.Contains(r.Text, "go: ") || !strings.Contains(r.Text, ", compiled after ") || r.HTMLTables != 1 {
+		t.Errorf("the load's display on the page, after the nodes compiled: %q with %d tables", r.Text, r.HTMLTables)
+	}
+}
+
+// browserPage is run.mjs's report of a notebook it ran in the browser.
+type browserPage struct {
+	RanMs    int      `json:"ran_ms"`
+	Problems []string `json:"problems"`
+	Cells    []struct {
+		cell
+		Rendered struct {
+			Text       string `json:"text"`
+			HTMLTables int    `json:"html_tables"`
+			SVGs       int    `json:"svgs"`
+			SVGBoxes   []struct {
+				Width  float64 `json:"width"`
+				Height float64 `json:"height"`
+				Text   string  `json:"text"`
+			} `json:"svg_boxes"`
+			Errors []string `json:"errors"`
+		} `json:"rendered"`
+	} `json:"cells"`
+}
+
+// browse runs every cell of the notebook at url in headless Chromium (browser/run.mjs) and,
+// if wait is not empty, waits for that text to show on the page after the kernel is idle; it
+// saves a screenshot and returns the report of the page.
+func browse(t *testing.T, node, url, screenshot, wait string) *browserPage {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "browser/run.mjs", url, screenshot, t.TempDir())
+	cmd.Env = append(os.Environ(), "RAIN_WAIT_TEXT="+wait)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node browser/run.mjs: %v\n%s", err, stderr.String())
+	}
+	os.WriteFile(strings.TrimSuffix(screenshot, ".png")+".json", stdout.Bytes(), 0o644)
+	var page browserPage
+	if err := json.Unmarshal(stdout.Bytes(), &page); err != nil {
+		t.Fatalf("report of the page: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	t.Logf("browser: %v in all, cells ran in %d ms; screenshot %s", time.Since(start).Round(time.Millisecond), page.RanMs, screenshot)
+	for _, p := range page.Problems {
+		t.Logf("browser: %s", p)
+	}
+	return &page
 }
 
 // startNotebookServer starts the classic Jupyter Notebook on loopback with a random port and

@@ -3,7 +3,8 @@
 // and of its first chart, and prints a JSON report of the page on stdout: each cell's outputs
 // as the notebook holds them, and what the page rendered of them. The checks are in notebooks/browser_test.go.
 //
-// Usage: node run.mjs URL SCREENSHOT.png USER_DATA_DIR   (URL: the notebook's page, with ?token=)
+// Usage: [RAIN_WAIT_TEXT=TEXT] node run.mjs URL SCREENSHOT.png USER_DATA_DIR   (URL: the notebook's
+// page, with ?token=; TEXT: wait for it to show after the cells have run)
 import { chromium } from 'playwright-core';
 
 const [url, screenshot, userDataDir] = process.argv.slice(2);
@@ -35,6 +36,13 @@ try {
     .every((c) => typeof c.input_prompt_number === 'number') &&
     document.querySelector('#kernel_indicator_icon.kernel_idle_icon') !== null, null, { timeout: 45000, polling: 100 });
   const ranMs = Date.now() - started;
+  // What background work shows after the cells have run (RAIN_WAIT_TEXT), such as a load's
+  // display updated by the kernel once the nodes have compiled.
+  const wait = process.env.RAIN_WAIT_TEXT;
+  if (wait) {
+    await page.waitForFunction((text) => document.querySelector('#notebook').innerText.includes(text), wait,
+      { timeout: 60000, polling: 100 });
+  }
   const cells = await page.evaluate(() => Jupyter.notebook.get_cells().map((c) => {
     const json = c.toJSON();
     const out = c.element[0].querySelector('.output');
