@@ -118,6 +118,11 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	if err != nil {
 		return nil, err
 	}
+	// A NATS server Rain did not start may take smaller messages than a chunk (nats-server's
+	// default max_payload is 1 MiB): a chunk and its headers must fit.
+	if limit := int(nc.MaxPayload()); o.chunk > limit-min(4096, limit/4) {
+		o.chunk = limit - min(4096, limit/4)
+	}
 	bg, stop := context.WithCancel(context.Background())
 	c := &Client{
 		nc: nc, o: o, id: randomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),

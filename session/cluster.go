@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -42,15 +44,77 @@ func (s *Session) clusterText() string {
 		url, token = s.hub.JoinURL(), s.hub.Token()
 		fmt.Fprintf(&b, "hub: %s (started by this session)\n", s.hub.URL())
 	} else {
-		fmt.Fprintf(&b, "hub: %s (shared)\n", url)
+		fmt.Fprintf(&b, "hub: %s (external, not started by this session)\n", url)
 	}
 	fmt.Fprintf(&b, "nodes: %s\n\n", s.nodeSummary())
-	fmt.Fprintf(&b, "join a node:  rain node --join %s --token %s\n", url, token)
+	fmt.Fprintf(&b, "join a node:  %s\n", joinLine(url, token))
 	if s.hub != nil && !s.hub.Reachable() {
 		b.WriteString("(this hub listens on loopback only: start the session with --listen 0.0.0.0, or run\n" +
 			"`rain hub` on a machine the nodes reach and %cluster connect to it)\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// joinLine is the command that joins a node to the hub at url: with no token (a NATS server
+// without token authorization, or one given in the URL) it has no --token.
+func joinLine(url, token string) string {
+	if token == "" {
+		return "rain node --join " + url
+	}
+	return "rain node --join " + url + " --token " + token
+}
+
+// checkURL checks a hub's URL, or a comma-separated list of a NATS cluster's URLs, before it
+// is dialled: a typo fails at once rather than after the reconnect window.
+func CheckURL(urls string) error {
+	if strings.TrimSpace(urls) == "" {
+		return errors.New("session: empty NATS URL")
+	}
+	for _, raw := range strings.Split(urls, ",") {
+		raw = strings.TrimSpace(raw)
+		if !strings.Contains(raw, "://") {
+			raw = "nats://" + raw // as nats.go reads it
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("session: bad NATS URL %q: use nats://HOST:PORT", raw)
+		}
+		switch u.Scheme {
+		case "nats", "tls", "ws", "wss":
+		default:
+			return fmt.Errorf("session: bad NATS URL %q: the scheme must be nats, tls, ws or wss", raw)
+		}
+		if u.Hostname() == "" {
+			return fmt.Errorf("session: bad NATS URL %q: no host", raw)
+		}
+	}
+	return nil
+}
+
+// connectError is a failure to use the hub at start or on %cluster connect, said in one line
+// for a user; it unwraps to the cluster's error (cluster.ErrUnauthorized, cluster.ErrHubLost,
+// cluster.ErrTLS).
+type connectError struct {
+	msg string
+	err error
+}
+
+func (e *connectError) Error() string { return e.msg }
+func (e *connectError) Unwrap() error { return e.err }
+
+// dialError says why the session could not use the hub at url.
+func dialError(url string, err error) error {
+	var msg string
+	switch {
+	case errors.Is(err, cluster.ErrUnauthorized):
+		msg = fmt.Sprintf("session: %s refused the token: give the hub's token with --token or $%s", url, cluster.TokenEnv)
+	case errors.Is(err, cluster.ErrHubLost):
+		cause := strings.TrimPrefix(err.Error(), cluster.ErrHubLost.Error()+": "+url+": ")
+		msg = fmt.Sprintf("session: cannot reach a NATS server at %s: %s", url, cause)
+	default:
+		return err
+	}
+	return &connectError{msg: msg, err: err}
 }
 
 // connect moves the session to the hub at url: local nodes and the session's own hub stop,
@@ -60,9 +124,12 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 	if s.opts.tls != (cluster.TLS{}) {
 		copts = append(copts, cluster.WithClientTLS(s.opts.tls))
 	}
+	if err := CheckURL(url); err != nil {
+		return err
+	}
 	client, err := cluster.Connect(ctx, url, token, copts...)
 	if err != nil {
-		return err
+		return dialError(url, err)
 	}
 	old := s.client
 	s.client = client

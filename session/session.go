@@ -62,9 +62,17 @@ func WithNodeCommand(argv ...string) Option {
 	return func(o *options) error { o.nodeCmd = argv; return nil }
 }
 
-// WithJoin connects to an existing hub instead of starting one.
+// WithJoin uses an existing hub instead of starting one: a `rain hub`, or any NATS server or
+// cluster (url may list several of its servers, comma-separated). Local nodes join it too.
+// The default is a hub of the session's own, an embedded NATS server.
 func WithJoin(url, token string) Option {
-	return func(o *options) error { o.join, o.token = url, token; return nil }
+	return func(o *options) error {
+		if err := CheckURL(url); err != nil {
+			return err
+		}
+		o.join, o.token = url, token
+		return nil
+	}
 }
 
 // WithTier asks local nodes for a tier mode: "auto" (the default: the interpreter at once,
@@ -160,7 +168,7 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 	client, err := cluster.Connect(ctx, url, token, copts...)
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, dialError(url, err)
 	}
 	s.client = client
 	if o.nodes > 0 {

@@ -85,16 +85,18 @@ type sessionFlags struct {
 	nodes  int
 	engine string
 	tier   string
+	nats   string
 	join   string
 	token  string
 }
 
 func (f *sessionFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&f.nodes, "nodes", 2, "local nodes to start (0 with --join uses only the hub's nodes)")
+	fs.IntVar(&f.nodes, "nodes", 2, "local nodes to start; with --nats or --join they join that server (0 uses only the nodes already there)")
 	fs.StringVar(&f.engine, "engine", "auto", "Wasm engine on local nodes: compiler, interpreter or auto")
 	fs.StringVar(&f.tier, "tier", "auto", "tiers on local nodes: auto (interpreter at once, compiled code when ready), compiler or interpreter")
-	fs.StringVar(&f.join, "join", "", "use the hub at this NATS URL instead of starting one (see rain hub)")
-	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
+	fs.StringVar(&f.nats, "nats", "", "use the NATS server or cluster at this URL (nats://HOST:PORT; several, comma-separated) instead of starting an embedded one")
+	fs.StringVar(&f.join, "join", "", "use the rain hub at this URL (the same as --nats)")
+	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the token of the NATS server given with --nats or --join (default $RAIN_TOKEN)")
 	f.tls.register(fs, "the hub's")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1", "address the session's own hub listens on (0.0.0.0 lets other machines' nodes join)")
 	fs.Var(&f.grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable; default: no host files)")
@@ -106,18 +108,26 @@ type grantList []string
 func (g *grantList) String() string     { return strings.Join(*g, ",") }
 func (g *grantList) Set(v string) error { *g = append(*g, v); return nil }
 
-func (f *sessionFlags) options() []session.Option {
+// options are the session's options from the flags; --nats and --join name the same thing.
+func (f *sessionFlags) options() ([]session.Option, error) {
+	url := f.nats
+	switch {
+	case url == "":
+		url = f.join
+	case f.join != "" && f.join != url:
+		return nil, fmt.Errorf("--nats %s and --join %s: give one of them", f.nats, f.join)
+	}
 	opts := []session.Option{session.WithNodes(f.nodes), session.WithEngine(f.engine), session.WithTier(f.tier), session.WithListen(f.listen)}
 	for _, g := range f.grants {
 		opts = append(opts, session.WithGrant(g))
 	}
-	if f.join != "" {
-		opts = append(opts, session.WithJoin(f.join, f.token))
+	if url != "" {
+		opts = append(opts, session.WithJoin(url, f.token))
 	}
 	if f.tls.set() {
 		opts = append(opts, session.WithTLS(f.tls.TLS))
 	}
-	return opts
+	return opts, nil
 }
 
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
@@ -138,7 +148,11 @@ func runREPL(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	s, err := session.New(ctx, sf.options()...)
+	sopts, err := sf.options()
+	if err != nil {
+		return err
+	}
+	s, err := session.New(ctx, sopts...)
 	if err != nil {
 		return err
 	}
@@ -175,7 +189,11 @@ func runScript(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("cannot read the script: %w", err)
 	}
-	s, err := session.New(ctx, sf.options()...)
+	opts, err := sf.options()
+	if err != nil {
+		return err
+	}
+	s, err := session.New(ctx, opts...)
 	if err != nil {
 		return err
 	}
