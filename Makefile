@@ -27,13 +27,15 @@ examples:
 	scripts/build-examples
 
 # Benchmarks print rain's figures beside its peers' (ipykernel, ipyparallel, Dask), measured in
-# the same run; each script installs its own peers through apt-get when missing.
+# the same run; each script installs its own peers through apt-get when missing. bench/link
+# needs root (network namespaces, tc): it uses sudo -n when not root, and is skipped without.
 bench: build
 	RAIN=$(CURDIR)/$(RAIN) bench/kernel/run
 	RAIN=$(CURDIR)/$(RAIN) bench/cluster/run
 	$(GO) run ./bench/grain -reps 3
 	bench/wasm/run -reps 3
 	RAIN=$(CURDIR)/$(RAIN) bench/load/run -reps 3
+	RAIN=$(CURDIR)/$(RAIN) bench/link/run -reps 5
 
 install: build
 	./$(RAIN) install --user
