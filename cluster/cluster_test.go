@@ -3,6 +3,7 @@
 package cluster
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/wasm"
@@ -594,5 +596,69 @@ func TestCancelQueued(t *testing.T) {
 	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{2}, Node: node.ID})
 	if res.Values[0] != 2 || out2.String() != "" {
 		t.Errorf("ticks(2) = %v; the dropped call wrote %q", res.Values, out2.String())
+	}
+}
+
+// echoSubject is where an echo process (testEchoEnv) answers requests.
+const echoSubject = "rain.test.echo"
+
+// runEcho answers every request on echoSubject with its data until ctx is done: the bare NATS
+// round trip that BenchmarkNATSRoundTrip measures, for comparison with BenchmarkCall.
+func runEcho(ctx context.Context, url string) {
+	nc, err := dial(ctx, url, os.Getenv(TokenEnv), "rain echo", time.Second, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if _, err := nc.Subscribe(echoSubject, func(m *nats.Msg) { m.Respond(m.Data) }); err == nil {
+		err = nc.Flush()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	<-ctx.Done()
+	os.Exit(0)
+}
+
+// BenchmarkNATSRoundTrip measures a bare NATS request and reply between this process (hub and
+// requester) and another (the responder), the floor under BenchmarkCall:
+//
+//	go test ./cluster -run '^$' -bench 'BenchmarkCall$|NATSRoundTrip' -benchtime 3000x
+func BenchmarkNATSRoundTrip(b *testing.B) {
+	hub, err := StartHub()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hub.Shutdown()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), testEchoEnv+"="+hub.URL(), TokenEnv+"="+hub.Token())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		b.Fatal(err)
+	}
+	nc, err := dial(b.Context(), hub.URL(), hub.Token(), "rain bench", time.Second, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	req := []byte(`{"v":1,"task":"abcdef-1","module":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","func":"add","args":[1,2]}`)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := nc.Request(echoSubject, req, 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
