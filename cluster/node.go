@@ -105,6 +105,11 @@ type node struct {
 	heartbeatOnce sync.Once
 	idle          idler
 
+	// turn is held by whoever exchanges frames with the worker: the runner, except while it
+	// waits for an item, or a call that finds the node with nothing else to do (see runNow).
+	// The runner's own fields (held) are read and written under it.
+	turn sync.Mutex
+
 	mu        sync.Mutex
 	modules   map[string]bool // instantiated in the current worker
 	order     []string        // modules to instantiate in every new worker, in load order
@@ -199,14 +204,40 @@ func (n *node) onCall(m *nats.Msg) {
 	n.mu.Lock()
 	n.queued++
 	n.mu.Unlock()
+	it := &item{call: c, raw: m.Data, reply: m.Reply}
+	if n.runNow(it) {
+		return
+	}
 	select {
-	case n.items <- &item{call: c, raw: m.Data, reply: m.Reply}:
+	case n.items <- it:
 	default:
 		n.mu.Lock()
 		n.queued--
 		n.mu.Unlock()
 		n.respond(m, replyMsg{V: wireVersion, Task: c.Task, Err: toWire(fmt.Errorf("node busy: %d calls queued", maxQueue))})
 	}
+}
+
+// runNow runs a call at once, in the goroutine that received it, if the node has nothing
+// else to do: no item queued, held or running, and a worker up. The call then spares the
+// runner's wake-up, a goroutine hop that costs as much as the call of a tiny function. While
+// it runs, further calls wait in this subscription's pending messages instead of the queue.
+func (n *node) runNow(it *item) bool {
+	if !n.turn.TryLock() {
+		return false
+	}
+	defer n.turn.Unlock()
+	n.mu.Lock()
+	wp := n.worker
+	free := wp != nil && n.queued == 1 && len(n.items) == 0 && len(n.held) == 0
+	n.mu.Unlock()
+	if !free || wp.killed.Load() || wp.gone.Load() {
+		return false // a worker on its way out: the call waits for the next one
+	}
+	n.idle.begin()
+	n.runCall(wp, it)
+	n.idle.end()
+	return true
 }
 
 // onCancel kills the worker if it runs the task, and otherwise remembers to skip the task.
@@ -348,6 +379,8 @@ func writeFileAtomic(path string, data []byte) error {
 
 // run owns the worker process: it starts it, feeds it items one at a time, and restarts it.
 func (n *node) run(ctx context.Context) error {
+	n.turn.Lock()
+	defer n.turn.Unlock()
 	var backoff time.Duration
 	for {
 		if backoff > 0 {
@@ -373,19 +406,30 @@ func (n *node) run(ctx context.Context) error {
 			if len(n.held) > 0 {
 				it, n.held = n.held[0], n.held[1:]
 			} else {
+				n.turn.Unlock() // a call may run meanwhile (see runNow)
+				var stop error
 				select {
 				case <-ctx.Done():
-					wp.kill()
-					<-wp.exited
-					return nil
+					stop = context.Canceled
 				case <-n.lost:
-					wp.kill()
-					<-wp.exited
-					return ErrHubLost
+					stop = ErrHubLost
 				case <-wp.exited:
+				case it = <-n.items:
+				}
+				if stop != nil {
+					wp.kill()
+				}
+				n.turn.Lock()
+				if stop != nil {
+					<-wp.exited
+					if stop == ErrHubLost {
+						return stop
+					}
+					return nil
+				}
+				if it == nil {
 					wp = nil
 					continue
-				case it = <-n.items:
 				}
 			}
 			n.idle.begin()
@@ -473,6 +517,9 @@ func (n *node) runCall(wp *workerProc, it *item) {
 	if payload == nil {
 		payload, _ = json.Marshal(c)
 	}
+	if stdout == nil && it.reply != "" {
+		wp.answer.Store(&it.reply)
+	}
 	if err := wp.fw.write(frameCall, payload); err == nil {
 		for f := range wp.frames {
 			switch f.typ {
@@ -489,7 +536,7 @@ func (n *node) runCall(wp *workerProc, it *item) {
 					stdout.close()
 					stderr.close()
 				}
-				if it.reply != "" {
+				if it.reply != "" && !f.published {
 					n.nc.Publish(it.reply, f.payload)
 				}
 				return
