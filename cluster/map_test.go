@@ -392,3 +392,32 @@ func TestMapHeterogeneous(t *testing.T) {
 		t.Errorf("fast node took %d tasks, slow node %d: want at least 1.5× as many", f, s)
 	}
 }
+
+// BenchmarkMap measures the throughput of a map of a tiny function (add) over 500,000 inputs
+// in large chunks on 2 local nodes, the regime where the per-call costs (encoding, the Wasm
+// call, the results) weigh and not the round trips:
+//
+//	go test ./cluster -run '^$' -bench 'BenchmarkMap$' -benchtime 5x
+func BenchmarkMap(b *testing.B) {
+	tc := startCluster(b, 2)
+	sha := tc.load(b, basics)
+	const calls = 500_000
+	args := make([][]uint64, calls)
+	for i := range args {
+		args[i] = []uint64{api.EncodeI32(int32(i)), api.EncodeI32(1)}
+	}
+	for _, chunk := range []int{10_000} {
+		b.Run("chunk="+fmt.Sprint(chunk), func(b *testing.B) {
+			var total time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				r, err := tc.client.Map(b.Context(), MapSpec{Module: sha, Func: "add", Args: args, Chunk: chunk}, nil)
+				total += time.Since(t0)
+				if err != nil || r.Failed > 0 {
+					b.Fatal(err, r.Failed)
+				}
+			}
+			b.ReportMetric(float64(calls*b.N)/total.Seconds(), "calls/s")
+		})
+	}
+}
