@@ -47,6 +47,9 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 	cmd := exec.Command(o.workerArgv[0], o.workerArgv[1:]...)
 	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.workerEngine(),
 		workerDirsEnv + "=" + strings.Join(o.dirs, "\n")}
+	if os.Getenv("GOMAXPROCS") == "" {
+		env = append(env, "GOMAXPROCS=1") // see RunNode
+	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, TokenEnv+"=") && !strings.HasPrefix(kv, WorkerEnv+"=") {
 			env = append(env, kv)
