@@ -197,16 +197,19 @@ func (n *node) respond(m *nats.Msg, v any) {
 	m.Respond(b)
 }
 
+// reply answers a call that failed before or while it ran, if it asked for an answer.
+func (n *node) reply(subj, task string, err error) {
+	if subj != "" {
+		n.nc.Publish(subj, appendReply(nil, &replyMsg{V: wireVersion, Task: task, Err: toWire(err)}))
+	}
+}
+
 func (n *node) onPing(m *nats.Msg) { m.Respond(nil) }
 
 func (n *node) onCall(m *nats.Msg) {
 	c := new(callMsg)
-	err := json.Unmarshal(m.Data, c)
-	if err == nil {
-		err = checkVersion(c.V)
-	}
-	if err != nil {
-		n.respond(m, replyMsg{V: wireVersion, Task: c.Task, Err: toWire(err)})
+	if err := decodeCall(m.Data, c); err != nil {
+		n.reply(m.Reply, c.Task, err)
 		return
 	}
 	n.mu.Lock()
@@ -222,7 +225,7 @@ func (n *node) onCall(m *nats.Msg) {
 		n.mu.Lock()
 		n.queued--
 		n.mu.Unlock()
-		n.respond(m, replyMsg{V: wireVersion, Task: c.Task, Err: toWire(fmt.Errorf("node busy: %d calls queued", maxQueue))})
+		n.reply(m.Reply, c.Task, fmt.Errorf("node busy: %d calls queued", maxQueue))
 	}
 }
 
@@ -523,7 +526,7 @@ func (n *node) runCall(wp *workerProc, it *item) {
 	}
 	payload := it.raw
 	if payload == nil {
-		payload, _ = json.Marshal(c)
+		payload = appendCall(nil, c)
 	}
 	if stdout == nil && it.reply != "" {
 		wp.answer.Store(&it.reply)
@@ -561,10 +564,7 @@ func (n *node) runCall(wp *workerProc, it *item) {
 	if wp.killed.Load() {
 		reason = fmt.Errorf("%w (interrupted)", ErrNodeLost)
 	}
-	if it.reply != "" {
-		b, _ := json.Marshal(replyMsg{V: wireVersion, Task: c.Task, Err: toWire(reason)})
-		n.nc.Publish(it.reply, b)
-	}
+	n.reply(it.reply, c.Task, reason)
 }
 
 func (n *node) runLoad(wp *workerProc, it *item) {
