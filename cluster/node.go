@@ -216,7 +216,7 @@ func (n *node) onCall(m *nats.Msg) {
 	n.queued++
 	n.mu.Unlock()
 	it := &item{call: c, raw: m.Data, reply: m.Reply}
-	if n.runNow(it) {
+	if behind(m) == 0 && n.runNow(it) {
 		return
 	}
 	select {
@@ -229,10 +229,24 @@ func (n *node) onCall(m *nats.Msg) {
 	}
 }
 
+// behind counts the messages received on m's subscription after m and not yet handled.
+func behind(m *nats.Msg) int {
+	if m.Sub == nil {
+		return 0
+	}
+	msgs, _, err := m.Sub.Pending()
+	if err != nil {
+		return 0
+	}
+	return msgs
+}
+
 // runNow runs a call at once, in the goroutine that received it, if the node has nothing
 // else to do: no item queued, held or running, and a worker up. The call then spares the
 // runner's wake-up, a goroutine hop that costs as much as the call of a tiny function. While
-// it runs, further calls wait in this subscription's pending messages instead of the queue.
+// it runs, calls that arrive wait in the subscription's pending messages; onCall queues those
+// for the runner as usual, so that a flood of calls still fills the queue (and gets "node busy"
+// beyond maxQueue) rather than NATS's pending limits.
 func (n *node) runNow(it *item) bool {
 	if !n.turn.TryLock() {
 		return false
