@@ -432,27 +432,27 @@ func (n *node) run(ctx context.Context) error {
 				it, n.held = n.held[0], n.held[1:]
 			} else {
 				n.turn.Unlock() // a call may run meanwhile (see runNow)
-				var stop error
+				var stopped, lost bool
 				select {
 				case <-ctx.Done():
-					stop = context.Canceled
+					stopped = true
 				case <-n.lost:
-					stop = ErrHubLost
+					stopped, lost = true, true
 				case <-wp.exited:
 				case it = <-n.items:
 				}
-				if stop != nil {
-					wp.kill()
+				if stopped {
+					wp.kill() // a call running meanwhile ends, and lets go of turn
 				}
 				n.turn.Lock()
-				if stop != nil {
+				switch {
+				case lost:
 					<-wp.exited
-					if stop == ErrHubLost {
-						return stop
-					}
+					return ErrHubLost
+				case stopped:
+					<-wp.exited
 					return nil
-				}
-				if it == nil {
+				case it == nil: // the worker exited
 					wp = nil
 					continue
 				}
