@@ -168,11 +168,12 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, got 
 	if scratch == nil {
 		scratch = new([]BatchResult)
 	}
-	if need := min(n, per); cap(*scratch) < need {
-		*scratch = make([]BatchResult, need)
+	used := min(n, per)
+	if cap(*scratch) < used {
+		*scratch = make([]BatchResult, used)
 	}
 	defer func() {
-		clear((*scratch)[:cap(*scratch)]) // hold on to no results
+		clear((*scratch)[:used]) // hold on to no results
 		batchScratch.Put(scratch)
 	}()
 	// each hands got the results of calls lo…hi, set by fill.
