@@ -463,16 +463,22 @@ func consecutive(chunk []int) bool {
 
 // chunkStats sums up the results of one chunk as its messages are answered.
 type chunkStats struct {
-	busy        time.Duration // sum of the started→finished spans of its calls
-	first, last time.Time     // first submitted, last received
-	lost, again []int         // tasks to run again: their node died, or they trapped
+	busy        time.Duration  // sum of the started→finished spans of its calls
+	first, last time.Time      // first submitted, last received
+	lost, again []int          // tasks to run again: their node died, or they trapped
+	notes       []progressNote // record's, kept from one message to the next
+}
+
+// progressNote is what a MapProgress says beyond the task's result, at the time it was recorded.
+type progressNote struct {
+	i, done, retried, failed, nodes int
 }
 
 // record takes the results rs of the chunk's tasks, as one message brought them back: each
 // task gets its final result, or goes to st.lost or st.again to be run again. It takes m.mu
 // once for them all, then reports progress task by task.
 func (m *mapRun) record(id string, tasks []int, rs []BatchResult, st *chunkStats) {
-	var reports []MapProgress
+	notes := st.notes[:0]
 	m.mu.Lock()
 	elapsed := time.Since(m.r.Began)
 	for k, i := range tasks {
@@ -512,18 +518,19 @@ func (m *mapRun) record(id string, tasks []int, rs []BatchResult, st *chunkStats
 		m.left--
 		m.done++
 		if m.progress != nil {
-			reports = append(reports, MapProgress{Done: m.done, Total: len(m.r.Tasks), Retried: m.r.Retried,
-				Failed: m.r.Failed, Nodes: len(m.used), Elapsed: elapsed, Index: i, Task: *t})
+			notes = append(notes, progressNote{i: i, done: m.done, retried: m.r.Retried, failed: m.r.Failed, nodes: len(m.used)})
 		}
 	}
 	if m.left == 0 {
 		m.wakeLocked()
 	}
 	m.mu.Unlock()
-	if len(reports) > 0 {
+	st.notes = notes
+	if len(notes) > 0 {
 		m.progressMu.Lock()
-		for _, p := range reports {
-			m.progress(p)
+		for _, n := range notes {
+			m.progress(MapProgress{Done: n.done, Total: len(m.r.Tasks), Retried: n.retried, Failed: n.failed,
+				Nodes: n.nodes, Elapsed: elapsed, Index: n.i, Task: m.r.Tasks[n.i]}) // final: read without m.mu
 		}
 		m.progressMu.Unlock()
 	}

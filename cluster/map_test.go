@@ -395,7 +395,8 @@ func TestMapHeterogeneous(t *testing.T) {
 
 // BenchmarkMap measures the throughput of a map of a tiny function (add) over 500,000 inputs
 // in large chunks on 2 local nodes, the regime where the per-call costs (encoding, the Wasm
-// call, the results) weigh and not the round trips:
+// call, the results) weigh and not the round trips; with a progress callback per task, as a
+// session's pmap has, and without:
 //
 //	go test ./cluster -run '^$' -bench 'BenchmarkMap$' -benchtime 5x
 func BenchmarkMap(b *testing.B) {
@@ -406,15 +407,23 @@ func BenchmarkMap(b *testing.B) {
 	for i := range args {
 		args[i] = []uint64{api.EncodeI32(int32(i)), api.EncodeI32(1)}
 	}
-	for _, chunk := range []int{10_000} {
-		b.Run("chunk="+fmt.Sprint(chunk), func(b *testing.B) {
+	var last MapProgress
+	for _, bench := range []struct {
+		name     string
+		chunk    int
+		progress func(MapProgress)
+	}{
+		{"chunk=10000", 10_000, nil},
+		{"chunk=10000/progress", 10_000, func(p MapProgress) { last = p }},
+	} {
+		b.Run(bench.name, func(b *testing.B) {
 			var total time.Duration
 			for b.Loop() {
 				t0 := time.Now()
-				r, err := tc.client.Map(b.Context(), MapSpec{Module: sha, Func: "add", Args: args, Chunk: chunk}, nil)
+				r, err := tc.client.Map(b.Context(), MapSpec{Module: sha, Func: "add", Args: args, Chunk: bench.chunk}, bench.progress)
 				total += time.Since(t0)
-				if err != nil || r.Failed > 0 {
-					b.Fatal(err, r.Failed)
+				if err != nil || r.Failed > 0 || bench.progress != nil && last.Done != calls {
+					b.Fatal(err, r.Failed, last.Done)
 				}
 			}
 			b.ReportMetric(float64(calls*b.N)/total.Seconds(), "calls/s")
