@@ -130,6 +130,26 @@ func (c *Client) CallBatch(ctx context.Context, b BatchCall) ([]BatchResult, err
 // callBatch is CallBatch; with noWait, a chosen node (b.Node) that is not ready fails every
 // call with ErrNodeLost at once instead of being waited for.
 func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]BatchResult, error) {
+	var res []BatchResult
+	if len(b.Args) > 0 {
+		res = make([]BatchResult, len(b.Args))
+	}
+	ok, err := c.streamBatch(ctx, b, noWait, func(lo int, rs []BatchResult) { copy(res[lo:], rs) })
+	if !ok || errors.Is(err, ErrClosed) {
+		return nil, err
+	}
+	return res, err
+}
+
+// batchScratch holds the []BatchResult that streamBatch decodes each answer into.
+var batchScratch sync.Pool
+
+// streamBatch is callBatch, handing the results of each message to got as its answer arrives:
+// rs are the results of the calls lo…lo+len(rs) of the batch, valid only until got returns.
+// It reports whether got was called for every call (once), which it is whenever the batch
+// reached the point of sending; got is never called otherwise. A map decodes each answer
+// straight into its own results, with no array of them per chunk.
+func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, got func(lo int, rs []BatchResult)) (bool, error) {
 	n := len(b.Args)
 	arity := 0
 	if n > 0 {
@@ -137,25 +157,47 @@ func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]Bat
 	}
 	for i, a := range b.Args {
 		if len(a) != arity {
-			return nil, fmt.Errorf("cluster: batch: tuple %d has %d values, tuple 0 has %d", i, len(a), arity)
+			return false, fmt.Errorf("cluster: batch: tuple %d has %d values, tuple 0 has %d", i, len(a), arity)
 		}
 	}
 	if n == 0 {
-		return nil, nil
+		return true, nil
+	}
+	per := min(maxBatchItems, max(1, maxBatchBytes/(8*max(arity, 1))))
+	scratch, _ := batchScratch.Get().(*[]BatchResult)
+	if scratch == nil {
+		scratch = new([]BatchResult)
+	}
+	used := min(n, per)
+	if cap(*scratch) < used {
+		*scratch = make([]BatchResult, used)
+	}
+	defer func() {
+		clear((*scratch)[:used]) // hold on to no results
+		batchScratch.Put(scratch)
+	}()
+	// each hands got the results of calls lo…hi, set by fill.
+	each := func(lo, hi int, fill func(rs []BatchResult)) {
+		for ; lo < hi; lo += per {
+			rs := (*scratch)[:min(per, hi-lo)]
+			fill(rs)
+			got(lo, rs)
+		}
 	}
 	c.mu.Lock()
 	s, err := c.readyNodeLocked(ctx, b.Module, b.Node, noWait)
 	if errors.Is(err, errNotReady) {
-		res := make([]BatchResult, n)
-		for i := range res {
-			res[i] = BatchResult{Node: b.Node, Err: &RemoteError{Node: b.Node, Func: b.Func, Err: ErrNodeLost}}
-		}
-		return res, nil
+		lost := &RemoteError{Node: b.Node, Func: b.Func, Err: ErrNodeLost}
+		each(0, n, func(rs []BatchResult) {
+			for i := range rs {
+				rs[i] = BatchResult{Node: b.Node, Err: lost}
+			}
+		})
+		return true, nil
 	}
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	per := min(maxBatchItems, max(1, maxBatchBytes/(8*max(arity, 1))))
 	type message struct {
 		task      string
 		lo, hi    int
@@ -185,7 +227,6 @@ func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]Bat
 		c.mu.Unlock()
 	}()
 
-	res := make([]BatchResult, n)
 	for _, m := range msgs {
 		req, body := packBatch(batchHeader{V: wireVersion, Task: m.task, Module: b.Module, Func: b.Func,
 			N: m.hi - m.lo, Arity: arity}, (m.hi-m.lo)*arity)
@@ -198,15 +239,17 @@ func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]Bat
 		}
 		m.submitted = time.Now()
 		if err := c.nc.PublishRequest(nodeSubject(node, "batch"), c.inbox+"."+m.task, req); err != nil {
-			return nil, fmt.Errorf("cluster: batch: %w", err)
+			return false, fmt.Errorf("cluster: batch: %w", err)
 		}
 	}
 	var failed error // a message that failed for a reason that is not the node's death
 	fail := func(m *message, err error) {
-		for i := m.lo; i < m.hi; i++ {
-			res[i] = BatchResult{Node: node, Err: err, Submitted: m.submitted}
-		}
-		if failed == nil && !errors.Is(err, ErrNodeLost) && !errors.Is(err, ErrInterrupted) {
+		each(m.lo, m.hi, func(rs []BatchResult) {
+			for i := range rs {
+				rs[i] = BatchResult{Node: node, Err: err, Submitted: m.submitted}
+			}
+		})
+		if failed == nil && !errors.Is(err, ErrNodeLost) && !errors.Is(err, ErrInterrupted) && !errors.Is(err, ErrClosed) {
 			failed = err
 		}
 	}
@@ -218,13 +261,15 @@ func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]Bat
 				fail(m, &RemoteError{Node: node, Func: b.Func, Err: out.err})
 				continue
 			}
-			if err := decodeBatch(out.raw, m.hi-m.lo, res[m.lo:m.hi], node, b.Func); err != nil {
+			rs := (*scratch)[:m.hi-m.lo]
+			if err := decodeBatch(out.raw, m.hi-m.lo, rs, node, b.Func); err != nil {
 				fail(m, &RemoteError{Node: node, Func: b.Func, Err: err})
 				continue
 			}
-			for i := m.lo; i < m.hi; i++ {
-				res[i].Submitted, res[i].Received = m.submitted, received
+			for i := range rs {
+				rs[i].Submitted, rs[i].Received = m.submitted, received
 			}
+			got(m.lo, rs)
 		case <-ctx.Done():
 			var wg sync.WaitGroup
 			for _, m := range msgs[k:] {
@@ -234,12 +279,15 @@ func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]Bat
 			for _, m := range msgs[k:] {
 				fail(m, ErrInterrupted)
 			}
-			return res, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
+			return true, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
 		case <-c.done:
-			return nil, ErrClosed
+			for _, m := range msgs[k:] {
+				fail(m, ErrClosed)
+			}
+			return true, ErrClosed
 		}
 	}
-	return res, failed
+	return true, failed
 }
 
 // decodeBatch fills res (the calls of one message) from the node's answer.

@@ -372,7 +372,7 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 		c.mu.Unlock()
 	}()
 
-	req, _ := json.Marshal(callMsg{
+	req := appendCall(make([]byte, 0, 128+8*len(call.Args)), &callMsg{
 		V: wireVersion, Task: task, Module: call.Module, Func: call.Func, Args: call.Args,
 		Output: call.Stdout != nil || call.Stderr != nil,
 	})
@@ -482,10 +482,8 @@ func (c *Client) onInbox(m *nats.Msg) {
 			return
 		}
 		rep := new(replyMsg)
-		if err := json.Unmarshal(m.Data, rep); err != nil {
+		if err := decodeReply(m.Data, rep); err != nil {
 			p.result <- outcome{err: fmt.Errorf("cluster: bad reply: %w", err)}
-		} else if err := checkVersion(rep.V); err != nil {
-			p.result <- outcome{err: err}
 		} else {
 			p.result <- outcome{rep: rep}
 		}

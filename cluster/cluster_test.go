@@ -3,6 +3,7 @@
 package cluster
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,12 +13,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/wasm"
@@ -522,17 +525,39 @@ func TestHubLost(t *testing.T) {
 	}
 }
 
-// BenchmarkCall measures the round trip of a tiny call (add) on one local node.
+// BenchmarkCall measures the round trip of a tiny call (add) on one local node, and reports
+// its median and 99th percentile besides the mean:
+//
+//	go test ./cluster -run '^$' -bench 'BenchmarkCall$' -benchtime 3000x
 func BenchmarkCall(b *testing.B) {
 	tc := startCluster(b, 1)
 	client, sha := tc.client, tc.load(b, basics)
 	call := Call{Module: sha, Func: "add", Args: []uint64{1, 2}}
-	b.ResetTimer()
-	for b.Loop() {
+	for range 200 { // warm up: the node's first calls map code and grow stacks
 		if _, err := client.Call(b.Context(), call); err != nil {
 			b.Fatal(err)
 		}
 	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := client.Call(b.Context(), call); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	reportLatency(b, lat)
+}
+
+// reportLatency reports the median and 99th percentile of lat, in µs.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
 }
 
 // A worker command that is not a rain worker makes RunNode fail with a clear error.
@@ -595,4 +620,77 @@ func TestCancelQueued(t *testing.T) {
 	if res.Values[0] != 2 || out2.String() != "" {
 		t.Errorf("ticks(2) = %v; the dropped call wrote %q", res.Values, out2.String())
 	}
+}
+
+// echoSubject is where an echo process (testEchoEnv) answers requests.
+const echoSubject = "rain.test.echo"
+
+// runEcho answers every request on echoSubject with its data until ctx is done: the bare NATS
+// round trip that BenchmarkNATSRoundTrip measures, for comparison with BenchmarkCall.
+func runEcho(ctx context.Context, url string) {
+	nc, err := dial(ctx, url, os.Getenv(TokenEnv), "rain echo", time.Second, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if _, err := nc.Subscribe(echoSubject, func(m *nats.Msg) { m.Respond(m.Data) }); err == nil {
+		err = nc.Flush()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	<-ctx.Done()
+	os.Exit(0)
+}
+
+// BenchmarkNATSRoundTrip measures a bare NATS request and reply between this process (hub and
+// requester) and another (the responder), the floor under BenchmarkCall:
+//
+//	go test ./cluster -run '^$' -bench 'BenchmarkCall$|NATSRoundTrip' -benchtime 3000x
+func BenchmarkNATSRoundTrip(b *testing.B) {
+	hub, err := StartHub()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hub.Shutdown()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), testEchoEnv+"="+hub.URL(), TokenEnv+"="+hub.Token())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		b.Fatal(err)
+	}
+	nc, err := dial(b.Context(), hub.URL(), hub.Token(), "rain bench", time.Second, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	req := []byte(`{"v":1,"task":"abcdef-1","module":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","func":"add","args":[1,2]}`)
+	for range 200 {
+		if _, err := nc.Request(echoSubject, req, 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := nc.Request(echoSubject, req, 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	reportLatency(b, lat)
 }

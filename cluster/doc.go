@@ -52,7 +52,8 @@
 // # Wire
 //
 // Messages are small JSON documents with a version field "v", on subjects under "rain."
-// (see wire.go). Module bytes travel raw, in chunks with a SHA-256 per chunk, described by
+// (see wire.go), except a call and its reply, in binary behind a version byte (see
+// callwire.go): for a tiny call, JSON cost more than running it. Module bytes travel raw, in chunks with a SHA-256 per chunk, described by
 // NATS headers. A node rejects a chunk whose bytes do not match its SHA-256 before keeping any
 // of it, and the client sends that chunk again (3 times at most, then Load fails with
 // ErrChecksum).

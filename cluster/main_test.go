@@ -15,12 +15,16 @@ import (
 const (
 	testNodeEnv  = "RAIN_TEST_NODE"
 	testCacheEnv = "RAIN_TEST_CACHE"
+	testEchoEnv  = "RAIN_TEST_ECHO" // hub URL: answer every request on echoSubject with its data
 )
 
 func TestMain(m *testing.M) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	if IsWorker() {
 		RunWorker(ctx)
+	}
+	if url := os.Getenv(testEchoEnv); url != "" {
+		runEcho(ctx, url)
 	}
 	if os.Getenv(testNodeEnv) != "" {
 		fs := flag.NewFlagSet("node", flag.ExitOnError)

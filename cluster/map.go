@@ -392,13 +392,18 @@ func (m *mapRun) slot(id string) {
 	}
 }
 
-// runChunk sends a chunk's tasks to node id in one batch (CallBatch) and records their
-// results. Tasks whose node died under them, and traps still to be retried, go back to the
-// queue; it returns false if the node died.
+// runChunk sends a chunk's tasks to node id in one batch and records their results as each of
+// its messages is answered. Tasks whose node died under them, and traps still to be retried,
+// go back to the queue; it returns false if the node died.
 func (m *mapRun) runChunk(id string, chunk []int) bool {
-	args := make([][]uint64, len(chunk))
-	for k, i := range chunk {
-		args[k] = m.spec.Args[i]
+	var args [][]uint64
+	if consecutive(chunk) { // the arguments as they are; reruns may have gaps
+		args = m.spec.Args[chunk[0] : chunk[0]+len(chunk)]
+	} else {
+		args = make([][]uint64, len(chunk))
+		for k, i := range chunk {
+			args[k] = m.spec.Args[i]
+		}
 	}
 	ctx, cancel := context.WithCancel(m.ctx)
 	defer cancel()
@@ -406,79 +411,35 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	m.mu.Lock()
 	m.flights[f] = true
 	m.mu.Unlock()
-	res, err := m.c.callBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true)
+	var st chunkStats
+	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true,
+		func(lo int, rs []BatchResult) {
+			if ctx.Err() == nil { // else interrupted, or a copy answered first: not this one's results
+				m.record(id, chunk[lo:lo+len(rs)], rs, &st)
+			}
+		})
+	if !ok && ctx.Err() == nil { // the batch failed as a whole, before reaching the node
+		rs := make([]BatchResult, len(chunk))
+		for k := range rs {
+			rs[k] = BatchResult{Node: id, Err: &RemoteError{Node: id, Func: m.spec.Func, Err: err}}
+		}
+		m.record(id, chunk, rs, &st)
+	}
+	if m.g != nil && ctx.Err() == nil && !st.first.IsZero() {
+		m.g.observe(len(chunk)-len(st.lost)-len(st.again), st.busy, st.last.Sub(st.first))
+	}
 	m.mu.Lock()
 	delete(m.flights, f)
-	if len(res) == len(chunk) && ctx.Err() == nil {
+	if ok && ctx.Err() == nil {
 		m.longest = max(m.longest, time.Since(f.sent))
 	}
-	m.mu.Unlock()
-	if m.ctx.Err() != nil {
-		return true // interrupted: the chunk's tasks stay without results
+	if len(st.lost) > 0 {
+		m.reruns = append(m.reruns, st.lost)
 	}
-	if ctx.Err() != nil {
-		return false // a copy answered first; run starts a new slot if the node is ready
+	if len(st.again) > 0 {
+		m.reruns = append(m.reruns, st.again)
 	}
-	if len(res) != len(chunk) { // the batch failed as a whole, before reaching the node
-		res = make([]BatchResult, len(chunk))
-		for k := range res {
-			res[k] = BatchResult{Node: id, Err: &RemoteError{Node: id, Func: m.spec.Func, Err: err}}
-		}
-	}
-	var busy time.Duration
-	var first, last time.Time
-	var lost, again []int
-	for k, i := range chunk {
-		b := &res[k]
-		var trap *wasm.Trap
-		m.mu.Lock()
-		if m.final[i] { // a copy answered first
-			m.mu.Unlock()
-			continue
-		}
-		retry := b.Err != nil && (errors.Is(b.Err, ErrNodeLost) && m.retries[i] < m.spec.Retries+maxLossRetries ||
-			errors.As(b.Err, &trap) && m.retries[i] < m.spec.Retries)
-		if retry {
-			m.retries[i]++
-			m.r.Retried++
-		} else {
-			m.final[i] = true
-			t := &m.r.Tasks[i] // written once, by the goroutine that made final[i] true
-			t.Node, t.Values, t.Err, t.Retries, t.Tier = id, b.Values, b.Err, m.retries[i], b.Tier
-			t.Submitted, t.Started, t.Finished, t.Received = b.Submitted, b.Started, b.Finished, b.Received
-		}
-		m.mu.Unlock()
-		switch {
-		case b.Err == nil:
-			if !b.Started.IsZero() && !b.Finished.Before(b.Started) {
-				busy += b.Finished.Sub(b.Started)
-			}
-			if first.IsZero() || b.Submitted.Before(first) {
-				first = b.Submitted
-			}
-			if b.Received.After(last) {
-				last = b.Received
-			}
-			m.finish(i, false)
-		case retry && errors.Is(b.Err, ErrNodeLost):
-			lost = append(lost, i)
-		case retry:
-			again = append(again, i)
-		default:
-			m.finish(i, true)
-		}
-	}
-	if m.g != nil && !first.IsZero() {
-		m.g.observe(len(chunk)-len(lost)-len(again), busy, last.Sub(first))
-	}
-	m.mu.Lock()
-	if len(lost) > 0 {
-		m.reruns = append(m.reruns, lost)
-	}
-	if len(again) > 0 {
-		m.reruns = append(m.reruns, again)
-	}
-	if len(lost)+len(again) > 0 {
+	if len(st.lost)+len(st.again) > 0 {
 		m.wakeLocked()
 	}
 	// Cancel the chunks whose every task now has its result from a copy.
@@ -488,7 +449,98 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 		}
 	}
 	m.mu.Unlock()
-	return len(lost) == 0
+	if m.ctx.Err() != nil {
+		return true // interrupted: the chunk's tasks without results stay so
+	}
+	if ctx.Err() != nil {
+		return false // a copy answered first; run starts a new slot if the node is ready
+	}
+	return len(st.lost) == 0
+}
+
+// consecutive reports whether chunk is i, i+1, i+2….
+func consecutive(chunk []int) bool {
+	for k, i := range chunk {
+		if i != chunk[0]+k {
+			return false
+		}
+	}
+	return true
+}
+
+// chunkStats sums up the results of one chunk as its messages are answered.
+type chunkStats struct {
+	busy        time.Duration  // sum of the started→finished spans of its calls
+	first, last time.Time      // first submitted, last received
+	lost, again []int          // tasks to run again: their node died, or they trapped
+	notes       []progressNote // record's, kept from one message to the next
+}
+
+// progressNote is what a MapProgress says beyond the task's result, at the time it was recorded.
+type progressNote struct {
+	i, done, retried, failed, nodes int
+}
+
+// record takes the results rs of the chunk's tasks, as one message brought them back: each
+// task gets its final result, or goes to st.lost or st.again to be run again. It takes m.mu
+// once for them all, then reports progress task by task.
+func (m *mapRun) record(id string, tasks []int, rs []BatchResult, st *chunkStats) {
+	notes := st.notes[:0]
+	m.mu.Lock()
+	elapsed := time.Since(m.r.Began)
+	for k, i := range tasks {
+		b := &rs[k]
+		if m.final[i] { // a copy answered first
+			continue
+		}
+		if b.Err != nil {
+			var trap *wasm.Trap
+			lost := errors.Is(b.Err, ErrNodeLost)
+			if lost && m.retries[i] < m.spec.Retries+maxLossRetries || !lost && errors.As(b.Err, &trap) && m.retries[i] < m.spec.Retries {
+				m.retries[i]++
+				m.r.Retried++
+				if lost {
+					st.lost = append(st.lost, i)
+				} else {
+					st.again = append(st.again, i)
+				}
+				continue
+			}
+			m.r.Failed++
+		} else {
+			if !b.Started.IsZero() && !b.Finished.Before(b.Started) {
+				st.busy += b.Finished.Sub(b.Started)
+			}
+			if st.first.IsZero() || b.Submitted.Before(st.first) {
+				st.first = b.Submitted
+			}
+			if b.Received.After(st.last) {
+				st.last = b.Received
+			}
+		}
+		m.final[i] = true
+		t := &m.r.Tasks[i] // written once, by the goroutine that made final[i] true
+		*t = TaskResult{Values: b.Values, Node: id, Submitted: b.Submitted, Started: b.Started, Finished: b.Finished,
+			Received: b.Received, Retries: m.retries[i], Err: b.Err, Tier: b.Tier}
+		m.left--
+		m.done++
+		if m.progress != nil {
+			notes = append(notes, progressNote{i: i, done: m.done, retried: m.r.Retried, failed: m.r.Failed, nodes: len(m.used)})
+		}
+	}
+	if m.left == 0 {
+		m.wakeLocked()
+	}
+	m.mu.Unlock()
+	st.notes = notes
+	if len(notes) > 0 {
+		m.progressMu.Lock()
+		for _, n := range notes {
+			m.progress(MapProgress{Done: n.done, Total: len(m.r.Tasks), Retried: n.retried, Failed: n.failed,
+				Nodes: n.nodes, Elapsed: elapsed, Index: n.i, Task: m.r.Tasks[n.i]}) // final: read without m.mu
+		}
+		m.progressMu.Unlock()
+	}
 }
 
 // backupLocked picks, for an idle slot of node id, a copy of the oldest chunk out on another
@@ -556,27 +608,6 @@ func (m *mapRun) takeLocked() []int {
 	m.next += size
 	m.r.Chunks = append(m.r.Chunks, size)
 	return chunk
-}
-
-// finish records that a task has its final result, and reports progress.
-func (m *mapRun) finish(i int, failed bool) {
-	m.mu.Lock()
-	m.left--
-	m.done++
-	if failed {
-		m.r.Failed++
-	}
-	p := MapProgress{Done: m.done, Total: len(m.r.Tasks), Retried: m.r.Retried, Failed: m.r.Failed,
-		Nodes: len(m.used), Elapsed: time.Since(m.r.Began), Index: i, Task: m.r.Tasks[i]}
-	if m.left == 0 {
-		m.wakeLocked()
-	}
-	m.mu.Unlock()
-	if m.progress != nil {
-		m.progressMu.Lock()
-		m.progress(p)
-		m.progressMu.Unlock()
-	}
 }
 
 // NodeIDs lists the nodes that ran tasks of the map, sorted.

@@ -31,10 +31,18 @@ import (
 // crashes again within 10 s. A new worker instantiates the node's modules again before it takes
 // the next call. Running no Wasm itself, the supervisor answers heartbeats and cancels even when
 // a call keeps the worker busy (or stops its garbage collector) for hours.
+//
+// A supervisor and its worker each do one thing at a time, so both run with GOMAXPROCS 1
+// unless the environment sets GOMAXPROCS: RunNode sets it for its process while it runs, and
+// for the worker's. With more, every goroutine hand-off of a call's way through wakes another
+// OS thread, to no use: a tiny call's round trip takes a third longer on 2 cores.
 func RunNode(ctx context.Context, opts ...NodeOption) error {
 	o, err := nodeConfig(opts)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	}
 	moduleDir := filepath.Join(o.cacheDir, "modules")
 	if err := os.MkdirAll(moduleDir, 0o755); err != nil {
@@ -105,6 +113,11 @@ type node struct {
 
 	heartbeatOnce sync.Once
 	idle          idler
+
+	// turn is held by whoever exchanges frames with the worker: the runner, except while it
+	// waits for an item, or a call that finds the node with nothing else to do (see runNow).
+	// The runner's own fields (held) are read and written under it.
+	turn sync.Mutex
 
 	mu        sync.Mutex
 	modules   map[string]bool // instantiated in the current worker
@@ -186,29 +199,72 @@ func (n *node) respond(m *nats.Msg, v any) {
 	m.Respond(b)
 }
 
+// reply answers a call that failed before or while it ran, if it asked for an answer.
+func (n *node) reply(subj, task string, err error) {
+	if subj != "" {
+		n.nc.Publish(subj, appendReply(nil, &replyMsg{V: wireVersion, Task: task, Err: toWire(err)}))
+	}
+}
+
 func (n *node) onPing(m *nats.Msg) { m.Respond(nil) }
 
 func (n *node) onCall(m *nats.Msg) {
 	c := new(callMsg)
-	err := json.Unmarshal(m.Data, c)
-	if err == nil {
-		err = checkVersion(c.V)
-	}
-	if err != nil {
-		n.respond(m, replyMsg{V: wireVersion, Task: c.Task, Err: toWire(err)})
+	if err := decodeCall(m.Data, c); err != nil {
+		n.reply(m.Reply, c.Task, err)
 		return
 	}
 	n.mu.Lock()
 	n.queued++
 	n.mu.Unlock()
+	it := &item{call: c, raw: m.Data, reply: m.Reply}
+	if behind(m) == 0 && n.runNow(it) {
+		return
+	}
 	select {
-	case n.items <- &item{call: c, raw: m.Data, reply: m.Reply}:
+	case n.items <- it:
 	default:
 		n.mu.Lock()
 		n.queued--
 		n.mu.Unlock()
-		n.respond(m, replyMsg{V: wireVersion, Task: c.Task, Err: toWire(fmt.Errorf("node busy: %d calls queued", maxQueue))})
+		n.reply(m.Reply, c.Task, fmt.Errorf("node busy: %d calls queued", maxQueue))
 	}
+}
+
+// behind counts the messages received on m's subscription after m and not yet handled.
+func behind(m *nats.Msg) int {
+	if m.Sub == nil {
+		return 0
+	}
+	msgs, _, err := m.Sub.Pending()
+	if err != nil {
+		return 0
+	}
+	return msgs
+}
+
+// runNow runs a call at once, in the goroutine that received it, if the node has nothing
+// else to do: no item queued, held or running, and a worker up. The call then spares the
+// runner's wake-up, a goroutine hop that costs as much as the call of a tiny function. While
+// it runs, calls that arrive wait in the subscription's pending messages; onCall queues those
+// for the runner as usual, so that a flood of calls still fills the queue (and gets "node busy"
+// beyond maxQueue) rather than NATS's pending limits.
+func (n *node) runNow(it *item) bool {
+	if !n.turn.TryLock() {
+		return false
+	}
+	defer n.turn.Unlock()
+	n.mu.Lock()
+	wp := n.worker
+	free := wp != nil && n.queued == 1 && len(n.items) == 0 && len(n.held) == 0
+	n.mu.Unlock()
+	if !free || wp.killed.Load() || wp.gone.Load() {
+		return false // a worker on its way out: the call waits for the next one
+	}
+	n.idle.begin()
+	n.runCall(wp, it)
+	n.idle.end()
+	return true
 }
 
 // onCancel kills the worker if it runs the task, and otherwise remembers to skip the task.
@@ -351,6 +407,8 @@ func writeFileAtomic(path string, data []byte) error {
 
 // run owns the worker process: it starts it, feeds it items one at a time, and restarts it.
 func (n *node) run(ctx context.Context) error {
+	n.turn.Lock()
+	defer n.turn.Unlock()
 	var backoff time.Duration
 	for {
 		if backoff > 0 {
@@ -376,19 +434,30 @@ func (n *node) run(ctx context.Context) error {
 			if len(n.held) > 0 {
 				it, n.held = n.held[0], n.held[1:]
 			} else {
+				n.turn.Unlock() // a call may run meanwhile (see runNow)
+				var stopped, lost bool
 				select {
 				case <-ctx.Done():
-					wp.kill()
-					<-wp.exited
-					return nil
+					stopped = true
 				case <-n.lost:
-					wp.kill()
+					stopped, lost = true, true
+				case <-wp.exited:
+				case it = <-n.items:
+				}
+				if stopped {
+					wp.kill() // a call running meanwhile ends, and lets go of turn
+				}
+				n.turn.Lock()
+				switch {
+				case lost:
 					<-wp.exited
 					return ErrHubLost
-				case <-wp.exited:
+				case stopped:
+					<-wp.exited
+					return nil
+				case it == nil: // the worker exited
 					wp = nil
 					continue
-				case it = <-n.items:
 				}
 			}
 			n.idle.begin()
@@ -474,7 +543,10 @@ func (n *node) runCall(wp *workerProc, it *item) {
 	}
 	payload := it.raw
 	if payload == nil {
-		payload, _ = json.Marshal(c)
+		payload = appendCall(nil, c)
+	}
+	if stdout == nil && it.reply != "" {
+		wp.answer.Store(&it.reply)
 	}
 	if err := wp.fw.write(frameCall, payload); err == nil {
 		for f := range wp.frames {
@@ -492,7 +564,7 @@ func (n *node) runCall(wp *workerProc, it *item) {
 					stdout.close()
 					stderr.close()
 				}
-				if it.reply != "" {
+				if it.reply != "" && !f.published {
 					n.nc.Publish(it.reply, f.payload)
 				}
 				return
@@ -509,10 +581,7 @@ func (n *node) runCall(wp *workerProc, it *item) {
 	if wp.killed.Load() {
 		reason = fmt.Errorf("%w (interrupted)", ErrNodeLost)
 	}
-	if it.reply != "" {
-		b, _ := json.Marshal(replyMsg{V: wireVersion, Task: c.Task, Err: toWire(reason)})
-		n.nc.Publish(it.reply, b)
-	}
+	n.reply(it.reply, c.Task, reason)
 }
 
 func (n *node) runLoad(wp *workerProc, it *item) {

@@ -11,12 +11,14 @@ import (
 // The supervisor and its worker talk over the worker's stdin and stdout in frames: a 4-byte
 // big-endian length, then a type byte and the payload. The worker never touches the network.
 //
-//	supervisor → worker   frameLoad (SHA-256 of a module in the cache dir), frameCall (callMsg),
+//	supervisor → worker   frameLoad (SHA-256 of a module in the cache dir),
+//	                      frameCall (a call as the client sent it, see callwire.go),
 //	                      frameBatch (a batch message as the client sent it, see batch.go),
 //	                      frameBatches (batch messages, each behind its 4-byte length)
 //	worker → supervisor   frameHello (the wire version, first), frameLoaded (loadReply),
 //	                      frameStdout, frameStderr (raw WASI output, one frame per write),
-//	                      frameResult (replyMsg), frameBatchResult (a batch answer, sent on as is),
+//	                      frameResult (a call's reply, sent on as is),
+//	                      frameBatchResult (a batch answer, sent on as is),
 //	                      frameBatchResults (the answers to a frameBatches, each behind its length),
 //	                      frameTiers (the tier state of every module, []tierMsg, at any time:
 //	                      the supervisor's frame reader takes it aside)

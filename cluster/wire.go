@@ -14,7 +14,7 @@ import (
 //
 //	rain.status             worker → clients: statusMsg, at start, every heartbeat, on discover
 //	rain.discover           client → workers: publish your status now
-//	rain.node.<id>.call     client → worker: callMsg; reply replyMsg to <inbox>.<task>;
+//	rain.node.<id>.call     client → worker: callMsg (binary); reply replyMsg to <inbox>.<task>;
 //	                        WASI output goes to <inbox>.<task>.o (stdout) and .e (stderr)
 //	rain.node.<id>.batch    client → worker: a batch of calls (binary, see batch.go); the
 //	                        answer goes to <inbox>.<task>
@@ -30,7 +30,8 @@ func nodeSubject(id, verb string) string { return "rain.node." + id + "." + verb
 
 // wireVersion is the "v" of every message this package sends. A receiver rejects messages
 // of another version with a clear error rather than misreading them.
-const wireVersion = 1
+// Version 2: calls and replies in binary (see callwire.go).
+const wireVersion = 2
 
 // Headers of a load message. Op "has" asks whether the node has the module (it answers from
 // memory or from its disk cache); op "chunk" carries bytes Offset… of the module, with the
@@ -106,23 +107,25 @@ func fromTierMsgs(ts []tierMsg) map[string]wasm.ModuleTier {
 	return out
 }
 
+// callMsg is one call; it travels in binary (appendCall, decodeCall).
 type callMsg struct {
-	V      int      `json:"v"`
-	Task   string   `json:"task"`
-	Module string   `json:"module"`
-	Func   string   `json:"func"`
-	Args   []uint64 `json:"args,omitempty"`
-	Output bool     `json:"output,omitempty"` // stream WASI output back
+	V      int
+	Task   string
+	Module string
+	Func   string
+	Args   []uint64
+	Output bool // stream WASI output back
 }
 
+// replyMsg is a call's answer; it travels in binary (appendReply, decodeReply).
 type replyMsg struct {
-	V        int        `json:"v"`
-	Task     string     `json:"task"`
-	Values   []uint64   `json:"values,omitempty"`
-	Err      *wireError `json:"err,omitempty"`
-	Started  int64      `json:"started"` // Unix nanoseconds, node clock
-	Finished int64      `json:"finished"`
-	Tier     string     `json:"tier,omitempty"` // the engine that ran the call
+	V        int
+	Task     string
+	Values   []uint64
+	Err      *wireError
+	Started  int64 // Unix nanoseconds, node clock
+	Finished int64
+	Tier     string // the engine that ran the call
 }
 
 type cancelMsg struct {

@@ -88,6 +88,8 @@ type worker struct {
 
 	tiersMu   sync.Mutex
 	lastTiers string // the frameTiers last sent
+
+	out []byte // the last reply, encoded
 }
 
 func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, out io.Writer) (*worker, error) {
@@ -135,14 +137,15 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 			}
 		case frameCall:
 			var c callMsg
-			if err := json.Unmarshal(payload, &c); err != nil {
+			if err := decodeCall(payload, &c); err != nil {
 				return fmt.Errorf("cluster: worker: bad call: %w", err)
 			}
 			rep := w.call(ctx, &c)
 			if w.moved {
 				w.sendTiers()
 			}
-			if err := w.reply(frameResult, rep); err != nil {
+			w.out = appendReply(w.out[:0], rep)
+			if err := w.fw.write(frameResult, w.out); err != nil {
 				return err
 			}
 		case frameBatch:

@@ -21,12 +21,19 @@ type workerProc struct {
 	exited  chan struct{} // closed once the process has been waited for
 	started time.Time
 	killed  atomic.Bool // killed on purpose, to interrupt a call
+	gone    atomic.Bool // its stdout ended; set before frames is closed
 	readErr error       // why reading frames stopped; set before frames is closed
+	// answer, when set, is the subject the frame reader publishes the next frameResult to
+	// itself, the moment it arrives, before passing the frame on: the answer leaves without
+	// waiting for the runner to wake up. runCall sets it before it sends a call whose answer
+	// needs nothing else from it (no WASI output to flush first).
+	answer atomic.Pointer[string]
 }
 
 type frame struct {
-	typ     byte
-	payload []byte
+	typ       byte
+	payload   []byte
+	published bool // the reader published it to the answer subject
 }
 
 func (wp *workerProc) kill() {
@@ -40,6 +47,9 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 	cmd := exec.Command(o.workerArgv[0], o.workerArgv[1:]...)
 	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.workerEngine(),
 		workerDirsEnv + "=" + strings.Join(o.dirs, "\n")}
+	if os.Getenv("GOMAXPROCS") == "" {
+		env = append(env, "GOMAXPROCS=1") // see RunNode
+	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, TokenEnv+"=") && !strings.HasPrefix(kv, WorkerEnv+"=") {
 			env = append(env, kv)
@@ -75,8 +85,16 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 				n.setTiers(wp, payload)
 				continue
 			}
-			wp.frames <- frame{typ, payload}
+			published := false
+			if typ == frameResult {
+				if subj := wp.answer.Swap(nil); subj != nil {
+					n.nc.Publish(*subj, payload)
+					published = true
+				}
+			}
+			wp.frames <- frame{typ, payload, published}
 		}
+		wp.gone.Store(true)
 		close(wp.frames)
 		cmd.Wait()
 		close(wp.exited)

@@ -82,7 +82,7 @@ func (i *Instance) callEach(name string, n int, params []api.ValueType, results 
 		}
 		if i.live != l {
 			l = i.live
-			call = l.mod.ExportedFunction(name).CallWithStack
+			call = l.export(name).CallWithStack
 		}
 		copy(stack, args[k*arity:(k+1)*arity])
 		for _, p := range narrow {

@@ -36,6 +36,22 @@ type Instance struct {
 type live struct {
 	mod            api.Module
 	stdout, stderr switchWriter
+	// fns are the exports called so far: ExportedFunction makes a new function, with a new
+	// 10 KiB stack, every time, which costs a call of a tiny function more than the call.
+	fns map[string]api.Function
+}
+
+// export returns the exported function name, looked up once per instance. i.mu is held.
+func (l *live) export(name string) api.Function {
+	if f, ok := l.fns[name]; ok {
+		return f
+	}
+	f := l.mod.ExportedFunction(name)
+	if l.fns == nil {
+		l.fns = map[string]api.Function{}
+	}
+	l.fns[name] = f
+	return f
 }
 
 // interruptGrace is how long Call waits, once its context is done, for the Wasm code to reach
@@ -102,7 +118,7 @@ func (i *Instance) Call(ctx context.Context, name string, args []uint64, stdout,
 	l.stderr.set(stderr)
 	defer l.stdout.set(nil)
 	defer l.stderr.set(nil)
-	fn := l.mod.ExportedFunction(name)
+	fn := l.export(name)
 
 	if ctx.Done() == nil { // cannot be interrupted: no goroutine needed
 		res, err := fn.Call(ctx, args...)

@@ -2,7 +2,7 @@
 // local `rain node` processes) and prints its figures as JSON, for bench/cluster/run, which
 // measures the peers the same way and prints the table.
 //
-//	go run ./bench/cluster -rain bin/rain [-calls 20000] [-rtt 2000]
+//	go run ./bench/cluster -rain bin/rain [-calls 20000] [-rtt 2000] [-big 500000]
 package main
 
 import (
@@ -26,8 +26,9 @@ func main() {
 	calls := flag.Int("calls", 20000, "elements of the tiny maps")
 	rtts := flag.Int("rtt", 2000, "round trips measured")
 	examples := flag.String("examples", "examples", "directory of basics.wasm and mandelbrot.wasm")
+	big := flag.Int("big", 500_000, "elements of the large map (chunks of 10,000), best of 3; 0 skips it")
 	flag.Parse()
-	if err := run(*rain, *examples, *calls, *rtts); err != nil {
+	if err := run(*rain, *examples, *calls, *rtts, *big); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/cluster:", err)
 		os.Exit(1)
 	}
@@ -42,6 +43,9 @@ type figures struct {
 	ChunkLarge    float64 `json:"map_chunk_large_per_s"`
 	BatchLarge    float64 `json:"batch_large_per_s,omitempty"`
 	LargeChunk    int     `json:"large_chunk"`
+	MapBig        float64 `json:"map_big_per_s,omitempty"` // rain only: a map of BigCalls adds in chunks of BigChunk
+	BigCalls      int     `json:"big_calls,omitempty"`
+	BigChunk      int     `json:"big_chunk,omitempty"`
 	Mandel1       float64 `json:"mandel_1_s"`
 	Mandel2       float64 `json:"mandel_2_s"`
 	IdleRSS       float64 `json:"idle_rss_mib"`
@@ -49,7 +53,7 @@ type figures struct {
 	Mandel        string  `json:"mandel_what"`
 }
 
-func run(rain, examples string, calls, rtts int) error {
+func run(rain, examples string, calls, rtts, big int) error {
 	ctx := context.Background()
 	hub, err := cluster.StartHub()
 	if err != nil {
@@ -174,6 +178,25 @@ func run(rain, examples string, calls, rtts int) error {
 	}
 	if f.ChunkLarge, err = mapRate(f.LargeChunk); err != nil {
 		return err
+	}
+	// A large map in large chunks: the per-call costs, not the round trips, set the pace.
+	if big > 0 {
+		f.BigCalls, f.BigChunk = big, 10_000
+		bigArgs := make([][]uint64, big)
+		for i := range bigArgs {
+			bigArgs[i] = []uint64{uint64(i), 1}
+		}
+		for range 3 {
+			t0 := time.Now()
+			r, err := client.Map(ctx, cluster.MapSpec{Module: basics, Func: "add", Args: bigArgs, Chunk: f.BigChunk}, nil)
+			if err == nil && r.Failed > 0 {
+				err = fmt.Errorf("%d adds failed", r.Failed)
+			}
+			if err != nil {
+				return err
+			}
+			f.MapBig = max(f.MapBig, float64(big)/time.Since(t0).Seconds())
+		}
 	}
 	// CallBatch directly, chunks of LargeChunk, one per node in flight and one queued.
 	t0 := time.Now()

@@ -181,6 +181,7 @@ def table(systems):
         ("map 20k tiny, chunk 1", "map_chunk1_per_s", fmt_rate, True),
         ("map 20k tiny, chunk 2000", "map_chunk_large_per_s", fmt_rate, True),
         ("  rain CallBatch, 2000", "batch_large_per_s", fmt_rate, True),
+        ("  rain map %dk, chunk %d" % (rain.get("big_calls", 0) // 1000, rain.get("big_chunk", 0)), "map_big_per_s", fmt_rate, True),
         ("mandelbrot 1 node", "mandel_1_s", lambda v: "%.2f s" % v, False),
         ("mandelbrot 2 nodes", "mandel_2_s", lambda v: "%.2f s" % v, False),
         ("speedup 2 over 1", "speedup", lambda v: "%.2f×" % v, True),
