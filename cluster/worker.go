@@ -11,6 +11,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,13 @@ type worker struct {
 
 	tiersMu   sync.Mutex
 	lastTiers string // the frameTiers last sent
+
+	// The worker runs with GOMAXPROCS 1 (see RunNode), and with one P more while compilers
+	// work in the background, so that they take a core of their own (at the lowest priority)
+	// instead of turns with the calls.
+	psMu      sync.Mutex
+	compiling int // background compilations under way
+	ps        int // GOMAXPROCS before the first of them
 
 	out []byte // the last reply, encoded
 }
@@ -199,13 +207,33 @@ func (w *worker) load(ctx context.Context, sha string) error {
 		return err
 	}
 	w.instances[sha] = inst
+	if inst.TierState().State != wasm.StateCompiling {
+		return nil
+	}
+	w.compilers(+1)
 	go func() { // tell the supervisor when the compiled code is ready
 		inst.WaitCompiled(ctx)
+		w.compilers(-1)
 		if ctx.Err() == nil {
 			w.sendTiers()
 		}
 	}()
 	return nil
+}
+
+// compilers counts background compilations starting (+1) and ending (-1), and gives the
+// worker one P more while there are any.
+func (w *worker) compilers(delta int) {
+	w.psMu.Lock()
+	defer w.psMu.Unlock()
+	w.compiling += delta
+	switch {
+	case w.compiling == 1 && delta > 0 && runtime.NumCPU() > 1:
+		w.ps = runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	case w.compiling == 0 && w.ps > 0:
+		runtime.GOMAXPROCS(w.ps)
+		w.ps = 0
+	}
 }
 
 // sendTiers sends the tier state of every module to the supervisor, if it changed since the
