@@ -87,7 +87,7 @@ type nodeState struct {
 	loaded   []string
 	loads    map[string]*nodeLoad // this client's modules' shipping to it, by SHA-256
 	inflight int
-	picked   uint64 // when the scheduler last chose it, for round robin among equals
+	picked   uint64 // when the scheduler last chose it: among equals, the last chosen is warmest
 }
 
 func (s *nodeState) ready() bool { return !s.lost && !s.syncing }
@@ -407,7 +407,8 @@ func (c *Client) cancel(node, task string) {
 }
 
 // pickLocked chooses the node for a call of module: node id, or the least loaded node that
-// has instantiated the module. nil (and no error) means "wait for a change": the module may
+// has instantiated the module and, among equals, the one chosen last (calls one after another
+// find its threads awake: a node idle for a while answers its next call later). nil (and no error) means "wait for a change": the module may
 // still reach a node. A module no node could instantiate fails the call with their error.
 func (c *Client) pickLocked(module, id string) (*nodeState, error) {
 	if id != "" {
@@ -428,7 +429,7 @@ func (c *Client) pickLocked(module, id string) (*nodeState, error) {
 		if !s.runs(module) {
 			continue
 		}
-		if best == nil || s.inflight < best.inflight || (s.inflight == best.inflight && s.picked < best.picked) {
+		if best == nil || s.inflight < best.inflight || (s.inflight == best.inflight && s.picked > best.picked) {
 			best = s
 		}
 	}
