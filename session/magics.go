@@ -39,9 +39,12 @@ func (s *Session) newMagics() map[string]*magic {
 		{
 			name: "load", usage: "%load PATH [as NAME]",
 			summary: "load a Wasm module and ship it to every node",
-			doc: "Reads PATH (a .wasm file; relative to the working directory), validates it, ships it to\n" +
-				"every node and binds it to NAME (default: the file's name). Its exports become callable:\n" +
-				"NAME.f(args) runs f on a node. Prints a one-line summary; NAME alone shows the exports.",
+			doc: "Reads PATH (a .wasm file; relative to the working directory), validates it, starts shipping\n" +
+				"it to every node and binds it to NAME (default: the file's name). It returns without waiting\n" +
+				"for the nodes: they receive, instantiate and compile it in the background, and a call of\n" +
+				"NAME.f(args) meanwhile waits for a node that has it. Prints a one-line summary that follows\n" +
+				"the nodes (in Jupyter it is redrawn until they run compiled code; the REPL prints the end\n" +
+				"of the load above its prompt). NAME alone shows the exports.",
 			translate: translateLoad,
 		},
 		{
