@@ -88,6 +88,14 @@ func (p *printer) Display(b display.Bundle, id string, update bool) {
 	}
 }
 
+// endCell ends what a cell left open, a live display or a line without its newline, so that
+// the prompt after it starts on a line of its own instead of drawing over it.
+func (p *printer) endCell() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endLive()
+}
+
 func (p *printer) endLive() {
 	if p.live != "" {
 		if !p.redraw {

@@ -168,6 +168,7 @@ func runCell(ctx context.Context, s *session.Session, cell string, out *printer,
 		exec = prompted{out}
 	}
 	v, err := s.Exec(ctx, cell, exec)
+	defer out.endCell()
 	if err != nil {
 		out.error(err)
 		return

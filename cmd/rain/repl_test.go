@@ -137,8 +137,7 @@ func TestREPL(t *testing.T) {
 	// %load of a big module returns while the nodes compile it; when they are done, its end
 	// prints above the prompt.
 	tm.send("%load examples/gowasm.wasm as g\r")
-	tm.expect(`g: .* · (loading on 2 nodes|ready on 2 nodes, compiling) \(`, 10*time.Second)
-	tm.expect(`\[\d+\] `, 5*time.Second)
+	tm.expect(`g: .* · (loading on 2 nodes|ready on 2 nodes, compiling) \([^\n]*\)\n\[\d+\] `, 10*time.Second)
 	tm.expect(`g: .* · ready on 2 nodes after .*, compiled after `, 60*time.Second)
 	tm.send("g.collatz(27)\r")
 	tm.expect(`\n111\n`, 10*time.Second)
