@@ -25,12 +25,7 @@ func defaults() options {
 // name.
 func WithEngine(name string) Option {
 	return func(o *options) error {
-		switch name {
-		case "", TierAuto:
-			o.engine, o.tier = DefaultEngine(), TierAuto
-		case EngineCompiler, EngineInterpreter:
-			o.engine, o.tier = name, name
-		default:
+		if !o.setTier(name) {
 			return fmt.Errorf("wasm: unknown engine %q: use %q or %q", name, EngineCompiler, EngineInterpreter)
 		}
 		return nil
@@ -45,16 +40,25 @@ func WithEngine(name string) Option {
 // carries over.
 func WithTier(name string) Option {
 	return func(o *options) error {
-		switch name {
-		case "", TierAuto:
-			o.engine, o.tier = DefaultEngine(), TierAuto
-		case EngineCompiler, EngineInterpreter:
-			o.engine, o.tier = name, name
-		default:
+		if !o.setTier(name) {
 			return fmt.Errorf("wasm: unknown tier %q: use %q, %q or %q", name, TierAuto, EngineCompiler, EngineInterpreter)
 		}
 		return nil
 	}
+}
+
+// setTier sets the engine and tier mode for a WithTier or WithEngine name, and says whether
+// the name is one.
+func (o *options) setTier(name string) bool {
+	switch name {
+	case "", TierAuto:
+		o.engine, o.tier = DefaultEngine(), TierAuto
+	case EngineCompiler, EngineInterpreter:
+		o.engine, o.tier = name, name
+	default:
+		return false
+	}
+	return true
 }
 
 // defaultTierMin is the size under which TierAuto skips the interpreter: wazero's compiler
