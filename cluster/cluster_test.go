@@ -108,6 +108,18 @@ func (tc *testCluster) call(t *testing.T, c Call) *Result {
 	return res
 }
 
+// spin starts a call of stream.wasm's tick_then_spin (module sha), which prints "tick\n" and
+// never returns: its output, whose first is closed at the tick, and its end.
+func (tc *testCluster) spin(ctx context.Context, sha string) (*syncWriter, <-chan error) {
+	out := newSyncWriter()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := tc.client.Call(ctx, Call{Module: sha, Func: "tick_then_spin", Stdout: out})
+		errc <- err
+	}()
+	return out, errc
+}
+
 func (tc *testCluster) node(t *testing.T, id string) NodeInfo {
 	t.Helper()
 	for _, n := range tc.client.Nodes() {
@@ -297,13 +309,8 @@ func TestOutputWhileRunning(t *testing.T) {
 	tc := startCluster(t, 1)
 	sha := tc.load(t, "testdata/stream.wasm")
 	node := tc.client.Nodes()[0].ID
-	out := newSyncWriter()
 	ctx, cancel := context.WithCancel(t.Context())
-	errc := make(chan error, 1)
-	go func() {
-		_, err := tc.client.Call(ctx, Call{Module: sha, Func: "tick_then_spin", Stdout: out})
-		errc <- err
-	}()
+	out, errc := tc.spin(ctx, sha)
 	select {
 	case <-out.first:
 	case err := <-errc:
@@ -389,12 +396,7 @@ func TestWorkerKilled(t *testing.T) {
 	tc := startCluster(t, 1)
 	sha := tc.load(t, "testdata/stream.wasm")
 	info := tc.client.Nodes()[0]
-	out := newSyncWriter()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "tick_then_spin", Stdout: out})
-		errc <- err
-	}()
+	out, errc := tc.spin(t.Context(), sha)
 	<-out.first
 	if err := syscall.Kill(info.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -458,12 +460,7 @@ func TestSupervisorKilled(t *testing.T) {
 	tc := startCluster(t, 1)
 	sha := tc.load(t, "testdata/stream.wasm")
 	info := tc.client.Nodes()[0]
-	out := newSyncWriter()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "tick_then_spin", Stdout: out})
-		errc <- err
-	}()
+	out, errc := tc.spin(t.Context(), sha)
 	<-out.first
 	if err := syscall.Kill(tc.nodes[0].PIDs()[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -594,13 +591,8 @@ func TestCancelQueued(t *testing.T) {
 	tc := startCluster(t, 1)
 	sha := tc.load(t, "testdata/stream.wasm")
 	node := tc.client.Nodes()[0]
-	out := newSyncWriter()
 	ctx1, cancel1 := context.WithCancel(t.Context())
-	errc := make(chan error, 1)
-	go func() {
-		_, err := tc.client.Call(ctx1, Call{Module: sha, Func: "tick_then_spin", Stdout: out})
-		errc <- err
-	}()
+	out, errc := tc.spin(ctx1, sha)
 	<-out.first
 	ctx2, cancel2 := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel2()
