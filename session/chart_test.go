@@ -28,15 +28,7 @@ func TestChartBuiltins(t *testing.T) {
 		{Values: []uint64{7}, Node: "b", Started: at(2), Finished: at(8), Tier: wasm.EngineCompiler},
 	}}
 	s.globals["r"] = newMapResult(f.(*Function), r)
-	bin, err := os.ReadFile(filepath.Join("..", "examples", "basics.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := wasm.Describe(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.globals["b"] = s.newModule("b", info)
+	info, bin := bindExample(t, s, "b", "basics.wasm")
 	s.insp.remember(info.SHA256, bin)
 
 	tests := []struct{ code, svg, term, err string }{

@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"go.starlark.net/starlark"
-
-	"github.com/rain-wasm/rain/wasm"
 )
 
 // exampleAnalysis decodes and analyses examples/name.wasm.
@@ -195,15 +193,7 @@ func TestTranslateInspect(t *testing.T) {
 // way Session.load registers it (no nodes needed to inspect).
 func TestInspectCell(t *testing.T) {
 	s := offline(t)
-	bin, err := os.ReadFile(filepath.Join("..", "examples", "basics.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := wasm.Describe(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.globals["b"] = s.newModule("b", info)
+	info, bin := bindExample(t, s, "b", "basics.wasm")
 	ctx := context.Background()
 	if _, err := s.Exec(ctx, "%inspect b", &recorder{}); err == nil || !strings.Contains(err.Error(), "load it again") {
 		t.Errorf("a module whose bytes were not kept: %v", err)

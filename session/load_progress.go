@@ -174,15 +174,15 @@ func (s *Session) showLoad(ctx context.Context, out Output, v *loadView) {
 		}
 		out.Display(v.bundle(nodes, false), v.id, false)
 		if bg, ok := out.(Background); ok {
-			go s.followLoad(bg, v, nodes)
+			go v.follow(bg, nodes)
 		}
 		return
 	}
 }
 
-// followLoad redraws a load's display as the nodes move on (in place, where out can), or
-// shows its end once (where it cannot), until it settles or the client closes.
-func (s *Session) followLoad(out Background, v *loadView, last []cluster.NodeLoad) {
+// follow redraws the load's display as the nodes move on (in place, where out can), or shows
+// its end once (where it cannot), until it settles or the client closes.
+func (v *loadView) follow(out Background, last []cluster.NodeLoad) {
 	tick := time.NewTicker(loadEvery)
 	defer tick.Stop()
 	giveUp := time.After(loadWatch)

@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // offline is a session with no cluster: enough for the language, not for Wasm calls.
@@ -23,6 +26,23 @@ func offline(t *testing.T) *Session {
 		s.globals[k] = v
 	}
 	return s
+}
+
+// bindExample binds name, in an offline session, to a module of examples/ described the way
+// Session.load describes it, and returns its description and bytes (which the inspector does
+// not keep until the caller remembers them).
+func bindExample(t *testing.T, s *Session, name, file string) (*wasm.Info, []byte) {
+	t.Helper()
+	bin, err := os.ReadFile(filepath.Join("..", "examples", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := wasm.Describe(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.globals[name] = s.newModule(name, info)
+	return info, bin
 }
 
 // recorder is an Output that keeps what a cell printed.
