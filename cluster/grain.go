@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rain-wasm/rain/internal/units"
 )
 
 // Auto-grain: how a map with no chunk size chooses one as it goes.
@@ -149,7 +151,7 @@ func (g *grainer) summary(chunks []int) (int, string) {
 	return most, fmt.Sprintf("auto: %d chunk%s of 1 to measure; %s/call on the node, %s dispatch overhead "+
 		"(single calls %.0f%% efficient) → ≥ %d per chunk for %.0f%%; then a quarter of the rest per node, at most %s of work, "+
 		"growing at most %d× a chunk, shrinking no further than √(2·rest·overhead/(nodes·cost)) or 2 overheads of work; chunks %s",
-		g.warmup, plural(g.warmup), fmtDuration(c), fmtDuration(o), eff, g.k90, 100*TargetEfficiency, fmtDuration(maxChunkTime),
+		g.warmup, plural(g.warmup), units.Duration(c), units.Duration(o), eff, g.k90, 100*TargetEfficiency, units.Duration(maxChunkTime),
 		growth, runs(chunks))
 }
 
@@ -180,18 +182,4 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-// fmtDuration prints a duration with three significant figures.
-func fmtDuration(d time.Duration) string {
-	s := d.Seconds()
-	switch {
-	case s >= 1:
-		return fmt.Sprintf("%.3g s", s)
-	case s >= 1e-3:
-		return fmt.Sprintf("%.3g ms", s*1e3)
-	case s >= 1e-6:
-		return fmt.Sprintf("%.3g µs", s*1e6)
-	}
-	return fmt.Sprintf("%.3g ns", s*1e9)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rain-wasm/rain/internal/units"
+
 	"go.starlark.net/starlark"
 
 	"github.com/rain-wasm/rain/display"
@@ -235,7 +237,7 @@ func builtinTime(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	if err != nil {
 		return nil, err
 	}
-	threadOutput(thread).Stream("stdout", "Wall time: "+duration(d)+"\n")
+	threadOutput(thread).Stream("stdout", "Wall time: "+units.Duration(d)+"\n")
 	return v, nil
 }
 
@@ -276,7 +278,7 @@ func builtinTimeit(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	}
 	mean, sd := meanStd(per)
 	line := fmt.Sprintf("%s ± %s per loop (mean ± std. dev. of %d run%s, %d loop%s each)\n",
-		duration(time.Duration(mean)), duration(time.Duration(sd)), runs, plural(runs), loops, plural(loops))
+		units.Duration(time.Duration(mean)), units.Duration(time.Duration(sd)), runs, plural(runs), loops, plural(loops))
 	threadOutput(thread).Stream("stdout", line)
 	return starlark.None, nil
 }
@@ -293,20 +295,6 @@ func meanStd(xs []float64) (mean, sd float64) {
 		sd = math.Sqrt(sd / float64(len(xs)-1))
 	}
 	return mean, sd
-}
-
-// duration prints a duration with three significant figures, as IPython does.
-func duration(d time.Duration) string {
-	s := d.Seconds()
-	switch {
-	case s >= 1:
-		return fmt.Sprintf("%.3g s", s)
-	case s >= 1e-3:
-		return fmt.Sprintf("%.3g ms", s*1e3)
-	case s >= 1e-6:
-		return fmt.Sprintf("%.3g µs", s*1e6)
-	}
-	return fmt.Sprintf("%.3g ns", s*1e9)
 }
 
 func (s *Session) magicWho(thread *starlark.Thread, args string) (starlark.Value, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/internal/units"
 )
 
 // Measured granularity: grain(m.f, *args) runs f on a node many times and weighs its cost per
@@ -68,7 +69,7 @@ func (s *Session) builtinGrain(thread *starlark.Thread, b *starlark.Builtin, arg
 		return nil, fmt.Errorf("grain: first argument must be a Wasm function, got %s", args[0].Type())
 	}
 	if runs < 0 || runs > grainMaxRuns {
-		return nil, fmt.Errorf("grain: runs must be 1…%d (0 or none: as many as fit in %s), got %d", grainMaxRuns, duration(grainBudget), runs)
+		return nil, fmt.Errorf("grain: runs must be 1…%d (0 or none: as many as fit in %s), got %d", grainMaxRuns, units.Duration(grainBudget), runs)
 	}
 	if limit <= 0 {
 		return nil, fmt.Errorf("grain: limit must be a positive number of seconds, got %g", limit)
@@ -111,7 +112,7 @@ func (s *Session) measureGrain(ctx context.Context, f *Function, raw []uint64, r
 		r, err := s.client.Call(cctx, cluster.Call{Module: f.module.info.SHA256, Func: f.sig.Name, Args: raw, Node: node})
 		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
 			return nil, fmt.Errorf("grain: %s ran past the %s limit on node %s and was stopped (its worker restarts): "+
-				"it costs more than %s a call, so ship it as is, one call per task", f.Name(), duration(limit), node, duration(limit))
+				"it costs more than %s a call, so ship it as is, one call per task", f.Name(), units.Duration(limit), node, units.Duration(limit))
 		}
 		if err != nil {
 			var re *cluster.RemoteError
@@ -225,7 +226,7 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 }
 
 func (g *Grain) String() string {
-	return fmt.Sprintf("<grain %s: %s/call, %s overhead, %.3g×, %s>", g.name, duration(g.cost), duration(g.overhead), g.ratio, g.verdict)
+	return fmt.Sprintf("<grain %s: %s/call, %s overhead, %.3g×, %s>", g.name, units.Duration(g.cost), units.Duration(g.overhead), g.ratio, g.verdict)
 }
 func (g *Grain) Type() string          { return "grain" }
 func (g *Grain) Freeze()               {}
@@ -278,11 +279,11 @@ func (g *Grain) Attr(name string) (starlark.Value, error) {
 func (g *Grain) table() *display.Table {
 	t := &display.Table{
 		Title: fmt.Sprintf("grain of %s: %s/call (p10–p90 %s–%s, %d runs on %s) · %s",
-			g.name, duration(g.cost), duration(g.lo), duration(g.hi), g.runs, g.node, g.verdict),
+			g.name, units.Duration(g.cost), units.Duration(g.lo), units.Duration(g.hi), g.runs, g.node, g.verdict),
 		Headers: []string{"node", "RTT", "overhead", "cost/overhead", "single-call efficiency", "chunk for 90%", "verdict"},
 		Right:   map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true},
 		Note: fmt.Sprintf("overhead = round trip of a call minus its node-side time; a batch adds %s per call. "+
-			"A task of k calls is k·cost / (k·cost + overhead) efficient.", duration(g.perItem)),
+			"A task of k calls is k·cost / (k·cost + overhead) efficient.", units.Duration(g.perItem)),
 	}
 	for _, n := range g.nodes {
 		one := &Grain{cost: g.cost, overhead: n.overhead, perItem: g.perItem}
@@ -291,7 +292,7 @@ func (g *Grain) table() *display.Table {
 		if one.chunk > 0 {
 			chunk = fmt.Sprint(one.chunk)
 		}
-		t.Rows = append(t.Rows, []string{n.id, duration(n.rtt), duration(n.overhead), ratioText(one.ratio),
+		t.Rows = append(t.Rows, []string{n.id, units.Duration(n.rtt), units.Duration(n.overhead), ratioText(one.ratio),
 			fmt.Sprintf("%.0f%%", 100*one.eff), chunk, one.verdict})
 	}
 	return t

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/internal/units"
 )
 
 // How a load shows itself: %load waits at most loadShowAfter for the nodes (a small module on
@@ -79,10 +80,10 @@ func (v *loadView) line(nodes []cluster.NodeLoad, settled bool) string {
 	}
 	s += fmt.Sprintf(" · ready on %d node%s", len(ok), plural(len(ok)))
 	if ready >= loadShowAfter {
-		s += " after " + duration(ready)
+		s += " after " + units.Duration(ready)
 	}
 	if compiled > ready && compiled >= loadShowAfter {
-		s += ", compiled after " + duration(compiled)
+		s += ", compiled after " + units.Duration(compiled)
 	}
 	if len(failed) > 0 {
 		s += " · " + failedText(failed)
@@ -105,9 +106,9 @@ func (v *loadView) nodeText(n cluster.NodeLoad) string {
 	case cluster.LoadSending:
 		return fmt.Sprintf("%s sending %s of %s", n.Node, sizeText(n.Sent), sizeText(v.l.Size))
 	case cluster.LoadInterpreter:
-		return fmt.Sprintf("%s interpreter %s", n.Node, duration(n.Ready))
+		return fmt.Sprintf("%s interpreter %s", n.Node, units.Duration(n.Ready))
 	case cluster.LoadCompiled:
-		return fmt.Sprintf("%s compiled %s", n.Node, duration(n.Compiled))
+		return fmt.Sprintf("%s compiled %s", n.Node, units.Duration(n.Compiled))
 	}
 	return n.Node + " " + n.State
 }
@@ -135,7 +136,7 @@ func since(d time.Duration) string {
 	if d == 0 {
 		return "—"
 	}
-	return duration(d)
+	return units.Duration(d)
 }
 
 // Background is an Output that can still show things after its cell has returned, as the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/internal/units"
 )
 
 // builtinPmap is pmap(f, inputs, chunk=None, retries=0, nodes=None, wait=True): f over inputs
@@ -192,7 +193,7 @@ func barLine(p cluster.MapProgress) string {
 	if p.Done == p.Total {
 		eta = "0 s"
 	} else if rate > 0 {
-		eta = duration(time.Duration(float64(p.Total-p.Done) / rate * float64(time.Second)))
+		eta = units.Duration(time.Duration(float64(p.Total-p.Done) / rate * float64(time.Second)))
 	}
 	line := fmt.Sprintf("%s%s %d/%d · %d node%s · %s calls/s · ETA %s · %d retried",
 		strings.Repeat("━", filled), strings.Repeat("─", width-filled), p.Done, p.Total,
@@ -221,7 +222,7 @@ func summary(r *cluster.MapResult) string {
 		rate = float64(n) / r.Elapsed.Seconds()
 	}
 	return fmt.Sprintf("%d task%s on %d node%s in %s (%s calls/s) · chunk %d · speedup %.2f · %d retried · %d failed",
-		n, plural(n), len(r.PerNode()), plural(len(r.PerNode())), duration(r.Elapsed), shortNumber(rate),
+		n, plural(n), len(r.PerNode()), plural(len(r.PerNode())), units.Duration(r.Elapsed), shortNumber(rate),
 		r.Chunk, r.Speedup(), r.Retried, r.Failed)
 }
 
@@ -359,7 +360,7 @@ func (m *MapResult) table() *display.Table {
 		if n := len(m.r.Tasks); n > 0 {
 			share = 100 * float64(per[id].Tasks) / float64(n)
 		}
-		t.Rows = append(t.Rows, []string{id, fmt.Sprint(per[id].Tasks), duration(per[id].Busy), fmt.Sprintf("%.0f%%", share)})
+		t.Rows = append(t.Rows, []string{id, fmt.Sprint(per[id].Tasks), units.Duration(per[id].Busy), fmt.Sprintf("%.0f%%", share)})
 	}
 	var failed []int
 	for i, task := range m.r.Tasks {

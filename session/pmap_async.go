@@ -11,6 +11,7 @@ import (
 
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/internal/units"
 )
 
 // MapHandle is what pmap_async (or pmap(..., wait=False)) returns: a map running in the
@@ -203,7 +204,7 @@ func (h *MapHandle) wait(ctx context.Context, timeout time.Duration) (starlark.V
 		h.mu.Lock()
 		done := h.p.Done
 		h.mu.Unlock()
-		return nil, fmt.Errorf("map_handle.wait: timed out after %s with %d/%d tasks done; the map goes on", duration(timeout), done, h.total)
+		return nil, fmt.Errorf("map_handle.wait: timed out after %s with %d/%d tasks done; the map goes on", units.Duration(timeout), done, h.total)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: the map goes on in the background (.cancel() stops it)", cluster.ErrInterrupted)
 	}
