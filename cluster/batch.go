@@ -134,7 +134,7 @@ func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]Bat
 	if len(b.Args) > 0 {
 		res = make([]BatchResult, len(b.Args))
 	}
-	ok, err := c.streamBatch(ctx, b, noWait, func(lo int, rs []BatchResult) { copy(res[lo:], rs) })
+	ok, err := c.streamBatch(ctx, b, noWait, nil, func(lo int, rs []BatchResult) { copy(res[lo:], rs) })
 	if !ok || errors.Is(err, ErrClosed) {
 		return nil, err
 	}
@@ -149,7 +149,12 @@ var batchScratch sync.Pool
 // It reports whether got was called for every call (once), which it is whenever the batch
 // reached the point of sending; got is never called otherwise. A map decodes each answer
 // straight into its own results, with no array of them per chunk.
-func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, got func(lo int, rs []BatchResult)) (bool, error) {
+//
+// sent, if not nil, is told the node and the tasks of the batch's messages once they are sent:
+// a map may then steal them while they wait in the node's queue (Client.steal). If ctx ends
+// with the cause errStolen, the node has dropped them already and is not told to cancel.
+func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent func(node string, tasks []string),
+	got func(lo int, rs []BatchResult)) (bool, error) {
 	n := len(b.Args)
 	arity := 0
 	if n > 0 {
@@ -242,6 +247,13 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, got 
 			return false, fmt.Errorf("cluster: batch: %w", err)
 		}
 	}
+	if sent != nil {
+		tasks := make([]string, len(msgs))
+		for k, m := range msgs {
+			tasks[k] = m.task
+		}
+		sent(node, tasks)
+	}
 	var failed error // a message that failed for a reason that is not the node's death
 	fail := func(m *message, err error) {
 		each(m.lo, m.hi, func(rs []BatchResult) {
@@ -271,11 +283,13 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, got 
 			}
 			got(m.lo, rs)
 		case <-ctx.Done():
-			var wg sync.WaitGroup
-			for _, m := range msgs[k:] {
-				wg.Go(func() { c.cancel(node, m.task) })
+			if !errors.Is(context.Cause(ctx), errStolen) {
+				var wg sync.WaitGroup
+				for _, m := range msgs[k:] {
+					wg.Go(func() { c.cancel(node, m.task) })
+				}
+				wg.Wait()
 			}
-			wg.Wait()
 			for _, m := range msgs[k:] {
 				fail(m, ErrInterrupted)
 			}
@@ -493,17 +507,16 @@ func (n *node) runGroup(wp *workerProc, group []*item) {
 			missing = append(missing, it.call.Module)
 		}
 	}
-	n.mu.Unlock()
 	if len(run) == 0 {
+		n.mu.Unlock()
 		return
 	}
+	n.running, n.group = tasks[0], tasks // from here on a cancel finds them running
+	n.mu.Unlock()
 	for _, sha := range missing {
 		// The module may be on disk from an earlier run; if not, the worker says so.
 		n.loadIn(wp, sha)
 	}
-	n.mu.Lock()
-	n.running, n.group = tasks[0], tasks
-	n.mu.Unlock()
 	answered := false
 	defer func() {
 		n.mu.Lock()

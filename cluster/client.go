@@ -406,6 +406,24 @@ func (c *Client) cancel(node, task string) {
 	c.nc.Request(nodeSubject(node, "cancel"), b, 300*time.Millisecond)
 }
 
+// errStolen is the cause of a batch's end when a map took its tasks back from the node's
+// queue to run them elsewhere.
+var errStolen = errors.New("cluster: taken back from the node's queue")
+
+// steal asks node to drop task if it has not started it, and reports whether the task may be
+// run elsewhere: false only when the node says it is running. A node that does not answer may
+// have dropped it, so the task is better run again than waited for: its answer, should it
+// come after all, is ignored.
+func (c *Client) steal(node, task string) bool {
+	b, _ := json.Marshal(cancelMsg{V: wireVersion, Task: task, Queued: true})
+	m, err := c.nc.Request(nodeSubject(node, "cancel"), b, 300*time.Millisecond)
+	if err != nil {
+		return true
+	}
+	var r cancelReply
+	return json.Unmarshal(m.Data, &r) != nil || checkVersion(r.V) != nil || !r.Running
+}
+
 // pickLocked chooses the node for a call of module: node id, or the least loaded node that
 // has instantiated the module and, among equals, the one chosen last (calls one after another
 // find its threads awake: a node idle for a while answers its next call later). nil (and no error) means "wait for a change": the module may

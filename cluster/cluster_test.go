@@ -108,13 +108,14 @@ func (tc *testCluster) call(t *testing.T, c Call) *Result {
 	return res
 }
 
-// spin starts a call of stream.wasm's tick_then_spin (module sha), which prints "tick\n" and
-// never returns: its output, whose first is closed at the tick, and its end.
-func (tc *testCluster) spin(ctx context.Context, sha string) (*syncWriter, <-chan error) {
+// spin starts a call of stream.wasm's tick_then_spin (module sha), on node (or any node if
+// ""), which prints "tick\n" and never returns: its output, whose first is closed at the tick,
+// and its end.
+func (tc *testCluster) spin(ctx context.Context, sha, node string) (*syncWriter, <-chan error) {
 	out := newSyncWriter()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := tc.client.Call(ctx, Call{Module: sha, Func: "tick_then_spin", Stdout: out})
+		_, err := tc.client.Call(ctx, Call{Module: sha, Func: "tick_then_spin", Node: node, Stdout: out})
 		errc <- err
 	}()
 	return out, errc
@@ -310,7 +311,7 @@ func TestOutputWhileRunning(t *testing.T) {
 	sha := tc.load(t, "testdata/stream.wasm")
 	node := tc.client.Nodes()[0].ID
 	ctx, cancel := context.WithCancel(t.Context())
-	out, errc := tc.spin(ctx, sha)
+	out, errc := tc.spin(ctx, sha, "")
 	select {
 	case <-out.first:
 	case err := <-errc:
@@ -396,7 +397,7 @@ func TestWorkerKilled(t *testing.T) {
 	tc := startCluster(t, 1)
 	sha := tc.load(t, "testdata/stream.wasm")
 	info := tc.client.Nodes()[0]
-	out, errc := tc.spin(t.Context(), sha)
+	out, errc := tc.spin(t.Context(), sha, "")
 	<-out.first
 	if err := syscall.Kill(info.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -460,7 +461,7 @@ func TestSupervisorKilled(t *testing.T) {
 	tc := startCluster(t, 1)
 	sha := tc.load(t, "testdata/stream.wasm")
 	info := tc.client.Nodes()[0]
-	out, errc := tc.spin(t.Context(), sha)
+	out, errc := tc.spin(t.Context(), sha, "")
 	<-out.first
 	if err := syscall.Kill(tc.nodes[0].PIDs()[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -592,7 +593,7 @@ func TestCancelQueued(t *testing.T) {
 	sha := tc.load(t, "testdata/stream.wasm")
 	node := tc.client.Nodes()[0]
 	ctx1, cancel1 := context.WithCancel(t.Context())
-	out, errc := tc.spin(ctx1, sha)
+	out, errc := tc.spin(ctx1, sha, "")
 	<-out.first
 	ctx2, cancel2 := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel2()

@@ -44,10 +44,11 @@
 //
 // A worker that dies during a call fails that call with ErrNodeLost at once; a supervisor that
 // dies (its worker dies with it) is declared lost after 2 s without a heartbeat, and its calls
-// fail with ErrNodeLost. A map does not wait that long: once every task has been handed out, a
-// chunk out for more than 3× the longest chunk so far (and at least 100 ms) is also given to an
-// idle node; the first answer counts, the other copy is cancelled, and the copy counts as a
-// retry. Every task's result is recorded once.
+// fail with ErrNodeLost. A map reruns such tasks elsewhere (a retry). It never copies a chunk
+// because it is merely slower than expected, and never kills a worker that is making progress:
+// once every task has been handed out, a node with nothing to do asks another node to drop a
+// chunk still waiting, unstarted, in its queue (a cancel marked "queued", which a node refuses
+// for a task that has started) and runs it instead. Every task's result is recorded once.
 //
 // # Wire
 //

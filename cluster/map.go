@@ -43,16 +43,6 @@ const (
 	smallChunkSlots = 8
 )
 
-// A chunk still out after backupAfter times the longest a chunk of the map has taken so far
-// (and at least minBackupAge), when there is nothing left to hand out, is run again on an idle
-// node: whichever copy answers first counts, and the other is cancelled. A node that died
-// under a chunk is only declared lost after 2 s without a heartbeat; a slow node would hold
-// the map's end back just as long.
-const (
-	backupAfter  = 3
-	minBackupAge = 100 * time.Millisecond
-)
-
 // MapProgress is reported as tasks finish.
 type MapProgress struct {
 	Done, Total int
@@ -84,6 +74,7 @@ type MapResult struct {
 	Chunks      []int  // the size of every chunk handed out, in order (reruns included)
 	ChunkReason string // how the chunk sizes were chosen
 	Retried     int    // total reruns
+	Stolen      int    // tasks taken back from a node's queue, unstarted, by an idle node
 	Failed      int    // tasks whose Err is set
 	Began       time.Time
 	Elapsed     time.Duration
@@ -112,8 +103,11 @@ func (r *MapResult) PerNode() map[string]NodeStats {
 	return m
 }
 
-// Speedup is the sum of busy time over the elapsed time.
-func (r *MapResult) Speedup() float64 {
+// BusyNodes is the nodes' summed busy time over the elapsed time: how many nodes were
+// computing on average. It is no speedup: a node that waits for a core (nodes sharing fewer
+// cores, or beside another program) counts that wait as busy time. A speedup is measured
+// against a run on one node.
+func (r *MapResult) BusyNodes() float64 {
 	if r.Elapsed <= 0 {
 		return 0
 	}
@@ -128,10 +122,11 @@ func (r *MapResult) Speedup() float64 {
 // results in input order. Nodes pull work: each holds at most two chunks, and whichever node
 // finishes a chunk takes the next, so a faster node takes more. A task that traps fails alone
 // (its TaskResult.Err is set; the error of Map stays nil); a task whose node dies runs again on
-// another node. Once every task is handed out, a chunk out for far longer than chunks take
-// (backupAfter) is copied to an idle node and the first answer counts, so neither a dead node
-// (declared lost only after 2 s) nor a slow one holds back the map's end; a copy counts as a
-// retry. Nodes that join during the map take work at once.
+// another node (a retry). Once every task is handed out, a node with nothing to do takes a
+// chunk that waits, unstarted, in another node's queue (it is stolen, not copied: the other
+// node drops it), so a slow node does not hold back the map's end. A chunk that has started
+// is never taken from its node: only the node's silence (WithNodeTimeout) has its tasks run
+// again elsewhere. Nodes that join during the map take work at once.
 //
 // progress, if not nil, is called (never concurrently) as tasks finish.
 //
@@ -264,18 +259,18 @@ type mapRun struct {
 	final   []bool           // tasks whose result is recorded
 	retries []int            // attempts beyond the first, per task
 	flights map[*flight]bool // chunks out on nodes
-	longest time.Duration    // the longest a chunk took, sent to answered
 
 	progressMu sync.Mutex
 }
 
 // flight is a chunk out on a node.
 type flight struct {
-	tasks  []int
-	node   string
-	sent   time.Time
-	backup bool // a copy of it runs elsewhere
-	cancel context.CancelFunc
+	tasks    []int
+	node     string
+	sent     time.Time
+	msgs     []string // the tasks of its batch messages, once sent
+	stealing bool     // an idle node asked for it (once is enough)
+	cancel   context.CancelCauseFunc
 }
 
 // may says whether the map may use node id.
@@ -361,15 +356,23 @@ func (m *mapRun) slot(id string) {
 		m.mu.Lock()
 		var chunk []int
 		for !m.queuedLocked() && m.left > 0 && m.ctx.Err() == nil {
-			if chunk = m.backupLocked(id); chunk != nil {
-				break
+			if f := m.victimLocked(id); f != nil {
+				f.stealing = true
+				m.mu.Unlock()
+				ok := m.c.steal(f.node, f.msgs[0])
+				m.mu.Lock()
+				if ok {
+					if chunk = m.stolenLocked(f); chunk != nil {
+						break
+					}
+				}
+				continue
 			}
 			wake := m.wake
 			m.mu.Unlock()
 			select {
 			case <-wake:
 			case <-m.ctx.Done():
-			case <-time.After(minBackupAge / 4):
 			}
 			m.mu.Lock()
 		}
@@ -405,14 +408,22 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 			args[k] = m.spec.Args[i]
 		}
 	}
-	ctx, cancel := context.WithCancel(m.ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(m.ctx)
+	defer cancel(nil)
 	f := &flight{tasks: chunk, node: id, sent: time.Now(), cancel: cancel}
 	m.mu.Lock()
 	m.flights[f] = true
 	m.mu.Unlock()
 	var st chunkStats
-	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true,
+	sent := func(_ string, tasks []string) {
+		m.mu.Lock()
+		f.msgs = tasks
+		if !m.queuedLocked() {
+			m.wakeLocked() // an idle node may steal it
+		}
+		m.mu.Unlock()
+	}
+	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true, sent,
 		func(lo int, rs []BatchResult) {
 			if ctx.Err() == nil { // else interrupted, or a copy answered first: not this one's results
 				m.record(id, chunk[lo:lo+len(rs)], rs, &st)
@@ -430,9 +441,6 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	}
 	m.mu.Lock()
 	delete(m.flights, f)
-	if ok && ctx.Err() == nil {
-		m.longest = max(m.longest, time.Since(f.sent))
-	}
 	if len(st.lost) > 0 {
 		m.reruns = append(m.reruns, st.lost)
 	}
@@ -442,18 +450,9 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	if len(st.lost)+len(st.again) > 0 {
 		m.wakeLocked()
 	}
-	// Cancel the chunks whose every task now has its result from a copy.
-	for g := range m.flights {
-		if !slices.ContainsFunc(g.tasks, func(i int) bool { return !m.final[i] }) {
-			g.cancel()
-		}
-	}
 	m.mu.Unlock()
-	if m.ctx.Err() != nil {
-		return true // interrupted: the chunk's tasks without results stay so
-	}
-	if ctx.Err() != nil {
-		return false // a copy answered first; run starts a new slot if the node is ready
+	if m.ctx.Err() != nil || errors.Is(context.Cause(ctx), errStolen) {
+		return true // interrupted (the chunk's tasks without results stay so), or stolen
 	}
 	return len(st.lost) == 0
 }
@@ -543,37 +542,40 @@ func (m *mapRun) record(id string, tasks []int, rs []BatchResult, st *chunkStats
 	}
 }
 
-// backupLocked picks, for an idle slot of node id, a copy of the oldest chunk out on another
-// node for longer than backupAfter times the longest chunk so far; nil if there is none.
-func (m *mapRun) backupLocked(id string) []int {
-	if m.longest <= 0 {
-		return nil // no chunk answered yet: nothing says how long one takes
-	}
-	age := max(backupAfter*m.longest, minBackupAge)
-	var oldest *flight
+// victimLocked picks, for a slot of node id when nothing is left to hand out, a chunk to steal:
+// one that waits behind another chunk of the map on its node, the last sent of those (the one
+// whose node would start it last). Only a node with no chunk of the map in flight steals: a
+// node still busy might not start a stolen chunk any sooner. nil if there is none.
+func (m *mapRun) victimLocked(id string) *flight {
+	first := map[string]*flight{} // each node's earliest chunk: likely running
 	for f := range m.flights {
-		if f.node == id && time.Since(f.sent) > age {
-			return nil // this node is itself late
+		if f.node == id {
+			return nil
 		}
-		if f.node != id && !f.backup && time.Since(f.sent) > age && (oldest == nil || f.sent.Before(oldest.sent)) {
-			oldest = f
+		if e := first[f.node]; e == nil || f.sent.Before(e.sent) {
+			first[f.node] = f
 		}
 	}
-	if oldest == nil {
-		return nil
+	var victim *flight
+	for f := range m.flights {
+		if first[f.node] != f && !f.stealing && len(f.msgs) == 1 && (victim == nil || f.sent.After(victim.sent)) {
+			victim = f
+		}
 	}
-	oldest.backup = true
+	return victim
+}
+
+// stolenLocked ends flight f, whose node dropped it unstarted, and hands out its tasks that
+// have no result yet.
+func (m *mapRun) stolenLocked(f *flight) []int {
+	f.cancel(errStolen)
 	var chunk []int
-	for _, i := range oldest.tasks {
+	for _, i := range f.tasks {
 		if !m.final[i] {
 			chunk = append(chunk, i)
-			m.retries[i]++
-			m.r.Retried++
 		}
 	}
-	if chunk != nil {
-		m.r.Chunks = append(m.r.Chunks, len(chunk))
-	}
+	m.r.Stolen += len(chunk) // the same chunk, moved: Chunks has it already
 	return chunk
 }
 

@@ -89,7 +89,7 @@ func TestMapWorkerKilled(t *testing.T) {
 	if r.Retried == 0 {
 		t.Errorf("retried 0 after a worker was killed; per node %v", r.PerNode())
 	}
-	t.Logf("retried %d, %v, per node %v, speedup %.2f", r.Retried, r.Elapsed, r.PerNode(), r.Speedup())
+	t.Logf("retried %d, %v, per node %v, busy nodes %.2f", r.Retried, r.Elapsed, r.PerNode(), r.BusyNodes())
 }
 
 func TestMapTrap(t *testing.T) {
@@ -266,7 +266,7 @@ func parentPID(pid int) int {
 
 // A whole node (supervisor and worker) killed with SIGKILL during a 10,000-task map on 3
 // nodes: every result arrives once, correct and in input order; the lost tasks ran again on
-// the other nodes; and the map does not wait for more than the heartbeat timeout.
+// the other nodes once the node was declared lost.
 func TestMapNodeKilled(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("finds the supervisor through /proc")
@@ -321,11 +321,6 @@ func TestMapNodeKilled(t *testing.T) {
 	per := r.PerNode()
 	if r.Retried == 0 || retried == 0 || len(per) != 3 || r.Failed != 0 {
 		t.Errorf("retried %d (%d tasks), failed %d, per node %v", r.Retried, retried, r.Failed, per)
-	}
-	// The lost tasks run again on idle nodes once the rest is handed out, without waiting
-	// for the node to be declared lost (2 s without a heartbeat).
-	if after > 1500*time.Millisecond {
-		t.Errorf("the map ended %v after the kill", after)
 	}
 	t.Logf("%v in all, %v after the kill; retried %d; per node %v", r.Elapsed.Round(time.Millisecond),
 		after.Round(time.Millisecond), r.Retried, per)
@@ -428,5 +423,55 @@ func BenchmarkMap(b *testing.B) {
 			}
 			b.ReportMetric(float64(calls*b.N)/total.Seconds(), "calls/s")
 		})
+	}
+}
+
+// A node whose worker is busy (a call that never returns, known to run from its output) holds
+// two chunks of a map in its queue. Once the other node has run every other chunk, it steals
+// the one queued last — no task runs twice, none counts as a retry, no worker is killed — and
+// the map ends when the busy node, set free, runs the chunk it kept.
+func TestMapStealsQueuedChunk(t *testing.T) {
+	tc := startCluster(t, 2)
+	sha := tc.load(t, basics)
+	stream := tc.load(t, "testdata/stream.wasm")
+	nodes := tc.client.Nodes()
+	busy, idle := nodes[0], nodes[1]
+	spinCtx, stop := context.WithCancel(t.Context())
+	defer stop()
+	out, spun := tc.spin(spinCtx, stream, busy.ID)
+	<-out.first
+
+	const n, chunk = 400, 20 // chunks of 20 or more: 2 per node, one kept and one stolen
+	args := make([][]uint64, n)
+	for i := range args {
+		args[i] = []uint64{api.EncodeI32(int32(10 + i%6))}
+	}
+	var freed atomic.Bool
+	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "fib", Args: args, Chunk: chunk}, func(p MapProgress) {
+		// Every task but those of the chunk the busy node kept: set it free.
+		if p.Done == n-chunk && freed.CompareAndSwap(false, true) {
+			stop()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !freed.Load() {
+		t.Fatal("the map ended with the busy node's chunks still queued")
+	}
+	if err := <-spun; !errors.Is(err, ErrInterrupted) {
+		t.Errorf("the spinning call ended with %v, want ErrInterrupted", err)
+	}
+	for i, task := range r.Tasks {
+		if task.Err != nil || api.DecodeI32(task.Values[0]) != fibOf(10+i%6) {
+			t.Fatalf("task %d: %v %v", i, task.Values, task.Err)
+		}
+	}
+	per := r.PerNode()
+	if r.Stolen != chunk || r.Retried != 0 || per[busy.ID].Tasks != chunk || per[idle.ID].Tasks != n-chunk {
+		t.Errorf("stolen %d, retried %d, per node %v: want %d stolen, 0 retried, %d tasks on %s", r.Stolen, r.Retried, per, chunk, chunk, busy.ID)
+	}
+	if got := tc.node(t, idle.ID); got.Restarts != 0 || got.PID != idle.PID {
+		t.Errorf("the idle node's worker restarted: %+v", got)
 	}
 }

@@ -275,12 +275,14 @@ func (n *node) onCancel(m *nats.Msg) {
 	}
 	n.mu.Lock()
 	running := c.Task != "" && (n.running == c.Task || contains(n.group, c.Task))
-	if running {
+	switch {
+	case running && c.Queued: // too late to drop it: it runs to its end
+	case running:
 		n.worker.kill()
 		if len(n.group) > 0 { // so that runGroup knows which of its batches was cancelled
 			n.cancelled[c.Task] = time.Now()
 		}
-	} else {
+	default:
 		now := time.Now()
 		n.cancelled[c.Task] = now
 		for task, t := range n.cancelled {
@@ -290,7 +292,7 @@ func (n *node) onCancel(m *nats.Msg) {
 		}
 	}
 	n.mu.Unlock()
-	if running {
+	if running && !c.Queued {
 		n.log.Printf("task %s cancelled: restarting the worker", c.Task)
 	}
 	n.respond(m, cancelReply{V: wireVersion, Running: running})
@@ -515,14 +517,12 @@ func (n *node) runCall(wp *workerProc, it *item) {
 		return
 	}
 	have := n.modules[c.Module]
+	n.running = c.Task // from here on a cancel finds it running: no steal takes it
 	n.mu.Unlock()
 	if !have {
 		// The module may be on disk from an earlier run; if not, the worker says so.
 		n.loadIn(wp, c.Module)
 	}
-	n.mu.Lock()
-	n.running = c.Task
-	n.mu.Unlock()
 	defer func() {
 		n.mu.Lock()
 		n.running = ""

@@ -131,9 +131,13 @@ type replyMsg struct {
 type cancelMsg struct {
 	V    int    `json:"v"`
 	Task string `json:"task"`
+	// Queued asks the node to drop the task only if it has not started: a task already
+	// running is left to finish (a map steals a slow node's queued chunk this way).
+	Queued bool `json:"queued,omitempty"`
 }
 
-// cancelReply says whether the task was running, in which case the worker is exiting.
+// cancelReply says whether the task was running: then, unless the cancel was for a queued
+// task only, the worker is exiting.
 type cancelReply struct {
 	V       int  `json:"v"`
 	Running bool `json:"running"`

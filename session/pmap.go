@@ -55,10 +55,16 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 	if err != nil {
 		return nil, err
 	}
-	if f.module.s == nil || f.module.s.client == nil {
+	if len(raw) == 0 {
+		return nil, usageError("%s: inputs is empty: give at least one input (a range, or a list of values or tuples)", name)
+	}
+	if f.module.s != s {
+		return nil, usageError("%s: %s belongs to a module of another session: %%load it in this one", name, f.Name())
+	}
+	if s.client == nil {
 		return nil, fmt.Errorf("%s: no cluster", name)
 	}
-	nodes, err := f.module.s.pickNodes(name, nodesV)
+	nodes, err := s.pickNodes(name, nodesV)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +74,7 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 	}
 	out := threadOutput(thread)
 	bar := newProgressBar(out)
-	res, err := f.module.s.client.Map(threadContext(thread), spec, bar.update)
+	res, err := s.client.Map(threadContext(thread), spec, bar.update)
 	if err != nil {
 		if res != nil {
 			bar.finish(res)
@@ -137,6 +143,17 @@ func (s *Session) pickNodes(name string, v starlark.Value) ([]string, error) {
 	}
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("%s: nodes is empty", name)
+	}
+	known := map[string]bool{}
+	var names []string
+	for _, info := range s.client.Nodes() {
+		known[info.ID] = true
+		names = append(names, info.ID)
+	}
+	for _, id := range ids {
+		if !known[id] {
+			return nil, usageError("%s: no node is called %q: the nodes are %s (%%nodes lists them)", name, id, strings.Join(names, ", "))
+		}
 	}
 	return ids, nil
 }
@@ -221,9 +238,9 @@ func summary(r *cluster.MapResult) string {
 	if r.Elapsed > 0 {
 		rate = float64(n) / r.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("%d task%s on %d node%s in %s (%s calls/s) · chunk %d · speedup %.2f · %d retried · %d failed",
+	return fmt.Sprintf("%d task%s on %d node%s in %s (%s calls/s) · chunk %d · %.2f nodes busy · %d retried · %d failed",
 		n, plural(n), len(r.PerNode()), plural(len(r.PerNode())), units.Duration(r.Elapsed), shortNumber(rate),
-		r.Chunk, r.Speedup(), r.Retried, r.Failed)
+		r.Chunk, r.BusyNodes(), r.Retried, r.Failed)
 }
 
 // MapResult is what pmap returns: a list of results in input order (None where a task
@@ -268,7 +285,7 @@ func (m *MapResult) Iterate() starlark.Iterator {
 	return starlark.NewList(m.values).Iterate()
 }
 
-var mapResultAttrs = []string{"chunk", "chunk_reason", "chunks", "elapsed", "errors", "per_node", "retried", "speedup", "tasks"}
+var mapResultAttrs = []string{"busy", "chunk", "chunk_reason", "chunks", "elapsed", "errors", "per_node", "retried", "stolen", "tasks"}
 
 // AttrNames lists the attributes of a map's result.
 func (m *MapResult) AttrNames() []string { return mapResultAttrs }
@@ -296,8 +313,14 @@ func (m *MapResult) Attr(name string) (starlark.Value, error) {
 		return starlark.Float(m.r.Elapsed.Seconds()), nil
 	case "retried":
 		return starlark.MakeInt(m.r.Retried), nil
+	case "busy":
+		return starlark.Float(m.r.BusyNodes()), nil
+	case "stolen":
+		return starlark.MakeInt(m.r.Stolen), nil
 	case "speedup":
-		return starlark.Float(m.r.Speedup()), nil
+		return nil, usageError("a map has no .speedup: a speedup is measured against one node — divide " +
+			"pmap(f, inputs, nodes=1).elapsed by this map's .elapsed, or use sweep(f, inputs); .busy is how many " +
+			"nodes were busy on average")
 	case "errors":
 		d := starlark.NewDict(m.r.Failed)
 		for i, t := range m.r.Tasks {

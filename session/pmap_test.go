@@ -74,7 +74,7 @@ func TestMapResultValue(t *testing.T) {
 		"r.tasks[0]['started']":    "0.001",
 		"r.tasks[1]['retries']":    "1",
 		"r.per_node['b']['tasks']": "2",
-		"int(r.speedup * 10)":      "10",
+		"int(r.busy * 10)":         "10",
 	} {
 		v, err := s.Exec(context.Background(), code, &recorder{})
 		if err != nil {
