@@ -36,6 +36,12 @@ type testCluster struct {
 
 func startCluster(t testing.TB, n int, opts ...ClientOption) *testCluster {
 	t.Helper()
+	return startClusterArgs(t, n, nil, opts...)
+}
+
+// startClusterArgs is startCluster with nodes started with the test node's flags args.
+func startClusterArgs(t testing.TB, n int, args []string, opts ...ClientOption) *testCluster {
+	t.Helper()
 	hub, err := StartHub()
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +54,7 @@ func startCluster(t testing.TB, n int, opts ...ClientOption) *testCluster {
 	}
 	t.Cleanup(func() { client.Close() })
 	tc := &testCluster{hub: hub, client: client, logDir: t.TempDir()}
-	tc.addNodes(t, n)
+	tc.addNodes(t, n, args...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs, _ := filepath.Glob(filepath.Join(tc.logDir, "*", "*.log"))
@@ -61,11 +67,11 @@ func startCluster(t testing.TB, n int, opts ...ClientOption) *testCluster {
 	return tc
 }
 
-// addNodes starts n more nodes and waits until all are ready.
-func (tc *testCluster) addNodes(t testing.TB, n int) {
+// addNodes starts n more nodes, with the test node's flags args, and waits until all are ready.
+func (tc *testCluster) addNodes(t testing.TB, n int, args ...string) {
 	t.Helper()
 	dir := filepath.Join(tc.logDir, string(rune('a'+len(tc.nodes))))
-	l, err := StartLocalNodes(t.Context(), []string{os.Args[0]}, n, tc.hub.URL(), tc.hub.Token(), WithLogDir(dir))
+	l, err := StartLocalNodes(t.Context(), append([]string{os.Args[0]}, args...), n, tc.hub.URL(), tc.hub.Token(), WithLogDir(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

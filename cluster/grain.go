@@ -26,6 +26,13 @@ import (
 // would otherwise be a hundred chunks of almost no work. Chunks grow at most fourfold from one
 // to the next, as the first figures are few and noisy. TestGrainModel checks the policy
 // against the best fixed chunk on a model of the cluster.
+//
+// Nodes may differ (one on the interpreter, one beside another program): each node's cost per
+// call is measured apart, and the rules above are applied in time rather than in calls. The
+// rest of the map takes about T = remaining / Σ 1/cⱼ on the nodes together, and node i's chunk
+// is sized for its share of T with its own cost cᵢ: a slow node gets fewer calls a chunk, so
+// that its last chunk does not keep a fast node waiting. With equal nodes this is the rule
+// above.
 const (
 	// TargetEfficiency is the share of a node's time auto-grain aims to spend computing.
 	TargetEfficiency = 0.9
@@ -63,13 +70,20 @@ type grainer struct {
 	warmup   int           // chunks of 1 handed out to measure
 	k90      int           // the last chunk size for TargetEfficiency
 	last     int           // the last chunk size handed out
+	per      map[string]*nodeCost
 }
 
-func newGrainer() *grainer { return &grainer{overhead: -1} }
+// nodeCost is what one node's calls cost.
+type nodeCost struct {
+	tasks int
+	busy  time.Duration
+}
 
-// observe records n calls that travelled together: their node-side time busy, and the time
-// from sending them to their answer, span.
-func (g *grainer) observe(n int, busy, span time.Duration) {
+func newGrainer() *grainer { return &grainer{overhead: -1, per: map[string]*nodeCost{}} }
+
+// observe records n calls that travelled together to node: their node-side time busy, and the
+// time from sending them to their answer, span.
+func (g *grainer) observe(node string, n int, busy, span time.Duration) {
 	if n <= 0 || busy < 0 {
 		return
 	}
@@ -78,6 +92,13 @@ func (g *grainer) observe(n int, busy, span time.Duration) {
 	defer g.mu.Unlock()
 	g.tasks += n
 	g.busy += busy
+	nc := g.per[node]
+	if nc == nil {
+		nc = &nodeCost{}
+		g.per[node] = nc
+	}
+	nc.tasks += n
+	nc.busy += busy
 	// The least overhead is that of a call that did not wait behind others on its node.
 	if over > 0 && (g.overhead < 0 || over < g.overhead) {
 		g.overhead = over
@@ -92,8 +113,36 @@ func (g *grainer) costLocked() time.Duration {
 	return g.busy / time.Duration(g.tasks)
 }
 
-// size is the next chunk's size, with remaining tasks not yet handed out over nodes nodes.
-func (g *grainer) size(remaining, nodes int) int {
+// costOfLocked is node's mean cost per call, or the mean of all nodes' while node has none.
+func (g *grainer) costOfLocked(node string) time.Duration {
+	if nc := g.per[node]; nc != nil && nc.tasks > 0 && nc.busy > 0 {
+		return nc.busy / time.Duration(nc.tasks)
+	}
+	return g.costLocked()
+}
+
+// restLocked is how long the nodes together take for remaining calls: remaining / Σ 1/cⱼ, with
+// the mean cost for nodes not measured yet.
+func (g *grainer) restLocked(remaining, nodes int) float64 {
+	rate, measured := 0.0, 0
+	for _, nc := range g.per {
+		if nc.tasks > 0 && nc.busy > 0 {
+			rate += float64(nc.tasks) / float64(nc.busy)
+			measured++
+		}
+	}
+	if c := g.costLocked(); measured < nodes && c > 0 {
+		rate += float64(nodes-measured) / float64(c)
+	}
+	if rate <= 0 {
+		return 0
+	}
+	return float64(remaining) / rate
+}
+
+// size is the next chunk's size for node, with remaining tasks not yet handed out over nodes
+// nodes.
+func (g *grainer) size(node string, remaining, nodes int) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.handed++
@@ -103,17 +152,21 @@ func (g *grainer) size(remaining, nodes int) int {
 		g.last = 1
 		return 1
 	}
-	c, o := g.costLocked(), g.overhead
+	c, o := g.costOfLocked(node), g.overhead
 	if o < 0 {
 		o = defaultOverhead
 	}
-	g.k90 = ChunkFor(c, o, TargetEfficiency)
+	g.k90 = ChunkFor(g.costLocked(), o, TargetEfficiency)
 	// Guided self-scheduling: a share of the rest, sized for sizingEfficiency, at most
 	// maxChunkTime of work. No floor at k90: early calls may be far cheaper than later ones
 	// (a Mandelbrot's edge rows), and a floor computed from them would unbalance the tail.
 	share := 2 * slotsPerNode * nodes // a node holds slotsPerNode chunks: half the rest in flight
 	most := min(ChunkFor(c, o, sizingEfficiency), maxChunkTasks)
 	k := min(most, (remaining+share-1)/share)
+	rest := g.restLocked(remaining, nodes) // the rest's time on all nodes, node's share of it
+	if c > 0 && rest > 0 {
+		k = min(most, int(math.Ceil(rest/float64(c)/float64(2*slotsPerNode))))
+	}
 	if c > 0 {
 		// The tail: guided shares shrink geometrically, down to chunks whose work is nothing
 		// next to their overhead (a cheap function's last hundred chunks cost more than its
@@ -122,7 +175,8 @@ func (g *grainer) size(remaining, nodes int) int {
 		// k = √(2·remaining·o/(nodes·c)), which is the floor — but never more than two
 		// overheads of work, as the first calls measured may be far cheaper than later ones
 		// (a Mandelbrot's edge rows): a floor of that size unbalances nothing.
-		floor := int(min(math.Sqrt(2*float64(remaining)*float64(o)/(float64(nodes)*float64(c))), math.Ceil(2*float64(o)/float64(c))))
+		// In time: a node's rest is the rest of the map, rest, so k = √(2·rest·o)/cᵢ.
+		floor := int(min(math.Sqrt(2*rest*float64(o))/float64(c), math.Ceil(2*float64(o)/float64(c))))
 		k = max(k, min(floor, most))
 		k = min(k, max(1, int(maxChunkTime/c)))
 	}

@@ -29,8 +29,13 @@ func TestMain(m *testing.M) {
 	if os.Getenv(testNodeEnv) != "" {
 		fs := flag.NewFlagSet("node", flag.ExitOnError)
 		join := fs.String("join", "", "hub URL")
+		dir := fs.String("dir", "", "a directory WASI modules see")
 		fs.Parse(os.Args[1:])
-		err := RunNode(ctx, WithJoin(*join), WithToken(os.Getenv(TokenEnv)), WithCacheDir(os.Getenv(testCacheEnv)))
+		opts := []NodeOption{WithJoin(*join), WithToken(os.Getenv(TokenEnv)), WithCacheDir(os.Getenv(testCacheEnv))}
+		if *dir != "" {
+			opts = append(opts, WithDir(*dir))
+		}
+		err := RunNode(ctx, opts...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

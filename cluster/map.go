@@ -381,7 +381,7 @@ func (m *mapRun) slot(id string) {
 				m.mu.Unlock()
 				return
 			}
-			if chunk = m.takeLocked(); chunk == nil {
+			if chunk = m.takeLocked(id); chunk == nil {
 				m.mu.Unlock()
 				continue
 			}
@@ -437,7 +437,7 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 		m.record(id, chunk, rs, &st)
 	}
 	if m.g != nil && ctx.Err() == nil && !st.first.IsZero() {
-		m.g.observe(len(chunk)-len(st.lost)-len(st.again), st.busy, st.last.Sub(st.first))
+		m.g.observe(id, len(chunk)-len(st.lost)-len(st.again), st.busy, st.last.Sub(st.first))
 	}
 	m.mu.Lock()
 	delete(m.flights, f)
@@ -584,9 +584,9 @@ func (m *mapRun) queuedLocked() bool {
 	return len(m.reruns) > 0 || m.next < len(m.spec.Args)
 }
 
-// takeLocked hands out the next chunk: a rerun first, else the next tasks in input order, as
-// many as the asked chunk size or auto-grain says.
-func (m *mapRun) takeLocked() []int {
+// takeLocked hands out the next chunk for node id: a rerun first, else the next tasks in input
+// order, as many as the asked chunk size or auto-grain says.
+func (m *mapRun) takeLocked(id string) []int {
 	for len(m.reruns) > 0 {
 		chunk := slices.DeleteFunc(m.reruns[0], func(i int) bool { return m.final[i] }) // a copy may have answered
 		m.reruns = m.reruns[1:]
@@ -600,7 +600,7 @@ func (m *mapRun) takeLocked() []int {
 	}
 	size := m.spec.Chunk
 	if m.g != nil {
-		size = m.g.size(len(m.spec.Args)-m.next, m.nodes)
+		size = m.g.size(id, len(m.spec.Args)-m.next, m.nodes)
 	}
 	size = max(1, min(size, len(m.spec.Args)-m.next))
 	chunk := make([]int, size)

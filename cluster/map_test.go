@@ -61,37 +61,6 @@ func TestMapInOrder(t *testing.T) {
 	}
 }
 
-// A worker killed mid-map: its task runs again, every result arrives once.
-func TestMapWorkerKilled(t *testing.T) {
-	tc := startCluster(t, 2)
-	sha := tc.load(t, basics)
-	args := make([][]uint64, 80)
-	for i := range args {
-		args[i] = []uint64{api.EncodeI32(30)}
-	}
-	victim := tc.client.Nodes()[0]
-	var killed atomic.Bool
-	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "fib", Args: args, Chunk: 4}, func(p MapProgress) {
-		if p.Done == 20 && killed.CompareAndSwap(false, true) {
-			if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
-				t.Error(err)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, task := range r.Tasks {
-		if task.Err != nil || api.DecodeI32(task.Values[0]) != 832040 {
-			t.Fatalf("task %d: %v %v", i, task.Values, task.Err)
-		}
-	}
-	if r.Retried == 0 {
-		t.Errorf("retried 0 after a worker was killed; per node %v", r.PerNode())
-	}
-	t.Logf("retried %d, %v, per node %v, busy nodes %.2f", r.Retried, r.Elapsed, r.PerNode(), r.BusyNodes())
-}
-
 func TestMapTrap(t *testing.T) {
 	tc := startCluster(t, 2)
 	sha := tc.load(t, basics)

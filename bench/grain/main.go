@@ -1,8 +1,11 @@
 // Command grain compares auto-grain (a map with no chunk size) with the best chunk size of a
-// sweep, for a cheap (add), a medium (fib 15) and a costly (mandelbrot row) function, on 2 local
-// nodes, and prints auto's throughput as a ratio of the best (target ≥ 0.9).
+// sweep, for a cheap (add), a medium (fib 15), a costly (mandelbrot row) and an uneven (fib of
+// 11…21, whose cost varies 120× from one input to the next) function on 2 equal local nodes,
+// and for fib(15) on two unequal ones (one on the compiler, one on the interpreter), and prints
+// auto's throughput as a ratio of the best (target ≥ 0.9). Each figure is the median of -reps
+// runs.
 //
-//	go run ./bench/grain [-nodes 2] [-reps 3] [-v]
+//	go run ./bench/grain [-reps 5] [-v]
 package main
 
 import (
@@ -12,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -24,6 +28,7 @@ type workload struct {
 	name, module, fn string
 	args             [][]uint64
 	chunks           []int
+	unequal          bool // on a compiler node and an interpreter node
 }
 
 func main() {
@@ -35,25 +40,27 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "node" { // this program is also its own nodes
 		fs := flag.NewFlagSet("node", flag.ExitOnError)
 		join := fs.String("join", "", "hub URL")
+		tier := fs.String("tier", "", "the node's tier")
+		id := fs.String("id", "", "the node's ID")
 		fs.Parse(os.Args[2:])
-		if err := cluster.RunNode(ctx, cluster.WithJoin(*join), cluster.WithToken(os.Getenv(cluster.TokenEnv))); err != nil {
+		if err := cluster.RunNode(ctx, cluster.WithJoin(*join), cluster.WithToken(os.Getenv(cluster.TokenEnv)),
+			cluster.WithTier(*tier), cluster.WithNodeID(*id)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		return
 	}
-	nodes := flag.Int("nodes", 2, "local nodes")
-	reps := flag.Int("reps", 3, "runs of each map; the best counts")
+	reps := flag.Int("reps", 5, "runs of each map; the median counts")
 	examples := flag.String("examples", "examples", "directory of the example modules")
 	verbose := flag.Bool("v", false, "print why auto chose its chunk sizes")
 	flag.Parse()
-	if err := run(ctx, *nodes, *reps, *examples, *verbose); err != nil {
+	if err := run(ctx, *reps, *examples, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "grain:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, nodes, reps int, examples string, verbose bool) error {
+func run(ctx context.Context, reps int, examples string, verbose bool) error {
 	hub, err := cluster.StartHub()
 	if err != nil {
 		return err
@@ -68,14 +75,18 @@ func run(ctx context.Context, nodes, reps int, examples string, verbose bool) er
 	if err != nil {
 		return err
 	}
-	local, err := cluster.StartLocalNodes(ctx, []string{exe, "node"}, nodes, hub.URL(), hub.Token())
-	if err != nil {
-		return err
+	// Nodes c1 and c2 on the compiler, i1 on the interpreter: equal maps use c1 and c2,
+	// unequal ones c1 and i1.
+	for _, n := range [][]string{{"--id", "c1"}, {"--id", "c2"}, {"--id", "i1", "--tier", "interpreter"}} {
+		local, err := cluster.StartLocalNodes(ctx, append([]string{exe, "node"}, n...), 1, hub.URL(), hub.Token())
+		if err != nil {
+			return err
+		}
+		defer local.Stop()
 	}
-	defer local.Stop()
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if err := c.WaitNodes(wctx, nodes); err != nil {
+	if err := c.WaitNodes(wctx, 3); err != nil {
 		return err
 	}
 	load := func(name string) (string, error) {
@@ -102,27 +113,35 @@ func run(ctx context.Context, nodes, reps int, examples string, verbose bool) er
 	}
 	work := []workload{
 		{"add (cheap)", basics, "add", tuples(200000, func(i int) []uint64 { return []uint64{api.EncodeI32(int32(i)), 1} }),
-			[]int{64, 256, 1024, 4096, 16384, 50000}},
+			[]int{64, 256, 1024, 4096, 16384, 50000}, false},
 		{"fib(15) (medium)", basics, "fib", tuples(40000, func(int) []uint64 { return []uint64{15} }),
-			[]int{1, 4, 16, 64, 256, 1024, 5000}},
+			[]int{1, 4, 16, 64, 256, 1024, 5000}, false},
 		{"row (costly)", mandel, "row", tuples(1024, func(i int) []uint64 { return []uint64{api.EncodeI32(int32(i))} }),
-			[]int{1, 2, 4, 8, 16, 64, 256}},
+			[]int{1, 2, 4, 8, 16, 64, 256}, false},
+		{"fib(11…21) uneven", basics, "fib", tuples(4000, func(i int) []uint64 { return []uint64{uint64(11 + i*7%11)} }),
+			[]int{1, 4, 16, 64, 256, 1000}, false},
+		{"fib(15) unequal", basics, "fib", tuples(20000, func(int) []uint64 { return []uint64{15} }),
+			[]int{1, 4, 16, 64, 256, 1024, 5000}, true},
 	}
-	fmt.Printf("auto-grain vs the best swept chunk size · %d nodes · best of %d runs each\n\n", nodes, reps)
+	fmt.Printf("auto-grain vs the best swept chunk size · 2 nodes (equal: 2 compiler nodes; unequal: compiler + interpreter) · median of %d runs each\n\n", reps)
 	fmt.Printf("%-18s %7s %10s %14s %14s %7s  %s\n", "function", "tasks", "best chunk", "best calls/s", "auto calls/s", "ratio", "auto's chunks")
 	for _, w := range work {
+		nodes := []string{"c1", "c2"}
+		if w.unequal {
+			nodes = []string{"c1", "i1"}
+		}
 		// The runs of every chunk size and of auto interleave, so that a noisy moment on a
-		// shared machine hurts them alike; each keeps its best.
+		// shared machine hurts them alike; each keeps its median.
 		configs := append(append([]int{}, w.chunks...), 0)
-		rates := make([]float64, len(configs))
+		runs := make([][]float64, len(configs))
 		var autoResult *cluster.MapResult
 		for range reps {
 			for i, k := range configs {
-				rate, r, err := measure(ctx, c, w, k, 1)
+				rate, r, err := measure(ctx, c, w, nodes, k)
 				if err != nil {
 					return err
 				}
-				rates[i] = max(rates[i], rate)
+				runs[i] = append(runs[i], rate)
 				if k == 0 {
 					autoResult = r
 				}
@@ -130,11 +149,11 @@ func run(ctx context.Context, nodes, reps int, examples string, verbose bool) er
 		}
 		best, bestChunk := 0.0, 0
 		for i, k := range w.chunks {
-			if rates[i] > best {
-				best, bestChunk = rates[i], k
+			if m := median(runs[i]); m > best {
+				best, bestChunk = m, k
 			}
 		}
-		auto := rates[len(rates)-1]
+		auto := median(runs[len(runs)-1])
 		fmt.Printf("%-18s %7d %10d %14.0f %14.0f %7.2f  up to %d\n", w.name, len(w.args), bestChunk, best, auto, auto/best, autoResult.Chunk)
 		if verbose {
 			fmt.Printf("%18s %s\n", "", autoResult.ChunkReason)
@@ -143,20 +162,22 @@ func run(ctx context.Context, nodes, reps int, examples string, verbose bool) er
 	return nil
 }
 
-// measure runs the map reps times and returns its best throughput.
-func measure(ctx context.Context, c *cluster.Client, w workload, chunk, reps int) (float64, *cluster.MapResult, error) {
-	best := 0.0
-	var last *cluster.MapResult
-	for range reps {
-		r, err := c.Map(ctx, cluster.MapSpec{Module: w.module, Func: w.fn, Args: w.args, Chunk: chunk}, nil)
-		if err != nil {
-			return 0, nil, err
-		}
-		if r.Failed > 0 {
-			return 0, nil, fmt.Errorf("%s: %d tasks failed", w.fn, r.Failed)
-		}
-		best = max(best, float64(len(w.args))/r.Elapsed.Seconds())
-		last = r
+// measure runs the map once on nodes and returns its throughput.
+func measure(ctx context.Context, c *cluster.Client, w workload, nodes []string, chunk int) (float64, *cluster.MapResult, error) {
+	r, err := c.Map(ctx, cluster.MapSpec{Module: w.module, Func: w.fn, Args: w.args, Chunk: chunk, Nodes: nodes}, nil)
+	if err != nil {
+		return 0, nil, err
 	}
-	return best, last, nil
+	if r.Failed > 0 {
+		return 0, nil, fmt.Errorf("%s: %d tasks failed", w.fn, r.Failed)
+	}
+	return float64(len(w.args)) / r.Elapsed.Seconds(), r, nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
