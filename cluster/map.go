@@ -530,10 +530,14 @@ func (m *mapRun) record(id string, tasks []int, rs []BatchResult, st *chunkStats
 	if m.left == 0 {
 		m.wakeLocked()
 	}
+	if len(notes) > 0 {
+		// Taken before m.mu is let go, so that reports keep the order of their notes: another
+		// message's record cannot report its later notes first.
+		m.progressMu.Lock()
+	}
 	m.mu.Unlock()
 	st.notes = notes
 	if len(notes) > 0 {
-		m.progressMu.Lock()
 		for _, n := range notes {
 			m.progress(MapProgress{Done: n.done, Total: len(m.r.Tasks), Retried: n.retried, Failed: n.failed,
 				Nodes: n.nodes, Elapsed: elapsed, Index: n.i, Task: m.r.Tasks[n.i]}) // final: read without m.mu
