@@ -22,7 +22,11 @@ func TestPmapNodes(t *testing.T) {
 	}
 	for code, want := range map[string]string{
 		"pmap(basics.add, [(1, 2)], nodes=3)":      "pmap: nodes=3, but 2 nodes ready",
-		"pmap(basics.add, [(1, 2)], nodes=['x'])":  `cluster: unknown node: "x"`,
+		"pmap(basics.add, [(1, 2)], nodes=['x'])":  `pmap: no node is called "x": the nodes are`,
+		"pmap(basics.add, [])":                     "pmap: inputs is empty",
+		"pmap(basics.add, [(1, 2)], chunk=0)":      "chunk must be a positive int or None, got 0",
+		"pmap(basics.add, [(1, 2)], retries=-1)":   "retries must be 0 or more, got -1",
+		"pmap(mandelbrot.row, range(4)).speedup":   "a map has no .speedup: a speedup is measured against one node",
 		"pmap(basics.add, [(1, 2)], nodes=[])":     "pmap: nodes is empty",
 		"pmap(basics.add, [(1, 2)], nodes='a')":    "got string",
 		"pmap_async(basics.add, [(1, 2)], wait=1)": `unexpected keyword argument "wait"`,
