@@ -265,7 +265,9 @@ func (w *worker) call(ctx context.Context, c *callMsg) *replyMsg {
 	}
 	var stdout, stderr io.Writer
 	if c.Output {
-		stdout, stderr = frameOutput{w.fw, frameStdout}, frameOutput{w.fw, frameStderr}
+		out := &cappedOutput{fw: w.fw}
+		defer out.end()
+		stdout, stderr = out.stream(frameStdout), out.stream(frameStderr)
 	}
 	before := inst.Tier()
 	rep.Started = time.Now().UnixNano()
