@@ -23,6 +23,14 @@
 // the process until the call returns — heartbeats, cancels, everything. The supervisor runs no
 // Wasm and stays responsive however long a call takes.
 //
+// # Limits
+//
+// A node bounds what one module and one call may take of a shared machine: each module
+// instance's memory is capped (WithMemoryLimit, DefaultMemoryLimit 1 GiB), and a trap at the
+// cap names it; a call's WASI output is cut at 1 MiB, stdout and stderr together, in the
+// worker, with a note on stderr, while the call runs on. Output reaches the client in some 20
+// messages a second at most (and one per 32 KiB), not one per line.
+//
 // # Batches
 //
 // CallBatch sends many calls of one export to one node in one message (split at about 1 MiB

@@ -27,6 +27,7 @@ type nodeOptions struct {
 	engine     string
 	tier       string   // wasm.TierAuto, wasm.EngineCompiler or wasm.EngineInterpreter
 	dirs       []string // HOST:GUEST directory grants for WASI modules
+	memLimit   wasm.MemoryLimit
 	workerArgv []string
 	log        io.Writer
 	heartbeat  time.Duration
@@ -112,6 +113,22 @@ func WithTier(name string) NodeOption {
 	}
 }
 
+// DefaultMemoryLimit is the memory limit of each module on a node that is given none: 1 GiB.
+// Wasm's own bound, 4 GiB a module, would let the two local nodes a session starts by default
+// take 8 GiB with one runaway module each, more than many laptops and shared machines have to
+// spare; 1 GiB holds every example and arrays of 100 million f64. It is one figure rather than
+// a share of the machine's memory so that a call does not succeed on one node and trap on
+// another.
+const DefaultMemoryLimit wasm.MemoryLimit = 1 << 30
+
+// WithMemoryLimit bounds the memory of each module instance on the node (see
+// wasm.MemoryLimit): a module that grows past it gets -1 from memory.grow, and its trap then
+// names the limit; a module whose memory starts over it does not load. 0 is no limit but Wasm's
+// own 4 GiB. The default is DefaultMemoryLimit.
+func WithMemoryLimit(m wasm.MemoryLimit) NodeOption {
+	return func(o *nodeOptions) error { o.memLimit = m; return nil }
+}
+
 // workerEngine is the engine the worker is told to use: "auto" for tiering (wasm.WithEngine
 // reads it as wasm.WithTier(wasm.TierAuto)).
 func (o *nodeOptions) workerEngine() string {
@@ -164,7 +181,7 @@ func WithReconnectWindow(d time.Duration) NodeOption {
 }
 
 func nodeConfig(opts []NodeOption) (nodeOptions, error) {
-	o := nodeOptions{log: os.Stderr, heartbeat: defaultHeartbeat, reconnect: 5 * time.Second}
+	o := nodeOptions{log: os.Stderr, heartbeat: defaultHeartbeat, reconnect: 5 * time.Second, memLimit: DefaultMemoryLimit}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err

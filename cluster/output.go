@@ -1,22 +1,26 @@
 package cluster
 
 import (
+	"bytes"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 )
 
-// coalescer publishes WASI output to subj, at each newline, every 50 ms, or when 32 KiB have
-// gathered, whichever comes first.
+// coalescer publishes WASI output to subj: at a newline when nothing was published in the
+// last 50 ms, else 50 ms after the output came, or when 32 KiB have gathered, whichever comes
+// first. A line printed now and then shows at once; a flood of lines goes out in some 20
+// messages a second (and one per 32 KiB), each of which the client, the session and the front
+// end handle once, rather than one per line.
 type coalescer struct {
-	nc    *nats.Conn
-	subj  string
-	mu    sync.Mutex
-	buf   []byte
-	timer *time.Timer
+	nc        *nats.Conn
+	subj      string
+	mu        sync.Mutex
+	buf       []byte
+	timer     *time.Timer
+	published time.Time // when flushLocked last published
 }
 
 const (
@@ -31,7 +35,7 @@ func (c *coalescer) Write(p []byte) (int, error) {
 	defer c.mu.Unlock()
 	c.buf = append(c.buf, p...)
 	switch {
-	case len(c.buf) >= coalesceMax || strings.IndexByte(string(p), '\n') >= 0:
+	case len(c.buf) >= coalesceMax || (bytes.IndexByte(p, '\n') >= 0 && time.Since(c.published) >= coalesceDelay):
 		c.flushLocked()
 	case c.timer == nil:
 		c.timer = time.AfterFunc(coalesceDelay, func() {
@@ -45,6 +49,9 @@ func (c *coalescer) Write(p []byte) (int, error) {
 }
 
 func (c *coalescer) flushLocked() {
+	if len(c.buf) > 0 {
+		c.published = time.Now()
+	}
 	for len(c.buf) > 0 {
 		k := min(len(c.buf), coalesceMax)
 		c.nc.Publish(c.subj, c.buf[:k])

@@ -166,6 +166,7 @@ const (
 	codeNoModule = "no_module"
 	codeChecksum = "checksum"
 	codeNodeLost = "node_lost"
+	codeMemory   = "memory_limit" // a module whose memory starts over the node's limit
 )
 
 // errNoModule is what a node reports for a call of a module it does not have.
@@ -181,6 +182,8 @@ func toWire(err error) *wireError {
 	case errors.As(err, &trap):
 		w.Code = codeTrap
 		w.Trap, _ = json.Marshal(trap)
+	case errors.Is(err, wasm.ErrMemoryLimit):
+		w.Code = codeMemory
 	case errors.Is(err, wasm.ErrNoExport):
 		w.Code = codeNoExport
 	case errors.Is(err, wasm.ErrNotWasm):
@@ -210,6 +213,8 @@ func fromWire(w *wireError) error {
 		if err := json.Unmarshal(w.Trap, trap); err == nil {
 			return trap
 		}
+	case codeMemory:
+		return &wrapped{w.Msg, wasm.ErrMemoryLimit}
 	case codeNoExport:
 		return &wrapped{w.Msg, wasm.ErrNoExport}
 	case codeInvalid:

@@ -28,7 +28,8 @@ const (
 
 	workerCacheEnv  = "RAIN_WORKER_CACHE"
 	workerEngineEnv = "RAIN_WORKER_ENGINE"
-	workerDirsEnv   = "RAIN_WORKER_DIRS" // HOST:GUEST directory grants, one a line
+	workerDirsEnv   = "RAIN_WORKER_DIRS"         // HOST:GUEST directory grants, one a line
+	workerMemoryEnv = "RAIN_WORKER_MEMORY_LIMIT" // a wasm.MemoryLimit as its String writes it
 )
 
 // IsWorker reports whether this process was started by RunNode as a worker.
@@ -50,7 +51,12 @@ func RunWorker(ctx context.Context) {
 	// Frames go to the real stdout; anything else that writes to os.Stdout goes to the log.
 	out := os.Stdout
 	os.Stdout = os.Stderr
-	w, err := newWorker(ctx, os.Getenv(workerCacheEnv), os.Getenv(workerEngineEnv), parseDirs(os.Getenv(workerDirsEnv)), out)
+	limit, err := wasm.ParseMemoryLimit(os.Getenv(workerMemoryEnv))
+	if err != nil {
+		log.Print(err)
+		os.Exit(exitConfig)
+	}
+	w, err := newWorker(ctx, os.Getenv(workerCacheEnv), os.Getenv(workerEngineEnv), parseDirs(os.Getenv(workerDirsEnv)), limit, out)
 	if err != nil {
 		log.Print(err)
 		os.Exit(exitConfig)
@@ -100,7 +106,7 @@ type worker struct {
 	out []byte // the last reply, encoded
 }
 
-func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, out io.Writer) (*worker, error) {
+func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, limit wasm.MemoryLimit, out io.Writer) (*worker, error) {
 	if cacheDir == "" {
 		return nil, fmt.Errorf("cluster: worker: %s not set", workerCacheEnv)
 	}
@@ -108,7 +114,7 @@ func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, out 
 	if err := os.MkdirAll(compiled, 0o755); err != nil {
 		return nil, fmt.Errorf("cluster: worker: %w", err)
 	}
-	opts := []wasm.Option{wasm.WithEngine(engine), wasm.WithCacheDir(compiled)}
+	opts := []wasm.Option{wasm.WithEngine(engine), wasm.WithCacheDir(compiled), wasm.WithMemoryLimit(limit)}
 	for _, d := range dirs {
 		host, guest := splitDir(d)
 		opts = append(opts, wasm.WithDir(host, guest))
@@ -259,7 +265,9 @@ func (w *worker) call(ctx context.Context, c *callMsg) *replyMsg {
 	}
 	var stdout, stderr io.Writer
 	if c.Output {
-		stdout, stderr = frameOutput{w.fw, frameStdout}, frameOutput{w.fw, frameStderr}
+		out := &cappedOutput{fw: w.fw}
+		defer out.end()
+		stdout, stderr = out.stream(frameStdout), out.stream(frameStderr)
 	}
 	before := inst.Tier()
 	rep.Started = time.Now().UnixNano()

@@ -46,7 +46,7 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 	o := n.o
 	cmd := exec.Command(o.workerArgv[0], o.workerArgv[1:]...)
 	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.workerEngine(),
-		workerDirsEnv + "=" + strings.Join(o.dirs, "\n")}
+		workerDirsEnv + "=" + strings.Join(o.dirs, "\n"), workerMemoryEnv + "=" + o.memLimit.String()}
 	if os.Getenv("GOMAXPROCS") == "" {
 		env = append(env, "GOMAXPROCS=1") // see RunNode
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // Option configures a Session.
@@ -31,6 +32,7 @@ type options struct {
 	grants  []string
 	tls     cluster.TLS
 	listen  string
+	memory  wasm.MemoryLimit
 }
 
 // WithListen sets the address the session's own hub listens on. The default, 127.0.0.1,
@@ -81,6 +83,13 @@ func WithTier(name string) Option {
 	return func(o *options) error { o.tier = name; return nil }
 }
 
+// WithMemoryLimit bounds the memory of each module instance on local nodes (see
+// cluster.WithMemoryLimit); 0 is no limit but Wasm's own 4 GiB. The default is the nodes',
+// cluster.DefaultMemoryLimit.
+func WithMemoryLimit(m wasm.MemoryLimit) Option {
+	return func(o *options) error { o.memory = m; return nil }
+}
+
 // WithEngine asks local nodes for an engine: "compiler", "interpreter" or "auto" (the default).
 func WithEngine(name string) Option {
 	return func(o *options) error { o.engine = name; return nil }
@@ -125,7 +134,7 @@ func fileOptions() *syntax.FileOptions {
 // New starts a session: it connects to (or starts) a hub and brings up local nodes in the
 // background; the session is usable at once and calls wait for the first node.
 func New(ctx context.Context, opts ...Option) (*Session, error) {
-	o := options{nodes: 2, engine: "auto", tier: "auto"}
+	o := options{nodes: 2, engine: "auto", tier: "auto", memory: cluster.DefaultMemoryLimit}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -175,6 +184,9 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		argv := append(append([]string{}, o.nodeCmd...), "--engine", o.engine)
 		if o.tier != "auto" { // the node's default: a custom node command need not know --tier
 			argv = append(argv, "--tier", o.tier)
+		}
+		if o.memory != cluster.DefaultMemoryLimit { // the same: a custom node command need not know it
+			argv = append(argv, "--memory-limit", o.memory.String())
 		}
 		for _, g := range o.grants {
 			host, guest, ok := strings.Cut(g, ":")

@@ -16,6 +16,9 @@ type Module struct {
 	Funcs    []Function // the function index space: imported functions first, then defined ones
 	Exports  []Export
 	Sections []Section // every section, in binary order
+	// MemoryMin is the size, in 64 KiB pages, that the module's memory (defined or imported)
+	// starts with; 0 without a memory.
+	MemoryMin uint64
 
 	bin []byte // the binary, for what Analyze reads beyond the above (start, elements)
 }
@@ -166,6 +169,8 @@ func (d *decoder) sections() error {
 			err = d.imports(body)
 		case secFunction:
 			err = d.functions(body)
+		case secMemory:
+			err = d.memories(body)
 		case secExport:
 			err = d.exports(body)
 		case secCode:
@@ -235,7 +240,7 @@ func (d *decoder) imports(r *reader) error {
 			r.byte()
 			r.limits()
 		case 2: // memory: limits
-			r.limits()
+			d.m.MemoryMin = max(d.m.MemoryMin, r.limits())
 		case 3: // global: value type, mutability
 			r.byte()
 			r.byte()
@@ -260,6 +265,16 @@ func (d *decoder) functions(r *reader) error {
 	n := r.count()
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		d.funcDecl = append(d.funcDecl, r.u32())
+	}
+	return r.done()
+}
+
+// memories reads the memory section for the size the module's memory starts with (the
+// largest, should the multi-memory proposal give it several).
+func (d *decoder) memories(r *reader) error {
+	n := r.count()
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		d.m.MemoryMin = max(d.m.MemoryMin, r.limits())
 	}
 	return r.done()
 }

@@ -47,6 +47,12 @@
 // module sees no host files unless WithDir grants a directory, and it reads the host's clocks
 // and random numbers.
 //
+// WithMemoryLimit bounds each instance's linear memory (the default is Wasm's own 4 GiB): a
+// memory.grow past it returns -1, and a module whose memory starts larger fails to load with a
+// *MemoryLimitError. Programs mostly turn a failed grow into a trap that says nothing of
+// memory, so a trap while the memory is at or near the limit names the limit in its message
+// and matches ErrMemoryLimit. The instance stays usable, its memory as large as it got.
+//
 // A trap is returned as a *Trap whose Error is one line ("wasm: trap in fib: integer divide by
 // zero") and whose Stack lists the Wasm frames by name. A call whose context is done returns
 // at once; with WithStoppable its code stops at its next loop header, and the instance is made

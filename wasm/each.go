@@ -89,7 +89,7 @@ func (i *Instance) callEach(name string, n int, params []api.ValueType, results 
 			stack[p] &= 0xffffffff
 		}
 		if err := call(ctx, stack); err != nil {
-			if err := asTrap(name, err); err != nil {
+			if err := i.trap(name, err, l.mod); err != nil {
 				out(k, nil, err)
 				continue
 			}

@@ -72,7 +72,7 @@ func (i *Instance) instantiate(ctx context.Context, stdout, stderr io.Writer) er
 	}
 	if init := mod.ExportedFunction("_initialize"); init != nil {
 		if _, err := init.Call(ctx); err != nil {
-			if err := asTrap("_initialize", err); err != nil {
+			if err := i.trap("_initialize", err, mod); err != nil {
 				mod.Close(ctx)
 				return err
 			}
@@ -123,7 +123,7 @@ func (i *Instance) Call(ctx context.Context, name string, args []uint64, stdout,
 	if ctx.Done() == nil { // cannot be interrupted: no goroutine needed
 		res, err := fn.Call(ctx, args...)
 		if err != nil {
-			return nil, asTrap(name, err)
+			return nil, i.trap(name, err, l.mod)
 		}
 		return clean(f.Results, res), nil
 	}
@@ -155,9 +155,19 @@ func (i *Instance) Call(ctx context.Context, name string, args []uint64, stdout,
 		}
 	}
 	if o.err != nil {
-		return nil, asTrap(name, o.err)
+		return nil, i.trap(name, o.err, l.mod)
 	}
 	return clean(f.Results, o.res), nil
+}
+
+// trap is asTrap for a call on mod, naming the runtime's memory limit in the trap if mod's
+// memory is at or near it.
+func (i *Instance) trap(fn string, err error, mod api.Module) error {
+	err = asTrap(fn, err)
+	if t, ok := err.(*Trap); ok {
+		i.rt.opts.memLimit.blame(t, mod)
+	}
+	return err
 }
 
 // clean zeroes the upper 32 bits of 32-bit values, which the compiler may leave set in

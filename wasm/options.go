@@ -13,6 +13,7 @@ type options struct {
 	cacheDir  string
 	dirs      map[string]string // guest path → host path
 	stoppable bool
+	memLimit  MemoryLimit
 }
 
 // defaults are the options of a Runtime given none.
@@ -104,6 +105,19 @@ func WithDir(host, guest string) Option {
 // runaway call by ending the worker process that runs it instead.
 func WithStoppable(on bool) Option {
 	return func(o *options) error { o.stoppable = on; return nil }
+}
+
+// WithMemoryLimit bounds the linear memory of every instance (see MemoryLimit), rounded down
+// to whole 64 KiB pages. The default, 0, is no limit but Wasm's own 4 GiB: a node sets one to
+// keep a module from taking its machine's memory.
+func WithMemoryLimit(m MemoryLimit) Option {
+	return func(o *options) error {
+		if m > maxMemory || (m != 0 && m < PageSize) {
+			return fmt.Errorf("wasm: memory limit of %d bytes: use 64 KiB to 4 GiB, or 0 for none", uint64(m))
+		}
+		o.memLimit = m / PageSize * PageSize
+		return nil
+	}
 }
 
 // DefaultEngine is the compiler where wazero supports the platform, the interpreter elsewhere.

@@ -109,17 +109,18 @@ func (r *reader) valueTypes() []api.ValueType {
 }
 
 // limits reads table or memory limits: a flag byte, the minimum and, when flag bit 0 is set,
-// the maximum (64-bit for memory64, flag bit 2).
-func (r *reader) limits() {
+// the maximum (64-bit for memory64, flag bit 2). It returns the minimum.
+func (r *reader) limits() (min uint64) {
 	flag := r.byte()
 	bits := uint(32)
 	if flag&4 != 0 {
 		bits = 64
 	}
-	r.uleb(bits)
+	min = r.uleb(bits)
 	if flag&1 != 0 {
 		r.uleb(bits)
 	}
+	return min
 }
 
 // done reports a sticky error, or bytes left over, at the end of a section.

@@ -53,30 +53,31 @@ func NewRuntime(ctx context.Context, opts ...Option) (*Runtime, error) {
 	switch r.tier {
 	case TierAuto:
 		// Calls start on the interpreter (no cache: it compiles fast) and move to the compiler's.
-		if r.rt, err = newWazero(ctx, EngineInterpreter, "", o.stoppable); err != nil {
+		if r.rt, err = newWazero(ctx, EngineInterpreter, "", o); err != nil {
 			return nil, err
 		}
-		if r.fast, err = newWazero(ctx, EngineCompiler, o.cacheDir, o.stoppable); err != nil {
+		if r.fast, err = newWazero(ctx, EngineCompiler, o.cacheDir, o); err != nil {
 			r.rt.Close(ctx)
 			return nil, err
 		}
 	default:
-		if r.rt, err = newWazero(ctx, r.tier, o.cacheDir, o.stoppable); err != nil {
+		if r.rt, err = newWazero(ctx, r.tier, o.cacheDir, o); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
 }
 
-// newWazero returns a wazero runtime for engine, with WASI.
-func newWazero(ctx context.Context, engine, cacheDir string, stoppable bool) (wazero.Runtime, error) {
+// newWazero returns a wazero runtime for engine, with WASI, configured by o (but for its cache
+// directory: the interpreter's tier has none).
+func newWazero(ctx context.Context, engine, cacheDir string, o options) (wazero.Runtime, error) {
 	var cfg wazero.RuntimeConfig
 	if engine == EngineCompiler {
 		cfg = wazero.NewRuntimeConfigCompiler()
 	} else {
 		cfg = wazero.NewRuntimeConfigInterpreter()
 	}
-	cfg = cfg.WithCloseOnContextDone(stoppable)
+	cfg = cfg.WithCloseOnContextDone(o.stoppable).WithMemoryLimitPages(o.memLimit.pages())
 	if cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
 		if err != nil {
@@ -143,6 +144,9 @@ func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer
 	if err != nil {
 		return nil, err
 	}
+	if lim := r.opts.memLimit; lim != 0 && m.MemoryMin > uint64(lim)/PageSize {
+		return nil, &MemoryLimitError{Min: m.MemoryMin * PageSize, Limit: lim}
+	}
 	c, cacheHit, err := r.compileFirst(ctx, info.SHA256, prepared)
 	if err != nil {
 		return nil, err
@@ -181,6 +185,9 @@ func (r *Runtime) Lookup(sha256 string) (*Instance, bool) {
 	inst, ok := r.instances[sha256]
 	return inst, ok
 }
+
+// MemoryLimit is the limit on each instance's memory, 0 for none (see WithMemoryLimit).
+func (r *Runtime) MemoryLimit() MemoryLimit { return r.opts.memLimit }
 
 // Runaways is the number of interrupted calls whose Wasm code is still running. Neither of
 // wazero's engines checks for interruption at function calls, only at loop headers, so code

@@ -14,16 +14,29 @@ import (
 // "unreachable" or "out of bounds memory access", or a WASI proc_exit with a non-zero code
 // ("exited with code 2"). Its fields are exported so that it survives JSON encoding, as when a
 // node reports it over the wire.
+//
+// A module whose memory.grow fails (it returns -1 at the runtime's MemoryLimit) usually turns
+// that into a trap of its own — unreachable, an abort, exit code 2 — that says nothing of
+// memory. So a trap that happens while the instance's memory is at or near the limit names
+// the limit, in MemoryLimit and in its message, and matches ErrMemoryLimit.
 type Trap struct {
-	Func   string   `json:"func"`            // the export that was called
-	Reason string   `json:"reason"`          // what went wrong, as the engine says it
-	Stack  []string `json:"stack,omitempty"` // function names, innermost frame first
+	Func        string      `json:"func"`                   // the export that was called
+	Reason      string      `json:"reason"`                 // what went wrong, as the engine says it
+	Stack       []string    `json:"stack,omitempty"`        // function names, innermost frame first
+	MemoryLimit MemoryLimit `json:"memory_limit,omitempty"` // the limit the memory was at or near, or 0
 }
 
-// Error is one line: "wasm: trap in fib: integer divide by zero". The stack is in Stack.
+// Error is one line: "wasm: trap in fib: integer divide by zero", or "wasm: trap in grow:
+// unreachable (memory limit 256 MiB reached; see --memory-limit)". The stack is in Stack.
 func (t *Trap) Error() string {
+	if t.MemoryLimit != 0 {
+		return fmt.Sprintf("wasm: trap in %s: %s (memory limit %s reached; see --memory-limit)", t.Func, t.Reason, t.MemoryLimit)
+	}
 	return fmt.Sprintf("wasm: trap in %s: %s", t.Func, t.Reason)
 }
+
+// Is makes errors.Is(err, ErrMemoryLimit) true for a trap at the memory limit.
+func (t *Trap) Is(target error) bool { return target == ErrMemoryLimit && t.MemoryLimit != 0 }
 
 // frameSig is the signature wazero appends to each frame: "(i32,i64) f32" or "() (i32,i32)".
 var frameSig = regexp.MustCompile(`\([a-z0-9,]*\)( [a-z0-9]+| \([a-z0-9,]+\))?$`)

@@ -14,6 +14,12 @@
     (call $tick)
     (loop $l (br $l)))
 
+  ;; ticks_forever prints "tick\n" until it is stopped.
+  (func (export "ticks_forever")
+    (loop $l
+      (call $tick)
+      (br $l)))
+
   ;; ticks(n) prints "tick\n" n times and returns n.
   (func (export "ticks") (param $n i32) (result i32)
     (local $i i32)

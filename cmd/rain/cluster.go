@@ -20,6 +20,8 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	engine := fs.String("engine", "auto", "Wasm engine: compiler, interpreter or auto (compiler where supported)")
 	tier := fs.String("tier", "auto", "auto (interpreter at once, compiled code when ready), compiler or interpreter")
 	workerCmd := fs.String("worker-cmd", "", "run the node's worker as this command (space-separated), e.g. \"qemu-aarch64-static ./rain-linux-arm64\" (default: this executable)")
+	memory := cluster.DefaultMemoryLimit
+	fs.Var(&memory, "memory-limit", memoryLimitHelp(""))
 	cacheDir := fs.String("cache-dir", "", "where modules and compiled code are kept (default: the user's cache dir)")
 	var grants grantList
 	fs.Var(&grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable)")
@@ -38,7 +40,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 		*engine = ""
 	}
 	opts := []cluster.NodeOption{cluster.WithJoin(*join), cluster.WithToken(*token),
-		cluster.WithEngine(*engine), cluster.WithTier(*tier), cluster.WithCacheDir(*cacheDir)}
+		cluster.WithEngine(*engine), cluster.WithTier(*tier), cluster.WithMemoryLimit(memory), cluster.WithCacheDir(*cacheDir)}
 	for _, g := range grants {
 		opts = append(opts, cluster.WithDir(g))
 	}

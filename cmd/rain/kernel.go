@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/kernel"
 	"github.com/rain-wasm/rain/session"
 )
@@ -33,7 +34,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 const installHelp = `rain install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--display-name NAME]
-             [--nats URL [--token T]] [--nodes N]
+             [--nats URL [--token T]] [--nodes N] [--memory-limit SIZE]
 
 Installs the "rain" Jupyter kernelspec (kernel.json with this binary's absolute path, and
 logos) so that Jupyter front ends list Rain:
@@ -47,7 +48,9 @@ logos) so that Jupyter front ends list Rain:
 With --nats URL the kernel uses that NATS server or cluster (a rain hub too) instead of
 starting its own; --token T is written into kernel.json as RAIN_TOKEN, readable by whoever
 can read the file (leave it out to take $RAIN_TOKEN from Jupyter's environment). --nodes N
-sets how many local nodes the kernel starts (default 2; 0 uses only the cluster's nodes).
+sets how many local nodes the kernel starts (default 2; 0 uses only the cluster's nodes),
+--memory-limit SIZE the most memory a module may take on them (512MiB, 2GiB, 1G or none;
+default 1 GiB).
 
 Then "jupyter kernelspec list" shows it.
 `
@@ -64,6 +67,8 @@ func runInstall(args []string, stdout, stderr io.Writer) error {
 	nats := fs.String("nats", "", "the kernel uses the NATS server or cluster at this URL")
 	token := fs.String("token", "", "the NATS server's token, written into kernel.json")
 	nodes := fs.Int("nodes", -1, "local nodes the kernel starts (default 2)")
+	memory := cluster.DefaultMemoryLimit
+	fs.Var(&memory, "memory-limit", memoryLimitHelp(" on a local node"))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +79,7 @@ func runInstall(args []string, stdout, stderr io.Writer) error {
 	if *token != "" && *nats == "" {
 		return fmt.Errorf("install: --token goes with --nats URL")
 	}
-	if *nats != "" || *nodes >= 0 {
+	if *nats != "" || *nodes >= 0 || memory != cluster.DefaultMemoryLimit {
 		exe, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("install: cannot find this executable: %w", err)
@@ -91,6 +96,9 @@ func runInstall(args []string, stdout, stderr io.Writer) error {
 		}
 		if *nodes >= 0 {
 			o.Argv = append(o.Argv, "--nodes", fmt.Sprint(*nodes))
+		}
+		if memory != cluster.DefaultMemoryLimit {
+			o.Argv = append(o.Argv, "--memory-limit", memory.String())
 		}
 		if *token != "" {
 			o.Env = map[string]string{"RAIN_TOKEN": *token}
