@@ -103,6 +103,32 @@ func unpackBatch(msg []byte, hdr any) ([]byte, error) {
 	return msg[4+n:], nil
 }
 
+// readBatch reads a batch request: its header, checked against this wire version and the
+// bounds of a batch, and its N×Arity argument values.
+func readBatch(msg []byte) (batchHeader, []byte, error) {
+	var h batchHeader
+	args, err := unpackBatch(msg, &h)
+	if err == nil {
+		err = checkVersion(h.V)
+	}
+	if err == nil && (h.N < 0 || h.N > maxBatchItems || !holds(args, h.N, h.Arity)) {
+		err = fmt.Errorf("cluster: batch of %d calls × %d arguments in %d bytes", h.N, h.Arity, len(args))
+	}
+	return h, args, err
+}
+
+// holds reports whether body is exactly n×m values of 8 bytes, counting without overflow.
+func holds(body []byte, n, m int) bool {
+	if n < 0 || m < 0 {
+		return false
+	}
+	if n == 0 || m == 0 {
+		return len(body) == 0
+	}
+	vals := len(body) / 8
+	return len(body)%8 == 0 && vals%n == 0 && vals/n == m
+}
+
 // batchFailure is the answer of a message that failed as a whole.
 func batchFailure(task string, err error) []byte {
 	b, _ := packBatch(batchReplyHeader{V: wireVersion, Task: task, Err: toWire(err)}, 0)
@@ -303,7 +329,7 @@ func decodeBatch(msg []byte, n int, res []BatchResult, node, fn string) error {
 	if h.Err != nil {
 		return fromWire(h.Err)
 	}
-	if h.N != n || h.Results < 0 || len(body) != 8*n*(1+h.Results) {
+	if h.N != n || h.Results < 0 || !holds(body, n, 1+h.Results) {
 		return fmt.Errorf("cluster: batch answer of %d calls × %d results in %d bytes, want %d calls", h.N, h.Results, len(body), n)
 	}
 	vals := make([]uint64, n*h.Results)
@@ -328,11 +354,7 @@ func decodeBatch(msg []byte, n int, res []BatchResult, node, fn string) error {
 
 // onBatch queues a batch message for the runner.
 func (n *node) onBatch(m *nats.Msg) {
-	var h batchHeader
-	_, err := unpackBatch(m.Data, &h)
-	if err == nil {
-		err = checkVersion(h.V)
-	}
+	h, _, err := readBatch(m.Data)
 	if err != nil {
 		if m.Reply != "" {
 			m.Respond(batchFailure(h.Task, err))
@@ -384,8 +406,7 @@ func (n *node) runBatch(wp *workerProc, it *item) {
 // kills the worker, so nothing needs to watch for one between calls).
 func (w *worker) batch(payload []byte) []byte {
 	w.moved = false
-	var h batchHeader
-	args, err := unpackBatch(payload, &h)
+	h, args, err := readBatch(payload)
 	if err != nil {
 		return batchFailure(h.Task, err)
 	}
@@ -399,8 +420,6 @@ func (w *worker) batch(payload []byte) []byte {
 		return batchFailure(h.Task, fmt.Errorf("%w: %s", wasm.ErrNoExport, h.Func))
 	case len(f.Params) != h.Arity:
 		return batchFailure(h.Task, fmt.Errorf("wasm: %s takes %d arguments, got %d", f, len(f.Params), h.Arity))
-	case h.N < 0 || len(args) != 8*h.N*h.Arity:
-		return batchFailure(h.Task, fmt.Errorf("cluster: batch of %d calls × %d arguments in %d bytes", h.N, h.Arity, len(args)))
 	}
 	nres := len(f.Results)
 	rep := batchReplyHeader{V: wireVersion, Task: h.Task, N: h.N, Results: nres}
