@@ -534,8 +534,7 @@ func (n *node) runGroup(wp *workerProc, group []*item) {
 	}()
 	var frame []byte
 	for _, it := range run {
-		frame = binary.BigEndian.AppendUint32(frame, uint32(len(it.batch)))
-		frame = append(frame, it.batch...)
+		frame = appendGroup(frame, it.batch)
 	}
 	if err := wp.fw.write(frameBatches, frame); err == nil {
 		for f := range wp.frames {
@@ -545,13 +544,10 @@ func (n *node) runGroup(wp *workerProc, group []*item) {
 			answered = true
 			p := f.payload
 			for _, it := range run {
-				var rep []byte
-				if len(p) >= 4 {
-					if l := binary.BigEndian.Uint32(p); uint64(l) <= uint64(len(p)-4) {
-						rep, p = p[4:4+l], p[4+l:]
-					}
-				}
-				if rep == nil {
+				rep, rest, ok := cutGroup(p)
+				if ok {
+					p = rest
+				} else {
 					rep = batchFailure(it.call.Task, fmt.Errorf("%w: group answer", errBadFrame))
 				}
 				if it.reply != "" {
@@ -586,23 +582,37 @@ func (n *node) runGroup(wp *workerProc, group []*item) {
 	n.held = append(again, n.held...)
 }
 
+// appendGroup appends a message to a group frame (frameBatches or frameBatchResults): its
+// 4-byte big-endian length, then its bytes.
+func appendGroup(frame, msg []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(frame, uint32(len(msg))), msg...)
+}
+
+// cutGroup cuts the first message off a group frame, if the frame holds one whole.
+func cutGroup(frame []byte) (msg, rest []byte, ok bool) {
+	if len(frame) < 4 {
+		return nil, frame, false
+	}
+	l := binary.BigEndian.Uint32(frame)
+	if uint64(l) > uint64(len(frame)-4) {
+		return nil, frame, false
+	}
+	return frame[4 : 4+l], frame[4+l:], true
+}
+
 // batches runs the batch messages of a frameBatches frame, and answers them in one frame.
 func (w *worker) batches(payload []byte) ([]byte, error) {
 	var out []byte
 	moved := false
 	for len(payload) > 0 {
-		if len(payload) < 4 {
+		msg, rest, ok := cutGroup(payload)
+		if !ok {
 			return nil, fmt.Errorf("%w: group of batches", errBadFrame)
 		}
-		l := binary.BigEndian.Uint32(payload)
-		if uint64(l) > uint64(len(payload)-4) {
-			return nil, fmt.Errorf("%w: group of batches", errBadFrame)
-		}
-		rep := w.batch(payload[4 : 4+l])
-		payload = payload[4+l:]
+		rep := w.batch(msg)
+		payload = rest
 		moved = moved || w.moved
-		out = binary.BigEndian.AppendUint32(out, uint32(len(rep)))
-		out = append(out, rep...)
+		out = appendGroup(out, rep)
 	}
 	w.moved = moved
 	return out, nil
