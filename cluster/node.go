@@ -270,8 +270,8 @@ func (n *node) runNow(it *item) bool {
 
 // onCancel kills the worker if it runs the task, and otherwise remembers to skip the task.
 func (n *node) onCancel(m *nats.Msg) {
-	var c cancelMsg
-	if err := json.Unmarshal(m.Data, &c); err != nil || checkVersion(c.V) != nil {
+	c, err := decodeCancel(m.Data)
+	if err != nil {
 		return
 	}
 	n.mu.Lock()
