@@ -103,6 +103,32 @@ func unpackBatch(msg []byte, hdr any) ([]byte, error) {
 	return msg[4+n:], nil
 }
 
+// readBatch reads a batch request: its header, checked against this wire version and the
+// bounds of a batch, and its N×Arity argument values.
+func readBatch(msg []byte) (batchHeader, []byte, error) {
+	var h batchHeader
+	args, err := unpackBatch(msg, &h)
+	if err == nil {
+		err = checkVersion(h.V)
+	}
+	if err == nil && (h.N < 0 || h.N > maxBatchItems || !holds(args, h.N, h.Arity)) {
+		err = fmt.Errorf("cluster: batch of %d calls × %d arguments in %d bytes", h.N, h.Arity, len(args))
+	}
+	return h, args, err
+}
+
+// holds reports whether body is exactly n×m values of 8 bytes, counting without overflow.
+func holds(body []byte, n, m int) bool {
+	if n < 0 || m < 0 {
+		return false
+	}
+	if n == 0 || m == 0 {
+		return len(body) == 0
+	}
+	vals := len(body) / 8
+	return len(body)%8 == 0 && vals%n == 0 && vals/n == m
+}
+
 // batchFailure is the answer of a message that failed as a whole.
 func batchFailure(task string, err error) []byte {
 	b, _ := packBatch(batchReplyHeader{V: wireVersion, Task: task, Err: toWire(err)}, 0)
@@ -317,7 +343,7 @@ func decodeBatch(msg []byte, n int, res []BatchResult, node, fn string) error {
 	if h.Err != nil {
 		return fromWire(h.Err)
 	}
-	if h.N != n || h.Results < 0 || len(body) != 8*n*(1+h.Results) {
+	if h.N != n || h.Results < 0 || !holds(body, n, 1+h.Results) {
 		return fmt.Errorf("cluster: batch answer of %d calls × %d results in %d bytes, want %d calls", h.N, h.Results, len(body), n)
 	}
 	vals := make([]uint64, n*h.Results)
@@ -342,11 +368,7 @@ func decodeBatch(msg []byte, n int, res []BatchResult, node, fn string) error {
 
 // onBatch queues a batch message for the runner.
 func (n *node) onBatch(m *nats.Msg) {
-	var h batchHeader
-	_, err := unpackBatch(m.Data, &h)
-	if err == nil {
-		err = checkVersion(h.V)
-	}
+	h, _, err := readBatch(m.Data)
 	if err != nil {
 		if m.Reply != "" {
 			m.Respond(batchFailure(h.Task, err))
@@ -398,8 +420,7 @@ func (n *node) runBatch(wp *workerProc, it *item) {
 // kills the worker, so nothing needs to watch for one between calls).
 func (w *worker) batch(payload []byte) []byte {
 	w.moved = false
-	var h batchHeader
-	args, err := unpackBatch(payload, &h)
+	h, args, err := readBatch(payload)
 	if err != nil {
 		return batchFailure(h.Task, err)
 	}
@@ -413,8 +434,6 @@ func (w *worker) batch(payload []byte) []byte {
 		return batchFailure(h.Task, fmt.Errorf("%w: %s", wasm.ErrNoExport, h.Func))
 	case len(f.Params) != h.Arity:
 		return batchFailure(h.Task, fmt.Errorf("wasm: %s takes %d arguments, got %d", f, len(f.Params), h.Arity))
-	case h.N < 0 || len(args) != 8*h.N*h.Arity:
-		return batchFailure(h.Task, fmt.Errorf("cluster: batch of %d calls × %d arguments in %d bytes", h.N, h.Arity, len(args)))
 	}
 	nres := len(f.Results)
 	rep := batchReplyHeader{V: wireVersion, Task: h.Task, N: h.N, Results: nres}
@@ -528,8 +547,7 @@ func (n *node) runGroup(wp *workerProc, group []*item) {
 	}()
 	var frame []byte
 	for _, it := range run {
-		frame = binary.BigEndian.AppendUint32(frame, uint32(len(it.batch)))
-		frame = append(frame, it.batch...)
+		frame = appendGroup(frame, it.batch)
 	}
 	if err := wp.fw.write(frameBatches, frame); err == nil {
 		for f := range wp.frames {
@@ -539,13 +557,10 @@ func (n *node) runGroup(wp *workerProc, group []*item) {
 			answered = true
 			p := f.payload
 			for _, it := range run {
-				var rep []byte
-				if len(p) >= 4 {
-					if l := binary.BigEndian.Uint32(p); uint64(l) <= uint64(len(p)-4) {
-						rep, p = p[4:4+l], p[4+l:]
-					}
-				}
-				if rep == nil {
+				rep, rest, ok := cutGroup(p)
+				if ok {
+					p = rest
+				} else {
 					rep = batchFailure(it.call.Task, fmt.Errorf("%w: group answer", errBadFrame))
 				}
 				if it.reply != "" {
@@ -580,23 +595,37 @@ func (n *node) runGroup(wp *workerProc, group []*item) {
 	n.held = append(again, n.held...)
 }
 
+// appendGroup appends a message to a group frame (frameBatches or frameBatchResults): its
+// 4-byte big-endian length, then its bytes.
+func appendGroup(frame, msg []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(frame, uint32(len(msg))), msg...)
+}
+
+// cutGroup cuts the first message off a group frame, if the frame holds one whole.
+func cutGroup(frame []byte) (msg, rest []byte, ok bool) {
+	if len(frame) < 4 {
+		return nil, frame, false
+	}
+	l := binary.BigEndian.Uint32(frame)
+	if uint64(l) > uint64(len(frame)-4) {
+		return nil, frame, false
+	}
+	return frame[4 : 4+l], frame[4+l:], true
+}
+
 // batches runs the batch messages of a frameBatches frame, and answers them in one frame.
 func (w *worker) batches(payload []byte) ([]byte, error) {
 	var out []byte
 	moved := false
 	for len(payload) > 0 {
-		if len(payload) < 4 {
+		msg, rest, ok := cutGroup(payload)
+		if !ok {
 			return nil, fmt.Errorf("%w: group of batches", errBadFrame)
 		}
-		l := binary.BigEndian.Uint32(payload)
-		if uint64(l) > uint64(len(payload)-4) {
-			return nil, fmt.Errorf("%w: group of batches", errBadFrame)
-		}
-		rep := w.batch(payload[4 : 4+l])
-		payload = payload[4+l:]
+		rep := w.batch(msg)
+		payload = rest
 		moved = moved || w.moved
-		out = binary.BigEndian.AppendUint32(out, uint32(len(rep)))
-		out = append(out, rep...)
+		out = appendGroup(out, rep)
 	}
 	w.moved = moved
 	return out, nil

@@ -174,8 +174,8 @@ func (c *Client) broadcastLocked() {
 }
 
 func (c *Client) onStatus(m *nats.Msg) {
-	var st statusMsg
-	if json.Unmarshal(m.Data, &st) != nil || st.V != wireVersion || !validNodeID(st.ID) {
+	st, err := decodeStatus(m.Data)
+	if err != nil {
 		return
 	}
 	c.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"testing"
 )
@@ -26,7 +27,9 @@ func TestMain(m *testing.M) {
 	if url := os.Getenv(testEchoEnv); url != "" {
 		runEcho(ctx, url)
 	}
-	if os.Getenv(testNodeEnv) != "" {
+	// A fuzzing test binary runs copies of itself (-test.fuzzworker) in its environment, where
+	// testNodeEnv is set: they are test binaries, not nodes.
+	if os.Getenv(testNodeEnv) != "" && !slices.Contains(os.Args[1:], "-test.fuzzworker") {
 		fs := flag.NewFlagSet("node", flag.ExitOnError)
 		join := fs.String("join", "", "hub URL")
 		dir := fs.String("dir", "", "a directory WASI modules see")

@@ -147,6 +147,7 @@ type item struct {
 
 // partial is a module arriving in chunks.
 type partial struct {
+	size    int // of the whole module
 	buf     []byte
 	sum     hash.Hash // SHA-256 of buf, kept as chunks arrive: the last one needs no pass over all
 	started time.Time
@@ -269,8 +270,8 @@ func (n *node) runNow(it *item) bool {
 
 // onCancel kills the worker if it runs the task, and otherwise remembers to skip the task.
 func (n *node) onCancel(m *nats.Msg) {
-	var c cancelMsg
-	if err := json.Unmarshal(m.Data, &c); err != nil || checkVersion(c.V) != nil {
+	c, err := decodeCancel(m.Data)
+	if err != nil {
 		return
 	}
 	n.mu.Lock()
@@ -302,17 +303,14 @@ func (n *node) onCancel(m *nats.Msg) {
 // answers the message.
 func (n *node) onLoad(m *nats.Msg) {
 	fail := func(err error) { n.respond(m, loadReply{V: wireVersion, Err: toWire(err)}) }
-	if v, _ := strconv.Atoi(m.Header.Get(hdrVersion)); checkVersion(v) != nil {
-		fail(checkVersion(v))
+	l, err := readLoad(m.Header, m.Data)
+	if err != nil {
+		fail(err)
 		return
 	}
-	sha := m.Header.Get(hdrSHA)
-	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" {
-		fail(fmt.Errorf("bad module SHA-256 %q", sha))
-		return
-	}
+	sha := l.sha
 	path := filepath.Join(n.moduleDir, sha+".wasm")
-	switch m.Header.Get(hdrOp) {
+	switch l.op {
 	case "has":
 		n.mu.Lock()
 		have := n.modules[sha]
@@ -325,21 +323,12 @@ func (n *node) onLoad(m *nats.Msg) {
 			n.respond(m, loadReply{V: wireVersion})
 		}
 	case "chunk":
-		size, err1 := strconv.Atoi(m.Header.Get(hdrSize))
-		off, err2 := strconv.Atoi(m.Header.Get(hdrOffset))
-		if err1 != nil || err2 != nil || size <= 0 || size > maxModule || off < 0 || off+len(m.Data) > size {
-			fail(fmt.Errorf("bad chunk: size %q offset %q", m.Header.Get(hdrSize), m.Header.Get(hdrOffset)))
-			return
-		}
-		if sum := sha256.Sum256(m.Data); hex.EncodeToString(sum[:]) != m.Header.Get(hdrChunkSHA) {
-			fail(fmt.Errorf("%w: chunk at %d of module %s", ErrChecksum, off, sha))
-			return
-		}
-		key := sha + "/" + m.Header.Get(hdrTransfer)
+		key := sha + "/" + l.transfer
 		n.mu.Lock()
 		p := n.parts[key]
-		if off == 0 {
-			p = &partial{buf: make([]byte, 0, size), sum: sha256.New(), started: time.Now()}
+		if l.off == 0 {
+			// The buffer grows as chunks arrive: a size is only what the sender claims.
+			p = &partial{size: l.size, sum: sha256.New(), started: time.Now()}
 			n.parts[key] = p
 			for k, q := range n.parts { // forget transfers abandoned by their sender
 				if time.Since(q.started) > 10*time.Minute {
@@ -347,15 +336,15 @@ func (n *node) onLoad(m *nats.Msg) {
 				}
 			}
 		}
-		if p == nil || len(p.buf) != off || cap(p.buf) != size {
+		if p == nil || len(p.buf) != l.off || p.size != l.size {
 			delete(n.parts, key)
 			n.mu.Unlock()
-			fail(fmt.Errorf("chunk at %d of module %s out of order", off, sha))
+			fail(fmt.Errorf("chunk at %d of module %s out of order", l.off, sha))
 			return
 		}
 		p.buf = append(p.buf, m.Data...)
 		p.sum.Write(m.Data)
-		complete := len(p.buf) == size
+		complete := len(p.buf) == p.size
 		if complete {
 			delete(n.parts, key)
 		}
@@ -373,9 +362,48 @@ func (n *node) onLoad(m *nats.Msg) {
 			return
 		}
 		n.enqueueLoad(sha, m)
-	default:
-		fail(fmt.Errorf("unknown load op %q", m.Header.Get(hdrOp)))
 	}
+}
+
+// loadMsg is what the headers of a load message say (see hdrOp).
+type loadMsg struct {
+	op        string // "has" or "chunk"
+	sha       string // the module's SHA-256, in hex
+	size, off int    // of a chunk: the module's size, and the chunk's offset in it
+	transfer  string // of a chunk: the sending it belongs to
+}
+
+// readLoad reads and checks the headers of a load message whose body is data; a chunk's
+// bytes must fit in the module and match the chunk's SHA-256.
+func readLoad(h nats.Header, data []byte) (loadMsg, error) {
+	if v, _ := strconv.Atoi(h.Get(hdrVersion)); checkVersion(v) != nil {
+		return loadMsg{}, checkVersion(v)
+	}
+	l := loadMsg{op: h.Get(hdrOp), sha: h.Get(hdrSHA)}
+	if !validSHA(l.sha) {
+		return l, fmt.Errorf("bad module SHA-256 %q", l.sha)
+	}
+	switch l.op {
+	case "has":
+	case "chunk":
+		size, err1 := strconv.Atoi(h.Get(hdrSize))
+		off, err2 := strconv.Atoi(h.Get(hdrOffset))
+		if err1 != nil || err2 != nil || size <= 0 || size > maxModule || off < 0 || off > size-len(data) {
+			return l, fmt.Errorf("bad chunk: size %q offset %q", h.Get(hdrSize), h.Get(hdrOffset))
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.Get(hdrChunkSHA) {
+			return l, fmt.Errorf("%w: chunk at %d of module %s", ErrChecksum, off, l.sha)
+		}
+		l.size, l.off, l.transfer = size, off, h.Get(hdrTransfer)
+	default:
+		return l, fmt.Errorf("unknown load op %q", l.op)
+	}
+	return l, nil
+}
+
+// validSHA reports whether sha can name a module: a SHA-256 in lower-case hex.
+func validSHA(sha string) bool {
+	return len(sha) == 64 && strings.Trim(sha, "0123456789abcdef") == ""
 }
 
 // maxModule is the largest module a node accepts: 1 GiB.

@@ -65,6 +65,21 @@ type statusMsg struct {
 	Tiers       []tierMsg `json:"tiers,omitempty"` // tier state of each instantiated module
 }
 
+// decodeStatus reads a status message of this wire version from a node whose ID is valid.
+func decodeStatus(b []byte) (statusMsg, error) {
+	var st statusMsg
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, err
+	}
+	if err := checkVersion(st.V); err != nil {
+		return st, err
+	}
+	if !validNodeID(st.ID) {
+		return st, fmt.Errorf("cluster: bad node ID %q", st.ID)
+	}
+	return st, nil
+}
+
 // tierMsg is a wasm.ModuleTier on the wire: the worker sends its runtime's (frameTiers) when
 // a module is instantiated, when its compiled code is ready and after a call that changed it;
 // the supervisor puts the latest in its status.
@@ -134,6 +149,15 @@ type cancelMsg struct {
 	// Queued asks the node to drop the task only if it has not started: a task already
 	// running is left to finish (a map steals a slow node's queued chunk this way).
 	Queued bool `json:"queued,omitempty"`
+}
+
+// decodeCancel reads a cancel message of this wire version.
+func decodeCancel(b []byte) (cancelMsg, error) {
+	var c cancelMsg
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, err
+	}
+	return c, checkVersion(c.V)
 }
 
 // cancelReply says whether the task was running: then, unless the cancel was for a queued

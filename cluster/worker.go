@@ -201,6 +201,9 @@ func (w *worker) load(ctx context.Context, sha string) error {
 	if _, ok := w.instances[sha]; ok {
 		return nil
 	}
+	if !validSHA(sha) { // a call names its module: no other file is opened for it
+		return fmt.Errorf("%w: %q", errNoModule, sha)
+	}
 	bin, err := os.ReadFile(filepath.Join(w.moduleDir, sha+".wasm"))
 	if err != nil {
 		return fmt.Errorf("%w: %v", errNoModule, err)
