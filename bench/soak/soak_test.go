@@ -13,11 +13,11 @@ import (
 	"time"
 )
 
-// TestSoakShort runs the soak for 20 s with a node killed every 2 s: every result comes back
+// TestSoakShort runs the soak for 15 s with a node killed every 2 s: every result comes back
 // once and right.
 func TestSoakShort(t *testing.T) {
 	if testing.Short() {
-		t.Skip("a 20 s soak")
+		t.Skip("a 15 s soak")
 	}
 	rain := filepath.Join(t.TempDir(), "rain")
 	build := exec.Command("go", "build", "-o", rain, "../../cmd/rain")
@@ -27,8 +27,8 @@ func TestSoakShort(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err := run(ctx, config{rain: rain, examples: "../../examples", duration: 20 * time.Second, nodes: 3, sessions: 2,
-		kill: 2 * time.Second, size: 20_000, every: 10 * time.Second}, &out)
+	err := run(ctx, config{rain: rain, examples: "../../examples", duration: 15 * time.Second, nodes: 3, sessions: 2,
+		kill: 2 * time.Second, size: 20_000, every: 5 * time.Second}, &out)
 	if err != nil {
 		t.Fatalf("soak: %v\n%s", err, out.String())
 	}
