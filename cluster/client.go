@@ -22,6 +22,7 @@ import (
 type Client struct {
 	nc    *nats.Conn
 	o     clientOptions
+	url   string // the hub's, as given to Connect
 	id    string
 	inbox string
 	done  chan struct{} // closed by Close
@@ -37,6 +38,15 @@ type Client struct {
 	seq     uint64
 	closed  bool
 
+	// The hub's reachability: hubDown is when the connection dropped (zero while it is up),
+	// hubErr is set once it has been down for the hub timeout, and watches are the contexts
+	// of WatchHub, cancelled then.
+	hubDown  time.Time
+	hubTimer *time.Timer
+	hubErr   *HubError
+	watches  map[uint64]context.CancelCauseFunc
+	watchSeq uint64
+
 	// damage, set by tests only, may return a damaged copy of a chunk about to be sent
 	// (bytes off… of the module to node id): the chunk's SHA-256 is that of the true bytes.
 	damage func(id string, off int, data []byte) []byte
@@ -48,6 +58,7 @@ type ClientOption func(*clientOptions) error
 type clientOptions struct {
 	chunk       int
 	nodeTimeout time.Duration
+	hubTimeout  time.Duration
 	tls         TLS
 }
 
@@ -75,6 +86,22 @@ func WithNodeTimeout(d time.Duration) ClientOption {
 	}
 }
 
+// WithHubTimeout sets how long the client waits for a hub it lost (its connection dropped and
+// is being tried again) before calls fail with a *HubError, and the contexts of WatchHub end.
+// Calls out when the connection drops fail at once (their answers may be lost with it: see
+// ErrNodeLost); calls made while the hub is away wait for it. The client goes on trying to reach
+// the hub after the timeout, and calls run again once it is back. The default is
+// DefaultHubTimeout (30 s).
+func WithHubTimeout(d time.Duration) ClientOption {
+	return func(o *clientOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("cluster: hub timeout %v", d)
+		}
+		o.hubTimeout = d
+		return nil
+	}
+}
+
 // nodeState is what the client tracks of one node.
 type nodeState struct {
 	info     NodeInfo
@@ -84,8 +111,11 @@ type nodeState struct {
 	syncing  bool // receiving this client's modules
 	// loaded are the modules this client saw the node instantiate in its incarnation inc: a
 	// status sent while a load was under way, arriving after it, must not drop them.
-	loaded   []string
-	loads    map[string]*nodeLoad // this client's modules' shipping to it, by SHA-256
+	loaded []string
+	loads  map[string]*nodeLoad // this client's modules' shipping to it, by SHA-256
+	// dropped are the tasks out on it when the connection to the hub dropped: they failed, and
+	// are cancelled when the node is heard from again (a runaway call would keep it busy for ever).
+	dropped  []string
 	inflight int
 	picked   uint64 // when the scheduler last chose it: among equals, the last chosen is warmest
 }
@@ -106,15 +136,16 @@ type outcome struct {
 	err error
 }
 
-// Connect joins the hub at url with token.
+// Connect joins the hub at url with token, trying for 5 s. Once joined, the client tries to
+// reach the hub again whenever it loses it, until Close (see WithHubTimeout).
 func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Client, error) {
-	o := clientOptions{chunk: 1 << 20, nodeTimeout: lostAfter * defaultHeartbeat}
+	o := clientOptions{chunk: 1 << 20, nodeTimeout: lostAfter * defaultHeartbeat, hubTimeout: DefaultHubTimeout}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
-	nc, err := dial(ctx, url, token, "rain client", 5*time.Second, nil, natsTLS(o.tls)...)
+	nc, err := dial(ctx, url, token, "rain client", firstDial, -1, nil, natsTLS(o.tls)...)
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +156,14 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	}
 	bg, stop := context.WithCancel(context.Background())
 	c := &Client{
-		nc: nc, o: o, id: randomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
+		nc: nc, o: o, url: url, id: randomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
 		ctx: bg, stop: stop,
 		nodes: map[string]*nodeState{}, modules: map[string][]byte{},
 		pending: map[string]*pending{}, changed: make(chan struct{}),
+		watches: map[uint64]context.CancelCauseFunc{},
 	}
+	nc.SetDisconnectErrHandler(func(*nats.Conn, error) { c.hubDropped() })
+	nc.SetReconnectHandler(func(*nats.Conn) { c.hubBack() })
 	sub, err := nc.Subscribe(c.inbox+".>", c.onInbox)
 	if err == nil {
 		// Replies and output must never be dropped, even behind a slow Stdout.
@@ -161,10 +195,99 @@ func (c *Client) Close() error {
 	}
 	c.closed = true
 	close(c.done)
+	if c.hubTimer != nil {
+		c.hubTimer.Stop()
+	}
+	clear(c.watches)
 	c.mu.Unlock()
 	c.stop()
 	c.nc.Close()
 	return nil
+}
+
+// hubDropped is called when the connection to the hub drops. Every node is out of reach, so
+// none is ready until it is heard from again, and the calls out fail: their requests or answers
+// may be lost with the connection. After the hub timeout without the hub, calls fail with a
+// *HubError.
+func (c *Client) hubDropped() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || !c.hubDown.IsZero() {
+		return
+	}
+	down := time.Now()
+	c.hubDown = down
+	c.hubTimer = time.AfterFunc(c.o.hubTimeout, func() { c.hubTimedOut(down) })
+	for _, s := range c.nodes {
+		s.lost = true
+	}
+	for task, p := range c.pending {
+		delete(c.pending, task)
+		p.result <- outcome{err: errHubDropped}
+		if s := c.nodes[p.node]; s != nil && s.inc == p.inc {
+			s.dropped = append(s.dropped, task)
+		}
+	}
+	c.broadcastLocked()
+}
+
+// hubTimedOut is called when the hub has been unreachable for the hub timeout since down.
+func (c *Client) hubTimedOut(down time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || !c.hubDown.Equal(down) {
+		return // the hub came back meanwhile
+	}
+	c.hubErr = &HubError{URL: c.url, For: c.o.hubTimeout}
+	for task, p := range c.pending {
+		delete(c.pending, task)
+		p.result <- outcome{err: c.hubErr}
+	}
+	for id, cancel := range c.watches {
+		delete(c.watches, id)
+		cancel(c.hubErr)
+	}
+	c.broadcastLocked()
+}
+
+// hubBack is called when the connection to the hub is back: nodes are asked to say at once
+// that they are there (they are ready again when they do).
+func (c *Client) hubBack() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.hubDown, c.hubErr = time.Time{}, nil
+	if c.hubTimer != nil {
+		c.hubTimer.Stop()
+	}
+	c.broadcastLocked()
+	c.mu.Unlock()
+	c.nc.Publish(subjDiscover, nil)
+}
+
+// WatchHub returns a copy of ctx that is cancelled, with a *HubError as its cause
+// (context.Cause), once the hub has been unreachable for the hub timeout (WithHubTimeout); at
+// once if it already has. Calls end with a *HubError then by themselves; a Map waiting for nodes
+// to come back does not: give it such a context. Call the CancelFunc when done with it.
+func (c *Client) WatchHub(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hubErr != nil {
+		cancel(c.hubErr)
+		return ctx, func() {}
+	}
+	c.watchSeq++
+	id := c.watchSeq
+	c.watches[id] = cancel
+	return ctx, func() {
+		c.mu.Lock()
+		delete(c.watches, id)
+		c.mu.Unlock()
+		cancel(context.Canceled)
+	}
 }
 
 // broadcastLocked wakes everyone waiting for a node to change.
@@ -193,7 +316,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 			c.failNodeLocked(st.ID, s.inc)
 		}
 		s.inc = st.Incarnation
-		s.loaded, s.loads = nil, nil
+		s.loaded, s.loads, s.dropped = nil, nil, nil
 		s.syncing = true
 		go c.sync(st.ID, st.Incarnation)
 	}
@@ -210,6 +333,10 @@ func (c *Client) onStatus(m *nats.Msg) {
 	}
 	s.lastSeen = time.Now()
 	s.lost = false
+	if len(s.dropped) > 0 && c.hubDown.IsZero() {
+		go c.cancelAll(st.ID, s.dropped)
+		s.dropped = nil
+	}
 	for sha, l := range s.loads {
 		if l.compiled.IsZero() && s.info.Tiers[sha].State == wasm.StateCompiled {
 			l.compiled = s.lastSeen
@@ -316,6 +443,11 @@ func (c *Client) readyNodeLocked(ctx context.Context, module, node string, noWai
 			c.mu.Unlock()
 			return nil, ErrClosed
 		}
+		if c.hubErr != nil {
+			err := c.hubErr
+			c.mu.Unlock()
+			return nil, err
+		}
 		s, err := c.pickLocked(module, node)
 		if err != nil {
 			c.mu.Unlock()
@@ -397,6 +529,14 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 		return nil, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
 	case <-c.done:
 		return nil, ErrClosed
+	}
+}
+
+// cancelAll tells a node to stop tasks, without waiting for its answers.
+func (c *Client) cancelAll(node string, tasks []string) {
+	for _, task := range tasks {
+		b, _ := json.Marshal(cancelMsg{V: wireVersion, Task: task})
+		c.nc.Publish(nodeSubject(node, "cancel"), b)
 	}
 }
 
@@ -526,7 +666,8 @@ func (c *Client) Nodes() []NodeInfo {
 	return list
 }
 
-// WaitNodes waits until at least n nodes are ready.
+// WaitNodes waits until at least n nodes are ready. While the hub is away, it waits for the hub
+// too, however long: ctx bounds the wait.
 func (c *Client) WaitNodes(ctx context.Context, n int) error {
 	for {
 		c.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -520,6 +521,57 @@ func TestHubLost(t *testing.T) {
 	}
 }
 
+// A client whose hub goes away: the call out fails at once (its answer may be lost with the
+// connection), a call made while the hub is away waits for it and fails with a *HubError after
+// the hub timeout, as WatchHub's context ends; once the hub is back on its port, the node and
+// the client find it again, the call that was out is cancelled on the node, and calls run.
+func TestHubTimeout(t *testing.T) {
+	tc := startCluster(t, 1, WithHubTimeout(500*time.Millisecond))
+	sha := tc.load(t, "testdata/stream.wasm")
+	url, token := tc.hub.URL(), tc.hub.Token()
+	port := tc.hub.srv.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	out, spun := tc.spin(ctx, sha, "")
+	<-out.first // the call runs on the node
+	watched, unwatch := tc.client.WatchHub(ctx)
+	defer unwatch()
+
+	tc.hub.Shutdown()
+	if err := <-spun; !errors.Is(err, ErrNodeLost) || !strings.Contains(err.Error(), "the connection to the hub dropped during the call") {
+		t.Errorf("the call out when the hub went away: %v, want ErrNodeLost saying the connection dropped", err)
+	}
+	_, err := tc.client.Call(ctx, Call{Module: sha, Func: "ticks", Args: []uint64{1}})
+	var hubErr *HubError
+	if !errors.As(err, &hubErr) || !errors.Is(err, ErrHubLost) || hubErr.URL != url ||
+		err.Error() != "cluster: the hub at "+url+" has been unreachable for 500 ms" {
+		t.Errorf("a call while the hub is away: %v, want a *HubError", err)
+	}
+	<-watched.Done()
+	if cause := context.Cause(watched); !errors.As(cause, &hubErr) {
+		t.Errorf("WatchHub's context ended with %v, want a *HubError", cause)
+	}
+	if late, stop := tc.client.WatchHub(ctx); !errors.As(context.Cause(late), &hubErr) {
+		t.Errorf("WatchHub while the hub is away: cause %v, want a *HubError at once", context.Cause(late))
+	} else {
+		stop()
+	}
+
+	hub, err := StartHub(WithHubPort(port), WithHubToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Shutdown)
+	if err := tc.client.WaitNodes(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The node runs one call at a time: this one runs only if the spinning one was cancelled.
+	res, err := tc.client.Call(ctx, Call{Module: sha, Func: "ticks", Args: []uint64{3}})
+	if err != nil || res.Values[0] != 3 {
+		t.Fatalf("a call once the hub is back: %v, %v", res, err)
+	}
+}
+
 // BenchmarkCall measures the round trip of a tiny call (add) on one local node, and reports
 // its median and 99th percentile besides the mean:
 //
@@ -618,7 +670,7 @@ const echoSubject = "rain.test.echo"
 // runEcho answers every request on echoSubject with its data until ctx is done: the bare NATS
 // round trip that BenchmarkNATSRoundTrip measures, for comparison with BenchmarkCall.
 func runEcho(ctx context.Context, url string) {
-	nc, err := dial(ctx, url, os.Getenv(TokenEnv), "rain echo", time.Second, nil)
+	nc, err := dial(ctx, url, os.Getenv(TokenEnv), "rain echo", time.Second, time.Second, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -662,7 +714,7 @@ func BenchmarkNATSRoundTrip(b *testing.B) {
 	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
 		b.Fatal(err)
 	}
-	nc, err := dial(b.Context(), hub.URL(), hub.Token(), "rain bench", time.Second, nil)
+	nc, err := dial(b.Context(), hub.URL(), hub.Token(), "rain bench", time.Second, time.Second, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,13 +12,19 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// dial connects to the hub. onClosed is called when the connection is gone for good: the hub
-// could not be reached again within the reconnect window. extra are TLS options (see natsTLS).
-func dial(ctx context.Context, url, token, name string, window time.Duration, onClosed func(), extra ...nats.Option) (*nats.Conn, error) {
+// dial connects to the hub, trying for up to first. Once connected, nats.go reconnects by itself
+// after a loss, for up to window (for ever when window < 0); onClosed is called when the
+// connection is gone for good: the hub could not be reached again within the window. extra are
+// TLS options (see natsTLS).
+func dial(ctx context.Context, url, token, name string, first, window time.Duration, onClosed func(), extra ...nats.Option) (*nats.Conn, error) {
 	const wait = 250 * time.Millisecond
+	reconnects := -1
+	if window >= 0 {
+		reconnects = max(1, int(window/wait))
+	}
 	opts := []nats.Option{
 		nats.Name(name),
-		nats.MaxReconnects(max(1, int(window/wait))),
+		nats.MaxReconnects(reconnects),
 		nats.ReconnectWait(wait),
 		nats.PingInterval(2 * time.Second),
 		nats.MaxPingsOutstanding(2),
@@ -30,7 +36,7 @@ func dial(ctx context.Context, url, token, name string, window time.Duration, on
 	if onClosed != nil {
 		opts = append(opts, nats.ClosedHandler(func(*nats.Conn) { onClosed() }))
 	}
-	deadline := time.Now().Add(window)
+	deadline := time.Now().Add(first)
 	for {
 		nc, err := nats.Connect(url, opts...)
 		if err == nil {

@@ -58,6 +58,18 @@
 // chunk still waiting, unstarted, in its queue (a cancel marked "queued", which a node refuses
 // for a task that has started) and runs it instead. Every task's result is recorded once.
 //
+// # A hub that goes away
+//
+// Clients and nodes try every 250 ms to reach a hub they lost (a `rain hub` that restarts, a
+// NATS server that comes back). A client that loses it can reach no node: it marks them all not
+// ready and fails its calls out with ErrNodeLost, saying that the connection dropped, since
+// their requests or answers may be lost with it; a map runs those tasks again once the nodes
+// are heard from again, and the client then cancels the dropped calls on their nodes. Calls
+// made while the hub is away wait for it; after the hub timeout (WithHubTimeout, 30 s) they
+// fail with a *HubError, and so do the contexts of WatchHub, which a Map waiting for nodes
+// needs; the client goes on trying. A node gives up with ErrHubLost after its reconnect window
+// (WithReconnectWindow, 30 s too).
+//
 // # Wire
 //
 // Messages are small JSON documents with a version field "v", on subjects under "rain."

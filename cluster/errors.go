@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/rain-wasm/rain/internal/units"
 )
 
 var (
@@ -21,14 +24,17 @@ var (
 	// has been stopped and is being restarted.
 	ErrInterrupted = errors.New("cluster: interrupted")
 
-	// ErrNodeLost is returned (wrapped in *RemoteError) when the node running a call died.
+	// ErrNodeLost is returned (wrapped in *RemoteError) when the node running a call died, or
+	// when the client's connection to the hub dropped while the call was out (the error then
+	// says so, and matches ErrNodeLost): its request or its answer may be lost with the
+	// connection. A map runs such a task again.
 	ErrNodeLost = errors.New("cluster: node died during the call")
 
 	// ErrUnauthorized is returned when the hub refused the token.
 	ErrUnauthorized = errors.New("cluster: the hub refused the token")
 
 	// ErrHubLost is returned by RunNode and RunWorker when the hub could not be reached
-	// again within the reconnect window.
+	// again within the reconnect window. A client's *HubError matches it.
 	ErrHubLost = errors.New("cluster: lost the hub")
 
 	// ErrChecksum is returned when module bytes arrive on a node with a SHA-256 that does not
@@ -42,6 +48,31 @@ var (
 	// ErrClosed is returned by a Client's methods after Close.
 	ErrClosed = errors.New("cluster: client closed")
 )
+
+// HubError is the error of a client's calls, and the cause of the contexts of WatchHub, once
+// its hub has been unreachable for the hub timeout (WithHubTimeout). The client goes on trying
+// to reach the hub: once it is back, calls run again. It matches ErrHubLost.
+type HubError struct {
+	URL string        // the hub's URL, as given to Connect
+	For time.Duration // how long it has been unreachable: the hub timeout
+}
+
+func (e *HubError) Error() string {
+	return fmt.Sprintf("cluster: the hub at %s has been unreachable for %s", e.URL, units.Duration(e.For))
+}
+
+// Is reports whether target is ErrHubLost.
+func (e *HubError) Is(target error) bool { return target == ErrHubLost }
+
+// errHubDropped fails the calls out when the client's connection to the hub drops: their
+// requests or answers may be lost with it. It matches ErrNodeLost, so that a map runs them
+// again once the nodes are heard from again.
+var errHubDropped error = hubDropped{}
+
+type hubDropped struct{}
+
+func (hubDropped) Error() string        { return "cluster: the connection to the hub dropped during the call" }
+func (hubDropped) Is(target error) bool { return target == ErrNodeLost }
 
 // RemoteError is an error a node reported for a call or a load, or the loss of that node.
 // Use errors.As to find what is inside: a *wasm.Trap for a trap, ErrNodeLost when the node died,

@@ -22,7 +22,8 @@ import (
 )
 
 // RunNode runs a node's supervisor until ctx is done (it then returns nil), the hub refuses
-// the token (ErrUnauthorized) or cannot be reached for the reconnect window (ErrHubLost).
+// the token (ErrUnauthorized), cannot be reached at start (for 5 s), or cannot be reached again
+// for the reconnect window after it was lost (ErrHubLost; see WithReconnectWindow).
 //
 // The supervisor holds the node's connection to the hub: it announces the node, sends its
 // heartbeat, stores the modules it receives in the cache directory and queues calls. It runs
@@ -61,7 +62,7 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 		cancelled: map[string]time.Time{},
 		parts:     map[string]*partial{},
 	}
-	nc, err := dial(ctx, o.url, o.token, "rain node "+o.id, o.reconnect, func() {
+	nc, err := dial(ctx, o.url, o.token, "rain node "+o.id, min(o.reconnect, firstDial), o.reconnect, func() {
 		n.lostOnce.Do(func() { close(n.lost) })
 	}, natsTLS(o.tls)...)
 	if err != nil {

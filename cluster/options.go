@@ -174,14 +174,30 @@ func WithHeartbeat(d time.Duration) NodeOption {
 	}
 }
 
-// WithReconnectWindow sets how long a node keeps trying to reach a hub it lost (or has not
-// reached yet) before RunNode gives up with ErrHubLost. The default is 5 s.
+// WithReconnectWindow sets how long a node keeps trying to reach a hub it lost before RunNode
+// gives up with ErrHubLost. The default is DefaultHubTimeout, as long as a client waits for the
+// hub, so that a hub that restarts within it finds its nodes and sessions as they were. A hub
+// that cannot be reached at start is tried for 5 s, or for the window if shorter.
 func WithReconnectWindow(d time.Duration) NodeOption {
-	return func(o *nodeOptions) error { o.reconnect = d; return nil }
+	return func(o *nodeOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("cluster: reconnect window %v", d)
+		}
+		o.reconnect = d
+		return nil
+	}
 }
 
+// DefaultHubTimeout is how long a client waits for a hub it lost before its calls fail with a
+// *HubError (see WithHubTimeout), and how long a node keeps trying to reach it (see
+// WithReconnectWindow): 30 s.
+const DefaultHubTimeout = 30 * time.Second
+
+// firstDial is how long a node or a client tries to reach a hub it has not reached yet.
+const firstDial = 5 * time.Second
+
 func nodeConfig(opts []NodeOption) (nodeOptions, error) {
-	o := nodeOptions{log: os.Stderr, heartbeat: defaultHeartbeat, reconnect: 5 * time.Second, memLimit: DefaultMemoryLimit}
+	o := nodeOptions{log: os.Stderr, heartbeat: defaultHeartbeat, reconnect: DefaultHubTimeout, memLimit: DefaultMemoryLimit}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err

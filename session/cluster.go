@@ -120,14 +120,10 @@ func dialError(url string, err error) error {
 // connect moves the session to the hub at url: local nodes and the session's own hub stop,
 // and every loaded module is shipped to the new hub's nodes.
 func (s *Session) connect(ctx context.Context, url, token string) error {
-	var copts []cluster.ClientOption
-	if s.opts.tls != (cluster.TLS{}) {
-		copts = append(copts, cluster.WithClientTLS(s.opts.tls))
-	}
 	if err := CheckURL(url); err != nil {
 		return err
 	}
-	client, err := cluster.Connect(ctx, url, token, copts...)
+	client, err := cluster.Connect(ctx, url, token, s.clientOptions()...)
 	if err != nil {
 		return dialError(url, err)
 	}

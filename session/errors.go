@@ -64,6 +64,10 @@ func cellError(err error) *Error {
 		}
 		return &Error{Name: "Trap", Value: value, Traceback: append(trapStack(trap), trace...)}
 	}
+	var hub *cluster.HubError
+	if errors.As(err, &hub) {
+		return &Error{Name: "HubLost", Value: strings.TrimPrefix(hub.Error(), "cluster: ")}
+	}
 	if errors.Is(err, cluster.ErrInterrupted) || errors.Is(err, context.Canceled) || isCancelled(eval) {
 		return &Error{Name: "Interrupted", Value: "the cell was interrupted; the session's state is kept"}
 	}

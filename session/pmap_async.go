@@ -42,13 +42,17 @@ var (
 
 // startMap runs spec in the background.
 func startMap(f *Function, spec cluster.MapSpec) *MapHandle {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := f.module.s.client.WatchHub(context.Background()) // it ends if the hub stays away
 	h := &MapHandle{f: f, total: len(spec.Args), cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}),
 		values: map[int]starlark.Value{}}
 	h.p.Total = h.total
 	go func() {
 		defer close(h.done)
 		res, err := f.module.s.client.Map(ctx, spec, h.update)
+		var hub *cluster.HubError
+		if errors.As(context.Cause(ctx), &hub) {
+			err = hub // not an interrupt: the hub stayed away
+		}
 		h.mu.Lock()
 		h.res, h.err = res, err
 		if res != nil {

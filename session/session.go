@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ type options struct {
 	tls     cluster.TLS
 	listen  string
 	memory  wasm.MemoryLimit
+	hubWait time.Duration // 0: cluster.DefaultHubTimeout
 }
 
 // WithListen sets the address the session's own hub listens on. The default, 127.0.0.1,
@@ -73,6 +75,20 @@ func WithJoin(url, token string) Option {
 			return err
 		}
 		o.join, o.token = url, token
+		return nil
+	}
+}
+
+// WithHubTimeout sets how long a cell waits for a hub the session lost (a `rain hub` or NATS
+// server that went away) before it fails with one line saying so; the session keeps trying to
+// reach the hub, and a later cell runs once it is back. The default is cluster.DefaultHubTimeout
+// (30 s). A hub the session started itself cannot go away.
+func WithHubTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("session: --hub-timeout must be more than 0, got %v", d)
+		}
+		o.hubWait = d
 		return nil
 	}
 }
@@ -170,11 +186,7 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		s.hub = hub
 		url, token = hub.URL(), hub.Token()
 	}
-	var copts []cluster.ClientOption
-	if o.tls != (cluster.TLS{}) {
-		copts = append(copts, cluster.WithClientTLS(o.tls))
-	}
-	client, err := cluster.Connect(ctx, url, token, copts...)
+	client, err := cluster.Connect(ctx, url, token, s.clientOptions()...)
 	if err != nil {
 		s.Close()
 		return nil, dialError(url, err)
@@ -206,6 +218,18 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		s.local = local
 	}
 	return s, nil
+}
+
+// clientOptions are the options of the session's cluster client.
+func (s *Session) clientOptions() []cluster.ClientOption {
+	var copts []cluster.ClientOption
+	if s.opts.tls != (cluster.TLS{}) {
+		copts = append(copts, cluster.WithClientTLS(s.opts.tls))
+	}
+	if s.opts.hubWait > 0 {
+		copts = append(copts, cluster.WithHubTimeout(s.opts.hubWait))
+	}
+	return copts
 }
 
 // WaitNodes waits until n nodes are ready or ctx ends.
@@ -276,10 +300,28 @@ func (s *Session) exec(ctx context.Context, code string, out Output) (starlark.V
 	if strings.TrimSpace(code) == "" {
 		return nil, nil
 	}
-	thread := s.newThread(ctx, out)
+	// The cell's calls end when the hub has been away for the hub timeout; its Starlark, which
+	// needs no hub, only when it is interrupted.
+	cctx := ctx
+	if s.client != nil { // nil in a session of tests that need no cluster
+		var unwatch context.CancelFunc
+		cctx, unwatch = s.client.WatchHub(ctx)
+		defer unwatch()
+	}
+	thread := s.newThread(cctx, out)
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
 	defer stop()
+	v, err := s.execThread(thread, code)
+	var hub *cluster.HubError
+	if err != nil && ctx.Err() == nil && errors.As(context.Cause(cctx), &hub) &&
+		(errors.Is(err, cluster.ErrInterrupted) || errors.Is(err, context.Canceled)) {
+		return nil, hub // a call the hub's absence ended, not the user
+	}
+	return v, err
+}
 
+// execThread runs a cell on thread.
+func (s *Session) execThread(thread *starlark.Thread, code string) (starlark.Value, error) {
 	if first, body, _ := strings.Cut(strings.TrimLeft(code, "\n"), "\n"); strings.HasPrefix(first, "%%") {
 		return s.runCellMagic(thread, first, body)
 	}

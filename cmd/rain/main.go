@@ -80,16 +80,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // sessionFlags are the flags every front end shares.
 type sessionFlags struct {
-	listen string
-	tls    tlsFlags
-	grants grantList
-	nodes  int
-	engine string
-	tier   string
-	nats   string
-	join   string
-	token  string
-	memory wasm.MemoryLimit
+	listen  string
+	tls     tlsFlags
+	grants  grantList
+	nodes   int
+	engine  string
+	tier    string
+	nats    string
+	join    string
+	token   string
+	hubWait time.Duration
+	memory  wasm.MemoryLimit
 }
 
 func (f *sessionFlags) register(fs *flag.FlagSet) {
@@ -101,6 +102,7 @@ func (f *sessionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.nats, "nats", "", "use the NATS server or cluster at this URL (nats://HOST:PORT; several, comma-separated) instead of starting an embedded one")
 	fs.StringVar(&f.join, "join", "", "use the rain hub at this URL (the same as --nats)")
 	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the token of the NATS server given with --nats or --join (default $RAIN_TOKEN)")
+	fs.DurationVar(&f.hubWait, "hub-timeout", cluster.DefaultHubTimeout, "how long a cell waits for a hub (--nats, --join) that went away before it fails; the session keeps trying to reach it")
 	f.tls.register(fs, "the hub's")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1", "address the session's own hub listens on (0.0.0.0 lets other machines' nodes join)")
 	fs.Var(&f.grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable; default: no host files)")
@@ -132,7 +134,7 @@ func (f *sessionFlags) options() ([]session.Option, error) {
 		opts = append(opts, session.WithGrant(g))
 	}
 	if url != "" {
-		opts = append(opts, session.WithJoin(url, f.token))
+		opts = append(opts, session.WithJoin(url, f.token), session.WithHubTimeout(f.hubWait))
 	}
 	if f.tls.set() {
 		opts = append(opts, session.WithTLS(f.tls.TLS))
