@@ -76,9 +76,7 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 	bar := newProgressBar(out)
 	res, err := s.client.Map(threadContext(thread), spec, bar.update)
 	if err != nil {
-		if res != nil {
-			bar.finish(res)
-		}
+		bar.stopped()
 		return nil, err
 	}
 	bar.finish(res)
@@ -186,6 +184,14 @@ func (b *progressBar) update(p cluster.MapProgress) {
 func (b *progressBar) show(line string) {
 	b.out.Display(display.Progress(line, b.p.Done, b.p.Total), b.id, b.shown)
 	b.shown = true
+}
+
+// stopped leaves the bar, if it was shown, as it was when the map stopped short: a summary of
+// its result would count tasks that never ran.
+func (b *progressBar) stopped() {
+	if b.shown {
+		b.show(barLine(b.p))
+	}
 }
 
 // finish replaces the bar with the map's summary, if the bar was shown.
