@@ -163,6 +163,9 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	case spec.Retries < 0:
 		return nil, fmt.Errorf("cluster: map: retries %d", spec.Retries)
 	}
+	// A hub away for longer than the hub timeout ends the map, with a *HubError.
+	ctx, unwatch := c.WatchHub(ctx)
+	defer unwatch()
 	n := len(spec.Args)
 	r := &MapResult{Tasks: make([]TaskResult, n), Chunk: spec.Chunk, Began: time.Now()}
 	m := &mapRun{c: c, spec: spec, r: r, progress: progress, left: n, slots: map[string]int{},
@@ -183,6 +186,10 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	}
 	if ready == 0 {
 		if err := m.waitReady(ctx); err != nil {
+			var hub *HubError
+			if errors.As(context.Cause(ctx), &hub) {
+				return r, hub
+			}
 			if ctx.Err() != nil {
 				return r, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
 			}
@@ -194,6 +201,10 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	m.ctx = ctx
 	m.run()
 	r.Elapsed = time.Since(r.Began)
+	var hub *HubError
+	if errors.As(context.Cause(ctx), &hub) && m.leftNow() > 0 {
+		return r, hub
+	}
 	if err := ctx.Err(); err != nil && m.leftNow() > 0 {
 		return r, fmt.Errorf("%w (%w)", ErrInterrupted, context.Cause(ctx))
 	}
