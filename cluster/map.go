@@ -436,7 +436,7 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	}
 	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true, sent,
 		func(lo int, rs []BatchResult) {
-			if ctx.Err() == nil { // else interrupted, or a copy answered first: not this one's results
+			if ctx.Err() == nil { // else interrupted, or stolen: not this one's results
 				m.record(id, chunk[lo:lo+len(rs)], rs, &st)
 			}
 		})

@@ -70,10 +70,16 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 	}
 	defer nc.Close()
 	n.nc = nc
+	// No pending limits: a message past them would be dropped without a word, and its sender
+	// would wait for an answer that never comes. Calls beyond maxQueue are answered "busy".
 	for verb, h := range map[string]nats.MsgHandler{
 		"call": n.onCall, "batch": n.onBatch, "cancel": n.onCancel, "load": n.onLoad, "ping": n.onPing,
 	} {
-		if _, err := nc.Subscribe(nodeSubject(o.id, verb), h); err != nil {
+		sub, err := nc.Subscribe(nodeSubject(o.id, verb), h)
+		if err == nil {
+			err = sub.SetPendingLimits(-1, -1)
+		}
+		if err != nil {
 			return fmt.Errorf("cluster: node: %w", err)
 		}
 	}
