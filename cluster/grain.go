@@ -27,12 +27,11 @@ import (
 // to the next, as the first figures are few and noisy. TestGrainModel checks the policy
 // against the best fixed chunk on a model of the cluster.
 //
-// Nodes may differ (one on the interpreter, one beside another program): each node's cost per
-// call is measured apart, and the rules above are applied in time rather than in calls. The
-// rest of the map takes about T = remaining / Σ 1/cⱼ on the nodes together, and node i's chunk
-// is sized for its share of T with its own cost cᵢ: a slow node gets fewer calls a chunk, so
-// that its last chunk does not keep a fast node waiting. With equal nodes this is the rule
-// above.
+// Nodes may differ (one on the interpreter, one beside another program), but a node's mean
+// cost per call cannot tell a slow node from costly inputs: the node that happened to take a
+// Mandelbrot's middle rows looks slow. So chunks are sized from the cost over all nodes, and
+// each node's own mean cost only caps its chunks at maxChunkTime of its work; a slow node's
+// queued chunks are stolen at the end (see Client.Map).
 const (
 	// TargetEfficiency is the share of a node's time auto-grain aims to spend computing.
 	TargetEfficiency = 0.9
@@ -121,25 +120,6 @@ func (g *grainer) costOfLocked(node string) time.Duration {
 	return g.costLocked()
 }
 
-// restLocked is how long the nodes together take for remaining calls: remaining / Σ 1/cⱼ, with
-// the mean cost for nodes not measured yet.
-func (g *grainer) restLocked(remaining, nodes int) float64 {
-	rate, measured := 0.0, 0
-	for _, nc := range g.per {
-		if nc.tasks > 0 && nc.busy > 0 {
-			rate += float64(nc.tasks) / float64(nc.busy)
-			measured++
-		}
-	}
-	if c := g.costLocked(); measured < nodes && c > 0 {
-		rate += float64(nodes-measured) / float64(c)
-	}
-	if rate <= 0 {
-		return 0
-	}
-	return float64(remaining) / rate
-}
-
 // size is the next chunk's size for node, with remaining tasks not yet handed out over nodes
 // nodes.
 func (g *grainer) size(node string, remaining, nodes int) int {
@@ -152,21 +132,17 @@ func (g *grainer) size(node string, remaining, nodes int) int {
 		g.last = 1
 		return 1
 	}
-	c, o := g.costOfLocked(node), g.overhead
+	c, o := g.costLocked(), g.overhead
 	if o < 0 {
 		o = defaultOverhead
 	}
-	g.k90 = ChunkFor(g.costLocked(), o, TargetEfficiency)
+	g.k90 = ChunkFor(c, o, TargetEfficiency)
 	// Guided self-scheduling: a share of the rest, sized for sizingEfficiency, at most
 	// maxChunkTime of work. No floor at k90: early calls may be far cheaper than later ones
 	// (a Mandelbrot's edge rows), and a floor computed from them would unbalance the tail.
 	share := 2 * slotsPerNode * nodes // a node holds slotsPerNode chunks: half the rest in flight
 	most := min(ChunkFor(c, o, sizingEfficiency), maxChunkTasks)
 	k := min(most, (remaining+share-1)/share)
-	rest := g.restLocked(remaining, nodes) // the rest's time on all nodes, node's share of it
-	if c > 0 && rest > 0 {
-		k = min(most, int(math.Ceil(rest/float64(c)/float64(2*slotsPerNode))))
-	}
 	if c > 0 {
 		// The tail: guided shares shrink geometrically, down to chunks whose work is nothing
 		// next to their overhead (a cheap function's last hundred chunks cost more than its
@@ -175,10 +151,9 @@ func (g *grainer) size(node string, remaining, nodes int) int {
 		// k = √(2·remaining·o/(nodes·c)), which is the floor — but never more than two
 		// overheads of work, as the first calls measured may be far cheaper than later ones
 		// (a Mandelbrot's edge rows): a floor of that size unbalances nothing.
-		// In time: a node's rest is the rest of the map, rest, so k = √(2·rest·o)/cᵢ.
-		floor := int(min(math.Sqrt(2*rest*float64(o))/float64(c), math.Ceil(2*float64(o)/float64(c))))
+		floor := int(min(math.Sqrt(2*float64(remaining)*float64(o)/(float64(nodes)*float64(c))), math.Ceil(2*float64(o)/float64(c))))
 		k = max(k, min(floor, most))
-		k = min(k, max(1, int(maxChunkTime/c)))
+		k = min(k, max(1, int(maxChunkTime/max(c, g.costOfLocked(node)))))
 	}
 	// Early figures are few and noisy: grow step by step.
 	k = max(min(k, growth*g.last), 1)
