@@ -27,11 +27,14 @@ import (
 // to the next, as the first figures are few and noisy. TestGrainModel checks the policy
 // against the best fixed chunk on a model of the cluster.
 //
-// Nodes may differ (one on the interpreter, one beside another program), but a node's mean
-// cost per call cannot tell a slow node from costly inputs: the node that happened to take a
-// Mandelbrot's middle rows looks slow. So chunks are sized from the cost over all nodes, and
-// each node's own mean cost only caps its chunks at maxChunkTime of its work; a slow node's
-// queued chunks are stolen at the end (see Client.Map).
+// Nodes may differ (one on the interpreter, one beside another program): the guided share is
+// taken in time, with each node's own mean cost cᵢ — the rest of the map takes about
+// T = remaining / Σ 1/cⱼ on the nodes together, and node i's chunk is its share of T over cᵢ —
+// so a slow node's last chunk keeps no fast node waiting. But a node's mean cost cannot tell a
+// slow node from costly inputs (the node that happened to take a Mandelbrot's middle rows looks
+// slow), so the tail's floor stays that of the cost over all nodes: a node that looks slow gets
+// smaller chunks, never a cascade of single calls. A slow node's queued chunks are stolen at
+// the end (see Client.Map).
 const (
 	// TargetEfficiency is the share of a node's time auto-grain aims to spend computing.
 	TargetEfficiency = 0.9
@@ -112,6 +115,25 @@ func (g *grainer) costLocked() time.Duration {
 	return g.busy / time.Duration(g.tasks)
 }
 
+// restLocked is how long the nodes together take for remaining calls: remaining / Σ 1/cⱼ, with
+// the mean cost for nodes not measured yet.
+func (g *grainer) restLocked(remaining, nodes int) float64 {
+	rate, measured := 0.0, 0
+	for _, nc := range g.per {
+		if nc.tasks > 0 && nc.busy > 0 {
+			rate += float64(nc.tasks) / float64(nc.busy)
+			measured++
+		}
+	}
+	if c := g.costLocked(); measured < nodes && c > 0 {
+		rate += float64(nodes-measured) / float64(c)
+	}
+	if rate <= 0 {
+		return 0
+	}
+	return float64(remaining) / rate
+}
+
 // costOfLocked is node's mean cost per call, or the mean of all nodes' while node has none.
 func (g *grainer) costOfLocked(node string) time.Duration {
 	if nc := g.per[node]; nc != nil && nc.tasks > 0 && nc.busy > 0 {
@@ -143,6 +165,9 @@ func (g *grainer) size(node string, remaining, nodes int) int {
 	share := 2 * slotsPerNode * nodes // a node holds slotsPerNode chunks: half the rest in flight
 	most := min(ChunkFor(c, o, sizingEfficiency), maxChunkTasks)
 	k := min(most, (remaining+share-1)/share)
+	if ci, rest := g.costOfLocked(node), g.restLocked(remaining, nodes); ci > 0 && rest > 0 {
+		k = min(most, int(math.Ceil(rest/float64(ci)/float64(2*slotsPerNode))))
+	}
 	if c > 0 {
 		// The tail: guided shares shrink geometrically, down to chunks whose work is nothing
 		// next to their overhead (a cheap function's last hundred chunks cost more than its
