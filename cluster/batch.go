@@ -22,6 +22,8 @@ type BatchCall struct {
 	Func   string     // export name
 	Args   [][]uint64 // one argument tuple per call, all of the same length, encoded as wazero encodes them
 	Node   string     // optional: run on this node ID; empty means least-loaded
+
+	solo bool // run in a frame of its own on the node (batchHeader.Solo)
 }
 
 // BatchResult is the outcome of one call of a batch.
@@ -60,6 +62,10 @@ type batchHeader struct {
 	Func   string `json:"func"`
 	N      int    `json:"n"`
 	Arity  int    `json:"arity"`
+	// Solo asks the node to run the message in a frame of its own, never in a group (see
+	// gather): a group runs as one, so none of its messages can be stolen while it runs. A
+	// map sets it for chunks of more than a little work.
+	Solo bool `json:"solo,omitempty"`
 }
 
 type batchReplyHeader struct {
@@ -259,7 +265,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	}()
 
 	for _, m := range msgs {
-		req, body := packBatch(batchHeader{V: wireVersion, Task: m.task, Module: b.Module, Func: b.Func,
+		req, body := packBatch(batchHeader{V: wireVersion, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
 			N: m.hi - m.lo, Arity: arity}, (m.hi-m.lo)*arity)
 		k := 0
 		for _, a := range b.Args[m.lo:m.hi] {
@@ -379,7 +385,7 @@ func (n *node) onBatch(m *nats.Msg) {
 	n.queued++
 	n.mu.Unlock()
 	select {
-	case n.items <- &item{call: &callMsg{Task: h.Task, Module: h.Module, Func: h.Func}, batch: m.Data, calls: h.N, reply: m.Reply}:
+	case n.items <- &item{call: &callMsg{Task: h.Task, Module: h.Module, Func: h.Func}, batch: m.Data, calls: h.N, solo: h.Solo, reply: m.Reply}:
 	default:
 		n.mu.Lock()
 		n.queued--
@@ -489,10 +495,10 @@ const (
 func (n *node) gather(first *item) []*item {
 	group := []*item{first}
 	size := len(first.batch)
-	for len(group) < maxGroup && len(n.held) == 0 {
+	for !first.solo && len(group) < maxGroup && len(n.held) == 0 {
 		select {
 		case it := <-n.items:
-			if it.batch == nil || size+len(it.batch) > maxGroupBytes {
+			if it.batch == nil || it.solo || size+len(it.batch) > maxGroupBytes {
 				n.held = append(n.held, it)
 				return group
 			}

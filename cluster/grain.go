@@ -32,9 +32,12 @@ import (
 // T = remaining / Σ 1/cⱼ on the nodes together, and node i's chunk is its share of T over cᵢ —
 // so a slow node's last chunk keeps no fast node waiting. But a node's mean cost cannot tell a
 // slow node from costly inputs (the node that happened to take a Mandelbrot's middle rows looks
-// slow), so the tail's floor stays that of the cost over all nodes: a node that looks slow gets
-// smaller chunks, never a cascade of single calls. A slow node's queued chunks are stolen at
-// the end (see Client.Map).
+// slow; one that ran only cheap calls looks fast), so a node's cost is never taken below the
+// cost over all nodes, and the tail's floor stays that of the cost over all nodes: a node that
+// looks slow gets smaller chunks, never a cascade of single calls. The share uses the node's recent cost where
+// it is above its mean, as calls that grow costlier as the map goes on would otherwise make
+// chunks far longer than planned. A slow node's queued chunks are stolen at the end (see
+// Client.Map).
 const (
 	// TargetEfficiency is the share of a node's time auto-grain aims to spend computing.
 	TargetEfficiency = 0.9
@@ -77,8 +80,9 @@ type grainer struct {
 
 // nodeCost is what one node's calls cost.
 type nodeCost struct {
-	tasks int
-	busy  time.Duration
+	tasks  int
+	busy   time.Duration
+	recent time.Duration // per call, its last chunks weighing most (half the last, a quarter the one before…)
 }
 
 func newGrainer() *grainer { return &grainer{overhead: -1, per: map[string]*nodeCost{}} }
@@ -101,6 +105,11 @@ func (g *grainer) observe(node string, n int, busy, span time.Duration) {
 	}
 	nc.tasks += n
 	nc.busy += busy
+	if per := busy / time.Duration(n); nc.recent == 0 {
+		nc.recent = per
+	} else {
+		nc.recent = (nc.recent + per) / 2
+	}
 	// The least overhead is that of a call that did not wait behind others on its node.
 	if over > 0 && (g.overhead < 0 || over < g.overhead) {
 		g.overhead = over
@@ -165,7 +174,17 @@ func (g *grainer) size(node string, remaining, nodes int) int {
 	share := 2 * slotsPerNode * nodes // a node holds slotsPerNode chunks: half the rest in flight
 	most := min(ChunkFor(c, o, sizingEfficiency), maxChunkTasks)
 	k := min(most, (remaining+share-1)/share)
-	if ci, rest := g.costOfLocked(node), g.restLocked(remaining, nodes); ci > 0 && rest > 0 {
+	// The share: with the node's recent cost when calls grow costlier as the map goes on (a
+	// Mandelbrot's middle rows): a share of the rest's time sized from the earlier, cheaper
+	// calls would take several times longer than the others.
+	// Never below the cost over all nodes: a node that has run only cheap calls so far (a
+	// Mandelbrot's edge rows) would otherwise take a share far too long. A slow node takes a
+	// smaller one; that is what keeps a fast node from waiting at the end.
+	ci := max(c, g.costOfLocked(node))
+	if nc := g.per[node]; nc != nil {
+		ci = max(ci, nc.recent)
+	}
+	if rest := g.restLocked(remaining, nodes); ci > 0 && rest > 0 {
 		k = min(most, int(math.Ceil(rest/float64(ci)/float64(2*slotsPerNode))))
 	}
 	if c > 0 {

@@ -37,6 +37,11 @@ const maxLossRetries = 3
 // slotsPerNode is how many chunks each node holds at once: one running, one queued behind it.
 const slotsPerNode = 2
 
+// A chunk expected to take more than soloWork on its node runs in a worker frame of its own,
+// so that it can be stolen while it waits (see BatchCall.solo); cheaper ones may share one
+// with the chunks queued beside them, which spares a round trip with the worker each.
+const soloWork = time.Millisecond
+
 // Chunks of fewer than smallChunk calls get smallChunkSlots slots per node.
 const (
 	smallChunk      = 16
@@ -270,6 +275,8 @@ type mapRun struct {
 	final   []bool           // tasks whose result is recorded
 	retries []int            // attempts beyond the first, per task
 	flights map[*flight]bool // chunks out on nodes
+	costN   int              // calls answered so far, and their node-side time
+	costSum time.Duration
 
 	progressMu sync.Mutex
 }
@@ -434,7 +441,10 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 		}
 		m.mu.Unlock()
 	}
-	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true, sent,
+	m.mu.Lock()
+	solo := m.costN > 0 && time.Duration(len(chunk))*m.costSum/time.Duration(m.costN) > soloWork
+	m.mu.Unlock()
+	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id, solo: solo}, true, sent,
 		func(lo int, rs []BatchResult) {
 			if ctx.Err() == nil { // else interrupted, or stolen: not this one's results
 				m.record(id, chunk[lo:lo+len(rs)], rs, &st)
@@ -452,6 +462,8 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	}
 	m.mu.Lock()
 	delete(m.flights, f)
+	m.costN += len(chunk) - len(st.lost) - len(st.again)
+	m.costSum += st.busy
 	if len(st.lost) > 0 {
 		m.reruns = append(m.reruns, st.lost)
 	}
