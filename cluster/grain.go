@@ -117,6 +117,13 @@ func (g *grainer) observe(node string, n int, busy, span time.Duration) {
 }
 
 // cost is the mean node-side time per call so far.
+func (g *grainer) cost() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.costLocked()
+}
+
+// costLocked is cost, with g.mu held.
 func (g *grainer) costLocked() time.Duration {
 	if g.tasks == 0 {
 		return 0

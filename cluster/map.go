@@ -42,6 +42,10 @@ const slotsPerNode = 2
 // with the chunks queued beside them, which spares a round trip with the worker each.
 const soloWork = time.Millisecond
 
+// halveWork is the expected work above which a chunk that will wait behind another on its
+// node is cut in half (see takeLocked).
+const halveWork = 10 * time.Millisecond
+
 // Chunks of fewer than smallChunk calls get smallChunkSlots slots per node.
 const (
 	smallChunk      = 16
@@ -575,10 +579,10 @@ func (m *mapRun) record(id string, tasks []int, rs []BatchResult, st *chunkStats
 // node still busy might not start a stolen chunk any sooner. nil if there is none.
 func (m *mapRun) victimLocked(id string) *flight {
 	first := map[string]*flight{} // each node's earliest chunk: likely running
+	if m.busyLocked(id) {
+		return nil
+	}
 	for f := range m.flights {
-		if f.node == id {
-			return nil
-		}
 		if e := first[f.node]; e == nil || f.sent.Before(e.sent) {
 			first[f.node] = f
 		}
@@ -606,6 +610,16 @@ func (m *mapRun) stolenLocked(f *flight) []int {
 	return chunk
 }
 
+// busyLocked says whether node id has a chunk of the map out.
+func (m *mapRun) busyLocked(id string) bool {
+	for f := range m.flights {
+		if f.node == id {
+			return true
+		}
+	}
+	return false
+}
+
 // queuedLocked says whether tasks wait to be handed out.
 func (m *mapRun) queuedLocked() bool {
 	return len(m.reruns) > 0 || m.next < len(m.spec.Args)
@@ -628,6 +642,12 @@ func (m *mapRun) takeLocked(id string) []int {
 	size := m.spec.Chunk
 	if m.g != nil {
 		size = m.g.size(id, len(m.spec.Args)-m.next, m.nodes)
+		// A long chunk that will wait behind another on its node is cut in half: it is
+		// committed to the node before the one ahead of it says what calls cost now (they may
+		// grow costlier as the map goes on), and it cannot be stolen once started.
+		if time.Duration(size)*m.g.cost() > halveWork && m.busyLocked(id) {
+			size = max(1, size/2)
+		}
 	}
 	size = max(1, min(size, len(m.spec.Args)-m.next))
 	chunk := make([]int, size)
