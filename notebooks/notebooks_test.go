@@ -309,7 +309,7 @@ var expected = map[string][]expectation{
 	"05-tiers.ipynb": {
 		{"%time load_module(", "text/plain", []string{"Wall time", "1788 functions"}, nil},
 		{"%load ../examples/gowasm.wasm as go", "text/plain", []string{"go:", " on 2 nodes"}, nil},
-		{"%nodes", "text/html", []string{"<table", "linux/", "go"}, nil},
+		{"%nodes", "text/html", []string{"<table", "linux/", "compiler"}, nil},
 		{"sizes(go", "image/svg+xml", []string{"<svg", "runtime."}, nil},
 		{"%inspect go", "text/html", []string{"<table", "collatz"}, nil},
 		{"%time go.collatz(27)", "text/plain", []string{"Wall time", "111"}, nil},
