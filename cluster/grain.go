@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 	"github.com/rain-wasm/rain/internal/units"
 )
 
@@ -41,7 +42,7 @@ const (
 	// once the tail shrinks them.
 	sizingEfficiency = 0.98
 	maxChunkTime     = 200 * time.Millisecond
-	maxChunkTasks    = maxBatchItems
+	maxChunkTasks    = wire.MaxBatchItems
 	growth           = 4 // a chunk is at most this many times the one before
 	// defaultOverhead stands for the dispatch overhead until one is measured.
 	defaultOverhead = 100 * time.Microsecond
