@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/grain"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -18,7 +20,7 @@ type MapSpec struct {
 	Func   string     // export name
 	Args   [][]uint64 // one argument tuple per task, encoded as wazero encodes them
 	// Chunk is how many tasks a node is handed at once. 0 chooses as the map goes (auto-grain,
-	// see grainer): the first chunks are single tasks, later ones are sized from the measured
+	// see grain.Auto): the first chunks are single tasks, later ones are sized from the measured
 	// cost per call and dispatch overhead to reach about 90 % efficiency, and they shrink toward
 	// the tail so that no node is left idle.
 	// A chunk travels to its node as one batch (CallBatch), run by the node in order.
@@ -172,11 +174,11 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1),
 		final: make([]bool, n), retries: make([]int, n), flights: map[*flight]bool{}}
 	if spec.Chunk == 0 {
-		m.g = newGrainer()
+		m.g = grain.NewAuto(slotsPerNode, wire.MaxBatchItems)
 	}
 	defer func() {
 		if m.g != nil {
-			r.Chunk, r.ChunkReason = m.g.summary(r.Chunks)
+			r.Chunk, r.ChunkReason = m.g.Summary(r.Chunks)
 		} else {
 			r.ChunkReason = fmt.Sprintf("chunk %d as asked", r.Chunk)
 		}
@@ -255,7 +257,7 @@ type mapRun struct {
 	wg       sync.WaitGroup
 
 	allowed map[string]bool // the nodes the map may use; empty: all
-	g       *grainer        // auto-grain, when no chunk size was asked for
+	g       *grain.Auto     // auto-grain, when no chunk size was asked for
 
 	mu     sync.Mutex
 	reruns [][]int        // chunks to run again, handed out first
@@ -448,7 +450,7 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 		m.record(id, chunk, rs, &st)
 	}
 	if m.g != nil && ctx.Err() == nil && !st.first.IsZero() {
-		m.g.observe(id, len(chunk)-len(st.lost)-len(st.again), st.busy, st.last.Sub(st.first))
+		m.g.Observe(id, len(chunk)-len(st.lost)-len(st.again), st.busy, st.last.Sub(st.first))
 	}
 	m.mu.Lock()
 	delete(m.flights, f)
@@ -615,7 +617,7 @@ func (m *mapRun) takeLocked(id string) []int {
 	}
 	size := m.spec.Chunk
 	if m.g != nil {
-		size = m.g.size(id, len(m.spec.Args)-m.next, m.nodes)
+		size = m.g.Size(id, len(m.spec.Args)-m.next, m.nodes)
 	}
 	size = max(1, min(size, len(m.spec.Args)-m.next))
 	chunk := make([]int, size)
