@@ -104,10 +104,7 @@ func checkBatchAnswer(t *testing.T, req, rep []byte) {
 // each in one frame or rejects a frame that is not a group.
 func FuzzWorkerBatches(f *testing.F) {
 	w := fuzzWorker(f)
-	var group []byte
-	for _, b := range wiretest.SeedBatches {
-		group = wire.AppendGroup(group, b)
-	}
+	group := wiretest.SeedGroup
 	f.Add(group)
 	f.Add(group[:len(group)-1])
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -114,10 +114,7 @@ func FuzzReadBatch(f *testing.F) {
 // FuzzCutGroup: a group frame (wire.FrameBatches, wire.FrameBatchResults), as the worker and the node
 // cut it.
 func FuzzCutGroup(f *testing.F) {
-	var group []byte
-	for _, b := range wiretest.SeedBatches {
-		group = wire.AppendGroup(group, b)
-	}
+	group := wiretest.SeedGroup
 	f.Add(group)
 	f.Add(group[:len(group)-3])
 	f.Fuzz(func(t *testing.T, b []byte) {

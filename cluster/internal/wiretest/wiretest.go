@@ -34,3 +34,12 @@ var SeedBatches = [][]byte{
 // HugeBatch is a regression: 2⁶² calls without arguments fit in a body of 0 bytes, and the
 // worker made slices of 2⁶² results for them.
 var HugeBatch = BatchRequest(wire.BatchHeader{V: wire.Version, Task: "k3x9-5", Module: FuzzSHA, Func: "zero", N: 1 << 62})
+
+// SeedGroup is SeedBatches in one group frame (wire.FrameBatches).
+var SeedGroup = func() []byte {
+	var group []byte
+	for _, b := range SeedBatches {
+		group = wire.AppendGroup(group, b)
+	}
+	return group
+}()
