@@ -19,6 +19,8 @@ type BatchCall struct {
 	Func   string     // export name
 	Args   [][]uint64 // one argument tuple per call, all of the same length, encoded as wazero encodes them
 	Node   string     // optional: run on this node ID; empty means least-loaded
+
+	solo bool // run in a frame of its own on the node (wire.BatchHeader.Solo)
 }
 
 // BatchResult is the outcome of one call of a batch.
@@ -159,7 +161,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	}()
 
 	for _, m := range msgs {
-		req, body := wire.PackBatch(wire.BatchHeader{V: wire.Version, Task: m.task, Module: b.Module, Func: b.Func,
+		req, body := wire.PackBatch(wire.BatchHeader{V: wire.Version, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
 			N: m.hi - m.lo, Arity: arity}, (m.hi-m.lo)*arity)
 		k := 0
 		for _, a := range b.Args[m.lo:m.hi] {

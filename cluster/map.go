@@ -39,6 +39,15 @@ const maxLossRetries = 3
 // slotsPerNode is how many chunks each node holds at once: one running, one queued behind it.
 const slotsPerNode = 2
 
+// A chunk expected to take more than soloWork on its node runs in a worker frame of its own,
+// so that it can be stolen while it waits (see BatchCall.solo); cheaper ones may share one
+// with the chunks queued beside them, which spares a round trip with the worker each.
+const soloWork = time.Millisecond
+
+// halveWork is the expected work above which a chunk that will wait behind another on its
+// node is cut in half (see takeLocked).
+const halveWork = 10 * time.Millisecond
+
 // Chunks of fewer than smallChunk calls get smallChunkSlots slots per node.
 const (
 	smallChunk      = 16
@@ -272,6 +281,8 @@ type mapRun struct {
 	final   []bool           // tasks whose result is recorded
 	retries []int            // attempts beyond the first, per task
 	flights map[*flight]bool // chunks out on nodes
+	costN   int              // calls answered so far, and their node-side time
+	costSum time.Duration
 
 	progressMu sync.Mutex
 }
@@ -436,7 +447,10 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 		}
 		m.mu.Unlock()
 	}
-	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id}, true, sent,
+	m.mu.Lock()
+	solo := m.costN > 0 && time.Duration(len(chunk))*m.costSum/time.Duration(m.costN) > soloWork
+	m.mu.Unlock()
+	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id, solo: solo}, true, sent,
 		func(lo int, rs []BatchResult) {
 			if ctx.Err() == nil { // else interrupted, or stolen: not this one's results
 				m.record(id, chunk[lo:lo+len(rs)], rs, &st)
@@ -454,6 +468,8 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	}
 	m.mu.Lock()
 	delete(m.flights, f)
+	m.costN += len(chunk) - len(st.lost) - len(st.again)
+	m.costSum += st.busy
 	if len(st.lost) > 0 {
 		m.reruns = append(m.reruns, st.lost)
 	}
@@ -565,10 +581,10 @@ func (m *mapRun) record(id string, tasks []int, rs []BatchResult, st *chunkStats
 // node still busy might not start a stolen chunk any sooner. nil if there is none.
 func (m *mapRun) victimLocked(id string) *flight {
 	first := map[string]*flight{} // each node's earliest chunk: likely running
+	if m.busyLocked(id) {
+		return nil
+	}
 	for f := range m.flights {
-		if f.node == id {
-			return nil
-		}
 		if e := first[f.node]; e == nil || f.sent.Before(e.sent) {
 			first[f.node] = f
 		}
@@ -596,6 +612,16 @@ func (m *mapRun) stolenLocked(f *flight) []int {
 	return chunk
 }
 
+// busyLocked says whether node id has a chunk of the map out.
+func (m *mapRun) busyLocked(id string) bool {
+	for f := range m.flights {
+		if f.node == id {
+			return true
+		}
+	}
+	return false
+}
+
 // queuedLocked says whether tasks wait to be handed out.
 func (m *mapRun) queuedLocked() bool {
 	return len(m.reruns) > 0 || m.next < len(m.spec.Args)
@@ -618,6 +644,12 @@ func (m *mapRun) takeLocked(id string) []int {
 	size := m.spec.Chunk
 	if m.g != nil {
 		size = m.g.Size(id, len(m.spec.Args)-m.next, m.nodes)
+		// A long chunk that will wait behind another on its node is cut in half: it is
+		// committed to the node before the one ahead of it says what calls cost now (they may
+		// grow costlier as the map goes on), and it cannot be stolen once started.
+		if time.Duration(size)*m.g.Cost() > halveWork && m.busyLocked(id) {
+			size = max(1, size/2)
+		}
 	}
 	size = max(1, min(size, len(m.spec.Args)-m.next))
 	chunk := make([]int, size)

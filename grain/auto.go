@@ -27,12 +27,17 @@ import (
 // to the next, as the first figures are few and noisy. TestGrainModel checks the policy
 // against the best fixed chunk on a model of the cluster.
 //
-// Nodes may differ (one on the interpreter, one beside another program): each node's cost per
-// call is measured apart, and the rules above are applied in time rather than in calls. The
-// rest of the map takes about T = remaining / Σ 1/cⱼ on the nodes together, and node i's chunk
-// is sized for its share of T with its own cost cᵢ: a slow node gets fewer calls a chunk, so
-// that its last chunk does not keep a fast node waiting. With equal nodes this is the rule
-// above.
+// Nodes may differ (one on the interpreter, one beside another program): the guided share is
+// taken in time, with each node's own mean cost cᵢ — the rest of the map takes about
+// T = remaining / Σ 1/cⱼ on the nodes together, and node i's chunk is its share of T over cᵢ —
+// so a slow node's last chunk keeps no fast node waiting. But a node's mean cost cannot tell a
+// slow node from costly inputs (the node that happened to take a Mandelbrot's middle rows looks
+// slow; one that ran only cheap calls looks fast), so a node's cost is never taken below the
+// cost over all nodes, and the tail's floor stays that of the cost over all nodes: a node that
+// looks slow gets smaller chunks, never a cascade of single calls. The share uses the node's recent cost where
+// it is above its mean, as calls that grow costlier as the map goes on would otherwise make
+// chunks far longer than planned. A slow node's queued chunks are stolen at the end (see
+// Client.Map).
 const (
 	// sizingEfficiency is what chunks are sized for: above the target, because the overhead
 	// measured on a quiet node understates it on a busy one, and larger chunks cost little
@@ -61,8 +66,9 @@ type Auto struct {
 
 // nodeCost is what one node's calls cost.
 type nodeCost struct {
-	tasks int
-	busy  time.Duration
+	tasks  int
+	busy   time.Duration
+	recent time.Duration // per call, its last chunks weighing most (half the last, a quarter the one before…)
 }
 
 // NewAuto sizes the chunks of a map that keeps slots chunks on each node at once, and sends
@@ -89,26 +95,30 @@ func (g *Auto) Observe(node string, n int, busy, span time.Duration) {
 	}
 	nc.tasks += n
 	nc.busy += busy
+	if per := busy / time.Duration(n); nc.recent == 0 {
+		nc.recent = per
+	} else {
+		nc.recent = (nc.recent + per) / 2
+	}
 	// The least overhead is that of a call that did not wait behind others on its node.
 	if over > 0 && (g.overhead < 0 || over < g.overhead) {
 		g.overhead = over
 	}
 }
 
-// cost is the mean node-side time per call so far.
+// Cost is the mean node-side time per call so far, over all nodes.
+func (g *Auto) Cost() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.costLocked()
+}
+
+// costLocked is Cost, with g.mu held.
 func (g *Auto) costLocked() time.Duration {
 	if g.tasks == 0 {
 		return 0
 	}
 	return g.busy / time.Duration(g.tasks)
-}
-
-// costOfLocked is node's mean cost per call, or the mean of all nodes' while node has none.
-func (g *Auto) costOfLocked(node string) time.Duration {
-	if nc := g.per[node]; nc != nil && nc.tasks > 0 && nc.busy > 0 {
-		return nc.busy / time.Duration(nc.tasks)
-	}
-	return g.costLocked()
 }
 
 // restLocked is how long the nodes together take for remaining calls: remaining / Σ 1/cⱼ, with
@@ -130,6 +140,14 @@ func (g *Auto) restLocked(remaining, nodes int) float64 {
 	return float64(remaining) / rate
 }
 
+// costOfLocked is node's mean cost per call, or the mean of all nodes' while node has none.
+func (g *Auto) costOfLocked(node string) time.Duration {
+	if nc := g.per[node]; nc != nil && nc.tasks > 0 && nc.busy > 0 {
+		return nc.busy / time.Duration(nc.tasks)
+	}
+	return g.costLocked()
+}
+
 // Size is the next chunk's size for node, with remaining tasks not yet handed out over nodes
 // nodes.
 func (g *Auto) Size(node string, remaining, nodes int) int {
@@ -142,20 +160,29 @@ func (g *Auto) Size(node string, remaining, nodes int) int {
 		g.last = 1
 		return 1
 	}
-	c, o := g.costOfLocked(node), g.overhead
+	c, o := g.costLocked(), g.overhead
 	if o < 0 {
 		o = defaultOverhead
 	}
-	g.k90 = ChunkFor(g.costLocked(), o, TargetEfficiency)
+	g.k90 = ChunkFor(c, o, TargetEfficiency)
 	// Guided self-scheduling: a share of the rest, sized for sizingEfficiency, at most
 	// maxChunkTime of work. No floor at k90: early calls may be far cheaper than later ones
 	// (a Mandelbrot's edge rows), and a floor computed from them would unbalance the tail.
 	share := 2 * g.slots * nodes // a node holds g.slots chunks: half the rest in flight
 	most := min(ChunkFor(c, o, sizingEfficiency), g.most)
 	k := min(most, (remaining+share-1)/share)
-	rest := g.restLocked(remaining, nodes) // the rest's time on all nodes, node's share of it
-	if c > 0 && rest > 0 {
-		k = min(most, int(math.Ceil(rest/float64(c)/float64(2*g.slots))))
+	// The share: with the node's recent cost when calls grow costlier as the map goes on (a
+	// Mandelbrot's middle rows): a share of the rest's time sized from the earlier, cheaper
+	// calls would take several times longer than the others.
+	// Never below the cost over all nodes: a node that has run only cheap calls so far (a
+	// Mandelbrot's edge rows) would otherwise take a share far too long. A slow node takes a
+	// smaller one; that is what keeps a fast node from waiting at the end.
+	ci := max(c, g.costOfLocked(node))
+	if nc := g.per[node]; nc != nil {
+		ci = max(ci, nc.recent)
+	}
+	if rest := g.restLocked(remaining, nodes); ci > 0 && rest > 0 {
+		k = min(most, int(math.Ceil(rest/float64(ci)/float64(2*g.slots))))
 	}
 	if c > 0 {
 		// The tail: guided shares shrink geometrically, down to chunks whose work is nothing
@@ -165,10 +192,9 @@ func (g *Auto) Size(node string, remaining, nodes int) int {
 		// k = √(2·remaining·o/(nodes·c)), which is the floor — but never more than two
 		// overheads of work, as the first calls measured may be far cheaper than later ones
 		// (a Mandelbrot's edge rows): a floor of that size unbalances nothing.
-		// In time: a node's rest is the rest of the map, rest, so k = √(2·rest·o)/cᵢ.
-		floor := int(min(math.Sqrt(2*rest*float64(o))/float64(c), math.Ceil(2*float64(o)/float64(c))))
+		floor := int(min(math.Sqrt(2*float64(remaining)*float64(o)/(float64(nodes)*float64(c))), math.Ceil(2*float64(o)/float64(c))))
 		k = max(k, min(floor, most))
-		k = min(k, max(1, int(maxChunkTime/c)))
+		k = min(k, max(1, int(maxChunkTime/max(c, g.costOfLocked(node)))))
 	}
 	// Early figures are few and noisy: grow step by step.
 	k = max(min(k, growth*g.last), 1)

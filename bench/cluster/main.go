@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/internal/procfs"
 )
 
 func main() {
@@ -248,20 +249,8 @@ func run(rain, examples string, calls, rtts, big int) error {
 	return json.NewEncoder(os.Stdout).Encode(f)
 }
 
-// rss is a process's resident set in MiB, from /proc.
-func rss(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
-}
+// rss is a process's resident set in MiB.
+func rss(pid int) float64 { return float64(procfs.RSS(pid)) / 1024 }
 
 func ppid(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

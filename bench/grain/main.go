@@ -119,8 +119,8 @@ func run(ctx context.Context, reps int, examples string, verbose bool) error {
 			[]int{1, 4, 16, 64, 256, 1024, 5000}, false},
 		{"row (costly)", mandel, "row", tuples(1024, func(i int) []uint64 { return []uint64{api.EncodeI32(int32(i))} }),
 			[]int{1, 2, 4, 8, 16, 64, 256}, false},
-		{"fib(11…21) uneven", basics, "fib", tuples(4000, func(i int) []uint64 { return []uint64{uint64(11 + i*7%11)} }),
-			[]int{1, 4, 16, 64, 256, 1000}, false},
+		{"fib(11…21) uneven", basics, "fib", tuples(20000, func(i int) []uint64 { return []uint64{uint64(11 + i*7%11)} }),
+			[]int{1, 4, 16, 64, 256, 1024, 5000}, false},
 		{"fib(15) unequal", basics, "fib", tuples(20000, func(int) []uint64 { return []uint64{15} }),
 			[]int{1, 4, 16, 64, 256, 1024, 5000}, true},
 	}

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/internal/procfs"
 )
 
 // config is the soak's flags.
@@ -196,7 +197,7 @@ loop:
 			el := now.Sub(began)
 			fmt.Fprintf(out, "%6s  calls %s (%s/s) · maps %d · reruns %d · lost %d · duplicated %d · kills %d · hub RSS %s\n",
 				el.Round(time.Second), count(s.calls), count(int(float64(s.calls)/el.Seconds())),
-				s.maps, s.reruns, s.lost, s.duplicated, kills, mib(vmRSS(hub.pid())))
+				s.maps, s.reruns, s.lost, s.duplicated, kills, mib(procfs.RSS(hub.pid())))
 		}
 	}
 	stopMaps()
@@ -260,7 +261,7 @@ type sample struct {
 }
 
 func takeSample(hub *hubProc, ns *nodes) sample {
-	s := sample{at: time.Now(), hub: vmRSS(hub.pid()), self: vmRSS(os.Getpid())}
+	s := sample{at: time.Now(), hub: procfs.RSS(hub.pid()), self: procfs.RSS(os.Getpid())}
 	s.nodes, s.youngest = ns.rss()
 	return s
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rain-wasm/rain/internal/procfs"
 )
 
 // hubProc is a `rain hub` process.
@@ -181,9 +183,9 @@ func (ns *nodes) rss() (kib int, youngest time.Duration) {
 			continue
 		}
 		pid := p.cmd.Process.Pid
-		kib += vmRSS(pid)
+		kib += procfs.RSS(pid)
 		for _, w := range children(pid) {
-			kib += vmRSS(w)
+			kib += procfs.RSS(w)
 		}
 		if up := time.Since(p.started); youngest < 0 || up < youngest {
 			youngest = up
@@ -231,19 +233,4 @@ func children(pid int) []int {
 		}
 	}
 	return kids
-}
-
-// vmRSS is a process's resident set in KiB, from /proc/PID/status; 0 if it is gone.
-func vmRSS(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			return kb
-		}
-	}
-	return 0
 }

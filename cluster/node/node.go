@@ -149,6 +149,7 @@ type item struct {
 	raw   []byte // for a call: the message, forwarded to the worker as is
 	batch []byte // for a batch: the message, forwarded to the worker as is (call has its task)
 	calls int    // calls in the batch
+	solo  bool   // for a batch: never run in a group (wire.BatchHeader.Solo)
 	reply string // subject of the call's reply
 	load  string // SHA-256 of the module to instantiate
 	msg   *nats.Msg

@@ -22,7 +22,7 @@ func (n *supervisor) onBatch(m *nats.Msg) {
 	n.queued++
 	n.mu.Unlock()
 	select {
-	case n.items <- &item{call: &wire.Call{Task: h.Task, Module: h.Module, Func: h.Func}, batch: m.Data, calls: h.N, reply: m.Reply}:
+	case n.items <- &item{call: &wire.Call{Task: h.Task, Module: h.Module, Func: h.Func}, batch: m.Data, calls: h.N, solo: h.Solo, reply: m.Reply}:
 	default:
 		n.mu.Lock()
 		n.queued--
@@ -73,10 +73,10 @@ const (
 func (n *supervisor) gather(first *item) []*item {
 	group := []*item{first}
 	size := len(first.batch)
-	for len(group) < maxGroup && len(n.held) == 0 {
+	for !first.solo && len(group) < maxGroup && len(n.held) == 0 {
 		select {
 		case it := <-n.items:
-			if it.batch == nil || size+len(it.batch) > maxGroupBytes {
+			if it.batch == nil || it.solo || size+len(it.batch) > maxGroupBytes {
 				n.held = append(n.held, it)
 				return group
 			}

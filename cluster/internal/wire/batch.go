@@ -31,6 +31,10 @@ type BatchHeader struct {
 	Func   string `json:"func"`
 	N      int    `json:"n"`
 	Arity  int    `json:"arity"`
+	// Solo asks the node to run the message in a frame of its own, never in a group (see the
+	// node's gather): a group runs as one, so none of its messages can be stolen while it
+	// runs. A map sets it for chunks of more than a little work.
+	Solo bool `json:"solo,omitempty"`
 }
 
 // BatchReplyHeader heads a batch answer.
