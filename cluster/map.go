@@ -367,6 +367,14 @@ func (m *mapRun) slotsPerNode() int {
 	return slotsPerNode
 }
 
+// ready says whether node id may take a chunk of the map's module now.
+func (m *mapRun) ready(id string) bool {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	s := m.c.nodes[id]
+	return s != nil && s.runs(m.spec.Module)
+}
+
 // slot takes chunks for node id until none are left, the map ends or the node fails.
 func (m *mapRun) slot(id string) {
 	defer m.wg.Done()
@@ -410,6 +418,18 @@ func (m *mapRun) slot(id string) {
 				continue
 			}
 		}
+		m.mu.Unlock()
+		if !m.ready(id) {
+			// The node was lost while the slot waited (its chunk stolen, say): the chunk goes
+			// back to the queue unrun, rather than fail at once and spend one of its tasks'
+			// retries on a node known to be gone.
+			m.mu.Lock()
+			m.reruns = append([][]int{chunk}, m.reruns...)
+			m.wakeLocked()
+			m.mu.Unlock()
+			return
+		}
+		m.mu.Lock()
 		m.used[id] = true
 		m.mu.Unlock()
 
