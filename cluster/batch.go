@@ -3,16 +3,13 @@ package cluster
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/rain-wasm/rain/wasm"
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
 // BatchCall is many calls of one export, sent to one node in as few messages as the size
@@ -23,7 +20,7 @@ type BatchCall struct {
 	Args   [][]uint64 // one argument tuple per call, all of the same length, encoded as wazero encodes them
 	Node   string     // optional: run on this node ID; empty means least-loaded
 
-	solo bool // run in a frame of its own on the node (batchHeader.Solo)
+	solo bool // run in a frame of its own on the node (wire.BatchHeader.Solo)
 }
 
 // BatchResult is the outcome of one call of a batch.
@@ -38,107 +35,6 @@ type BatchResult struct {
 	// Submitted and Received are batch-level: when the message carrying this call was sent
 	// by the client and when its answer came back.
 	Submitted, Received time.Time
-}
-
-// maxBatchBytes bounds the arguments (and so, for small results, the answer) of one batch
-// message; larger batches are split into several messages to the same node.
-const maxBatchBytes = 1 << 20
-
-// maxBatchItems bounds the calls of one message whatever their arity.
-const maxBatchItems = 1 << 16
-
-// The batch path encodes its messages as a 4-byte big-endian length, a small JSON header, then
-// the values in binary (little-endian uint64s), which costs far less than JSON arrays. The node
-// forwards the request to its worker unchanged, in one frame, and the worker's answer to the
-// client unchanged, in one message.
-//
-//	request body: N×Arity argument values
-//	answer body:  N finish times (int64 Unix ns, node clock), then N×Results values
-//	              (zeros for a call that failed)
-type batchHeader struct {
-	V      int    `json:"v"`
-	Task   string `json:"task"`
-	Module string `json:"module"`
-	Func   string `json:"func"`
-	N      int    `json:"n"`
-	Arity  int    `json:"arity"`
-	// Solo asks the node to run the message in a frame of its own, never in a group (see
-	// gather): a group runs as one, so none of its messages can be stolen while it runs. A
-	// map sets it for chunks of more than a little work.
-	Solo bool `json:"solo,omitempty"`
-}
-
-type batchReplyHeader struct {
-	V        int          `json:"v"`
-	Task     string       `json:"task"`
-	N        int          `json:"n"`
-	Results  int          `json:"results"`
-	Started  int64        `json:"started"` // worker took the message, Unix ns, node clock
-	Finished int64        `json:"finished"`
-	Tier     string       `json:"tier,omitempty"` // the engine that ran every call of the message
-	Errs     []batchError `json:"errs,omitempty"` // calls that failed, by index
-	Err      *wireError   `json:"err,omitempty"`  // the whole message failed: no body
-}
-
-type batchError struct {
-	I   int        `json:"i"`
-	Err *wireError `json:"err"`
-}
-
-// packBatch lays out a header and a body of n uint64s, leaving the body for the caller to fill.
-func packBatch(hdr any, body int) ([]byte, []byte) {
-	h, _ := json.Marshal(hdr)
-	buf := make([]byte, 4+len(h)+8*body)
-	binary.BigEndian.PutUint32(buf, uint32(len(h)))
-	copy(buf[4:], h)
-	return buf, buf[4+len(h):]
-}
-
-// unpackBatch reads a message's header into hdr and returns its body.
-func unpackBatch(msg []byte, hdr any) ([]byte, error) {
-	if len(msg) < 4 {
-		return nil, errors.New("cluster: short batch message")
-	}
-	n := binary.BigEndian.Uint32(msg)
-	if uint64(n) > uint64(len(msg)-4) {
-		return nil, errors.New("cluster: bad batch header length")
-	}
-	if err := json.Unmarshal(msg[4:4+n], hdr); err != nil {
-		return nil, fmt.Errorf("cluster: bad batch header: %w", err)
-	}
-	return msg[4+n:], nil
-}
-
-// readBatch reads a batch request: its header, checked against this wire version and the
-// bounds of a batch, and its N×Arity argument values.
-func readBatch(msg []byte) (batchHeader, []byte, error) {
-	var h batchHeader
-	args, err := unpackBatch(msg, &h)
-	if err == nil {
-		err = checkVersion(h.V)
-	}
-	if err == nil && (h.N < 0 || h.N > maxBatchItems || !holds(args, h.N, h.Arity)) {
-		err = fmt.Errorf("cluster: batch of %d calls × %d arguments in %d bytes", h.N, h.Arity, len(args))
-	}
-	return h, args, err
-}
-
-// holds reports whether body is exactly n×m values of 8 bytes, counting without overflow.
-func holds(body []byte, n, m int) bool {
-	if n < 0 || m < 0 {
-		return false
-	}
-	if n == 0 || m == 0 {
-		return len(body) == 0
-	}
-	vals := len(body) / 8
-	return len(body)%8 == 0 && vals%n == 0 && vals/n == m
-}
-
-// batchFailure is the answer of a message that failed as a whole.
-func batchFailure(task string, err error) []byte {
-	b, _ := packBatch(batchReplyHeader{V: wireVersion, Task: task, Err: toWire(err)}, 0)
-	return b
 }
 
 // CallBatch runs b.Func once per argument tuple on one node (b.Node, or the least-loaded ready
@@ -200,7 +96,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	if n == 0 {
 		return true, nil
 	}
-	per := min(maxBatchItems, max(1, maxBatchBytes/(8*max(arity, 1))))
+	per := min(wire.MaxBatchItems, max(1, wire.MaxBatchBytes/(8*max(arity, 1))))
 	scratch, _ := batchScratch.Get().(*[]BatchResult)
 	if scratch == nil {
 		scratch = new([]BatchResult)
@@ -265,7 +161,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	}()
 
 	for _, m := range msgs {
-		req, body := packBatch(batchHeader{V: wireVersion, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
+		req, body := wire.PackBatch(wire.BatchHeader{V: wire.Version, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
 			N: m.hi - m.lo, Arity: arity}, (m.hi-m.lo)*arity)
 		k := 0
 		for _, a := range b.Args[m.lo:m.hi] {
@@ -275,7 +171,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 			}
 		}
 		m.submitted = time.Now()
-		if err := c.nc.PublishRequest(nodeSubject(node, "batch"), c.inbox+"."+m.task, req); err != nil {
+		if err := c.nc.PublishRequest(wire.NodeSubject(node, "batch"), c.inbox+"."+m.task, req); err != nil {
 			return false, fmt.Errorf("cluster: batch: %w", err)
 		}
 	}
@@ -338,301 +234,23 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 
 // decodeBatch fills res (the calls of one message) from the node's answer.
 func decodeBatch(msg []byte, n int, res []BatchResult, node, fn string) error {
-	var h batchReplyHeader
-	body, err := unpackBatch(msg, &h)
+	a, err := wire.ReadBatchAnswer(msg, n)
 	if err != nil {
 		return err
 	}
-	if err := checkVersion(h.V); err != nil {
-		return err
-	}
-	if h.Err != nil {
-		return fromWire(h.Err)
-	}
-	if h.N != n || h.Results < 0 || !holds(body, n, 1+h.Results) {
-		return fmt.Errorf("cluster: batch answer of %d calls × %d results in %d bytes, want %d calls", h.N, h.Results, len(body), n)
-	}
-	vals := make([]uint64, n*h.Results)
-	for k := range vals {
-		vals[k] = binary.LittleEndian.Uint64(body[8*(n+k):])
-	}
-	started := h.Started
+	vals, k := a.Values(), a.Results
+	started := a.Started
 	for i := range n {
-		finished := int64(binary.LittleEndian.Uint64(body[8*i:]))
-		res[i] = BatchResult{Values: vals[i*h.Results : (i+1)*h.Results : (i+1)*h.Results], Node: node,
-			Tier: h.Tier, Started: unixNano(started), Finished: unixNano(finished)}
+		finished := a.Finished(i)
+		res[i] = BatchResult{Values: vals[i*k : (i+1)*k : (i+1)*k], Node: node,
+			Tier: a.Tier, Started: wire.Time(started), Finished: wire.Time(finished)}
 		started = finished
 	}
-	for _, e := range h.Errs {
+	for _, e := range a.Errs {
 		if e.I >= 0 && e.I < n {
 			res[e.I].Values = nil
-			res[e.I].Err = &RemoteError{Node: node, Func: fn, Err: fromWire(e.Err)}
+			res[e.I].Err = &RemoteError{Node: node, Func: fn, Err: wire.DecodeError(e.Err)}
 		}
 	}
 	return nil
-}
-
-// onBatch queues a batch message for the runner.
-func (n *node) onBatch(m *nats.Msg) {
-	h, _, err := readBatch(m.Data)
-	if err != nil {
-		if m.Reply != "" {
-			m.Respond(batchFailure(h.Task, err))
-		}
-		return
-	}
-	n.mu.Lock()
-	n.queued++
-	n.mu.Unlock()
-	select {
-	case n.items <- &item{call: &callMsg{Task: h.Task, Module: h.Module, Func: h.Func}, batch: m.Data, calls: h.N, solo: h.Solo, reply: m.Reply}:
-	default:
-		n.mu.Lock()
-		n.queued--
-		n.mu.Unlock()
-		if m.Reply != "" {
-			m.Respond(batchFailure(h.Task, fmt.Errorf("node busy: %d calls queued", maxQueue)))
-		}
-	}
-}
-
-// runBatch runs one batch message on the worker and answers it.
-func (n *node) runBatch(wp *workerProc, it *item) {
-	if err := wp.fw.write(frameBatch, it.batch); err == nil {
-		for f := range wp.frames {
-			if f.typ == frameBatchResult {
-				n.mu.Lock()
-				n.done += it.calls - 1 // runCall counts one
-				n.mu.Unlock()
-				if it.reply != "" {
-					n.nc.Publish(it.reply, f.payload)
-				}
-				return
-			}
-		}
-	}
-	// The worker died during the batch.
-	<-wp.exited
-	reason := fmt.Errorf("%w (worker %v)", ErrNodeLost, wp.cmd.ProcessState)
-	if wp.killed.Load() {
-		reason = fmt.Errorf("%w (interrupted)", ErrNodeLost)
-	}
-	if it.reply != "" {
-		n.nc.Publish(it.reply, batchFailure(it.call.Task, reason))
-	}
-}
-
-// batch runs a batch message in the worker, through wasm's fast path (no context: a cancel
-// kills the worker, so nothing needs to watch for one between calls).
-func (w *worker) batch(payload []byte) []byte {
-	w.moved = false
-	h, args, err := readBatch(payload)
-	if err != nil {
-		return batchFailure(h.Task, err)
-	}
-	inst, ok := w.instances[h.Module]
-	if !ok {
-		return batchFailure(h.Task, fmt.Errorf("%w: %s", errNoModule, h.Module))
-	}
-	f, ok := inst.Info().Export(h.Func)
-	switch {
-	case !ok:
-		return batchFailure(h.Task, fmt.Errorf("%w: %s", wasm.ErrNoExport, h.Func))
-	case len(f.Params) != h.Arity:
-		return batchFailure(h.Task, fmt.Errorf("wasm: %s takes %d arguments, got %d", f, len(f.Params), h.Arity))
-	}
-	nres := len(f.Results)
-	rep := batchReplyHeader{V: wireVersion, Task: h.Task, N: h.N, Results: nres}
-	times := make([]int64, h.N)
-	vals := make([]uint64, h.N*nres)
-	in := make([]uint64, h.N*h.Arity)
-	for k := range in {
-		in[k] = binary.LittleEndian.Uint64(args[8*k:])
-	}
-	before := inst.Tier()
-	defer func() { w.moved = inst.Tier() != before }()
-	rep.Started = time.Now().UnixNano()
-	out := func(i int, res []uint64, err error) {
-		times[i] = time.Now().UnixNano()
-		if err != nil {
-			rep.Errs = append(rep.Errs, batchError{I: i, Err: toWire(err)})
-			return
-		}
-		copy(vals[i*nres:(i+1)*nres], res)
-	}
-	if h.Arity == 0 {
-		err = inst.CallEachN(h.Func, h.N, out)
-	} else {
-		err = inst.CallEach(h.Func, in, out)
-	}
-	if err != nil {
-		return batchFailure(h.Task, err)
-	}
-	rep.Finished = time.Now().UnixNano()
-	rep.Tier = inst.Tier() // CallEach switches tiers only before its first call
-	buf, body := packBatch(rep, h.N*(1+nres))
-	for i, t := range times {
-		binary.LittleEndian.PutUint64(body[8*i:], uint64(t))
-	}
-	body = body[8*h.N:]
-	for k, v := range vals {
-		binary.LittleEndian.PutUint64(body[8*k:], v)
-	}
-	return buf
-}
-
-// Batch messages that wait in a node's queue go to the worker together, in one frame
-// (frameBatches) answered by one frame (frameBatchResults): a map of small chunks then costs
-// the node one exchange with its worker per group instead of one per chunk. Each batch keeps
-// its own answer, published as soon as the group's frame arrives.
-const (
-	maxGroup      = 64      // batch messages in a group
-	maxGroupBytes = 1 << 20 // bytes of batch messages in a group
-)
-
-// gather takes from the queue, without waiting, the batch messages that follow first, and
-// keeps the first other item it meets for the runner's next turn.
-func (n *node) gather(first *item) []*item {
-	group := []*item{first}
-	size := len(first.batch)
-	for !first.solo && len(group) < maxGroup && len(n.held) == 0 {
-		select {
-		case it := <-n.items:
-			if it.batch == nil || it.solo || size+len(it.batch) > maxGroupBytes {
-				n.held = append(n.held, it)
-				return group
-			}
-			group = append(group, it)
-			size += len(it.batch)
-		default:
-			return group
-		}
-	}
-	return group
-}
-
-// runGroup runs a group of batch messages on the worker in one frame and answers each. If the
-// worker is killed to cancel one of them, the others run again on the next worker, as they
-// would have had they been queued behind it.
-func (n *node) runGroup(wp *workerProc, group []*item) {
-	n.mu.Lock()
-	var run []*item
-	var tasks, missing []string
-	calls := 0
-	for _, it := range group {
-		n.queued--
-		if _, skip := n.cancelled[it.call.Task]; skip {
-			delete(n.cancelled, it.call.Task)
-			continue
-		}
-		run = append(run, it)
-		tasks = append(tasks, it.call.Task)
-		calls += it.calls
-		if !n.modules[it.call.Module] && !contains(missing, it.call.Module) {
-			missing = append(missing, it.call.Module)
-		}
-	}
-	if len(run) == 0 {
-		n.mu.Unlock()
-		return
-	}
-	n.running, n.group = tasks[0], tasks // from here on a cancel finds them running
-	n.mu.Unlock()
-	for _, sha := range missing {
-		// The module may be on disk from an earlier run; if not, the worker says so.
-		n.loadIn(wp, sha)
-	}
-	answered := false
-	defer func() {
-		n.mu.Lock()
-		n.running, n.group = "", nil
-		if answered {
-			n.done += calls
-		}
-		n.mu.Unlock()
-	}()
-	var frame []byte
-	for _, it := range run {
-		frame = appendGroup(frame, it.batch)
-	}
-	if err := wp.fw.write(frameBatches, frame); err == nil {
-		for f := range wp.frames {
-			if f.typ != frameBatchResults {
-				continue
-			}
-			answered = true
-			p := f.payload
-			for _, it := range run {
-				rep, rest, ok := cutGroup(p)
-				if ok {
-					p = rest
-				} else {
-					rep = batchFailure(it.call.Task, fmt.Errorf("%w: group answer", errBadFrame))
-				}
-				if it.reply != "" {
-					n.nc.Publish(it.reply, rep)
-				}
-			}
-			return
-		}
-	}
-	// The worker died during the group.
-	<-wp.exited
-	killed := wp.killed.Load()
-	reason := fmt.Errorf("%w (worker %v)", ErrNodeLost, wp.cmd.ProcessState)
-	if killed {
-		reason = fmt.Errorf("%w (interrupted)", ErrNodeLost)
-	}
-	var again []*item
-	n.mu.Lock()
-	for _, it := range run {
-		_, cancelled := n.cancelled[it.call.Task]
-		if killed && !cancelled {
-			n.queued++
-			again = append(again, it)
-			continue
-		}
-		delete(n.cancelled, it.call.Task)
-		if it.reply != "" {
-			n.nc.Publish(it.reply, batchFailure(it.call.Task, reason))
-		}
-	}
-	n.mu.Unlock()
-	n.held = append(again, n.held...)
-}
-
-// appendGroup appends a message to a group frame (frameBatches or frameBatchResults): its
-// 4-byte big-endian length, then its bytes.
-func appendGroup(frame, msg []byte) []byte {
-	return append(binary.BigEndian.AppendUint32(frame, uint32(len(msg))), msg...)
-}
-
-// cutGroup cuts the first message off a group frame, if the frame holds one whole.
-func cutGroup(frame []byte) (msg, rest []byte, ok bool) {
-	if len(frame) < 4 {
-		return nil, frame, false
-	}
-	l := binary.BigEndian.Uint32(frame)
-	if uint64(l) > uint64(len(frame)-4) {
-		return nil, frame, false
-	}
-	return frame[4 : 4+l], frame[4+l:], true
-}
-
-// batches runs the batch messages of a frameBatches frame, and answers them in one frame.
-func (w *worker) batches(payload []byte) ([]byte, error) {
-	var out []byte
-	moved := false
-	for len(payload) > 0 {
-		msg, rest, ok := cutGroup(payload)
-		if !ok {
-			return nil, fmt.Errorf("%w: group of batches", errBadFrame)
-		}
-		rep := w.batch(msg)
-		payload = rest
-		moved = moved || w.moved
-		out = appendGroup(out, rep)
-	}
-	w.moved = moved
-	return out, nil
 }

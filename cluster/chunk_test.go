@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
 // A chunk damaged on its way to a node is rejected by the node (its SHA-256 does not match) and
@@ -31,7 +33,7 @@ func TestChunkDamagedResent(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// A custom section of random bytes makes the module new to the nodes' shared cache.
 			bin := append(bytes.Clone(bin), 0, 13, 4, 'r', 'a', 'n', 'd')
-			bin = append(bin, randomHex(4)...)
+			bin = append(bin, wire.RandomHex(4)...)
 			tc := startCluster(t, 2, WithChunkSize(chunk))
 			var mu sync.Mutex
 			sent := map[string]int{} // sendings of the damaged chunk, per node

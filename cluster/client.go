@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -102,6 +105,11 @@ func WithHubTimeout(d time.Duration) ClientOption {
 	}
 }
 
+// DefaultHubTimeout is how long a client waits for a hub it lost before its calls fail with a
+// *HubError (see WithHubTimeout), and how long a node keeps trying to reach it (see
+// node.WithReconnectWindow): 30 s.
+const DefaultHubTimeout = wire.HubTimeout
+
 // nodeState is what the client tracks of one node.
 type nodeState struct {
 	info     NodeInfo
@@ -131,7 +139,7 @@ type pending struct {
 }
 
 type outcome struct {
-	rep *replyMsg
+	rep *wire.Reply
 	raw []byte // a batch answer
 	err error
 }
@@ -139,13 +147,13 @@ type outcome struct {
 // Connect joins the hub at url with token, trying for 5 s. Once joined, the client tries to
 // reach the hub again whenever it loses it, until Close (see WithHubTimeout).
 func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Client, error) {
-	o := clientOptions{chunk: 1 << 20, nodeTimeout: lostAfter * defaultHeartbeat, hubTimeout: DefaultHubTimeout}
+	o := clientOptions{chunk: 1 << 20, nodeTimeout: wire.LostAfter * wire.Heartbeat, hubTimeout: DefaultHubTimeout}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
-	nc, err := dial(ctx, url, token, "rain client", firstDial, -1, nil, natsTLS(o.tls)...)
+	nc, err := wire.Dial(ctx, url, token, "rain client", wire.FirstDial, -1, nil, o.tls.Options()...)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +164,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	}
 	bg, stop := context.WithCancel(context.Background())
 	c := &Client{
-		nc: nc, o: o, url: url, id: randomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
+		nc: nc, o: o, url: url, id: wire.RandomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
 		ctx: bg, stop: stop,
 		nodes: map[string]*nodeState{}, modules: map[string][]byte{},
 		pending: map[string]*pending{}, changed: make(chan struct{}),
@@ -170,10 +178,10 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 		err = sub.SetPendingLimits(-1, -1)
 	}
 	if err == nil {
-		_, err = nc.Subscribe(subjStatus, c.onStatus)
+		_, err = nc.Subscribe(wire.SubjStatus, c.onStatus)
 	}
 	if err == nil {
-		err = nc.Publish(subjDiscover, nil)
+		err = nc.Publish(wire.SubjDiscover, nil)
 	}
 	if err == nil {
 		err = nc.Flush()
@@ -264,7 +272,7 @@ func (c *Client) hubBack() {
 	}
 	c.broadcastLocked()
 	c.mu.Unlock()
-	c.nc.Publish(subjDiscover, nil)
+	c.nc.Publish(wire.SubjDiscover, nil)
 }
 
 // WatchHub returns a copy of ctx that is cancelled, with a *HubError as its cause
@@ -297,7 +305,7 @@ func (c *Client) broadcastLocked() {
 }
 
 func (c *Client) onStatus(m *nats.Msg) {
-	st, err := decodeStatus(m.Data)
+	st, err := wire.DecodeStatus(m.Data)
 	if err != nil {
 		return
 	}
@@ -322,14 +330,14 @@ func (c *Client) onStatus(m *nats.Msg) {
 	}
 	modules := st.Modules
 	for _, sha := range s.loaded {
-		if !contains(modules, sha) {
+		if !slices.Contains(modules, sha) {
 			modules = append(modules, sha)
 		}
 	}
 	s.info = NodeInfo{
 		ID: st.ID, Host: st.Host, OS: st.OS, Arch: st.Arch, Cores: st.Cores, Engine: st.Engine,
 		Modules: modules, Done: st.Done, Restarts: st.Restarts, PID: st.PID, RTT: s.info.RTT,
-		Tiers: fromTierMsgs(st.Tiers),
+		Tiers: wire.FromTiers(st.Tiers),
 	}
 	s.lastSeen = time.Now()
 	s.lost = false
@@ -388,7 +396,7 @@ func (c *Client) sync(id, inc string) {
 	rtt := time.Duration(-1)
 	for range 3 {
 		t0 := time.Now()
-		if _, err := c.nc.RequestWithContext(c.ctx, nodeSubject(id, "ping"), nil); err != nil {
+		if _, err := c.nc.RequestWithContext(c.ctx, wire.NodeSubject(id, "ping"), nil); err != nil {
 			break
 		}
 		if d := time.Since(t0); rtt < 0 || d < rtt {
@@ -504,11 +512,11 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 		c.mu.Unlock()
 	}()
 
-	req := appendCall(make([]byte, 0, 128+8*len(call.Args)), &callMsg{
-		V: wireVersion, Task: task, Module: call.Module, Func: call.Func, Args: call.Args,
+	req := wire.AppendCall(make([]byte, 0, 128+8*len(call.Args)), &wire.Call{
+		V: wire.Version, Task: task, Module: call.Module, Func: call.Func, Args: call.Args,
 		Output: call.Stdout != nil || call.Stderr != nil,
 	})
-	if err := c.nc.PublishRequest(nodeSubject(node, "call"), c.inbox+"."+task, req); err != nil {
+	if err := c.nc.PublishRequest(wire.NodeSubject(node, "call"), c.inbox+"."+task, req); err != nil {
 		return nil, fmt.Errorf("cluster: call: %w", err)
 	}
 	select {
@@ -517,11 +525,11 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 			return nil, &RemoteError{Node: node, Func: call.Func, Err: out.err}
 		}
 		if out.rep.Err != nil {
-			return nil, &RemoteError{Node: node, Func: call.Func, Err: fromWire(out.rep.Err)}
+			return nil, &RemoteError{Node: node, Func: call.Func, Err: wire.DecodeError(out.rep.Err)}
 		}
 		return &Result{
 			Values: out.rep.Values, Node: node, Submitted: submitted,
-			Started: unixNano(out.rep.Started), Finished: unixNano(out.rep.Finished), Received: time.Now(),
+			Started: wire.Time(out.rep.Started), Finished: wire.Time(out.rep.Finished), Received: time.Now(),
 			Tier: out.rep.Tier,
 		}, nil
 	case <-ctx.Done():
@@ -535,15 +543,15 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 // cancelAll tells a node to stop tasks, without waiting for its answers.
 func (c *Client) cancelAll(node string, tasks []string) {
 	for _, task := range tasks {
-		b, _ := json.Marshal(cancelMsg{V: wireVersion, Task: task})
-		c.nc.Publish(nodeSubject(node, "cancel"), b)
+		b, _ := json.Marshal(wire.Cancel{V: wire.Version, Task: task})
+		c.nc.Publish(wire.NodeSubject(node, "cancel"), b)
 	}
 }
 
 // cancel tells a node to stop a task, and waits briefly for it to say it has.
 func (c *Client) cancel(node, task string) {
-	b, _ := json.Marshal(cancelMsg{V: wireVersion, Task: task})
-	c.nc.Request(nodeSubject(node, "cancel"), b, 300*time.Millisecond)
+	b, _ := json.Marshal(wire.Cancel{V: wire.Version, Task: task})
+	c.nc.Request(wire.NodeSubject(node, "cancel"), b, 300*time.Millisecond)
 }
 
 // errStolen is the cause of a batch's end when a map took its tasks back from the node's
@@ -555,13 +563,13 @@ var errStolen = errors.New("cluster: taken back from the node's queue")
 // have dropped it, so the task is better run again than waited for: its answer, should it
 // come after all, is ignored.
 func (c *Client) steal(node, task string) bool {
-	b, _ := json.Marshal(cancelMsg{V: wireVersion, Task: task, Queued: true})
-	m, err := c.nc.Request(nodeSubject(node, "cancel"), b, 300*time.Millisecond)
+	b, _ := json.Marshal(wire.Cancel{V: wire.Version, Task: task, Queued: true})
+	m, err := c.nc.Request(wire.NodeSubject(node, "cancel"), b, 300*time.Millisecond)
 	if err != nil {
 		return true
 	}
-	var r cancelReply
-	return json.Unmarshal(m.Data, &r) != nil || checkVersion(r.V) != nil || !r.Running
+	var r wire.CancelReply
+	return json.Unmarshal(m.Data, &r) != nil || wire.CheckVersion(r.V) != nil || !r.Running
 }
 
 // pickLocked chooses the node for a call of module: node id, or the least loaded node that
@@ -640,8 +648,8 @@ func (c *Client) onInbox(m *nats.Msg) {
 			p.result <- outcome{raw: m.Data}
 			return
 		}
-		rep := new(replyMsg)
-		if err := decodeReply(m.Data, rep); err != nil {
+		rep := new(wire.Reply)
+		if err := wire.DecodeReply(m.Data, rep); err != nil {
 			p.result <- outcome{err: fmt.Errorf("cluster: bad reply: %w", err)}
 		} else {
 			p.result <- outcome{rep: rep}

@@ -24,6 +24,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -430,7 +432,7 @@ func TestWrongToken(t *testing.T) {
 	if _, err := Connect(t.Context(), hub.URL(), ""); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("client with no token: %v, want ErrUnauthorized", err)
 	}
-	err = RunNode(t.Context(), WithJoin(hub.URL()), WithToken("wrong"), WithCacheDir(t.TempDir()), WithNodeLog(&bytes.Buffer{}))
+	err = node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken("wrong"), node.WithCacheDir(t.TempDir()), node.WithLog(&bytes.Buffer{}))
 	if !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("node with a wrong token: %v, want ErrUnauthorized", err)
 	}
@@ -502,8 +504,8 @@ func TestHubLost(t *testing.T) {
 	defer client.Close()
 	errc := make(chan error, 1)
 	go func() {
-		errc <- RunNode(t.Context(), WithJoin(hub.URL()), WithToken(hub.Token()), WithCacheDir(t.TempDir()),
-			WithNodeLog(io.Discard), WithReconnectWindow(500*time.Millisecond))
+		errc <- node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken(hub.Token()), node.WithCacheDir(t.TempDir()),
+			node.WithLog(io.Discard), node.WithReconnectWindow(500*time.Millisecond))
 	}()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -627,8 +629,8 @@ func TestNotAWorker(t *testing.T) {
 		{"config", []string{sh, "-c", "exit 6"}, "cannot start"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := RunNode(t.Context(), WithJoin(hub.URL()), WithToken(hub.Token()), WithCacheDir(t.TempDir()),
-				WithNodeLog(io.Discard), WithWorkerCommand(tt.argv...))
+			err := node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken(hub.Token()), node.WithCacheDir(t.TempDir()),
+				node.WithLog(io.Discard), node.WithWorkerCommand(tt.argv...))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("RunNode with %q: %v, want %q", tt.argv, err, tt.want)
 			}
@@ -670,7 +672,7 @@ const echoSubject = "rain.test.echo"
 // runEcho answers every request on echoSubject with its data until ctx is done: the bare NATS
 // round trip that BenchmarkNATSRoundTrip measures, for comparison with BenchmarkCall.
 func runEcho(ctx context.Context, url string) {
-	nc, err := dial(ctx, url, os.Getenv(TokenEnv), "rain echo", time.Second, time.Second, nil)
+	nc, err := wire.Dial(ctx, url, os.Getenv(TokenEnv), "rain echo", time.Second, time.Second, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -714,7 +716,7 @@ func BenchmarkNATSRoundTrip(b *testing.B) {
 	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
 		b.Fatal(err)
 	}
-	nc, err := dial(b.Context(), hub.URL(), hub.Token(), "rain bench", time.Second, time.Second, nil)
+	nc, err := wire.Dial(b.Context(), hub.URL(), hub.Token(), "rain bench", time.Second, time.Second, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,35 +1,10 @@
 // Package cluster runs WebAssembly calls on worker nodes over NATS.
 //
 // A session starts a Hub (an embedded nats-server on loopback with token authentication),
-// starts nodes (StartLocalNodes, or `rain node --join URL` on other machines), and talks to
-// them through a Client: Load ships a module to every node (by SHA-256, only to nodes that lack
-// it, and again to nodes that join or restart later), Call runs one export on the least-loaded
-// node and streams its WASI output back while it runs.
-//
-// # Nodes and workers
-//
-// A node is two processes. RunNode is the supervisor: it holds the node's connection to the hub,
-// announces the node and sends its heartbeat, stores the modules it receives (by SHA-256) in its
-// cache directory, and queues calls. It runs them in a worker process — the same binary
-// re-executed with WorkerEnv set, which must call RunWorker — one at a time, in arrival order,
-// talking to it over the worker's stdin and stdout. The worker instantiates each module once
-// (wazero's compilation cache sits beside the modules, so a restarted worker gets its compiled
-// code back fast) and never touches the network. The supervisor restarts the worker whenever it
-// exits, with a backoff when it crashes in a loop. A machine with many cores runs many nodes.
-//
-// Why two processes, when the worker could hold the connection itself: while wazero runs
-// compiled code that calls nothing in Go (an empty loop, loop-free recursion), the Go runtime
-// cannot preempt that goroutine, so the next garbage collection stops every other goroutine of
-// the process until the call returns — heartbeats, cancels, everything. The supervisor runs no
-// Wasm and stays responsive however long a call takes.
-//
-// # Limits
-//
-// A node bounds what one module and one call may take of a shared machine: each module
-// instance's memory is capped (WithMemoryLimit, DefaultMemoryLimit 1 GiB), and a trap at the
-// cap names it; a call's WASI output is cut at 1 MiB, stdout and stderr together, in the
-// worker, with a note on stderr, while the call runs on. Output reaches the client in some 20
-// messages a second at most (and one per 32 KiB), not one per line.
+// starts nodes (StartLocalNodes, or `rain node --join URL` on other machines; a node is package
+// cluster/node), and talks to them through a Client: Load ships a module to every node (by
+// SHA-256, only to nodes that lack it, and again to nodes that join or restart later), Call
+// runs one export on the least-loaded node and streams its WASI output back while it runs.
 //
 // # Batches
 //
@@ -68,22 +43,19 @@
 // made while the hub is away wait for it; after the hub timeout (WithHubTimeout, 30 s) they
 // fail with a *HubError, and so do the contexts of WatchHub, which a Map waiting for nodes
 // needs; the client goes on trying. A node gives up with ErrHubLost after its reconnect window
-// (WithReconnectWindow, 30 s too).
+// (node.WithReconnectWindow, 30 s too).
 //
 // # Wire
 //
 // Messages are small JSON documents with a version field "v", on subjects under "rain."
-// (see wire.go), except a call and its reply, in binary behind a version byte (see
-// callwire.go): for a tiny call, JSON cost more than running it. Module bytes travel raw, in chunks with a SHA-256 per chunk, described by
-// NATS headers. A node rejects a chunk whose bytes do not match its SHA-256 before keeping any
-// of it, and the client sends that chunk again (3 times at most, then Load fails with
-// ErrChecksum).
+// (package cluster/internal/wire, which client and node both import), except a call and its
+// reply, in binary behind a version byte: for a tiny call, JSON cost more than running it.
+// Module bytes travel raw, in chunks with a SHA-256 per chunk, described by NATS headers. A
+// node rejects a chunk whose bytes do not match its SHA-256 before keeping any of it, and the
+// client sends that chunk again (3 times at most, then Load fails with ErrChecksum).
 //
 // # Tiers
 //
-// A node's worker runs modules as wasm.WithTier says (see WithTier): every Result and
-// BatchResult names the engine that ran it, and the node's status (NodeInfo.Tiers) carries
-// each module's tier state — interpreter, compiling or compiled, from the cache or not, with
-// its times — sent by the worker when a module is instantiated, when its compiled code is
-// ready and after a call that switched to it.
+// A node's worker runs modules as node.WithTier says: every Result and BatchResult names the
+// engine that ran it, and the node's status (NodeInfo.Tiers) carries each module's tier state.
 package cluster

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 	"github.com/rain-wasm/rain/internal/units"
 )
 
@@ -18,7 +19,7 @@ var (
 
 	// ErrUnknownModule is returned when a call names a module that was not loaded through
 	// this client.
-	ErrUnknownModule = errors.New("cluster: module not loaded")
+	ErrUnknownModule = wire.ErrUnknownModule
 
 	// ErrInterrupted is returned when a call's context was cancelled; the node that ran it
 	// has been stopped and is being restarted.
@@ -28,22 +29,23 @@ var (
 	// when the client's connection to the hub dropped while the call was out (the error then
 	// says so, and matches ErrNodeLost): its request or its answer may be lost with the
 	// connection. A map runs such a task again.
-	ErrNodeLost = errors.New("cluster: node died during the call")
+	ErrNodeLost = wire.ErrNodeLost
 
 	// ErrUnauthorized is returned when the hub refused the token.
-	ErrUnauthorized = errors.New("cluster: the hub refused the token")
+	ErrUnauthorized = wire.ErrUnauthorized
 
-	// ErrHubLost is returned by RunNode and RunWorker when the hub could not be reached
-	// again within the reconnect window. A client's *HubError matches it.
-	ErrHubLost = errors.New("cluster: lost the hub")
+	// ErrHubLost is returned by Connect when the hub cannot be reached, and by node.Run when
+	// the hub could not be reached again within the reconnect window. A client's *HubError
+	// matches it.
+	ErrHubLost = wire.ErrHubLost
 
 	// ErrChecksum is returned when module bytes arrive on a node with a SHA-256 that does not
 	// match the one announced.
-	ErrChecksum = errors.New("cluster: checksum mismatch")
+	ErrChecksum = wire.ErrChecksum
 
 	// ErrTLS is returned when the TLS handshake with the hub failed: a certificate that does
 	// not verify, TLS on one side only, or unreadable PEM files.
-	ErrTLS = errors.New("cluster: TLS with the hub failed")
+	ErrTLS = wire.ErrTLS
 
 	// ErrClosed is returned by a Client's methods after Close.
 	ErrClosed = errors.New("cluster: client closed")

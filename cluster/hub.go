@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
 // DefaultMaxPayload is the largest message the hub accepts: 8 MiB. Modules travel in chunks
@@ -84,7 +84,7 @@ func StartHub(opts ...HubOption) (*Hub, error) {
 		}
 	}
 	if o.token == "" {
-		o.token = randomHex(16)
+		o.token = wire.RandomHex(16)
 	}
 	so := &server.Options{
 		Host:          o.host,
@@ -95,7 +95,7 @@ func StartHub(opts ...HubOption) (*Hub, error) {
 		NoSigs:        true,
 		ServerName:    "rain-hub",
 	}
-	if o.tls.enabled() {
+	if o.tls.Enabled() {
 		if err := serverTLS(so, o.tls); err != nil {
 			return nil, err
 		}
@@ -155,10 +155,4 @@ func (h *Hub) Token() string { return h.token }
 func (h *Hub) Shutdown() {
 	h.srv.Shutdown()
 	h.srv.WaitForShutdown()
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -221,7 +224,7 @@ func (s *nodeState) compiling(sha string) bool {
 }
 
 // has says whether the node has instantiated module sha. c.mu is held.
-func (s *nodeState) has(sha string) bool { return contains(s.info.Modules, sha) }
+func (s *nodeState) has(sha string) bool { return slices.Contains(s.info.Modules, sha) }
 
 // runs says whether the node can take calls of module sha now. c.mu is held.
 func (s *nodeState) runs(sha string) bool { return !s.lost && s.has(sha) }
@@ -288,21 +291,21 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) (err erro
 			}
 		})
 	}()
-	subj := nodeSubject(id, "load")
-	transfer := randomHex(8)
+	subj := wire.NodeSubject(id, "load")
+	transfer := wire.RandomHex(8)
 	answered := false // the node answered the last request
-	request := func(op string, off int, data []byte) (*loadReply, error) {
+	request := func(op string, off int, data []byte) (*wire.LoadReply, error) {
 		answered = false
 		m := nats.NewMsg(subj)
-		m.Header.Set(hdrVersion, strconv.Itoa(wireVersion))
-		m.Header.Set(hdrOp, op)
-		m.Header.Set(hdrSHA, sha)
+		m.Header.Set(wire.HdrVersion, strconv.Itoa(wire.Version))
+		m.Header.Set(wire.HdrOp, op)
+		m.Header.Set(wire.HdrSHA, sha)
 		if op == "chunk" {
 			sum := sha256.Sum256(data)
-			m.Header.Set(hdrSize, strconv.Itoa(len(bin)))
-			m.Header.Set(hdrOffset, strconv.Itoa(off))
-			m.Header.Set(hdrChunkSHA, hex.EncodeToString(sum[:]))
-			m.Header.Set(hdrTransfer, transfer)
+			m.Header.Set(wire.HdrSize, strconv.Itoa(len(bin)))
+			m.Header.Set(wire.HdrOffset, strconv.Itoa(off))
+			m.Header.Set(wire.HdrChunkSHA, hex.EncodeToString(sum[:]))
+			m.Header.Set(wire.HdrTransfer, transfer)
 			m.Data = data
 			if c.damage != nil {
 				m.Data = c.damage(id, off, data)
@@ -315,13 +318,13 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) (err erro
 			}
 			return nil, &RemoteError{Node: id, Err: err}
 		}
-		var rep loadReply
+		var rep wire.LoadReply
 		if err := json.Unmarshal(r.Data, &rep); err != nil {
 			return nil, &RemoteError{Node: id, Err: err}
 		}
 		answered = true
 		if rep.Err != nil {
-			return nil, &RemoteError{Node: id, Err: fromWire(rep.Err)}
+			return nil, &RemoteError{Node: id, Err: wire.DecodeError(rep.Err)}
 		}
 		return &rep, nil
 	}
@@ -350,10 +353,10 @@ func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) (err erro
 	}
 	c.mu.Lock()
 	if s := c.nodes[id]; s != nil {
-		if !contains(s.loaded, sha) {
+		if !slices.Contains(s.loaded, sha) {
 			s.loaded = append(s.loaded, sha)
 		}
-		if !contains(s.info.Modules, sha) {
+		if !slices.Contains(s.info.Modules, sha) {
 			s.info.Modules = append(s.info.Modules, sha)
 		}
 	}

@@ -12,7 +12,14 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rain-wasm/rain/cluster/internal/proc"
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
+
+// TokenEnv is the environment variable StartLocalNodes passes the hub's token in, so that it
+// does not show in the process list; `rain node` should read its --token default from it.
+const TokenEnv = wire.TokenEnv
 
 // DebugEnv, when set in the session's environment, sends the logs of local nodes to its
 // stderr.
@@ -85,7 +92,7 @@ func StartLocalNodes(ctx context.Context, argv []string, n int, url, token strin
 			}
 			cmd.Stdout, cmd.Stderr, p.log = f, f, f
 		}
-		dieWithParent(cmd)
+		proc.DieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			if p.log != nil {
 				p.log.Close()

@@ -9,10 +9,12 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+
+	"github.com/rain-wasm/rain/cluster/node"
 )
 
-// The test binary is also the node binary: with testNodeEnv set it runs RunNode (as
-// `rain node` would), and with WorkerEnv set it runs RunWorker.
+// The test binary is also the node binary: with testNodeEnv set it runs node.Run (as
+// `rain node` would), and with node.WorkerEnv set it runs node.RunWorker.
 const (
 	testNodeEnv  = "RAIN_TEST_NODE"
 	testCacheEnv = "RAIN_TEST_CACHE"
@@ -21,8 +23,8 @@ const (
 
 func TestMain(m *testing.M) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	if IsWorker() {
-		RunWorker(ctx)
+	if node.IsWorker() {
+		node.RunWorker(ctx)
 	}
 	if url := os.Getenv(testEchoEnv); url != "" {
 		runEcho(ctx, url)
@@ -34,11 +36,11 @@ func TestMain(m *testing.M) {
 		join := fs.String("join", "", "hub URL")
 		dir := fs.String("dir", "", "a directory WASI modules see")
 		fs.Parse(os.Args[1:])
-		opts := []NodeOption{WithJoin(*join), WithToken(os.Getenv(TokenEnv)), WithCacheDir(os.Getenv(testCacheEnv))}
+		opts := []node.Option{node.WithJoin(*join), node.WithToken(os.Getenv(TokenEnv)), node.WithCacheDir(os.Getenv(testCacheEnv))}
 		if *dir != "" {
-			opts = append(opts, WithDir(*dir))
+			opts = append(opts, node.WithDir(*dir))
 		}
-		err := RunNode(ctx, opts...)
+		err := node.Run(ctx, opts...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/grain"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -18,7 +20,7 @@ type MapSpec struct {
 	Func   string     // export name
 	Args   [][]uint64 // one argument tuple per task, encoded as wazero encodes them
 	// Chunk is how many tasks a node is handed at once. 0 chooses as the map goes (auto-grain,
-	// see grainer): the first chunks are single tasks, later ones are sized from the measured
+	// see grain.Auto): the first chunks are single tasks, later ones are sized from the measured
 	// cost per call and dispatch overhead to reach about 90 % efficiency, and they shrink toward
 	// the tail so that no node is left idle.
 	// A chunk travels to its node as one batch (CallBatch), run by the node in order.
@@ -181,11 +183,11 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1),
 		final: make([]bool, n), retries: make([]int, n), flights: map[*flight]bool{}}
 	if spec.Chunk == 0 {
-		m.g = newGrainer()
+		m.g = grain.NewAuto(slotsPerNode, wire.MaxBatchItems)
 	}
 	defer func() {
 		if m.g != nil {
-			r.Chunk, r.ChunkReason = m.g.summary(r.Chunks)
+			r.Chunk, r.ChunkReason = m.g.Summary(r.Chunks)
 		} else {
 			r.ChunkReason = fmt.Sprintf("chunk %d as asked", r.Chunk)
 		}
@@ -264,7 +266,7 @@ type mapRun struct {
 	wg       sync.WaitGroup
 
 	allowed map[string]bool // the nodes the map may use; empty: all
-	g       *grainer        // auto-grain, when no chunk size was asked for
+	g       *grain.Auto     // auto-grain, when no chunk size was asked for
 
 	mu     sync.Mutex
 	reruns [][]int        // chunks to run again, handed out first
@@ -365,6 +367,14 @@ func (m *mapRun) slotsPerNode() int {
 	return slotsPerNode
 }
 
+// ready says whether node id may take a chunk of the map's module now.
+func (m *mapRun) ready(id string) bool {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	s := m.c.nodes[id]
+	return s != nil && s.runs(m.spec.Module)
+}
+
 // slot takes chunks for node id until none are left, the map ends or the node fails.
 func (m *mapRun) slot(id string) {
 	defer m.wg.Done()
@@ -408,6 +418,18 @@ func (m *mapRun) slot(id string) {
 				continue
 			}
 		}
+		m.mu.Unlock()
+		if !m.ready(id) {
+			// The node was lost while the slot waited (its chunk stolen, say): the chunk goes
+			// back to the queue unrun, rather than fail at once and spend one of its tasks'
+			// retries on a node known to be gone.
+			m.mu.Lock()
+			m.reruns = append([][]int{chunk}, m.reruns...)
+			m.wakeLocked()
+			m.mu.Unlock()
+			return
+		}
+		m.mu.Lock()
 		m.used[id] = true
 		m.mu.Unlock()
 
@@ -462,7 +484,7 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 		m.record(id, chunk, rs, &st)
 	}
 	if m.g != nil && ctx.Err() == nil && !st.first.IsZero() {
-		m.g.observe(id, len(chunk)-len(st.lost)-len(st.again), st.busy, st.last.Sub(st.first))
+		m.g.Observe(id, len(chunk)-len(st.lost)-len(st.again), st.busy, st.last.Sub(st.first))
 	}
 	m.mu.Lock()
 	delete(m.flights, f)
@@ -641,11 +663,11 @@ func (m *mapRun) takeLocked(id string) []int {
 	}
 	size := m.spec.Chunk
 	if m.g != nil {
-		size = m.g.size(id, len(m.spec.Args)-m.next, m.nodes)
+		size = m.g.Size(id, len(m.spec.Args)-m.next, m.nodes)
 		// A long chunk that will wait behind another on its node is cut in half: it is
 		// committed to the node before the one ahead of it says what calls cost now (they may
 		// grow costlier as the map goes on), and it cannot be stolen once started.
-		if time.Duration(size)*m.g.cost() > halveWork && m.busyLocked(id) {
+		if time.Duration(size)*m.g.Cost() > halveWork && m.busyLocked(id) {
 			size = max(1, size/2)
 		}
 	}

@@ -185,25 +185,6 @@ func TestMapAutoGrain(t *testing.T) {
 	}
 }
 
-func TestChunkFor(t *testing.T) {
-	for _, tt := range []struct {
-		cost, over time.Duration
-		want       int
-	}{
-		{time.Microsecond, 100 * time.Microsecond, 900},
-		{time.Millisecond, 100 * time.Microsecond, 1},
-		{100 * time.Microsecond, 100 * time.Microsecond, 9},
-		{0, 100 * time.Microsecond, 900000},
-	} {
-		if got := ChunkFor(tt.cost, tt.over, 0.9); got != tt.want {
-			t.Errorf("ChunkFor(%v, %v) = %d, want %d", tt.cost, tt.over, got, tt.want)
-		}
-	}
-	if got := runs([]int{1, 1, 1, 1, 900, 900, 450, 2}); got != "1×4, 900×2, 450, 2 (8 chunks)" {
-		t.Errorf("runs = %q", got)
-	}
-}
-
 // fibOf is fib as examples/basics.wat computes it.
 func fibOf(n int) int32 {
 	a, b := int32(0), int32(1)

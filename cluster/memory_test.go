@@ -12,12 +12,13 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/wasm"
 )
 
 // startNode runs a node's supervisor in this process (its worker is a process of its own),
 // joined to tc's hub with opts, and waits until it is ready. It stops when the test ends.
-func (tc *testCluster) startNode(t *testing.T, opts ...NodeOption) NodeInfo {
+func (tc *testCluster) startNode(t *testing.T, opts ...node.Option) NodeInfo {
 	t.Helper()
 	before := map[string]bool{}
 	for _, n := range tc.client.Nodes() {
@@ -25,8 +26,8 @@ func (tc *testCluster) startNode(t *testing.T, opts ...NodeOption) NodeInfo {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- RunNode(t.Context(), append([]NodeOption{WithJoin(tc.hub.URL()), WithToken(tc.hub.Token()),
-			WithCacheDir(t.TempDir()), WithNodeLog(io.Discard)}, opts...)...)
+		errc <- node.Run(t.Context(), append([]node.Option{node.WithJoin(tc.hub.URL()), node.WithToken(tc.hub.Token()),
+			node.WithCacheDir(t.TempDir()), node.WithLog(io.Discard)}, opts...)...)
 	}()
 	t.Cleanup(func() { <-errc })
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -48,7 +49,7 @@ func (tc *testCluster) startNode(t *testing.T, opts ...NodeOption) NodeInfo {
 // over the limit does not load, and says why.
 func TestNodeMemoryLimit(t *testing.T) {
 	tc := startCluster(t, 0)
-	node := tc.startNode(t, WithMemoryLimit(16<<20))
+	limited := tc.startNode(t, node.WithMemoryLimit(16<<20))
 	sha := tc.load(t, "../wasm/testdata/grow.wasm")
 
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -65,8 +66,8 @@ func TestNodeMemoryLimit(t *testing.T) {
 	if got := api.DecodeI32(res.Values[0]); got != 256 {
 		t.Errorf("pages() after the trap = %d, want 256 (16 MiB)", got)
 	}
-	if n := tc.node(t, node.ID); n.PID != node.PID || n.Restarts != node.Restarts {
-		t.Errorf("the worker restarted after the trap: %+v, was %+v", n, node)
+	if n := tc.node(t, limited.ID); n.PID != limited.PID || n.Restarts != limited.Restarts {
+		t.Errorf("the worker restarted after the trap: %+v, was %+v", n, limited)
 	}
 
 	// A module whose memory starts at 512 pages, 32 MiB.
@@ -74,25 +75,5 @@ func TestNodeMemoryLimit(t *testing.T) {
 	_, err = tc.client.Load(ctx, big)
 	if !errors.Is(err, wasm.ErrMemoryLimit) || !strings.Contains(err.Error(), "over the memory limit of 16 MiB") {
 		t.Errorf("load of a module whose memory starts at 32 MiB: %v, want wasm.ErrMemoryLimit naming the limit", err)
-	}
-}
-
-// A node given no limit has DefaultMemoryLimit; WithMemoryLimit(0) has none.
-func TestNodeMemoryLimitOption(t *testing.T) {
-	for _, tt := range []struct {
-		opts []NodeOption
-		want wasm.MemoryLimit
-	}{
-		{nil, DefaultMemoryLimit},
-		{[]NodeOption{WithMemoryLimit(0)}, 0},
-		{[]NodeOption{WithMemoryLimit(256 << 20)}, 256 << 20},
-	} {
-		o, err := nodeConfig(append([]NodeOption{WithJoin("nats://x"), WithWorkerCommand("x")}, tt.opts...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.memLimit != tt.want {
-			t.Errorf("memory limit %v, want %v", o.memLimit, tt.want)
-		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rain-wasm/rain/cluster/node"
 )
 
 // watchWriter keeps what is written, counts the writes, and closes seen once what it holds
@@ -53,8 +55,8 @@ func (w *watchWriter) count() int {
 
 const cutNote = "… output cut at 1 MiB: the call goes on, and the rest of what it prints is dropped\n"
 
-// A call that prints more than maxCallOutput runs to its end; the client gets the first
-// maxCallOutput bytes, a note where the output was cut and one that says how much was
+// A call that prints more than node.MaxCallOutput runs to its end; the client gets the first
+// node.MaxCallOutput bytes, a note where the output was cut and one that says how much was
 // dropped, in a few messages rather than one per line.
 func TestOutputCut(t *testing.T) {
 	tc := startCluster(t, 1)
@@ -67,10 +69,10 @@ func TestOutputCut(t *testing.T) {
 	}
 	out := stdout.String()
 	// 209715 ticks and the "t" of the next fill 1 MiB.
-	if want := strings.Repeat("tick\n", maxCallOutput/5) + "t"; out != want {
+	if want := strings.Repeat("tick\n", node.MaxCallOutput/5) + "t"; out != want {
 		t.Errorf("stdout: %d bytes ending %q, want %d ending %q", len(out), out[max(0, len(out)-12):], len(want), want[len(want)-12:])
 	}
-	dropped := n*5 - maxCallOutput
+	dropped := n*5 - node.MaxCallOutput
 	if want := "\n" + cutNote + fmt.Sprintf("… output cut at 1 MiB (%d bytes dropped)\n", dropped); stderr.String() != want {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
@@ -80,7 +82,7 @@ func TestOutputCut(t *testing.T) {
 	t.Logf("1 MiB of output in %d writes", stdout.count())
 }
 
-// A call that prints without end is cut at maxCallOutput with a note while it runs; it can be
+// A call that prints without end is cut at node.MaxCallOutput with a note while it runs; it can be
 // interrupted, and the node then runs the next call.
 func TestOutputCutWhileRunning(t *testing.T) {
 	tc := startCluster(t, 1)
@@ -103,8 +105,8 @@ func TestOutputCutWhileRunning(t *testing.T) {
 	if err := <-errc; !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted call: %v, want ErrInterrupted", err)
 	}
-	if got := len(stdout.String()); got > maxCallOutput {
-		t.Errorf("%d bytes of output, over the %d of the cap", got, maxCallOutput)
+	if got := len(stdout.String()); got > node.MaxCallOutput {
+		t.Errorf("%d bytes of output, over the %d of the cap", got, node.MaxCallOutput)
 	}
 	out := newWatchWriter("")
 	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{2}, Stdout: out})

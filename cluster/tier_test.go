@@ -36,31 +36,6 @@ func TestResultTier(t *testing.T) {
 	}
 }
 
-func TestWorkerEngine(t *testing.T) {
-	for _, tt := range []struct{ engine, tier, want string }{
-		{"", "", wasm.TierAuto},
-		{wasm.EngineCompiler, wasm.TierAuto, wasm.TierAuto},
-		{wasm.EngineCompiler, wasm.EngineCompiler, wasm.EngineCompiler},
-		{"", wasm.EngineInterpreter, wasm.EngineInterpreter},
-		{wasm.EngineInterpreter, wasm.TierAuto, wasm.EngineInterpreter},
-	} {
-		o, err := nodeConfig([]NodeOption{WithJoin("nats://x"), WithEngine(tt.engine), WithTier(tt.tier), WithWorkerCommand("x")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := tt.want
-		if wasm.DefaultEngine() != wasm.EngineCompiler && want == wasm.TierAuto {
-			want = wasm.DefaultEngine()
-		}
-		if got := o.workerEngine(); got != want {
-			t.Errorf("engine %q tier %q: worker engine %q, want %q", tt.engine, tt.tier, got, want)
-		}
-	}
-	if _, err := nodeConfig([]NodeOption{WithJoin("nats://x"), WithTier("jit")}); err == nil {
-		t.Error("WithTier(jit): no error")
-	}
-}
-
 // Batch results say which tier ran them, and the node's status reports each module's tier
 // state: compiling (or compiled) at first, then compiled once the compiler is done.
 func TestBatchTierAndNodeTiers(t *testing.T) {

@@ -5,22 +5,14 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
-// TLS holds the PEM files of one side of a TLS connection to the hub. The zero value means
-// no TLS.
-type TLS struct {
-	// Cert and Key are this side's certificate and private key: the hub's server certificate,
-	// or a node's or client's certificate for a hub that verifies them.
-	Cert, Key string
-	// CA is the certificate authority the other side is checked against: on a node or client,
-	// the one that signed the hub's certificate (the system's roots if empty); on the hub, the
-	// one that signed nodes' and clients' certificates, which are then required.
-	CA string
-}
-
-func (t TLS) enabled() bool { return t != TLS{} }
+// TLS holds the PEM files of one side of a TLS connection to the hub: this side's certificate
+// and key (Cert, Key) and the authority the other side is checked against (CA). The zero value
+// means no TLS. Hub, clients and nodes (node.WithTLS) take the same type.
+type TLS = wire.TLS
 
 // WithHubTLS makes the hub accept only TLS connections, with t.Cert and t.Key (both required).
 // With t.CA set the hub also requires a certificate signed by it from every node and client
@@ -35,33 +27,15 @@ func WithHubTLS(t TLS) HubOption {
 	}
 }
 
-// WithTLS makes the node connect to the hub over TLS (see TLS). The default is no TLS.
-func WithTLS(t TLS) NodeOption {
-	return func(o *nodeOptions) error {
-		if err := checkTLS(t); err != nil {
-			return err
-		}
-		o.tls = t
-		return nil
-	}
-}
-
 // WithClientTLS makes the client connect to the hub over TLS (see TLS). The default is no TLS.
 func WithClientTLS(t TLS) ClientOption {
 	return func(o *clientOptions) error {
-		if err := checkTLS(t); err != nil {
+		if err := t.Check(); err != nil {
 			return err
 		}
 		o.tls = t
 		return nil
 	}
-}
-
-func checkTLS(t TLS) error {
-	if (t.Cert == "") != (t.Key == "") {
-		return errors.New("cluster: TLS: give both a certificate and a key, or neither")
-	}
-	return nil
 }
 
 // serverTLS configures an embedded nats-server for t.
@@ -75,19 +49,4 @@ func serverTLS(opts *server.Options, t TLS) error {
 	opts.TLSVerify = t.CA != ""
 	opts.TLSTimeout = 2
 	return nil
-}
-
-// natsTLS is the nats.go options for t.
-func natsTLS(t TLS) []nats.Option {
-	if !t.enabled() {
-		return nil
-	}
-	opts := []nats.Option{nats.Secure()}
-	if t.CA != "" {
-		opts = append(opts, nats.RootCAs(t.CA))
-	}
-	if t.Cert != "" {
-		opts = append(opts, nats.ClientCert(t.Cert, t.Key))
-	}
-	return opts
 }

@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/rain-wasm/rain/cluster/node"
 )
 
 // testPKI writes a CA, a server certificate for 127.0.0.1 and a client certificate (both
@@ -112,8 +114,8 @@ func TestTLS(t *testing.T) {
 	nodeDone := make(chan error, 1)
 	var nodeLog bytes.Buffer
 	go func() {
-		nodeDone <- RunNode(nodeCtx, WithJoin(hub.URL()), WithToken(hub.Token()), WithTLS(good),
-			WithCacheDir(t.TempDir()), WithNodeLog(&nodeLog))
+		nodeDone <- node.Run(nodeCtx, node.WithJoin(hub.URL()), node.WithToken(hub.Token()), node.WithTLS(good),
+			node.WithCacheDir(t.TempDir()), node.WithLog(&nodeLog))
 	}()
 	defer func() {
 		stopNode()
@@ -151,8 +153,8 @@ func TestTLS(t *testing.T) {
 			if !errors.Is(err, ErrTLS) {
 				t.Errorf("client: %v, want ErrTLS", err)
 			}
-			err = RunNode(ctx, WithJoin(hub.URL()), WithToken(hub.Token()), WithTLS(tt.tls),
-				WithCacheDir(t.TempDir()), WithNodeLog(&bytes.Buffer{}))
+			err = node.Run(ctx, node.WithJoin(hub.URL()), node.WithToken(hub.Token()), node.WithTLS(tt.tls),
+				node.WithCacheDir(t.TempDir()), node.WithLog(&bytes.Buffer{}))
 			if !errors.Is(err, ErrTLS) {
 				t.Errorf("node: %v, want ErrTLS", err)
 			}
@@ -168,7 +170,7 @@ func TestTLSOptions(t *testing.T) {
 	if _, err := StartHub(WithHubTLS(TLS{Cert: "missing.pem", Key: "missing-key.pem"})); err == nil {
 		t.Error("hub TLS with missing files: no error")
 	}
-	if err := RunNode(t.Context(), WithJoin("nats://127.0.0.1:1"), WithTLS(TLS{Cert: "c.pem"})); err == nil {
+	if err := node.Run(t.Context(), node.WithJoin("nats://127.0.0.1:1"), node.WithTLS(TLS{Cert: "c.pem"})); err == nil {
 		t.Error("node TLS with a certificate and no key: no error")
 	}
 }

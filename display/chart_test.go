@@ -114,20 +114,6 @@ func TestChartSummaries(t *testing.T) {
 	}
 }
 
-func TestAmdahl(t *testing.T) {
-	n := []float64{1, 2, 4, 8, 16}
-	s := make([]float64, len(n))
-	for i := range n {
-		s[i] = 1 / (0.1 + 0.9/n[i])
-	}
-	if f := Amdahl(n, s); f < 0.0999 || f > 0.1001 {
-		t.Errorf("serial fraction %v, want 0.1", f)
-	}
-	if f := Amdahl([]float64{1}, []float64{1}); f != 0 {
-		t.Errorf("one run: %v", f)
-	}
-}
-
 func TestChartErrors(t *testing.T) {
 	if _, err := Timeline("t", nil); !errors.Is(err, ErrNoData) {
 		t.Errorf("empty timeline: %v", err)

@@ -11,26 +11,9 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-)
 
-// Amdahl is the serial fraction f that best fits speedups s measured on n nodes to Amdahl's
-// law, s = 1 / (f + (1-f)/n), by least squares on 1/s - 1/n = f·(1 - 1/n). It is clamped to
-// [0, 1]; with no run on more than one node it is 0.
-func Amdahl(n []float64, s []float64) float64 {
-	var xy, xx float64
-	for i := range n {
-		if n[i] <= 1 || s[i] <= 0 {
-			continue
-		}
-		x := 1 - 1/n[i]
-		xy += x * (1/s[i] - 1/n[i])
-		xx += x * x
-	}
-	if xx == 0 {
-		return 0
-	}
-	return min(max(xy/xx, 0), 1)
-}
+	"github.com/rain-wasm/rain/grain"
+)
 
 // Speedup plots, side by side, speedup and efficiency against the number of nodes, from the
 // time a run took on each number of nodes: the measurements, the ideal (linear) and the
@@ -70,7 +53,7 @@ func Speedup(title string, nodes []int, times []float64) (*Chart, error) {
 		rel[i] = float64(r.n) / float64(base.n)
 		sp[i] = base.t / r.t
 	}
-	f := Amdahl(rel, sp)
+	f := grain.Amdahl(rel, sp)
 	amdahl := func(r float64) float64 { return 1 / (f + (1-f)/r) }
 
 	over := "over 1 node"

@@ -265,7 +265,7 @@ var expected = map[string][]expectation{
 		{"for name, r in", "text/plain", []string{"chunk=1 ·", "calls/s", "same results: True"}, nil},
 		{"print(\"batching made", "text/plain", nil, &number{`this map (\d+)× faster`, 3, 1e5}},
 		{"by_hand = ", "text/html", []string{"<table", "16 tasks"}, nil},
-		{"auto.chunks", "text/plain", []string{"[1, 1, 1, 1, "}, nil}, // a single call per slot first (2 per node); how it grows is the grainer's (the largest chunk is checked below)
+		{"auto.chunks", "text/plain", []string{"[1, 1, 1, 1, "}, nil}, // a single call per slot first (2 per node); how it grows is grain.Auto's (the largest chunk is checked below)
 		{"print(auto.chunk_reason)", "text/plain", []string{"auto:", "per chunk for 90%"}, nil},
 		{"rows = pmap(mb.row", "text/plain", []string{"auto:", "s/call on the node"}, nil},
 		{"print(\"escape: largest", "text/plain", nil, &number{`escape: largest chunk (\d+)`, 100, 1e5}},

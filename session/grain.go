@@ -13,6 +13,7 @@ import (
 
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/grain"
 	"github.com/rain-wasm/rain/internal/units"
 )
 
@@ -202,26 +203,26 @@ func (s *Session) measureGrain(ctx context.Context, f *Function, raw []uint64, r
 	return g, nil
 }
 
-// judge derives the ratio, efficiency, chunk and verdict from cost and overheads. A task of k
-// calls keeps its node busy k·c out of k·c + o + k·p (o: dispatch overhead, p: what each call
-// adds to a batch): 90 % needs k ≥ 9·o / (c − 9·p), and no k will do when c ≤ 9·p.
+// judge derives the ratio, efficiency, chunk and verdict from cost and overheads, by the
+// model of package grain: a task of k calls keeps its node busy k·c out of k·c + o + k·p (o:
+// dispatch overhead, p: what each call adds to a batch).
 func (g *Grain) judge() {
-	c, o, p := float64(g.cost), float64(g.overhead), float64(g.perItem)
-	if o > 0 {
-		g.ratio = c / o
+	if g.overhead > 0 {
+		g.ratio = float64(g.cost) / float64(g.overhead)
 	} else {
 		g.ratio = math.Inf(1)
 	}
-	g.eff = c / (c + o)
+	g.eff = grain.Efficiency(g.cost, g.overhead)
+	chunk, ok := grain.ChunkForBatch(g.cost, g.overhead, g.perItem, grain.TargetEfficiency)
 	switch {
-	case g.eff >= cluster.TargetEfficiency:
+	case g.eff >= grain.TargetEfficiency:
 		g.chunk = 1
 		g.verdict = "ship as is"
-	case c <= 9*p || math.Ceil(9*o/(c-9*p)) > grainMaxChunk:
+	case !ok || chunk > grainMaxChunk:
 		g.chunk = 0
 		g.verdict = "keep local"
 	default:
-		g.chunk = int(math.Ceil(9*o/(c-9*p) - 1e-6))
+		g.chunk = chunk
 		g.verdict = fmt.Sprintf("batch ≥ %d per task", g.chunk)
 	}
 }

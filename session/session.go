@@ -15,6 +15,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/display"
 	"github.com/rain-wasm/rain/wasm"
 )
@@ -94,14 +95,14 @@ func WithHubTimeout(d time.Duration) Option {
 }
 
 // WithTier asks local nodes for a tier mode: "auto" (the default: the interpreter at once,
-// compiled code when ready), "compiler" or "interpreter" (see cluster.WithTier).
+// compiled code when ready), "compiler" or "interpreter" (see node.WithTier).
 func WithTier(name string) Option {
 	return func(o *options) error { o.tier = name; return nil }
 }
 
 // WithMemoryLimit bounds the memory of each module instance on local nodes (see
-// cluster.WithMemoryLimit); 0 is no limit but Wasm's own 4 GiB. The default is the nodes',
-// cluster.DefaultMemoryLimit.
+// node.WithMemoryLimit); 0 is no limit but Wasm's own 4 GiB. The default is the nodes',
+// node.DefaultMemoryLimit.
 func WithMemoryLimit(m wasm.MemoryLimit) Option {
 	return func(o *options) error { o.memory = m; return nil }
 }
@@ -150,7 +151,7 @@ func fileOptions() *syntax.FileOptions {
 // New starts a session: it connects to (or starts) a hub and brings up local nodes in the
 // background; the session is usable at once and calls wait for the first node.
 func New(ctx context.Context, opts ...Option) (*Session, error) {
-	o := options{nodes: 2, engine: "auto", tier: "auto", memory: cluster.DefaultMemoryLimit}
+	o := options{nodes: 2, engine: "auto", tier: "auto", memory: node.DefaultMemoryLimit}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -197,7 +198,7 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		if o.tier != "auto" { // the node's default: a custom node command need not know --tier
 			argv = append(argv, "--tier", o.tier)
 		}
-		if o.memory != cluster.DefaultMemoryLimit { // the same: a custom node command need not know it
+		if o.memory != node.DefaultMemoryLimit { // the same: a custom node command need not know it
 			argv = append(argv, "--memory-limit", o.memory.String())
 		}
 		for _, g := range o.grants {

@@ -22,6 +22,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/node"
 )
 
 type workload struct {
@@ -34,8 +35,8 @@ type workload struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if cluster.IsWorker() {
-		cluster.RunWorker(ctx)
+	if node.IsWorker() {
+		node.RunWorker(ctx)
 	}
 	if len(os.Args) > 1 && os.Args[1] == "node" { // this program is also its own nodes
 		fs := flag.NewFlagSet("node", flag.ExitOnError)
@@ -43,8 +44,8 @@ func main() {
 		tier := fs.String("tier", "", "the node's tier")
 		id := fs.String("id", "", "the node's ID")
 		fs.Parse(os.Args[2:])
-		if err := cluster.RunNode(ctx, cluster.WithJoin(*join), cluster.WithToken(os.Getenv(cluster.TokenEnv)),
-			cluster.WithTier(*tier), cluster.WithNodeID(*id)); err != nil {
+		if err := node.Run(ctx, node.WithJoin(*join), node.WithToken(os.Getenv(node.TokenEnv)),
+			node.WithTier(*tier), node.WithID(*id)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

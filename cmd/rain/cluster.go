@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/node"
 )
 
 func runNode(ctx context.Context, args []string, stderr io.Writer) error {
@@ -20,7 +21,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	engine := fs.String("engine", "auto", "Wasm engine: compiler, interpreter or auto (compiler where supported)")
 	tier := fs.String("tier", "auto", "auto (interpreter at once, compiled code when ready), compiler or interpreter")
 	workerCmd := fs.String("worker-cmd", "", "run the node's worker as this command (space-separated), e.g. \"qemu-aarch64-static ./rain-linux-arm64\" (default: this executable)")
-	memory := cluster.DefaultMemoryLimit
+	memory := node.DefaultMemoryLimit
 	fs.Var(&memory, "memory-limit", memoryLimitHelp(""))
 	cacheDir := fs.String("cache-dir", "", "where modules and compiled code are kept (default: the user's cache dir)")
 	var grants grantList
@@ -39,18 +40,18 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	if *engine == "auto" {
 		*engine = ""
 	}
-	opts := []cluster.NodeOption{cluster.WithJoin(*join), cluster.WithToken(*token),
-		cluster.WithEngine(*engine), cluster.WithTier(*tier), cluster.WithMemoryLimit(memory), cluster.WithCacheDir(*cacheDir)}
+	opts := []node.Option{node.WithJoin(*join), node.WithToken(*token),
+		node.WithEngine(*engine), node.WithTier(*tier), node.WithMemoryLimit(memory), node.WithCacheDir(*cacheDir)}
 	for _, g := range grants {
-		opts = append(opts, cluster.WithDir(g))
+		opts = append(opts, node.WithDir(g))
 	}
 	if argv := strings.Fields(*workerCmd); len(argv) > 0 {
-		opts = append(opts, cluster.WithWorkerCommand(argv...))
+		opts = append(opts, node.WithWorkerCommand(argv...))
 	}
 	if tls.set() {
-		opts = append(opts, cluster.WithTLS(tls.TLS))
+		opts = append(opts, node.WithTLS(tls.TLS))
 	}
-	return cluster.RunNode(ctx, opts...)
+	return node.Run(ctx, opts...)
 }
 
 func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/kernel"
 	"github.com/rain-wasm/rain/session"
 )
@@ -67,7 +67,7 @@ func runInstall(args []string, stdout, stderr io.Writer) error {
 	nats := fs.String("nats", "", "the kernel uses the NATS server or cluster at this URL")
 	token := fs.String("token", "", "the NATS server's token, written into kernel.json")
 	nodes := fs.Int("nodes", -1, "local nodes the kernel starts (default 2)")
-	memory := cluster.DefaultMemoryLimit
+	memory := node.DefaultMemoryLimit
 	fs.Var(&memory, "memory-limit", memoryLimitHelp(" on a local node"))
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,7 +79,7 @@ func runInstall(args []string, stdout, stderr io.Writer) error {
 	if *token != "" && *nats == "" {
 		return fmt.Errorf("install: --token goes with --nats URL")
 	}
-	if *nats != "" || *nodes >= 0 || memory != cluster.DefaultMemoryLimit {
+	if *nats != "" || *nodes >= 0 || memory != node.DefaultMemoryLimit {
 		exe, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("install: cannot find this executable: %w", err)
@@ -97,7 +97,7 @@ func runInstall(args []string, stdout, stderr io.Writer) error {
 		if *nodes >= 0 {
 			o.Argv = append(o.Argv, "--nodes", fmt.Sprint(*nodes))
 		}
-		if memory != cluster.DefaultMemoryLimit {
+		if memory != node.DefaultMemoryLimit {
 			o.Argv = append(o.Argv, "--memory-limit", memory.String())
 		}
 		if *token != "" {

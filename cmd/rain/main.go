@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/repl"
 	"github.com/rain-wasm/rain/session"
 	"github.com/rain-wasm/rain/wasm"
@@ -34,8 +35,8 @@ Run "rain COMMAND --help" for a command's flags.
 `
 
 func main() {
-	if cluster.IsWorker() { // a node's worker process: see cluster.RunNode
-		cluster.RunWorker(context.Background())
+	if node.IsWorker() { // a node's worker process: see node.Run
+		node.RunWorker(context.Background())
 	}
 	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
 	switch {
@@ -97,7 +98,7 @@ func (f *sessionFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.nodes, "nodes", 2, "local nodes to start; with --nats or --join they join that server (0 uses only the nodes already there)")
 	fs.StringVar(&f.engine, "engine", "auto", "Wasm engine on local nodes: compiler, interpreter or auto")
 	fs.StringVar(&f.tier, "tier", "auto", "tiers on local nodes: auto (interpreter at once, compiled code when ready), compiler or interpreter")
-	f.memory = cluster.DefaultMemoryLimit
+	f.memory = node.DefaultMemoryLimit
 	fs.Var(&f.memory, "memory-limit", memoryLimitHelp(" on a local node"))
 	fs.StringVar(&f.nats, "nats", "", "use the NATS server or cluster at this URL (nats://HOST:PORT; several, comma-separated) instead of starting an embedded one")
 	fs.StringVar(&f.join, "join", "", "use the rain hub at this URL (the same as --nats)")

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -21,7 +21,7 @@ func TestMemoryLimitFlag(t *testing.T) {
 		want  wasm.MemoryLimit
 		err   string
 	}{
-		{"", cluster.DefaultMemoryLimit, ""},
+		{"", node.DefaultMemoryLimit, ""},
 		{"512MiB", 512 << 20, ""},
 		{"2GiB", 2 << 30, ""},
 		{"1G", 1 << 30, ""},
@@ -39,7 +39,7 @@ func TestMemoryLimitFlag(t *testing.T) {
 				var got *wasm.MemoryLimit
 				if cmd == "rain node" {
 					got = new(wasm.MemoryLimit)
-					*got = cluster.DefaultMemoryLimit
+					*got = node.DefaultMemoryLimit
 					fs.Var(got, "memory-limit", memoryLimitHelp(""))
 				} else {
 					var sf sessionFlags

@@ -1,4 +1,4 @@
-package cluster
+package grain
 
 import (
 	"fmt"
@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 )
+
+// slotsPerNode is how many chunks a map keeps on each node, as package cluster's do.
+const slotsPerNode = 2
 
 // simulate runs a map of len(costs) tasks over nodes nodes (slotsPerNode chunks each) on a
 // model of the cluster: a chunk of k tasks travels for over/2 + k·perTask each way, waits for
@@ -117,8 +120,8 @@ func TestGrainModel(t *testing.T) {
 						best, bestK = d, k
 					}
 				}
-				g := newGrainer()
-				d, chunks := simulate(tt.costs, nodes, slow, over, perTask, g.size, g.observe)
+				g := NewAuto(slotsPerNode, 1<<16)
+				d, chunks := simulate(tt.costs, nodes, slow, over, perTask, g.Size, g.Observe)
 				ratio := float64(best) / float64(d)
 				t.Logf("best chunk %d: %v; auto: %v in %d chunks: %.2f of the best", bestK, best, d, chunks, ratio)
 				if ratio < 0.9 {

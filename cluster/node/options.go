@@ -1,4 +1,4 @@
-package cluster
+package node
 
 import (
 	"errors"
@@ -9,17 +9,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 	"github.com/rain-wasm/rain/wasm"
 )
 
-// TokenEnv is the environment variable StartLocalNodes passes the hub's token in, so that it
-// does not show in the process list; `rain node` should read its --token default from it.
-const TokenEnv = "RAIN_TOKEN"
+// TokenEnv is the environment variable cluster.StartLocalNodes passes the hub's token in, so
+// that it does not show in the process list; `rain node` should read its --token default from
+// it. A node keeps it from its workers.
+const TokenEnv = wire.TokenEnv
 
-// NodeOption configures RunNode.
-type NodeOption func(*nodeOptions) error
+// Option configures Run.
+type Option func(*options) error
 
-type nodeOptions struct {
+type options struct {
 	url        string
 	token      string
 	id         string
@@ -32,25 +34,25 @@ type nodeOptions struct {
 	log        io.Writer
 	heartbeat  time.Duration
 	reconnect  time.Duration
-	tls        TLS
+	tls        wire.TLS
 }
 
 // WithJoin sets the URL of the hub to join, e.g. "nats://127.0.0.1:4222". It is required.
-func WithJoin(url string) NodeOption {
-	return func(o *nodeOptions) error { o.url = url; return nil }
+func WithJoin(url string) Option {
+	return func(o *options) error { o.url = url; return nil }
 }
 
 // WithToken sets the token the hub asks for. The default is none.
-func WithToken(token string) NodeOption {
-	return func(o *nodeOptions) error { o.token = token; return nil }
+func WithToken(token string) Option {
+	return func(o *options) error { o.token = token; return nil }
 }
 
-// WithNodeID sets the node's ID, which must be one NATS subject token (no dots, spaces, * or >).
+// WithID sets the node's ID, which must be one NATS subject token (no dots, spaces, * or >).
 // The default is the host name (dots turned to dashes) and six random hex digits; it stays the
 // same across the worker's restarts.
-func WithNodeID(id string) NodeOption {
-	return func(o *nodeOptions) error {
-		if !validNodeID(id) {
+func WithID(id string) Option {
+	return func(o *options) error {
+		if !wire.ValidNodeID(id) {
 			return fmt.Errorf("cluster: node ID %q: use no dots, spaces, * or >", id)
 		}
 		o.id = id
@@ -61,14 +63,14 @@ func WithNodeID(id string) NodeOption {
 // WithCacheDir sets where the node keeps modules and their compiled code. The default is
 // rain/node under os.UserCacheDir (under os.TempDir if there is none). Nodes on one machine
 // may share it.
-func WithCacheDir(dir string) NodeOption {
-	return func(o *nodeOptions) error { o.cacheDir = dir; return nil }
+func WithCacheDir(dir string) Option {
+	return func(o *options) error { o.cacheDir = dir; return nil }
 }
 
 // WithDir grants WASI modules on this node the host directory host, seen by them as guest
 // ("HOST:GUEST", or "HOST" for the same path). By default modules see no host files.
-func WithDir(grant string) NodeOption {
-	return func(o *nodeOptions) error {
+func WithDir(grant string) Option {
+	return func(o *options) error {
 		host, _ := splitDir(grant)
 		if st, err := os.Stat(host); err != nil || !st.IsDir() {
 			return fmt.Errorf("cluster: --dir %s: %s is not a directory", grant, host)
@@ -80,8 +82,8 @@ func WithDir(grant string) NodeOption {
 
 // WithEngine selects the wasm engine, wasm.EngineCompiler or wasm.EngineInterpreter; "" or
 // "auto" mean the default, wasm.DefaultEngine().
-func WithEngine(name string) NodeOption {
-	return func(o *nodeOptions) error {
+func WithEngine(name string) Option {
+	return func(o *options) error {
 		switch name {
 		case "", "auto":
 			o.engine = ""
@@ -99,8 +101,8 @@ func WithEngine(name string) NodeOption {
 // is done (or at once when the node's cache has it compiled); wasm.EngineCompiler or
 // wasm.EngineInterpreter use that engine alone. With WithEngine(wasm.EngineInterpreter), or
 // where wazero has no compiler, there is only the interpreter.
-func WithTier(name string) NodeOption {
-	return func(o *nodeOptions) error {
+func WithTier(name string) Option {
+	return func(o *options) error {
 		switch name {
 		case "", wasm.TierAuto:
 			o.tier = wasm.TierAuto
@@ -125,13 +127,13 @@ const DefaultMemoryLimit wasm.MemoryLimit = 1 << 30
 // wasm.MemoryLimit): a module that grows past it gets -1 from memory.grow, and its trap then
 // names the limit; a module whose memory starts over it does not load. 0 is no limit but Wasm's
 // own 4 GiB. The default is DefaultMemoryLimit.
-func WithMemoryLimit(m wasm.MemoryLimit) NodeOption {
-	return func(o *nodeOptions) error { o.memLimit = m; return nil }
+func WithMemoryLimit(m wasm.MemoryLimit) Option {
+	return func(o *options) error { o.memLimit = m; return nil }
 }
 
 // workerEngine is the engine the worker is told to use: "auto" for tiering (wasm.WithEngine
 // reads it as wasm.WithTier(wasm.TierAuto)).
-func (o *nodeOptions) workerEngine() string {
+func (o *options) workerEngine() string {
 	switch {
 	case o.engine == wasm.EngineInterpreter || o.tier == wasm.EngineInterpreter:
 		return wasm.EngineInterpreter
@@ -146,8 +148,8 @@ func (o *nodeOptions) workerEngine() string {
 // WithWorkerCommand sets the command that starts a worker; the supervisor adds WorkerEnv to its
 // environment, and the program must then call RunWorker. The default is this executable
 // (os.Executable) with no arguments.
-func WithWorkerCommand(argv ...string) NodeOption {
-	return func(o *nodeOptions) error {
+func WithWorkerCommand(argv ...string) Option {
+	return func(o *options) error {
 		if len(argv) == 0 {
 			return errors.New("cluster: empty worker command")
 		}
@@ -156,16 +158,16 @@ func WithWorkerCommand(argv ...string) NodeOption {
 	}
 }
 
-// WithNodeLog sets where the supervisor and its workers write their logs. The default is
+// WithLog sets where the supervisor and its workers write their logs. The default is
 // os.Stderr.
-func WithNodeLog(w io.Writer) NodeOption {
-	return func(o *nodeOptions) error { o.log = w; return nil }
+func WithLog(w io.Writer) Option {
+	return func(o *options) error { o.log = w; return nil }
 }
 
 // WithHeartbeat sets how often the node tells clients it is alive. The default is 500 ms;
 // clients give up on a node after 4 missed heartbeats.
-func WithHeartbeat(d time.Duration) NodeOption {
-	return func(o *nodeOptions) error {
+func WithHeartbeat(d time.Duration) Option {
+	return func(o *options) error {
 		if d <= 0 {
 			return fmt.Errorf("cluster: heartbeat %v", d)
 		}
@@ -174,12 +176,12 @@ func WithHeartbeat(d time.Duration) NodeOption {
 	}
 }
 
-// WithReconnectWindow sets how long a node keeps trying to reach a hub it lost before RunNode
-// gives up with ErrHubLost. The default is DefaultHubTimeout, as long as a client waits for the
-// hub, so that a hub that restarts within it finds its nodes and sessions as they were. A hub
+// WithReconnectWindow sets how long a node keeps trying to reach a hub it lost before Run
+// gives up with ErrHubLost. The default is cluster.DefaultHubTimeout (30 s), as long as a client
+// waits for the hub, so that a hub that restarts within it finds its nodes and sessions as they were. A hub
 // that cannot be reached at start is tried for 5 s, or for the window if shorter.
-func WithReconnectWindow(d time.Duration) NodeOption {
-	return func(o *nodeOptions) error {
+func WithReconnectWindow(d time.Duration) Option {
+	return func(o *options) error {
 		if d <= 0 {
 			return fmt.Errorf("cluster: reconnect window %v", d)
 		}
@@ -188,16 +190,8 @@ func WithReconnectWindow(d time.Duration) NodeOption {
 	}
 }
 
-// DefaultHubTimeout is how long a client waits for a hub it lost before its calls fail with a
-// *HubError (see WithHubTimeout), and how long a node keeps trying to reach it (see
-// WithReconnectWindow): 30 s.
-const DefaultHubTimeout = 30 * time.Second
-
-// firstDial is how long a node or a client tries to reach a hub it has not reached yet.
-const firstDial = 5 * time.Second
-
-func nodeConfig(opts []NodeOption) (nodeOptions, error) {
-	o := nodeOptions{log: os.Stderr, heartbeat: defaultHeartbeat, reconnect: DefaultHubTimeout, memLimit: DefaultMemoryLimit}
+func config(opts []Option) (options, error) {
+	o := options{log: os.Stderr, heartbeat: wire.Heartbeat, reconnect: wire.HubTimeout, memLimit: DefaultMemoryLimit}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err
@@ -212,7 +206,7 @@ func nodeConfig(opts []NodeOption) (nodeOptions, error) {
 		if host == "" {
 			host = "node"
 		}
-		o.id = host + "-" + randomHex(3)
+		o.id = host + "-" + wire.RandomHex(3)
 	}
 	if o.cacheDir == "" {
 		base, err := os.UserCacheDir()
@@ -237,9 +231,17 @@ func nodeConfig(opts []NodeOption) (nodeOptions, error) {
 	return o, nil
 }
 
-// defaultHeartbeat is how often nodes publish their status; clients declare a node lost after
-// lostAfter heartbeats without one.
-const (
-	defaultHeartbeat = 500 * time.Millisecond
-	lostAfter        = 4
-)
+// TLS holds the PEM files of the node's side of a TLS connection to the hub: the same type
+// as cluster.TLS.
+type TLS = wire.TLS
+
+// WithTLS makes the node connect to the hub over TLS (see TLS). The default is no TLS.
+func WithTLS(t TLS) Option {
+	return func(o *options) error {
+		if err := t.Check(); err != nil {
+			return err
+		}
+		o.tls = t
+		return nil
+	}
+}

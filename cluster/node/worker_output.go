@@ -1,29 +1,31 @@
-package cluster
+package node
 
 import (
 	"fmt"
 	"io"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
-// maxCallOutput is the most WASI output, stdout and stderr together, that one call sends
+// MaxCallOutput is the most WASI output, stdout and stderr together, that one call sends
 // back: 1 MiB, a long scroll in a terminal and about what a notebook cell shows without
 // slowing down. A cell that prints without end would otherwise flood the hub, the client and
 // the front end until it is stopped.
 const (
-	maxCallOutput     = 1 << 20
+	MaxCallOutput     = 1 << 20
 	maxCallOutputText = "1 MiB"
 )
 
 // cappedOutput sends a call's WASI output to the supervisor, one frame per write, up to
-// maxCallOutput bytes. The write that reaches the limit is cut there (at a character boundary), a note on
+// MaxCallOutput bytes. The write that reaches the limit is cut there (at a character boundary), a note on
 // stderr says so at once, and later writes are only counted: the call runs on to its end,
 // costing no pipe, supervisor or network traffic for what it prints, and then a second note
 // says how much was dropped. The output is cut in the worker, where it is made, so that
 // nothing downstream handles what nobody will see.
 type cappedOutput struct {
-	fw *frameWriter
+	fw *wire.FrameWriter
 
 	mu      sync.Mutex // stdout and stderr share the limit
 	sent    int
@@ -31,7 +33,7 @@ type cappedOutput struct {
 	midLine bool // the last byte sent did not end a line
 }
 
-// stream is the writer of one stream (frameStdout or frameStderr) of the call.
+// stream is the writer of one stream (wire.FrameStdout or wire.FrameStderr) of the call.
 func (o *cappedOutput) stream(typ byte) io.Writer { return outputStream{o, typ} }
 
 type outputStream struct {
@@ -49,14 +51,14 @@ func (o *cappedOutput) write(typ byte, p []byte) (int, error) {
 		return len(p), nil
 	}
 	k := len(p)
-	if room := maxCallOutput - o.sent; k > room {
+	if room := MaxCallOutput - o.sent; k > room {
 		k = room
 		for k > 0 && !utf8.RuneStart(p[k]) {
 			k--
 		}
 	}
 	if k > 0 {
-		if _, err := (frameOutput{o.fw, typ}).Write(p[:k]); err != nil {
+		if _, err := (wire.FrameOutput{FW: o.fw, Type: typ}).Write(p[:k]); err != nil {
 			return 0, err
 		}
 		o.sent += k
@@ -83,6 +85,6 @@ func (o *cappedOutput) note(line string) {
 	if o.midLine {
 		line = "\n" + line
 	}
-	o.fw.write(frameStderr, []byte(line+"\n"))
+	o.fw.Write(wire.FrameStderr, []byte(line+"\n"))
 	o.midLine = false
 }

@@ -1,4 +1,4 @@
-package cluster
+package node
 
 import (
 	"context"
@@ -12,16 +12,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
-// RunNode runs a node's supervisor until ctx is done (it then returns nil), the hub refuses
+// Run runs a node's supervisor until ctx is done (it then returns nil), the hub refuses
 // the token (ErrUnauthorized), cannot be reached at start (for 5 s), or cannot be reached again
 // for the reconnect window after it was lost (ErrHubLost; see WithReconnectWindow).
 //
@@ -34,11 +35,11 @@ import (
 // a call keeps the worker busy (or stops its garbage collector) for hours.
 //
 // A supervisor and its worker each do one thing at a time, so both run with GOMAXPROCS 1
-// unless the environment sets GOMAXPROCS: RunNode sets it for its process while it runs, and
+// unless the environment sets GOMAXPROCS: Run sets it for its process while it runs, and
 // for the worker's. With more, every goroutine hand-off of a call's way through wakes another
 // OS thread, to no use: a tiny call's round trip takes a third longer on 2 cores.
-func RunNode(ctx context.Context, opts ...NodeOption) error {
-	o, err := nodeConfig(opts)
+func Run(ctx context.Context, opts ...Option) error {
+	o, err := config(opts)
 	if err != nil {
 		return err
 	}
@@ -50,9 +51,9 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 		return fmt.Errorf("cluster: node: %w", err)
 	}
 	host, _ := os.Hostname()
-	n := &node{
+	n := &supervisor{
 		o:         o,
-		inc:       randomHex(8),
+		inc:       wire.RandomHex(8),
 		host:      host,
 		log:       log.New(o.log, "rain node "+o.id+": ", log.Lmicroseconds),
 		moduleDir: moduleDir,
@@ -62,9 +63,9 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 		cancelled: map[string]time.Time{},
 		parts:     map[string]*partial{},
 	}
-	nc, err := dial(ctx, o.url, o.token, "rain node "+o.id, min(o.reconnect, firstDial), o.reconnect, func() {
+	nc, err := wire.Dial(ctx, o.url, o.token, "rain node "+o.id, min(o.reconnect, wire.FirstDial), o.reconnect, func() {
 		n.lostOnce.Do(func() { close(n.lost) })
-	}, natsTLS(o.tls)...)
+	}, o.tls.Options()...)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 	for verb, h := range map[string]nats.MsgHandler{
 		"call": n.onCall, "batch": n.onBatch, "cancel": n.onCancel, "load": n.onLoad, "ping": n.onPing,
 	} {
-		sub, err := nc.Subscribe(nodeSubject(o.id, verb), h)
+		sub, err := nc.Subscribe(wire.NodeSubject(o.id, verb), h)
 		if err == nil {
 			err = sub.SetPendingLimits(-1, -1)
 		}
@@ -83,7 +84,7 @@ func RunNode(ctx context.Context, opts ...NodeOption) error {
 			return fmt.Errorf("cluster: node: %w", err)
 		}
 	}
-	if _, err := nc.Subscribe(subjDiscover, func(*nats.Msg) {
+	if _, err := nc.Subscribe(wire.SubjDiscover, func(*nats.Msg) {
 		n.mu.Lock()
 		up := n.worker != nil
 		n.mu.Unlock()
@@ -107,8 +108,9 @@ const workerStartTimeout = 10 * time.Second
 // maxQueue is how many calls and loads a node queues before it answers "busy".
 const maxQueue = 4096
 
-type node struct {
-	o         nodeOptions
+// supervisor is the state of a node's supervisor process (see Run).
+type supervisor struct {
+	o         options
 	nc        *nats.Conn
 	inc       string
 	host      string
@@ -135,7 +137,7 @@ type node struct {
 	worker    *workerProc     // current worker, or nil
 	cancelled map[string]time.Time
 	parts     map[string]*partial // by SHA-256 and transfer
-	tiers     []tierMsg           // the current worker's last frameTiers
+	tiers     []wire.Tier         // the current worker's last wire.FrameTiers
 	queued    int
 	done      int
 	restarts  int
@@ -143,11 +145,11 @@ type node struct {
 
 // item is one job for the runner: a call, or the instantiation of a module.
 type item struct {
-	call  *callMsg
+	call  *wire.Call
 	raw   []byte // for a call: the message, forwarded to the worker as is
 	batch []byte // for a batch: the message, forwarded to the worker as is (call has its task)
 	calls int    // calls in the batch
-	solo  bool   // for a batch: never run in a group (batchHeader.Solo)
+	solo  bool   // for a batch: never run in a group (wire.BatchHeader.Solo)
 	reply string // subject of the call's reply
 	load  string // SHA-256 of the module to instantiate
 	msg   *nats.Msg
@@ -161,7 +163,7 @@ type partial struct {
 	started time.Time
 }
 
-func (n *node) heartbeat(ctx context.Context) {
+func (n *supervisor) heartbeat(ctx context.Context) {
 	t := time.NewTicker(n.o.heartbeat)
 	defer t.Stop()
 	for {
@@ -176,10 +178,10 @@ func (n *node) heartbeat(ctx context.Context) {
 	}
 }
 
-func (n *node) publishStatus() {
+func (n *supervisor) publishStatus() {
 	n.mu.Lock()
-	st := statusMsg{
-		V: wireVersion, ID: n.o.id, Incarnation: n.inc, Host: n.host,
+	st := wire.Status{
+		V: wire.Version, ID: n.o.id, Incarnation: n.inc, Host: n.host,
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), Engine: n.o.engine,
 		Busy: n.queued, Done: n.done, Restarts: n.restarts,
 	}
@@ -197,10 +199,10 @@ func (n *node) publishStatus() {
 	n.mu.Unlock()
 	sort.Strings(st.Modules)
 	b, _ := json.Marshal(st)
-	n.nc.Publish(subjStatus, b)
+	n.nc.Publish(wire.SubjStatus, b)
 }
 
-func (n *node) respond(m *nats.Msg, v any) {
+func (n *supervisor) respond(m *nats.Msg, v any) {
 	if m.Reply == "" {
 		return
 	}
@@ -209,17 +211,17 @@ func (n *node) respond(m *nats.Msg, v any) {
 }
 
 // reply answers a call that failed before or while it ran, if it asked for an answer.
-func (n *node) reply(subj, task string, err error) {
+func (n *supervisor) reply(subj, task string, err error) {
 	if subj != "" {
-		n.nc.Publish(subj, appendReply(nil, &replyMsg{V: wireVersion, Task: task, Err: toWire(err)}))
+		n.nc.Publish(subj, wire.AppendReply(nil, &wire.Reply{V: wire.Version, Task: task, Err: wire.EncodeError(err)}))
 	}
 }
 
-func (n *node) onPing(m *nats.Msg) { m.Respond(nil) }
+func (n *supervisor) onPing(m *nats.Msg) { m.Respond(nil) }
 
-func (n *node) onCall(m *nats.Msg) {
-	c := new(callMsg)
-	if err := decodeCall(m.Data, c); err != nil {
+func (n *supervisor) onCall(m *nats.Msg) {
+	c := new(wire.Call)
+	if err := wire.DecodeCall(m.Data, c); err != nil {
 		n.reply(m.Reply, c.Task, err)
 		return
 	}
@@ -258,7 +260,7 @@ func behind(m *nats.Msg) int {
 // it runs, calls that arrive wait in the subscription's pending messages; onCall queues those
 // for the runner as usual, so that a flood of calls still fills the queue (and gets "node busy"
 // beyond maxQueue) rather than NATS's pending limits.
-func (n *node) runNow(it *item) bool {
+func (n *supervisor) runNow(it *item) bool {
 	if !n.turn.TryLock() {
 		return false
 	}
@@ -277,13 +279,13 @@ func (n *node) runNow(it *item) bool {
 }
 
 // onCancel kills the worker if it runs the task, and otherwise remembers to skip the task.
-func (n *node) onCancel(m *nats.Msg) {
-	c, err := decodeCancel(m.Data)
+func (n *supervisor) onCancel(m *nats.Msg) {
+	c, err := wire.DecodeCancel(m.Data)
 	if err != nil {
 		return
 	}
 	n.mu.Lock()
-	running := c.Task != "" && (n.running == c.Task || contains(n.group, c.Task))
+	running := c.Task != "" && (n.running == c.Task || slices.Contains(n.group, c.Task))
 	switch {
 	case running && c.Queued: // too late to drop it: it runs to its end
 	case running:
@@ -304,39 +306,39 @@ func (n *node) onCancel(m *nats.Msg) {
 	if running && !c.Queued {
 		n.log.Printf("task %s cancelled: restarting the worker", c.Task)
 	}
-	n.respond(m, cancelReply{V: wireVersion, Running: running})
+	n.respond(m, wire.CancelReply{V: wire.Version, Running: running})
 }
 
 // onLoad answers "has" and receives chunks; instantiation is queued for the runner, which
 // answers the message.
-func (n *node) onLoad(m *nats.Msg) {
-	fail := func(err error) { n.respond(m, loadReply{V: wireVersion, Err: toWire(err)}) }
-	l, err := readLoad(m.Header, m.Data)
+func (n *supervisor) onLoad(m *nats.Msg) {
+	fail := func(err error) { n.respond(m, wire.LoadReply{V: wire.Version, Err: wire.EncodeError(err)}) }
+	l, err := wire.ReadLoad(m.Header, m.Data)
 	if err != nil {
 		fail(err)
 		return
 	}
-	sha := l.sha
+	sha := l.SHA
 	path := filepath.Join(n.moduleDir, sha+".wasm")
-	switch l.op {
+	switch l.Op {
 	case "has":
 		n.mu.Lock()
 		have := n.modules[sha]
 		n.mu.Unlock()
 		if have {
-			n.respond(m, loadReply{V: wireVersion, Have: true})
+			n.respond(m, wire.LoadReply{V: wire.Version, Have: true})
 		} else if _, err := os.Stat(path); err == nil {
 			n.enqueueLoad(sha, m)
 		} else {
-			n.respond(m, loadReply{V: wireVersion})
+			n.respond(m, wire.LoadReply{V: wire.Version})
 		}
 	case "chunk":
-		key := sha + "/" + l.transfer
+		key := sha + "/" + l.Transfer
 		n.mu.Lock()
 		p := n.parts[key]
-		if l.off == 0 {
+		if l.Off == 0 {
 			// The buffer grows as chunks arrive: a size is only what the sender claims.
-			p = &partial{size: l.size, sum: sha256.New(), started: time.Now()}
+			p = &partial{size: l.Size, sum: sha256.New(), started: time.Now()}
 			n.parts[key] = p
 			for k, q := range n.parts { // forget transfers abandoned by their sender
 				if time.Since(q.started) > 10*time.Minute {
@@ -344,10 +346,10 @@ func (n *node) onLoad(m *nats.Msg) {
 				}
 			}
 		}
-		if p == nil || len(p.buf) != l.off || p.size != l.size {
+		if p == nil || len(p.buf) != l.Off || p.size != l.Size {
 			delete(n.parts, key)
 			n.mu.Unlock()
-			fail(fmt.Errorf("chunk at %d of module %s out of order", l.off, sha))
+			fail(fmt.Errorf("chunk at %d of module %s out of order", l.Off, sha))
 			return
 		}
 		p.buf = append(p.buf, m.Data...)
@@ -358,11 +360,11 @@ func (n *node) onLoad(m *nats.Msg) {
 		}
 		n.mu.Unlock()
 		if !complete {
-			n.respond(m, loadReply{V: wireVersion})
+			n.respond(m, wire.LoadReply{V: wire.Version})
 			return
 		}
 		if hex.EncodeToString(p.sum.Sum(nil)) != sha {
-			fail(fmt.Errorf("%w: module %s", ErrChecksum, sha))
+			fail(fmt.Errorf("%w: module %s", wire.ErrChecksum, sha))
 			return
 		}
 		if err := writeFileAtomic(path, p.buf); err != nil {
@@ -373,55 +375,11 @@ func (n *node) onLoad(m *nats.Msg) {
 	}
 }
 
-// loadMsg is what the headers of a load message say (see hdrOp).
-type loadMsg struct {
-	op        string // "has" or "chunk"
-	sha       string // the module's SHA-256, in hex
-	size, off int    // of a chunk: the module's size, and the chunk's offset in it
-	transfer  string // of a chunk: the sending it belongs to
-}
-
-// readLoad reads and checks the headers of a load message whose body is data; a chunk's
-// bytes must fit in the module and match the chunk's SHA-256.
-func readLoad(h nats.Header, data []byte) (loadMsg, error) {
-	if v, _ := strconv.Atoi(h.Get(hdrVersion)); checkVersion(v) != nil {
-		return loadMsg{}, checkVersion(v)
-	}
-	l := loadMsg{op: h.Get(hdrOp), sha: h.Get(hdrSHA)}
-	if !validSHA(l.sha) {
-		return l, fmt.Errorf("bad module SHA-256 %q", l.sha)
-	}
-	switch l.op {
-	case "has":
-	case "chunk":
-		size, err1 := strconv.Atoi(h.Get(hdrSize))
-		off, err2 := strconv.Atoi(h.Get(hdrOffset))
-		if err1 != nil || err2 != nil || size <= 0 || size > maxModule || off < 0 || off > size-len(data) {
-			return l, fmt.Errorf("bad chunk: size %q offset %q", h.Get(hdrSize), h.Get(hdrOffset))
-		}
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.Get(hdrChunkSHA) {
-			return l, fmt.Errorf("%w: chunk at %d of module %s", ErrChecksum, off, l.sha)
-		}
-		l.size, l.off, l.transfer = size, off, h.Get(hdrTransfer)
-	default:
-		return l, fmt.Errorf("unknown load op %q", l.op)
-	}
-	return l, nil
-}
-
-// validSHA reports whether sha can name a module: a SHA-256 in lower-case hex.
-func validSHA(sha string) bool {
-	return len(sha) == 64 && strings.Trim(sha, "0123456789abcdef") == ""
-}
-
-// maxModule is the largest module a node accepts: 1 GiB.
-const maxModule = 1 << 30
-
-func (n *node) enqueueLoad(sha string, m *nats.Msg) {
+func (n *supervisor) enqueueLoad(sha string, m *nats.Msg) {
 	select {
 	case n.items <- &item{load: sha, msg: m}:
 	default:
-		n.respond(m, loadReply{V: wireVersion, Err: toWire(errors.New("node busy"))})
+		n.respond(m, wire.LoadReply{V: wire.Version, Err: wire.EncodeError(errors.New("node busy"))})
 	}
 }
 
@@ -444,7 +402,7 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // run owns the worker process: it starts it, feeds it items one at a time, and restarts it.
-func (n *node) run(ctx context.Context) error {
+func (n *supervisor) run(ctx context.Context) error {
 	n.turn.Lock()
 	defer n.turn.Unlock()
 	var backoff time.Duration
@@ -543,7 +501,7 @@ func (n *node) run(ctx context.Context) error {
 }
 
 // runCall runs one call on the worker and answers it.
-func (n *node) runCall(wp *workerProc, it *item) {
+func (n *supervisor) runCall(wp *workerProc, it *item) {
 	c := it.call
 	n.mu.Lock()
 	n.queued--
@@ -579,23 +537,23 @@ func (n *node) runCall(wp *workerProc, it *item) {
 	}
 	payload := it.raw
 	if payload == nil {
-		payload = appendCall(nil, c)
+		payload = wire.AppendCall(nil, c)
 	}
 	if stdout == nil && it.reply != "" {
 		wp.answer.Store(&it.reply)
 	}
-	if err := wp.fw.write(frameCall, payload); err == nil {
+	if err := wp.fw.Write(wire.FrameCall, payload); err == nil {
 		for f := range wp.frames {
 			switch f.typ {
-			case frameStdout:
+			case wire.FrameStdout:
 				if stdout != nil {
 					stdout.Write(f.payload)
 				}
-			case frameStderr:
+			case wire.FrameStderr:
 				if stderr != nil {
 					stderr.Write(f.payload)
 				}
-			case frameResult:
+			case wire.FrameResult:
 				if stdout != nil {
 					stdout.close()
 					stderr.close()
@@ -613,41 +571,41 @@ func (n *node) runCall(wp *workerProc, it *item) {
 		stdout.close()
 		stderr.close()
 	}
-	reason := fmt.Errorf("%w (worker %v)", ErrNodeLost, wp.cmd.ProcessState)
+	reason := fmt.Errorf("%w (worker %v)", wire.ErrNodeLost, wp.cmd.ProcessState)
 	if wp.killed.Load() {
-		reason = fmt.Errorf("%w (interrupted)", ErrNodeLost)
+		reason = fmt.Errorf("%w (interrupted)", wire.ErrNodeLost)
 	}
 	n.reply(it.reply, c.Task, reason)
 }
 
-func (n *node) runLoad(wp *workerProc, it *item) {
+func (n *supervisor) runLoad(wp *workerProc, it *item) {
 	err := n.loadIn(wp, it.load)
 	if err == nil {
 		n.mu.Lock()
-		if !contains(n.order, it.load) {
+		if !slices.Contains(n.order, it.load) {
 			n.order = append(n.order, it.load)
 		}
 		n.mu.Unlock()
 	}
-	n.respond(it.msg, loadReply{V: wireVersion, Have: err == nil, Err: toWire(err)})
+	n.respond(it.msg, wire.LoadReply{V: wire.Version, Have: err == nil, Err: wire.EncodeError(err)})
 }
 
 // loadIn has the worker instantiate a module from the cache directory.
-func (n *node) loadIn(wp *workerProc, sha string) error {
-	if err := wp.fw.write(frameLoad, []byte(sha)); err != nil {
+func (n *supervisor) loadIn(wp *workerProc, sha string) error {
+	if err := wp.fw.Write(wire.FrameLoad, []byte(sha)); err != nil {
 		<-wp.exited
-		return fmt.Errorf("%w: %v", ErrNodeLost, err)
+		return fmt.Errorf("%w: %v", wire.ErrNodeLost, err)
 	}
 	for f := range wp.frames {
-		if f.typ != frameLoaded {
+		if f.typ != wire.FrameLoaded {
 			continue
 		}
-		var rep loadReply
+		var rep wire.LoadReply
 		if err := json.Unmarshal(f.payload, &rep); err != nil {
 			return err
 		}
 		if rep.Err != nil {
-			return fromWire(rep.Err)
+			return wire.DecodeError(rep.Err)
 		}
 		n.mu.Lock()
 		n.modules[sha] = true
@@ -655,13 +613,13 @@ func (n *node) loadIn(wp *workerProc, sha string) error {
 		return nil
 	}
 	<-wp.exited
-	return ErrNodeLost
+	return wire.ErrNodeLost
 }
 
 // setTiers keeps the tier state a worker sent, and announces it when it is news: a module's
 // compiled code became ready, or calls switched to it.
-func (n *node) setTiers(wp *workerProc, payload []byte) {
-	var ts []tierMsg
+func (n *supervisor) setTiers(wp *workerProc, payload []byte) {
+	var ts []wire.Tier
 	if json.Unmarshal(payload, &ts) != nil {
 		return
 	}
@@ -674,13 +632,4 @@ func (n *node) setTiers(wp *workerProc, payload []byte) {
 	if current {
 		n.publishStatus()
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,4 +1,4 @@
-package cluster
+package grain
 
 import (
 	"fmt"
@@ -11,14 +11,14 @@ import (
 	"github.com/rain-wasm/rain/internal/units"
 )
 
-// Auto-grain: how a map with no chunk size chooses one as it goes.
+// Auto-grain: how a map with no chunk size chooses one as it goes (Auto).
 //
 // A chunk of k calls that each cost c on the node, handed to a node with a dispatch overhead o
 // (the round trip of a call minus its node-side time), keeps the node busy k·c out of k·c + o:
 // efficiency k·c / (k·c + o), which reaches TargetEfficiency at k90 = ⌈9·o / c⌉. The first
 // chunks are single calls, to measure c and o. Later ones follow guided self-scheduling,
-// ⌈remaining / (2·slots)⌉ (slots: 2 chunks per node, so that, as in factoring, half the rest
-// is in flight), but never more than the size for sizingEfficiency (measured overheads run
+// ⌈remaining / (2·slots)⌉ (slots: the chunks a node holds at once, 2 in a cluster map, so
+// that, as in factoring, half the rest is in flight), but never more than the size for sizingEfficiency (measured overheads run
 // low), nor than maxChunkTime of work, so progress and cancellation stay prompt. Chunks shrink
 // toward the tail, so the nodes finish together even when later calls cost more than the
 // first, but not below √(2·remaining·o/(nodes·c)) (where per-chunk overhead and end-of-map
@@ -39,34 +39,20 @@ import (
 // chunks far longer than planned. A slow node's queued chunks are stolen at the end (see
 // Client.Map).
 const (
-	// TargetEfficiency is the share of a node's time auto-grain aims to spend computing.
-	TargetEfficiency = 0.9
 	// sizingEfficiency is what chunks are sized for: above the target, because the overhead
 	// measured on a quiet node understates it on a busy one, and larger chunks cost little
 	// once the tail shrinks them.
 	sizingEfficiency = 0.98
 	maxChunkTime     = 200 * time.Millisecond
-	maxChunkTasks    = maxBatchItems
 	growth           = 4 // a chunk is at most this many times the one before
 	// defaultOverhead stands for the dispatch overhead until one is measured.
 	defaultOverhead = 100 * time.Microsecond
 )
 
-// ChunkFor is the number of calls of cost per call that one task must carry for a node to
-// spend at least efficiency of its time computing, given the dispatch overhead per task.
-func ChunkFor(cost, overhead time.Duration, efficiency float64) int {
-	if overhead <= 0 {
-		return 1
-	}
-	if cost <= 0 {
-		cost = time.Nanosecond
-	}
-	k := math.Ceil(efficiency/(1-efficiency)*float64(overhead)/float64(cost) - 1e-6)
-	return int(min(max(k, 1), math.MaxInt32))
-}
-
-// grainer measures a map's calls and sizes its chunks.
-type grainer struct {
+// Auto measures a map's calls and sizes its chunks.
+type Auto struct {
+	slots    int // chunks a node holds at once
+	most     int // calls a chunk carries at most
 	mu       sync.Mutex
 	tasks    int           // calls measured
 	busy     time.Duration // their node-side time
@@ -85,11 +71,15 @@ type nodeCost struct {
 	recent time.Duration // per call, its last chunks weighing most (half the last, a quarter the one before…)
 }
 
-func newGrainer() *grainer { return &grainer{overhead: -1, per: map[string]*nodeCost{}} }
+// NewAuto sizes the chunks of a map that keeps slots chunks on each node at once, and sends
+// at most most calls in one.
+func NewAuto(slots, most int) *Auto {
+	return &Auto{slots: slots, most: most, overhead: -1, per: map[string]*nodeCost{}}
+}
 
-// observe records n calls that travelled together to node: their node-side time busy, and the
+// Observe records n calls that travelled together to node: their node-side time busy, and the
 // time from sending them to their answer, span.
-func (g *grainer) observe(node string, n int, busy, span time.Duration) {
+func (g *Auto) Observe(node string, n int, busy, span time.Duration) {
 	if n <= 0 || busy < 0 {
 		return
 	}
@@ -116,15 +106,15 @@ func (g *grainer) observe(node string, n int, busy, span time.Duration) {
 	}
 }
 
-// cost is the mean node-side time per call so far.
-func (g *grainer) cost() time.Duration {
+// Cost is the mean node-side time per call so far, over all nodes.
+func (g *Auto) Cost() time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.costLocked()
 }
 
-// costLocked is cost, with g.mu held.
-func (g *grainer) costLocked() time.Duration {
+// costLocked is Cost, with g.mu held.
+func (g *Auto) costLocked() time.Duration {
 	if g.tasks == 0 {
 		return 0
 	}
@@ -133,7 +123,7 @@ func (g *grainer) costLocked() time.Duration {
 
 // restLocked is how long the nodes together take for remaining calls: remaining / Σ 1/cⱼ, with
 // the mean cost for nodes not measured yet.
-func (g *grainer) restLocked(remaining, nodes int) float64 {
+func (g *Auto) restLocked(remaining, nodes int) float64 {
 	rate, measured := 0.0, 0
 	for _, nc := range g.per {
 		if nc.tasks > 0 && nc.busy > 0 {
@@ -151,21 +141,21 @@ func (g *grainer) restLocked(remaining, nodes int) float64 {
 }
 
 // costOfLocked is node's mean cost per call, or the mean of all nodes' while node has none.
-func (g *grainer) costOfLocked(node string) time.Duration {
+func (g *Auto) costOfLocked(node string) time.Duration {
 	if nc := g.per[node]; nc != nil && nc.tasks > 0 && nc.busy > 0 {
 		return nc.busy / time.Duration(nc.tasks)
 	}
 	return g.costLocked()
 }
 
-// size is the next chunk's size for node, with remaining tasks not yet handed out over nodes
+// Size is the next chunk's size for node, with remaining tasks not yet handed out over nodes
 // nodes.
-func (g *grainer) size(node string, remaining, nodes int) int {
+func (g *Auto) Size(node string, remaining, nodes int) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.handed++
 	nodes = max(nodes, 1)
-	if g.handed <= slotsPerNode*nodes || g.tasks < nodes {
+	if g.handed <= g.slots*nodes || g.tasks < nodes {
 		g.warmup++
 		g.last = 1
 		return 1
@@ -178,8 +168,8 @@ func (g *grainer) size(node string, remaining, nodes int) int {
 	// Guided self-scheduling: a share of the rest, sized for sizingEfficiency, at most
 	// maxChunkTime of work. No floor at k90: early calls may be far cheaper than later ones
 	// (a Mandelbrot's edge rows), and a floor computed from them would unbalance the tail.
-	share := 2 * slotsPerNode * nodes // a node holds slotsPerNode chunks: half the rest in flight
-	most := min(ChunkFor(c, o, sizingEfficiency), maxChunkTasks)
+	share := 2 * g.slots * nodes // a node holds g.slots chunks: half the rest in flight
+	most := min(ChunkFor(c, o, sizingEfficiency), g.most)
 	k := min(most, (remaining+share-1)/share)
 	// The share: with the node's recent cost when calls grow costlier as the map goes on (a
 	// Mandelbrot's middle rows): a share of the rest's time sized from the earlier, cheaper
@@ -192,7 +182,7 @@ func (g *grainer) size(node string, remaining, nodes int) int {
 		ci = max(ci, nc.recent)
 	}
 	if rest := g.restLocked(remaining, nodes); ci > 0 && rest > 0 {
-		k = min(most, int(math.Ceil(rest/float64(ci)/float64(2*slotsPerNode))))
+		k = min(most, int(math.Ceil(rest/float64(ci)/float64(2*g.slots))))
 	}
 	if c > 0 {
 		// The tail: guided shares shrink geometrically, down to chunks whose work is nothing
@@ -212,8 +202,8 @@ func (g *grainer) size(node string, remaining, nodes int) int {
 	return k
 }
 
-// summary is the largest chunk handed out, and why the sizes are what they are.
-func (g *grainer) summary(chunks []int) (int, string) {
+// Summary is the largest chunk handed out, and why the sizes are what they are.
+func (g *Auto) Summary(chunks []int) (int, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	most := 0
@@ -226,7 +216,7 @@ func (g *grainer) summary(chunks []int) (int, string) {
 	c, o := g.costLocked(), g.overhead
 	eff := 0.0
 	if o > 0 {
-		eff = 100 * float64(c) / float64(c+o)
+		eff = 100 * Efficiency(c, o)
 	}
 	return most, fmt.Sprintf("auto: %d chunk%s of 1 to measure; %s/call on the node, %s dispatch overhead "+
 		"(single calls %.0f%% efficient) → ≥ %d per chunk for %.0f%%; then a quarter of the rest per node, at most %s of work, "+

@@ -1,4 +1,4 @@
-package cluster
+package node
 
 import (
 	"bufio"
@@ -11,19 +11,22 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/rain-wasm/rain/cluster/internal/proc"
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
 // workerProc is one worker process.
 type workerProc struct {
 	cmd     *exec.Cmd
-	fw      *frameWriter
+	fw      *wire.FrameWriter
 	frames  chan frame    // closed when the worker's stdout ends
 	exited  chan struct{} // closed once the process has been waited for
 	started time.Time
 	killed  atomic.Bool // killed on purpose, to interrupt a call
 	gone    atomic.Bool // its stdout ended; set before frames is closed
 	readErr error       // why reading frames stopped; set before frames is closed
-	// answer, when set, is the subject the frame reader publishes the next frameResult to
+	// answer, when set, is the subject the frame reader publishes the next wire.FrameResult to
 	// itself, the moment it arrives, before passing the frame on: the answer leaves without
 	// waiting for the runner to wake up. runCall sets it before it sends a call whose answer
 	// needs nothing else from it (no WASI output to flush first).
@@ -42,13 +45,13 @@ func (wp *workerProc) kill() {
 }
 
 // startWorker starts a worker and has it instantiate the node's modules.
-func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
+func (n *supervisor) startWorker(ctx context.Context) (*workerProc, error) {
 	o := n.o
 	cmd := exec.Command(o.workerArgv[0], o.workerArgv[1:]...)
 	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.workerEngine(),
 		workerDirsEnv + "=" + strings.Join(o.dirs, "\n"), workerMemoryEnv + "=" + o.memLimit.String()}
 	if os.Getenv("GOMAXPROCS") == "" {
-		env = append(env, "GOMAXPROCS=1") // see RunNode
+		env = append(env, "GOMAXPROCS=1") // see Run
 	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, TokenEnv+"=") && !strings.HasPrefix(kv, WorkerEnv+"=") {
@@ -57,7 +60,7 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 	}
 	cmd.Env = env
 	cmd.Stderr = o.log
-	dieWithParent(cmd)
+	proc.DieWithParent(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("cluster: node: %w", err)
@@ -70,23 +73,23 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 		return nil, fmt.Errorf("cluster: node: start worker: %w", err)
 	}
 	wp := &workerProc{
-		cmd: cmd, fw: &frameWriter{w: stdin},
+		cmd: cmd, fw: wire.NewFrameWriter(stdin),
 		frames: make(chan frame, 64), exited: make(chan struct{}), started: time.Now(),
 	}
 	go func() {
 		r := bufio.NewReaderSize(stdout, 64<<10)
 		for {
-			typ, payload, err := readFrame(r)
+			typ, payload, err := wire.ReadFrame(r)
 			if err != nil {
 				wp.readErr = err
 				break
 			}
-			if typ == frameTiers {
+			if typ == wire.FrameTiers {
 				n.setTiers(wp, payload)
 				continue
 			}
 			published := false
-			if typ == frameResult {
+			if typ == wire.FrameResult {
 				if subj := wp.answer.Swap(nil); subj != nil {
 					n.nc.Publish(*subj, payload)
 					published = true
@@ -103,14 +106,14 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 	select {
 	case f, ok := <-wp.frames:
 		switch {
-		case !ok && !errors.Is(wp.readErr, errBadFrame):
+		case !ok && !errors.Is(wp.readErr, wire.ErrBadFrame):
 			// It died before its hello: the run loop sees why, and restarts it or gives up.
 			wp.cmd.Process.Kill()
 			<-wp.exited
-		case !ok || f.typ != frameHello || string(f.payload) != strconv.Itoa(wireVersion):
+		case !ok || f.typ != wire.FrameHello || string(f.payload) != strconv.Itoa(wire.Version):
 			wp.kill()
 			<-wp.exited
-			return nil, fmt.Errorf("cluster: node: %q is not a rain worker of wire version %d (does its main call cluster.RunWorker when cluster.IsWorker?)", o.workerArgv[0], wireVersion)
+			return nil, fmt.Errorf("cluster: node: %q is not a rain worker of wire version %d (does its main call node.RunWorker when node.IsWorker?)", o.workerArgv[0], wire.Version)
 		}
 	case <-time.After(workerStartTimeout):
 		wp.kill()
@@ -128,7 +131,7 @@ func (n *node) startWorker(ctx context.Context) (*workerProc, error) {
 	for _, sha := range order {
 		if err := n.loadIn(wp, sha); err != nil {
 			n.log.Printf("module %s not reloaded: %v", sha, err)
-			if errors.Is(err, ErrNodeLost) {
+			if errors.Is(err, wire.ErrNodeLost) {
 				break
 			}
 		}

@@ -1,4 +1,4 @@
-package cluster
+package node
 
 import (
 	"bufio"
@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -32,15 +33,15 @@ const (
 	workerMemoryEnv = "RAIN_WORKER_MEMORY_LIMIT" // a wasm.MemoryLimit as its String writes it
 )
 
-// IsWorker reports whether this process was started by RunNode as a worker.
+// IsWorker reports whether this process was started by Run as a worker.
 func IsWorker() bool { return os.Getenv(WorkerEnv) != "" }
 
 // RunWorker runs this process as a node's worker, and ends the process when it is done: it
-// never returns. The supervisor (RunNode) starts the worker with WorkerEnv set and talks to it
+// never returns. The supervisor (Run) starts the worker with WorkerEnv set and talks to it
 // over its stdin and stdout, so main must call RunWorker before it prints anything:
 //
-//	if cluster.IsWorker() {
-//		cluster.RunWorker(ctx)
+//	if node.IsWorker() {
+//		node.RunWorker(ctx)
 //	}
 //
 // The worker compiles and instantiates the modules its supervisor names (from the node's cache
@@ -65,7 +66,7 @@ func RunWorker(ctx context.Context) {
 		<-ctx.Done()
 		os.Exit(0)
 	}()
-	if err := w.fw.write(frameHello, []byte(strconv.Itoa(wireVersion))); err != nil {
+	if err := w.fw.Write(wire.FrameHello, []byte(strconv.Itoa(wire.Version))); err != nil {
 		os.Exit(0) // the supervisor is gone
 	}
 	go w.idle.run(ctx.Done())
@@ -84,7 +85,7 @@ const (
 type worker struct {
 	rt        *wasm.Runtime
 	moduleDir string
-	fw        *frameWriter
+	fw        *wire.FrameWriter
 	instances map[string]*wasm.Instance
 
 	idle idler
@@ -94,9 +95,9 @@ type worker struct {
 	moved bool
 
 	tiersMu   sync.Mutex
-	lastTiers string // the frameTiers last sent
+	lastTiers string // the wire.FrameTiers last sent
 
-	// The worker runs with GOMAXPROCS 1 (see RunNode), and with one P more while compilers
+	// The worker runs with GOMAXPROCS 1 (see Run), and with one P more while compilers
 	// work in the background, so that they take a core of their own (at the lowest priority)
 	// instead of turns with the calls.
 	psMu      sync.Mutex
@@ -126,7 +127,7 @@ func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, limi
 	return &worker{
 		rt:        rt,
 		moduleDir: filepath.Join(cacheDir, "modules"),
-		fw:        &frameWriter{w: out},
+		fw:        wire.NewFrameWriter(out),
 		instances: map[string]*wasm.Instance{},
 	}, nil
 }
@@ -134,43 +135,43 @@ func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, limi
 // serve answers frames from r until it ends.
 func (w *worker) serve(ctx context.Context, r io.Reader) error {
 	for {
-		typ, payload, err := readFrame(r)
+		typ, payload, err := wire.ReadFrame(r)
 		if err != nil {
 			return err
 		}
 		w.idle.begin()
 		switch typ {
-		case frameLoad:
-			rep := loadReply{V: wireVersion, Have: true}
+		case wire.FrameLoad:
+			rep := wire.LoadReply{V: wire.Version, Have: true}
 			if err := w.load(ctx, string(payload)); err != nil {
-				rep = loadReply{V: wireVersion, Err: toWire(err)}
+				rep = wire.LoadReply{V: wire.Version, Err: wire.EncodeError(err)}
 			}
 			w.sendTiers()
-			if err := w.reply(frameLoaded, rep); err != nil {
+			if err := w.reply(wire.FrameLoaded, rep); err != nil {
 				return err
 			}
-		case frameCall:
-			var c callMsg
-			if err := decodeCall(payload, &c); err != nil {
+		case wire.FrameCall:
+			var c wire.Call
+			if err := wire.DecodeCall(payload, &c); err != nil {
 				return fmt.Errorf("cluster: worker: bad call: %w", err)
 			}
 			rep := w.call(ctx, &c)
 			if w.moved {
 				w.sendTiers()
 			}
-			w.out = appendReply(w.out[:0], rep)
-			if err := w.fw.write(frameResult, w.out); err != nil {
+			w.out = wire.AppendReply(w.out[:0], rep)
+			if err := w.fw.Write(wire.FrameResult, w.out); err != nil {
 				return err
 			}
-		case frameBatch:
+		case wire.FrameBatch:
 			rep := w.batch(payload)
 			if w.moved {
 				w.sendTiers()
 			}
-			if err := w.fw.write(frameBatchResult, rep); err != nil {
+			if err := w.fw.Write(wire.FrameBatchResult, rep); err != nil {
 				return err
 			}
-		case frameBatches:
+		case wire.FrameBatches:
 			rep, err := w.batches(payload)
 			if err != nil {
 				return err
@@ -178,7 +179,7 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 			if w.moved {
 				w.sendTiers()
 			}
-			if err := w.fw.write(frameBatchResults, rep); err != nil {
+			if err := w.fw.Write(wire.FrameBatchResults, rep); err != nil {
 				return err
 			}
 		default:
@@ -193,7 +194,7 @@ func (w *worker) reply(typ byte, v any) error {
 	if err != nil {
 		return err
 	}
-	return w.fw.write(typ, b)
+	return w.fw.Write(typ, b)
 }
 
 // load instantiates the module stored as <sha>.wasm in the module directory.
@@ -201,15 +202,15 @@ func (w *worker) load(ctx context.Context, sha string) error {
 	if _, ok := w.instances[sha]; ok {
 		return nil
 	}
-	if !validSHA(sha) { // a call names its module: no other file is opened for it
-		return fmt.Errorf("%w: %q", errNoModule, sha)
+	if !wire.ValidSHA(sha) { // a call names its module: no other file is opened for it
+		return fmt.Errorf("%w: %q", wire.ErrNoModule, sha)
 	}
 	bin, err := os.ReadFile(filepath.Join(w.moduleDir, sha+".wasm"))
 	if err != nil {
-		return fmt.Errorf("%w: %v", errNoModule, err)
+		return fmt.Errorf("%w: %v", wire.ErrNoModule, err)
 	}
 	if sum := sha256.Sum256(bin); hex.EncodeToString(sum[:]) != sha {
-		return fmt.Errorf("%w: cached module %s", ErrChecksum, sha)
+		return fmt.Errorf("%w: cached module %s", wire.ErrChecksum, sha)
 	}
 	inst, err := w.rt.Load(ctx, bin, io.Discard, io.Discard)
 	if err != nil {
@@ -248,37 +249,37 @@ func (w *worker) compilers(delta int) {
 // sendTiers sends the tier state of every module to the supervisor, if it changed since the
 // last time. It may be called from any goroutine.
 func (w *worker) sendTiers() {
-	b, _ := json.Marshal(toTierMsgs(w.rt.Tiers()))
+	b, _ := json.Marshal(wire.ToTiers(w.rt.Tiers()))
 	w.tiersMu.Lock()
 	defer w.tiersMu.Unlock()
 	if string(b) == w.lastTiers {
 		return
 	}
 	w.lastTiers = string(b)
-	w.fw.write(frameTiers, b)
+	w.fw.Write(wire.FrameTiers, b)
 }
 
-func (w *worker) call(ctx context.Context, c *callMsg) *replyMsg {
-	rep := &replyMsg{V: wireVersion, Task: c.Task}
+func (w *worker) call(ctx context.Context, c *wire.Call) *wire.Reply {
+	rep := &wire.Reply{V: wire.Version, Task: c.Task}
 	w.moved = false
 	inst, ok := w.instances[c.Module]
 	if !ok {
-		rep.Err = toWire(fmt.Errorf("%w: %s", errNoModule, c.Module))
+		rep.Err = wire.EncodeError(fmt.Errorf("%w: %s", wire.ErrNoModule, c.Module))
 		return rep
 	}
 	var stdout, stderr io.Writer
 	if c.Output {
 		out := &cappedOutput{fw: w.fw}
 		defer out.end()
-		stdout, stderr = out.stream(frameStdout), out.stream(frameStderr)
+		stdout, stderr = out.stream(wire.FrameStdout), out.stream(wire.FrameStderr)
 	}
 	before := inst.Tier()
 	rep.Started = time.Now().UnixNano()
-	// Not through ctx: a call is interrupted by killing the worker (see RunNode), and a
+	// Not through ctx: a call is interrupted by killing the worker (see Run), and a
 	// context that cannot end spares the call a goroutine of its own.
 	vals, err := inst.Call(context.WithoutCancel(ctx), c.Func, c.Args, stdout, stderr)
 	rep.Finished = time.Now().UnixNano()
-	rep.Values, rep.Err, rep.Tier = vals, toWire(err), inst.Tier()
+	rep.Values, rep.Err, rep.Tier = vals, wire.EncodeError(err), inst.Tier()
 	w.moved = rep.Tier != before
 	return rep
 }

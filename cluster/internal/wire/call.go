@@ -1,4 +1,4 @@
-package cluster
+package wire
 
 import (
 	"encoding/binary"
@@ -15,14 +15,14 @@ import (
 //	       and its bytes), a uvarint count of arguments, each 8 bytes little-endian
 //	reply: version byte, flags byte (replyFailed), task, started and finished (Unix ns, node
 //	       clock, 8 bytes little-endian each), tier (uvarint length and bytes), a uvarint count
-//	       of values, each 8 bytes little-endian, then, if the call failed, the wireError in JSON
+//	       of values, each 8 bytes little-endian, then, if the call failed, the Error in JSON
 const (
 	callOutput  = 1 << 0 // stream WASI output back
-	replyFailed = 1 << 0 // a wireError follows the values
+	replyFailed = 1 << 0 // an Error follows the values
 )
 
-// errShortMessage is a call or reply cut short, or with more bytes than it says.
-var errShortMessage = errors.New("cluster: malformed call message")
+// ErrShortMessage is a call or reply cut short, or with more bytes than it says.
+var ErrShortMessage = errors.New("cluster: malformed call message")
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
@@ -36,26 +36,26 @@ func appendValues(b []byte, vs []uint64) []byte {
 	return b
 }
 
-// appendCall appends the encoding of c to b.
-func appendCall(b []byte, c *callMsg) []byte {
+// AppendCall appends the encoding of c to b.
+func AppendCall(b []byte, c *Call) []byte {
 	var flags byte
 	if c.Output {
 		flags |= callOutput
 	}
-	b = append(b, byte(wireVersion), flags)
+	b = append(b, byte(Version), flags)
 	b = appendString(b, c.Task)
 	b = appendString(b, c.Module)
 	b = appendString(b, c.Func)
 	return appendValues(b, c.Args)
 }
 
-// appendReply appends the encoding of r to b.
-func appendReply(b []byte, r *replyMsg) []byte {
+// AppendReply appends the encoding of r to b.
+func AppendReply(b []byte, r *Reply) []byte {
 	var flags byte
 	if r.Err != nil {
 		flags |= replyFailed
 	}
-	b = append(b, byte(wireVersion), flags)
+	b = append(b, byte(Version), flags)
 	b = appendString(b, r.Task)
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.Started))
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.Finished))
@@ -76,7 +76,7 @@ type callReader struct {
 
 func (r *callReader) fail() {
 	if r.err == nil {
-		r.err = errShortMessage
+		r.err = ErrShortMessage
 	}
 	r.b = nil
 }
@@ -137,19 +137,19 @@ func (r *callReader) version() error {
 	if r.err != nil {
 		return r.err
 	}
-	if err := checkVersion(int(v)); err != nil {
+	if err := CheckVersion(int(v)); err != nil {
 		r.err, r.b = err, nil
 	}
 	return r.err
 }
 
-// decodeCall reads a call from b into c; on an error c.Task is set if it could be read.
-func decodeCall(b []byte, c *callMsg) error {
+// DecodeCall reads a call from b into c; on an error c.Task is set if it could be read.
+func DecodeCall(b []byte, c *Call) error {
 	r := callReader{b: b}
 	if err := r.version(); err != nil {
 		return err
 	}
-	c.V = wireVersion
+	c.V = Version
 	flags := r.byte()
 	c.Task = r.string()
 	c.Module = r.string()
@@ -157,18 +157,18 @@ func decodeCall(b []byte, c *callMsg) error {
 	c.Args = r.values()
 	c.Output = flags&callOutput != 0
 	if r.err == nil && len(r.b) > 0 {
-		r.err = errShortMessage
+		r.err = ErrShortMessage
 	}
 	return r.err
 }
 
-// decodeReply reads a reply from b into rep.
-func decodeReply(b []byte, rep *replyMsg) error {
+// DecodeReply reads a reply from b into rep.
+func DecodeReply(b []byte, rep *Reply) error {
 	r := callReader{b: b}
 	if err := r.version(); err != nil {
 		return err
 	}
-	rep.V = wireVersion
+	rep.V = Version
 	flags := r.byte()
 	rep.Task = r.string()
 	rep.Started = int64(r.uint64())
@@ -179,12 +179,12 @@ func decodeReply(b []byte, rep *replyMsg) error {
 		return r.err
 	}
 	if flags&replyFailed != 0 {
-		rep.Err = new(wireError)
+		rep.Err = new(Error)
 		if err := json.Unmarshal(r.b, rep.Err); err != nil {
 			return fmt.Errorf("cluster: bad reply error: %w", err)
 		}
 	} else if len(r.b) > 0 {
-		return errShortMessage
+		return ErrShortMessage
 	}
 	return nil
 }

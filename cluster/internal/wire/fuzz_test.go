@@ -1,0 +1,297 @@
+package wire_test
+
+// Every decoder of bytes that reach a client, a node or a worker from the network or the
+// worker's pipe has a fuzz target here, or beside the code that reads them (cluster and
+// cluster/node test what they decode themselves). Whatever the bytes, a decoder answers with an error
+// and never panics, and what it reads it writes back the same. `go test` runs the seeds (real
+// messages, encoded by the code that sends them) and the inputs under testdata/fuzz; run a
+// target for longer with
+//
+//	go test ./cluster/internal/wire -run '^$' -fuzz '^FuzzDecodeCall$' -fuzztime 60s
+//
+// or all of them with scripts/fuzz.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"strconv"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/cluster/internal/wiretest"
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// FuzzDecodeCall: a call message (rain.node.<id>.call, and wire.FrameCall to the worker).
+func FuzzDecodeCall(f *testing.F) {
+	for _, c := range []wire.Call{
+		{V: wire.Version, Task: "k3x9-1", Module: wiretest.FuzzSHA, Func: "add", Args: []uint64{1, 2}},
+		{V: wire.Version, Task: "k3x9-2", Module: wiretest.FuzzSHA, Func: "nothing", Output: true},
+		{V: wire.Version, Task: "k3x9-3", Module: wiretest.FuzzSHA, Func: "divmod", Args: []uint64{1 << 63, math.MaxUint64}},
+	} {
+		f.Add(wire.AppendCall(nil, &c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var c wire.Call
+		if wire.DecodeCall(b, &c) != nil {
+			return
+		}
+		var again wire.Call
+		if err := wire.DecodeCall(wire.AppendCall(nil, &c), &again); err != nil || !reflect.DeepEqual(again, c) {
+			t.Fatalf("%+v encoded and decoded: %+v, %v", c, again, err)
+		}
+	})
+}
+
+// FuzzDecodeReply: a call's reply (the client's inbox, and wire.FrameResult from the worker).
+func FuzzDecodeReply(f *testing.F) {
+	trap := &wasm.Trap{Func: "divmod", Reason: "integer divide by zero", Stack: []string{"divmod"}}
+	for _, r := range []wire.Reply{
+		{V: wire.Version, Task: "k3x9-1", Values: []uint64{3}, Started: 1_700_000_000_000_000_000, Finished: 1_700_000_000_000_001_000, Tier: wasm.EngineInterpreter},
+		{V: wire.Version, Task: "k3x9-2", Values: []uint64{3, 1}, Tier: wasm.EngineCompiler},
+		{V: wire.Version, Task: "k3x9-3", Err: wire.EncodeError(trap), Tier: wasm.EngineInterpreter},
+		{V: wire.Version, Task: "k3x9-4", Err: wire.EncodeError(fmt.Errorf("%w: %s", wire.ErrNoModule, wiretest.FuzzSHA))},
+		{V: wire.Version, Task: "k3x9-5", Err: wire.EncodeError(fmt.Errorf("%w (interrupted)", wire.ErrNodeLost))},
+	} {
+		f.Add(wire.AppendReply(nil, &r))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r wire.Reply
+		if wire.DecodeReply(b, &r) != nil {
+			return
+		}
+		wire.DecodeError(r.Err)
+		enc := wire.AppendReply(nil, &r)
+		var again wire.Reply
+		if err := wire.DecodeReply(enc, &again); err != nil {
+			t.Fatalf("%+v encoded and decoded: %v", r, err)
+		}
+		// The error's JSON is compacted on the way: compare it encoded.
+		if !bytes.Equal(wire.AppendReply(nil, &again), enc) {
+			t.Fatalf("%+v encoded and decoded: %+v", r, again)
+		}
+		r.Err, again.Err = nil, nil
+		if !reflect.DeepEqual(again, r) {
+			t.Fatalf("%+v encoded and decoded: %+v", r, again)
+		}
+	})
+}
+
+// FuzzReadBatch: a batch message, as the node reads it before queueing it (and the worker
+// before running it).
+func FuzzReadBatch(f *testing.F) {
+	for _, b := range wiretest.SeedBatches {
+		f.Add(b)
+	}
+	f.Add(wire.BatchFailure("k3x9-1", wire.ErrNodeLost)) // an answer is no request
+	f.Add(wiretest.HugeBatch)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, args, err := wire.ReadBatch(b)
+		if err != nil {
+			return
+		}
+		if h.N < 0 || h.N > wire.MaxBatchItems || h.Arity < 0 || len(args) != 8*h.N*h.Arity {
+			t.Fatalf("%+v read with %d bytes of arguments", h, len(args))
+		}
+		req, body := wire.PackBatch(h, h.N*h.Arity)
+		copy(body, args)
+		again, args2, err := wire.ReadBatch(req)
+		if err != nil || again != h || !bytes.Equal(args2, args) {
+			t.Fatalf("%+v encoded and read: %+v, %v", h, again, err)
+		}
+	})
+}
+
+// FuzzCutGroup: a group frame (wire.FrameBatches, wire.FrameBatchResults), as the worker and the node
+// cut it.
+func FuzzCutGroup(f *testing.F) {
+	group := wiretest.SeedGroup
+	f.Add(group)
+	f.Add(group[:len(group)-3])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var again []byte
+		p := b
+		for {
+			msg, rest, ok := wire.CutGroup(p)
+			if !ok {
+				if !bytes.Equal(rest, p) {
+					t.Fatalf("a failed cut moved on")
+				}
+				break
+			}
+			again, p = wire.AppendGroup(again, msg), rest
+		}
+		if !bytes.Equal(again, b[:len(b)-len(p)]) {
+			t.Fatalf("cut and joined: %q, want %q", again, b[:len(b)-len(p)])
+		}
+	})
+}
+
+// FuzzReadFrame: frames on the pipe between a node's supervisor and its worker, read by both.
+func FuzzReadFrame(f *testing.F) {
+	var b bytes.Buffer
+	fw := wire.NewFrameWriter(&b)
+	fw.Write(wire.FrameHello, []byte(strconv.Itoa(wire.Version)))
+	fw.Write(wire.FrameLoad, []byte(wiretest.FuzzSHA))
+	fw.Write(wire.FrameCall, wire.AppendCall(nil, &wire.Call{V: wire.Version, Task: "k3x9-1", Module: wiretest.FuzzSHA, Func: "add", Args: []uint64{1, 2}}))
+	fw.Write(wire.FrameStdout, []byte("hello\n"))
+	fw.Write(wire.FrameBatch, wiretest.SeedBatches[0])
+	fw.Write(wire.FrameTiers, []byte(`[{"sha":"`+wiretest.FuzzSHA+`","state":"ready","tier":"interpreter","loaded":1,"ready":2,"compiled":0}]`))
+	f.Add(b.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		var again bytes.Buffer
+		fw := wire.NewFrameWriter(&again)
+		for {
+			typ, payload, err := wire.ReadFrame(r)
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, wire.ErrBadFrame) {
+					t.Fatalf("error %v", err)
+				}
+				break
+			}
+			fw.Write(typ, payload)
+		}
+		if !bytes.Equal(again.Bytes(), b[:again.Len()]) {
+			t.Fatalf("frames read and written: %q, want %q", again.Bytes(), b[:again.Len()])
+		}
+	})
+}
+
+// FuzzReadLoad: the headers of a load message (rain.node.<id>.load), with its chunk; sign
+// sets the chunk's SHA-256 header to the chunk's, as a sender does.
+func FuzzReadLoad(f *testing.F) {
+	v := strconv.Itoa(wire.Version)
+	f.Add(v, "has", wiretest.FuzzSHA, "", "", "", "", []byte(nil), false)
+	f.Add(v, "chunk", wiretest.FuzzSHA, "105", "0", "", "3f9a0c", []byte("\x00asm\x01\x00\x00\x00"), true)
+	f.Add(v, "chunk", wiretest.FuzzSHA, "105", "97", "", "3f9a0c", []byte("\x02\x00\x0b"), true)
+	// Regression: an offset so large that offset+len(data) wrapped around below the size.
+	f.Add(v, "chunk", wiretest.FuzzSHA, "105", strconv.Itoa(math.MaxInt), "", "3f9a0c", []byte("x"), true)
+	f.Fuzz(func(t *testing.T, version, op, sha, size, offset, chunkSHA, transfer string, data []byte, sign bool) {
+		if sign {
+			sum := sha256.Sum256(data)
+			chunkSHA = hex.EncodeToString(sum[:])
+		}
+		h := nats.Header{}
+		for k, v := range map[string]string{wire.HdrVersion: version, wire.HdrOp: op, wire.HdrSHA: sha, wire.HdrSize: size,
+			wire.HdrOffset: offset, wire.HdrChunkSHA: chunkSHA, wire.HdrTransfer: transfer} {
+			h.Set(k, v)
+		}
+		l, err := wire.ReadLoad(h, data)
+		switch {
+		case err != nil:
+		case l.SHA != sha || !wire.ValidSHA(l.SHA):
+			t.Fatalf("module %q read as %q", sha, l.SHA)
+		case l.Op == "chunk":
+			if l.Size <= 0 || l.Size > wire.MaxModule || l.Off < 0 || l.Off > l.Size-len(data) {
+				t.Fatalf("%d bytes at %d of a module of %d accepted", len(data), l.Off, l.Size)
+			}
+		case l.Op != "has":
+			t.Fatalf("op %q accepted", l.Op)
+		}
+	})
+}
+
+// checkJSON checks that v, read from JSON, reads back the same once written.
+func checkJSON[T any](t *testing.T, v T, decode func([]byte) (T, error)) {
+	t.Helper()
+	enc, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("%+v: %v", v, err)
+	}
+	again, err := decode(enc)
+	if err != nil {
+		t.Fatalf("%s: %v", enc, err)
+	}
+	if enc2, _ := json.Marshal(again); !bytes.Equal(enc2, enc) {
+		t.Fatalf("%s read and written: %s", enc, enc2)
+	}
+}
+
+func decodeJSON[T any](b []byte) (T, error) {
+	var v T
+	err := json.Unmarshal(b, &v)
+	return v, err
+}
+
+// FuzzStatus: a node's status (rain.status), as a client reads it.
+func FuzzStatus(f *testing.F) {
+	for _, st := range []wire.Status{
+		{V: wire.Version, ID: "n1", Incarnation: "9f2c4e1a7b3d5c60", Host: "h", OS: "linux", Arch: "amd64", Cores: 2,
+			Engine: "auto", Busy: 1, Done: 42, PID: 4242},
+		{V: wire.Version, ID: "n2", Incarnation: "0a1b", Modules: []string{wiretest.FuzzSHA},
+			Tiers: []wire.Tier{{SHA: wiretest.FuzzSHA, State: wasm.StateCompiled, Tier: wasm.EngineCompiler, Cache: true, Loaded: 1, Ready: 2, Compiled: 3}}},
+	} {
+		b, _ := json.Marshal(st)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := wire.DecodeStatus(b)
+		if err != nil {
+			return
+		}
+		wire.FromTiers(st.Tiers)
+		checkJSON(t, st, wire.DecodeStatus)
+	})
+}
+
+// FuzzTiers: a worker's tier state (wire.FrameTiers), as its supervisor reads it.
+func FuzzTiers(f *testing.F) {
+	b, _ := json.Marshal([]wire.Tier{
+		{SHA: wiretest.FuzzSHA, State: wasm.StateCompiling, Tier: wasm.EngineInterpreter, Loaded: 1, Ready: 2},
+		{SHA: "feed", State: wasm.StateInterpreter, Tier: wasm.EngineInterpreter, Err: "compile: out of memory"},
+	})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ts, err := decodeJSON[[]wire.Tier](b)
+		if err != nil {
+			return
+		}
+		wire.FromTiers(ts)
+		checkJSON(t, ts, decodeJSON[[]wire.Tier])
+	})
+}
+
+// FuzzCancel: a cancel message (rain.node.<id>.cancel), as a node reads it.
+func FuzzCancel(f *testing.F) {
+	b, _ := json.Marshal(wire.Cancel{V: wire.Version, Task: "k3x9-1"})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := wire.DecodeCancel(b)
+		if err != nil {
+			return
+		}
+		checkJSON(t, c, wire.DecodeCancel)
+	})
+}
+
+// FuzzLoadReply: a node's answer to a load message, as the client reads it (and the worker's
+// wire.FrameLoaded, as its supervisor reads it).
+func FuzzLoadReply(f *testing.F) {
+	for _, r := range []wire.LoadReply{
+		{V: wire.Version, Have: true},
+		{V: wire.Version},
+		{V: wire.Version, Err: wire.EncodeError(fmt.Errorf("%w: chunk at 0 of module %s", wire.ErrChecksum, wiretest.FuzzSHA))},
+		{V: wire.Version, Err: wire.EncodeError(fmt.Errorf("%w: env.nowhere", wasm.ErrImport))},
+	} {
+		b, _ := json.Marshal(r)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeJSON[wire.LoadReply](b)
+		if err != nil {
+			return
+		}
+		wire.DecodeError(r.Err)
+		checkJSON(t, r, decodeJSON[wire.LoadReply])
+	})
+}

@@ -1,0 +1,37 @@
+// Package node is a Rain node: the supervisor that `rain node` runs (Run) and the worker
+// process it starts (RunWorker). Clients reach it through package cluster; the two sides share
+// only the wire formats of package cluster/internal/wire.
+//
+// # Nodes and workers
+//
+// A node is two processes. Run is the supervisor: it holds the node's connection to the hub,
+// announces the node and sends its heartbeat, stores the modules it receives (by SHA-256) in its
+// cache directory, and queues calls. It runs them in a worker process — the same binary
+// re-executed with WorkerEnv set, which must call RunWorker — one at a time, in arrival order,
+// talking to it over the worker's stdin and stdout. The worker instantiates each module once
+// (wazero's compilation cache sits beside the modules, so a restarted worker gets its compiled
+// code back fast) and never touches the network. The supervisor restarts the worker whenever it
+// exits, with a backoff when it crashes in a loop. A machine with many cores runs many nodes.
+//
+// Why two processes, when the worker could hold the connection itself: while wazero runs
+// compiled code that calls nothing in Go (an empty loop, loop-free recursion), the Go runtime
+// cannot preempt that goroutine, so the next garbage collection stops every other goroutine of
+// the process until the call returns — heartbeats, cancels, everything. The supervisor runs no
+// Wasm and stays responsive however long a call takes.
+//
+// # Limits
+//
+// A node bounds what one module and one call may take of a shared machine: each module
+// instance's memory is capped (WithMemoryLimit, DefaultMemoryLimit 1 GiB), and a trap at the
+// cap names it; a call's WASI output is cut at 1 MiB, stdout and stderr together, in the
+// worker, with a note on stderr, while the call runs on. Output reaches the client in some 20
+// messages a second at most (and one per 32 KiB), not one per line.
+//
+// # Tiers
+//
+// A node's worker runs modules as wasm.WithTier says (see WithTier): every cluster.Result and
+// cluster.BatchResult names the engine that ran it, and the node's status
+// (cluster.NodeInfo.Tiers) carries each module's tier state — interpreter, compiling or
+// compiled, from the cache or not, with its times — sent by the worker when a module is
+// instantiated, when its compiled code is ready and after a call that switched to it.
+package node

@@ -1,0 +1,79 @@
+package node
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// batch runs a batch message in the worker, through wasm's fast path (no context: a cancel
+// kills the worker, so nothing needs to watch for one between calls).
+func (w *worker) batch(payload []byte) []byte {
+	w.moved = false
+	h, args, err := wire.ReadBatch(payload)
+	if err != nil {
+		return wire.BatchFailure(h.Task, err)
+	}
+	inst, ok := w.instances[h.Module]
+	if !ok {
+		return wire.BatchFailure(h.Task, fmt.Errorf("%w: %s", wire.ErrNoModule, h.Module))
+	}
+	f, ok := inst.Info().Export(h.Func)
+	switch {
+	case !ok:
+		return wire.BatchFailure(h.Task, fmt.Errorf("%w: %s", wasm.ErrNoExport, h.Func))
+	case len(f.Params) != h.Arity:
+		return wire.BatchFailure(h.Task, fmt.Errorf("wasm: %s takes %d arguments, got %d", f, len(f.Params), h.Arity))
+	}
+	nres := len(f.Results)
+	rep := wire.BatchReplyHeader{V: wire.Version, Task: h.Task, N: h.N, Results: nres}
+	times := make([]int64, h.N)
+	vals := make([]uint64, h.N*nres)
+	in := make([]uint64, h.N*h.Arity)
+	for k := range in {
+		in[k] = binary.LittleEndian.Uint64(args[8*k:])
+	}
+	before := inst.Tier()
+	defer func() { w.moved = inst.Tier() != before }()
+	rep.Started = time.Now().UnixNano()
+	out := func(i int, res []uint64, err error) {
+		times[i] = time.Now().UnixNano()
+		if err != nil {
+			rep.Errs = append(rep.Errs, wire.BatchError{I: i, Err: wire.EncodeError(err)})
+			return
+		}
+		copy(vals[i*nres:(i+1)*nres], res)
+	}
+	if h.Arity == 0 {
+		err = inst.CallEachN(h.Func, h.N, out)
+	} else {
+		err = inst.CallEach(h.Func, in, out)
+	}
+	if err != nil {
+		return wire.BatchFailure(h.Task, err)
+	}
+	rep.Finished = time.Now().UnixNano()
+	rep.Tier = inst.Tier() // CallEach switches tiers only before its first call
+	return wire.PackBatchAnswer(rep, times, vals)
+}
+
+// batches runs the batch messages of a wire.FrameBatches frame, and answers them in one frame.
+func (w *worker) batches(payload []byte) ([]byte, error) {
+	var out []byte
+	moved := false
+	for len(payload) > 0 {
+		msg, rest, ok := wire.CutGroup(payload)
+		if !ok {
+			return nil, fmt.Errorf("%w: group of batches", wire.ErrBadFrame)
+		}
+		rep := w.batch(msg)
+		payload = rest
+		moved = moved || w.moved
+		out = wire.AppendGroup(out, rep)
+	}
+	w.moved = moved
+	return out, nil
+}
