@@ -162,6 +162,9 @@ func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kw
 	if err != nil {
 		return nil, err
 	}
+	if len(res.Values) != len(f.sig.Results) {
+		return nil, fmt.Errorf("%s: node %s answered %d values for %d results: a node of another build?", f.Name(), res.Node, len(res.Values), len(f.sig.Results))
+	}
 	return decodeResults(f.sig.Results, res.Values), nil
 }
 
@@ -249,7 +252,13 @@ func decodeValue(t api.ValueType, raw uint64) starlark.Value {
 	return starlark.MakeUint64(raw)
 }
 
+// decodeResults turns the values of a call's results into a Starlark value: None for no result,
+// a tuple for several. They came from a node: None too if there are fewer than types (a
+// malformed answer must not crash the session).
 func decodeResults(types []api.ValueType, raw []uint64) starlark.Value {
+	if len(raw) < len(types) {
+		return starlark.None
+	}
 	switch len(types) {
 	case 0:
 		return starlark.None

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tetratelabs/wazero/api"
 	"go.starlark.net/starlark"
 
 	"github.com/rain-wasm/rain/display"
@@ -252,5 +253,26 @@ func TestSplitCells(t *testing.T) {
 	}
 	if !strings.HasPrefix(cells[2], "\n\n\n\n\nb = 2") {
 		t.Errorf("cell 3 = %q", cells[2])
+	}
+}
+
+// Results from a node are decoded by the function's signature; an answer with too few values
+// (a malformed message) gives None instead of crashing the session.
+func TestDecodeResults(t *testing.T) {
+	i32, f64 := api.ValueTypeI32, api.ValueTypeF64
+	for _, tt := range []struct {
+		types []api.ValueType
+		raw   []uint64
+		want  string
+	}{
+		{nil, nil, "None"},
+		{[]api.ValueType{i32}, []uint64{api.EncodeI32(-3)}, "-3"},
+		{[]api.ValueType{i32, f64}, []uint64{7, api.EncodeF64(0.5)}, "(7, 0.5)"},
+		{[]api.ValueType{i32}, nil, "None"},
+		{[]api.ValueType{i32, f64}, []uint64{7}, "None"},
+	} {
+		if got := decodeResults(tt.types, tt.raw).String(); got != tt.want {
+			t.Errorf("decodeResults(%v, %v) = %s, want %s", tt.types, tt.raw, got, tt.want)
+		}
 	}
 }
