@@ -78,10 +78,10 @@ var batchScratch sync.Pool
 // reached the point of sending; got is never called otherwise. A map decodes each answer
 // straight into its own results, with no array of them per chunk.
 //
-// sent, if not nil, is told the node and the tasks of the batch's messages once they are sent:
+// sent, if not nil, is told the tasks of the batch's messages once they are sent to their node:
 // a map may then steal them while they wait in the node's queue (Client.steal). If ctx ends
 // with the cause errStolen, the node has dropped them already and is not told to cancel.
-func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent func(node string, tasks []string),
+func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent func(tasks []string),
 	got func(lo int, rs []BatchResult)) (bool, error) {
 	n := len(b.Args)
 	arity := 0
@@ -180,7 +180,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 		for k, m := range msgs {
 			tasks[k] = m.task
 		}
-		sent(node, tasks)
+		sent(tasks)
 	}
 	var failed error // a message that failed for a reason that is not the node's death
 	fail := func(m *message, err error) {

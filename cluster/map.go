@@ -459,7 +459,7 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	m.flights[f] = true
 	m.mu.Unlock()
 	var st chunkStats
-	sent := func(_ string, tasks []string) {
+	sent := func(tasks []string) {
 		m.mu.Lock()
 		f.msgs = tasks
 		if !m.queuedLocked() {
