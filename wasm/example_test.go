@@ -23,11 +23,15 @@ func ExampleDescribe() {
 		fmt.Println(f)
 	}
 	// Output:
+	// _initialize()
 	// escape(f64,f64,i32) i32
 	// row(i32) i32
+	// row_pixels(i32,i32)
 	// rows(i32,i32) i32
 	// width() i32
 	// height() i32
+	// malloc(i32) i32
+	// free(i32)
 }
 
 func ExampleInstance_Call() {
