@@ -234,7 +234,11 @@ func TestChunks(t *testing.T) {
 	if n := tc.client.Nodes()[0]; len(n.Modules) != 1 || n.Modules[0] != sha {
 		t.Errorf("node lists modules %v, want [%s]", n.Modules, sha)
 	}
-	info, err := wasm.Describe(mustRead(t, "../examples/mandelbrot.wasm"))
+	mod, err := wasm.Decode(mustRead(t, "../examples/mandelbrot.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := mod.Describe()
 	if err != nil {
 		t.Fatal(err)
 	}

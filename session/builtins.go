@@ -86,7 +86,12 @@ func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Modul
 	if err != nil {
 		return nil, err
 	}
-	info, err := wasm.Describe(bin)
+	mod, err := wasm.Decode(bin)
+	if err != nil {
+		l.Cancel()
+		return nil, err
+	}
+	info, err := mod.Describe()
 	if err != nil {
 		l.Cancel()
 		return nil, err

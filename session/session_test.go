@@ -38,7 +38,11 @@ func bindExample(t *testing.T, s *Session, name, file string) (*wasm.Info, []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := wasm.Describe(bin)
+	mod, err := wasm.Decode(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := mod.Describe()
 	if err != nil {
 		t.Fatal(err)
 	}
