@@ -234,11 +234,7 @@ func TestChunks(t *testing.T) {
 	if n := tc.client.Nodes()[0]; len(n.Modules) != 1 || n.Modules[0] != sha {
 		t.Errorf("node lists modules %v, want [%s]", n.Modules, sha)
 	}
-	mod, err := wasm.Decode(mustRead(t, "../examples/mandelbrot.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := mod.Describe()
+	info, err := mustDecode(t, "../examples/mandelbrot.wasm").Describe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,6 +274,16 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// mustDecode reads and decodes a module, as StartLoad takes it.
+func mustDecode(t *testing.T, path string) *wasm.Module {
+	t.Helper()
+	m, err := wasm.Decode(mustRead(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func TestTrap(t *testing.T) {

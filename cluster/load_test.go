@@ -5,7 +5,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +25,7 @@ func TestStartLoad(t *testing.T) {
 		{"testdata/badstart.wasm", "f", nil, LoadFailed, "data"},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
-			bin, err := os.ReadFile(tt.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := tc.client.StartLoad(bin)
+			l, err := tc.client.StartLoad(mustDecode(t, tt.path))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,8 +69,7 @@ func TestStartLoad(t *testing.T) {
 		})
 	}
 	t.Run("cancel", func(t *testing.T) {
-		bin, _ := os.ReadFile("testdata/stream.wasm")
-		l, err := tc.client.StartLoad(bin)
+		l, err := tc.client.StartLoad(mustDecode(t, "testdata/stream.wasm"))
 		if err != nil {
 			t.Fatal(err)
 		}

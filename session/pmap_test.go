@@ -18,7 +18,7 @@ import (
 // pmap's arguments, not to run it.
 func withAdd(t *testing.T) *Session {
 	s := offline(t)
-	m := s.newModule("m", &wasm.Info{SHA256: strings.Repeat("0", 64), Exports: []wasm.Func{
+	m := s.newModule("m", nil, &wasm.Info{SHA256: strings.Repeat("0", 64), Exports: []wasm.Func{
 		{Name: "add", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, Results: []api.ValueType{api.ValueTypeI32}},
 	}})
 	s.globals["m"] = m

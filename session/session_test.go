@@ -29,10 +29,9 @@ func offline(t *testing.T) *Session {
 	return s
 }
 
-// bindExample binds name, in an offline session, to a module of examples/ described the way
-// Session.load describes it, and returns its description and bytes (which the inspector does
-// not keep until the caller remembers them).
-func bindExample(t *testing.T, s *Session, name, file string) (*wasm.Info, []byte) {
+// bindExample binds name, in an offline session, to a module of examples/ decoded and
+// described the way Session.load does it, and returns it.
+func bindExample(t *testing.T, s *Session, name, file string) *Module {
 	t.Helper()
 	bin, err := os.ReadFile(filepath.Join("..", "examples", file))
 	if err != nil {
@@ -46,8 +45,9 @@ func bindExample(t *testing.T, s *Session, name, file string) (*wasm.Info, []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.globals[name] = s.newModule(name, info)
-	return info, bin
+	m := s.newModule(name, mod, info)
+	s.globals[name] = m
+	return m
 }
 
 // recorder is an Output that keeps what a cell printed.
