@@ -56,6 +56,6 @@
 //
 // # Tiers
 //
-// A node's worker runs modules as node.WithTier says: every Result and BatchResult names the
-// engine that ran it, and the node's status (NodeInfo.Tiers) carries each module's tier state.
+// A node's worker runs modules as node.WithTier says: every Result names the engine
+// that ran it, and the node's status (NodeInfo.Tiers) carries each module's tier state.
 package cluster

@@ -94,7 +94,7 @@ func session(ctx context.Context, c *cluster.Client, module string, s, size int,
 			if seen[i] > 1 {
 				dup += int(seen[i]) - 1
 			}
-			var task cluster.TaskResult
+			var task cluster.Result
 			if r != nil && i < len(r.Tasks) {
 				task = r.Tasks[i]
 			}
