@@ -15,10 +15,9 @@ import (
 // BatchCall is many calls of one export, sent to one node in as few messages as the size
 // bound allows (see CallBatch).
 type BatchCall struct {
-	Module string     // SHA-256 of the module (as returned by Client.Load)
-	Func   string     // export name
-	Args   [][]uint64 // one argument tuple per call, all of the same length, encoded as wazero encodes them
-	Node   string     // optional: run on this node ID; empty means least-loaded
+	Export
+	Args [][]uint64 // one argument tuple per call, all of the same length, encoded as wazero encodes them
+	Node string     // optional: run on this node ID; empty means least-loaded
 
 	solo bool // run in a frame of its own on the node (wire.BatchHeader.Solo)
 }

@@ -28,10 +28,16 @@ type NodeInfo struct {
 	Tiers map[string]wasm.ModuleTier
 }
 
+// Export names an exported function of a module the client loaded: what a Call, a BatchCall
+// and a MapSpec run.
+type Export struct {
+	Module string // SHA-256 of the module (as returned by Client.Load)
+	Func   string // export name
+}
+
 // Call is one call of an export on some node.
 type Call struct {
-	Module string    // SHA-256 of the module (as returned by Client.Load)
-	Func   string    // export name
+	Export
 	Args   []uint64  // encoded as wazero encodes them
 	Node   string    // optional: run on this node ID; empty means least-loaded
 	Stdout io.Writer // optional: WASI stdout, streamed while the call runs

@@ -16,9 +16,8 @@ import (
 
 // MapSpec is a map of one export over many inputs.
 type MapSpec struct {
-	Module string     // SHA-256 of the module (as returned by Client.Load)
-	Func   string     // export name
-	Args   [][]uint64 // one argument tuple per task, encoded as wazero encodes them
+	Export
+	Args [][]uint64 // one argument tuple per task, encoded as wazero encodes them
 	// Chunk is how many tasks a node is handed at once. 0 chooses as the map goes (auto-grain,
 	// see grain.Auto): the first chunks are single tasks, later ones are sized from the measured
 	// cost per call and dispatch overhead to reach about 90 % efficiency, and they shrink toward
@@ -457,7 +456,7 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	m.mu.Lock()
 	solo := m.costN > 0 && time.Duration(len(chunk))*m.costSum/time.Duration(m.costN) > soloWork
 	m.mu.Unlock()
-	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id, solo: solo}, true, sent,
+	ok, err := m.c.streamBatch(ctx, BatchCall{Export: m.spec.Export, Args: args, Node: id, solo: solo}, true, sent,
 		func(lo int, rs []Result) {
 			if ctx.Err() == nil { // else interrupted, or stolen: not this one's results
 				m.record(id, chunk[lo:lo+len(rs)], rs, &st)

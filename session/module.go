@@ -123,6 +123,11 @@ func (f *Function) Hash() (uint32, error) {
 }
 func (f *Function) Name() string { return f.module.name + "." + f.sig.Name }
 
+// export names the function for the cluster client.
+func (f *Function) export() cluster.Export {
+	return cluster.Export{Module: f.module.info.SHA256, Func: f.sig.Name}
+}
+
 // Attr gives a function's methods: on(node).
 func (f *Function) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -155,8 +160,7 @@ func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kw
 	}
 	out := threadOutput(thread)
 	res, err := f.module.s.client.Call(threadContext(thread), cluster.Call{
-		Module: f.module.info.SHA256,
-		Func:   f.sig.Name,
+		Export: f.export(),
 		Args:   raw,
 		Node:   f.node,
 		Stdout: streamWriter{out, "stdout"},

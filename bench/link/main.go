@@ -232,7 +232,7 @@ func loadToFirstResult(ctx context.Context, c *cluster.Client, bin []byte) (stri
 	var once sync.Once
 	for _, node := range nodes {
 		go func() {
-			res, err := c.Call(ctx, cluster.Call{Module: sha, Func: "collatz", Args: []uint64{api.EncodeI32(27)}, Node: node.ID})
+			res, err := c.Call(ctx, cluster.Call{Export: cluster.Export{Module: sha, Func: "collatz"}, Args: []uint64{api.EncodeI32(27)}, Node: node.ID})
 			if err == nil && api.DecodeI32(res.Values[0]) != 111 {
 				err = fmt.Errorf("collatz(27) = %d on %s", api.DecodeI32(res.Values[0]), node.ID)
 			}

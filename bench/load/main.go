@@ -114,7 +114,7 @@ func run(ctx context.Context, rain string, bin []byte, dirs []string, tier strin
 	errs := make(chan error, len(dirs))
 	for _, node := range c.Nodes() {
 		go func() {
-			res, err := c.Call(ctx, cluster.Call{Module: sha, Func: "collatz", Args: []uint64{api.EncodeI32(27)}, Node: node.ID})
+			res, err := c.Call(ctx, cluster.Call{Export: cluster.Export{Module: sha, Func: "collatz"}, Args: []uint64{api.EncodeI32(27)}, Node: node.ID})
 			if err == nil && api.DecodeI32(res.Values[0]) != 111 {
 				err = fmt.Errorf("collatz(27) = %d", api.DecodeI32(res.Values[0]))
 			}
