@@ -15,35 +15,20 @@ import (
 // BatchCall is many calls of one export, sent to one node in as few messages as the size
 // bound allows (see CallBatch).
 type BatchCall struct {
-	Module string     // SHA-256 of the module (as returned by Client.Load)
-	Func   string     // export name
-	Args   [][]uint64 // one argument tuple per call, all of the same length, encoded as wazero encodes them
-	Node   string     // optional: run on this node ID; empty means least-loaded
+	Export
+	Args [][]uint64 // one argument tuple per call, all of the same length, encoded as wazero encodes them
+	Node string     // optional: run on this node ID; empty means least-loaded
 
 	solo bool // run in a frame of its own on the node (wire.BatchHeader.Solo)
 }
 
-// BatchResult is the outcome of one call of a batch.
-type BatchResult struct {
-	Values []uint64
-	Err    error  // nil, or why this call failed: a *RemoteError (a *wasm.Trap inside for a trap)
-	Node   string // the node the call was sent to
-	Tier   string // the engine that ran the call: wasm.EngineInterpreter or wasm.EngineCompiler
-	// Started and Finished are read from the node's clock: a call starts when the one before it
-	// in its message finishes (the first when the worker took the message).
-	Started, Finished time.Time
-	// Submitted and Received are batch-level: when the message carrying this call was sent
-	// by the client and when its answer came back.
-	Submitted, Received time.Time
-}
-
 // CallBatch runs b.Func once per argument tuple on one node (b.Node, or the least-loaded ready
-// node), in order, and returns one BatchResult per tuple, in input order. The calls travel in
+// node), in order, and returns one Result per tuple, in input order. The calls travel in
 // as few messages as possible (about 1 MiB of arguments each), each run by the node's worker
 // in one go and answered in one message: the cost of a round trip is paid per message, not
 // per call.
 //
-// A call that traps fails alone (its BatchResult.Err is set); so do the calls of a message
+// A call that traps fails alone (its Result.Err is set); so do the calls of a message
 // whose node died (ErrNodeLost inside). CallBatch itself fails for what fails every call: an
 // unknown module or node, no nodes, tuples of different lengths, a closed client, or a node
 // that rejects the batch (wasm.ErrNoExport, a wrong number of arguments: a *RemoteError,
@@ -51,25 +36,25 @@ type BatchResult struct {
 // the node is told to stop (its worker restarts if it was running the batch) and CallBatch
 // returns the results it has, with an error wrapping ErrInterrupted; calls without a result
 // have Err set to ErrInterrupted.
-func (c *Client) CallBatch(ctx context.Context, b BatchCall) ([]BatchResult, error) {
+func (c *Client) CallBatch(ctx context.Context, b BatchCall) ([]Result, error) {
 	return c.callBatch(ctx, b, false)
 }
 
 // callBatch is CallBatch; with noWait, a chosen node (b.Node) that is not ready fails every
 // call with ErrNodeLost at once instead of being waited for.
-func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]BatchResult, error) {
-	var res []BatchResult
+func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]Result, error) {
+	var res []Result
 	if len(b.Args) > 0 {
-		res = make([]BatchResult, len(b.Args))
+		res = make([]Result, len(b.Args))
 	}
-	ok, err := c.streamBatch(ctx, b, noWait, nil, func(lo int, rs []BatchResult) { copy(res[lo:], rs) })
+	ok, err := c.streamBatch(ctx, b, noWait, nil, func(lo int, rs []Result) { copy(res[lo:], rs) })
 	if !ok || errors.Is(err, ErrClosed) {
 		return nil, err
 	}
 	return res, err
 }
 
-// batchScratch holds the []BatchResult that streamBatch decodes each answer into.
+// batchScratch holds the []Result that streamBatch decodes each answer into.
 var batchScratch sync.Pool
 
 // streamBatch is callBatch, handing the results of each message to got as its answer arrives:
@@ -82,7 +67,7 @@ var batchScratch sync.Pool
 // a map may then steal them while they wait in the node's queue (Client.steal). If ctx ends
 // with the cause errStolen, the node has dropped them already and is not told to cancel.
 func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent func(tasks []string),
-	got func(lo int, rs []BatchResult)) (bool, error) {
+	got func(lo int, rs []Result)) (bool, error) {
 	n := len(b.Args)
 	arity := 0
 	if n > 0 {
@@ -97,20 +82,20 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 		return true, nil
 	}
 	per := min(wire.MaxBatchItems, max(1, wire.MaxBatchBytes/(8*max(arity, 1))))
-	scratch, _ := batchScratch.Get().(*[]BatchResult)
+	scratch, _ := batchScratch.Get().(*[]Result)
 	if scratch == nil {
-		scratch = new([]BatchResult)
+		scratch = new([]Result)
 	}
 	used := min(n, per)
 	if cap(*scratch) < used {
-		*scratch = make([]BatchResult, used)
+		*scratch = make([]Result, used)
 	}
 	defer func() {
 		clear((*scratch)[:used]) // hold on to no results
 		batchScratch.Put(scratch)
 	}()
 	// each hands got the results of calls lo…hi, set by fill.
-	each := func(lo, hi int, fill func(rs []BatchResult)) {
+	each := func(lo, hi int, fill func(rs []Result)) {
 		for ; lo < hi; lo += per {
 			rs := (*scratch)[:min(per, hi-lo)]
 			fill(rs)
@@ -121,9 +106,9 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	s, err := c.readyNodeLocked(ctx, b.Module, b.Node, noWait)
 	if errors.Is(err, errNotReady) {
 		lost := &RemoteError{Node: b.Node, Func: b.Func, Err: ErrNodeLost}
-		each(0, n, func(rs []BatchResult) {
+		each(0, n, func(rs []Result) {
 			for i := range rs {
-				rs[i] = BatchResult{Node: b.Node, Err: lost}
+				rs[i] = Result{Node: b.Node, Err: lost}
 			}
 		})
 		return true, nil
@@ -184,9 +169,9 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	}
 	var failed error // a message that failed for a reason that is not the node's death
 	fail := func(m *message, err error) {
-		each(m.lo, m.hi, func(rs []BatchResult) {
+		each(m.lo, m.hi, func(rs []Result) {
 			for i := range rs {
-				rs[i] = BatchResult{Node: node, Err: err, Submitted: m.submitted}
+				rs[i] = Result{Node: node, Err: err, Submitted: m.submitted}
 			}
 		})
 		if failed == nil && !errors.Is(err, ErrNodeLost) && !errors.Is(err, ErrInterrupted) && !errors.Is(err, ErrClosed) {
@@ -233,7 +218,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 }
 
 // decodeBatch fills res (the calls of one message) from the node's answer.
-func decodeBatch(msg []byte, n int, res []BatchResult, node, fn string) error {
+func decodeBatch(msg []byte, n int, res []Result, node, fn string) error {
 	a, err := wire.ReadBatchAnswer(msg, n)
 	if err != nil {
 		return err
@@ -242,7 +227,7 @@ func decodeBatch(msg []byte, n int, res []BatchResult, node, fn string) error {
 	started := a.Started
 	for i := range n {
 		finished := a.Finished(i)
-		res[i] = BatchResult{Values: vals[i*k : (i+1)*k : (i+1)*k], Node: node,
+		res[i] = Result{Values: vals[i*k : (i+1)*k : (i+1)*k], Node: node,
 			Tier: a.Tier, Started: wire.Time(started), Finished: wire.Time(finished)}
 		started = finished
 	}

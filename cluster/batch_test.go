@@ -25,7 +25,7 @@ func TestCallBatch(t *testing.T) {
 		for i := range args {
 			args[i] = []uint64{uint64(i), 3}
 		}
-		res, err := tc.client.CallBatch(ctx, BatchCall{Module: sha, Func: "add", Args: args})
+		res, err := tc.client.CallBatch(ctx, BatchCall{Export: Export{Module: sha, Func: "add"}, Args: args})
 		if err != nil {
 			t.Fatalf("%d adds: %v", n, err)
 		}
@@ -46,7 +46,7 @@ func TestCallBatch(t *testing.T) {
 	}
 
 	// A trap fails its call alone; the instance carries on.
-	res, err := tc.client.CallBatch(ctx, BatchCall{Module: sha, Func: "trap_div", Args: [][]uint64{{5}, {0}, {20}}})
+	res, err := tc.client.CallBatch(ctx, BatchCall{Export: Export{Module: sha, Func: "trap_div"}, Args: [][]uint64{{5}, {0}, {20}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,13 +59,13 @@ func TestCallBatch(t *testing.T) {
 	}
 
 	// Multi-value results.
-	res, err = tc.client.CallBatch(ctx, BatchCall{Module: sha, Func: "divmod", Args: [][]uint64{{7, 2}, {9, 3}}})
+	res, err = tc.client.CallBatch(ctx, BatchCall{Export: Export{Module: sha, Func: "divmod"}, Args: [][]uint64{{7, 2}, {9, 3}}})
 	if err != nil || res[0].Values[0] != 3 || res[0].Values[1] != 1 || res[1].Values[0] != 3 || res[1].Values[1] != 0 {
 		t.Errorf("divmod: %+v, %v", res, err)
 	}
 
 	// Empty batches cost nothing.
-	if res, err := tc.client.CallBatch(ctx, BatchCall{Module: sha, Func: "add"}); res != nil || err != nil {
+	if res, err := tc.client.CallBatch(ctx, BatchCall{Export: Export{Module: sha, Func: "add"}}); res != nil || err != nil {
 		t.Errorf("empty batch: %v, %v", res, err)
 	}
 }
@@ -79,11 +79,11 @@ func TestCallBatchErrors(t *testing.T) {
 		b    BatchCall
 		want error
 	}{
-		{"unknown module", BatchCall{Module: "feed", Func: "add", Args: [][]uint64{{1, 2}}}, ErrUnknownModule},
-		{"unknown node", BatchCall{Module: sha, Func: "add", Args: [][]uint64{{1, 2}}, Node: "nope"}, ErrUnknownNode},
-		{"no export", BatchCall{Module: sha, Func: "nope", Args: [][]uint64{{1, 2}}}, wasm.ErrNoExport},
-		{"arity", BatchCall{Module: sha, Func: "add", Args: [][]uint64{{1}}}, nil},
-		{"ragged", BatchCall{Module: sha, Func: "add", Args: [][]uint64{{1, 2}, {1}}}, nil},
+		{"unknown module", BatchCall{Export: Export{Module: "feed", Func: "add"}, Args: [][]uint64{{1, 2}}}, ErrUnknownModule},
+		{"unknown node", BatchCall{Export: Export{Module: sha, Func: "add"}, Args: [][]uint64{{1, 2}}, Node: "nope"}, ErrUnknownNode},
+		{"no export", BatchCall{Export: Export{Module: sha, Func: "nope"}, Args: [][]uint64{{1, 2}}}, wasm.ErrNoExport},
+		{"arity", BatchCall{Export: Export{Module: sha, Func: "add"}, Args: [][]uint64{{1}}}, nil},
+		{"ragged", BatchCall{Export: Export{Module: sha, Func: "add"}, Args: [][]uint64{{1, 2}, {1}}}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tc.client.CallBatch(ctx, tt.b)
@@ -100,10 +100,10 @@ func TestCallBatchInterrupt(t *testing.T) {
 	tc := startCluster(t, 1)
 	sha := tc.load(t, basics)
 	node := tc.client.Nodes()[0].ID
-	tc.call(t, Call{Module: sha, Func: "bump", Node: node})
+	tc.call(t, Call{Export: Export{Module: sha, Func: "bump"}, Node: node})
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	res, err := tc.client.CallBatch(ctx, BatchCall{Module: sha, Func: "spin", Args: make([][]uint64, 3), Node: node})
+	res, err := tc.client.CallBatch(ctx, BatchCall{Export: Export{Module: sha, Func: "spin"}, Args: make([][]uint64, 3), Node: node})
 	late := time.Since(deadline(ctx))
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("spin batch: %v, want ErrInterrupted", err)
@@ -112,7 +112,7 @@ func TestCallBatchInterrupt(t *testing.T) {
 	if len(res) != 3 || !errors.Is(res[2].Err, ErrInterrupted) {
 		t.Errorf("results %+v", res)
 	}
-	if got := tc.call(t, Call{Module: sha, Func: "bump", Node: node}).Values[0]; got != 1 {
+	if got := tc.call(t, Call{Export: Export{Module: sha, Func: "bump"}, Node: node}).Values[0]; got != 1 {
 		t.Errorf("bump after the interrupt = %d, want 1 (a fresh instance)", got)
 	}
 }
@@ -148,7 +148,7 @@ func BenchmarkCallBatch(b *testing.B) {
 							if lo >= calls {
 								return
 							}
-							res, err := client.CallBatch(b.Context(), BatchCall{Module: sha, Func: "add", Args: args[lo:min(lo+size, calls)]})
+							res, err := client.CallBatch(b.Context(), BatchCall{Export: Export{Module: sha, Func: "add"}, Args: args[lo:min(lo+size, calls)]})
 							if err != nil || res[0].Values[0] != uint64(lo+1) {
 								b.Error(err)
 								return

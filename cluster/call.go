@@ -28,22 +28,37 @@ type NodeInfo struct {
 	Tiers map[string]wasm.ModuleTier
 }
 
+// Export names an exported function of a module the client loaded: what a Call, a BatchCall
+// and a MapSpec run.
+type Export struct {
+	Module string // SHA-256 of the module (as returned by Client.Load)
+	Func   string // export name
+}
+
 // Call is one call of an export on some node.
 type Call struct {
-	Module string    // SHA-256 of the module (as returned by Client.Load)
-	Func   string    // export name
+	Export
 	Args   []uint64  // encoded as wazero encodes them
 	Node   string    // optional: run on this node ID; empty means least-loaded
 	Stdout io.Writer // optional: WASI stdout, streamed while the call runs
 	Stderr io.Writer // optional: WASI stderr
 }
 
-// Result is what came back.
+// Result is the outcome of one call: of a Call, of one call of a CallBatch, or of one task of a
+// Map.
 type Result struct {
 	Values []uint64
-	Node   string
-	Tier   string // the engine that ran the call: wasm.EngineInterpreter or wasm.EngineCompiler
-	// Timestamps: submitted by the client, started and finished on the node, received back.
-	// Started and Finished are read from the node's clock.
+	// Err is nil, or why the call failed: a *RemoteError (a *wasm.Trap inside for a trap). Only
+	// CallBatch and Map set it; Call returns its error instead.
+	Err  error
+	Node string // the node that ran the call; for a map's task, its last attempt
+	Tier string // the engine that ran the call: wasm.EngineInterpreter or wasm.EngineCompiler
+	// Timestamps: submitted by the client, started and finished on the node (read from its
+	// clock), received back. In a batch, Submitted and Received are those of the message that
+	// carried the call, and a call starts when the one before it in its message finishes (the
+	// first when the worker took the message).
 	Submitted, Started, Finished, Received time.Time
+	// Retries is how many times a map ran the task again (after traps or lost nodes) before
+	// this result; 0 for Call and CallBatch.
+	Retries int
 }

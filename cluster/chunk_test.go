@@ -90,7 +90,7 @@ func TestChunkDamagedResent(t *testing.T) {
 				return
 			}
 			for _, n := range tc.client.Nodes() {
-				res, err := tc.client.Call(ctx, Call{Module: sha, Func: "greet", Args: []uint64{2}, Node: n.ID, Stdout: new(bytes.Buffer)})
+				res, err := tc.client.Call(ctx, Call{Export: Export{Module: sha, Func: "greet"}, Args: []uint64{2}, Node: n.ID, Stdout: new(bytes.Buffer)})
 				if err != nil || len(res.Values) != 1 || res.Values[0] != 2 {
 					t.Fatalf("node %s: greet(2) = %+v, %v after a resent chunk", n.ID, res, err)
 				}

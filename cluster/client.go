@@ -34,8 +34,8 @@ type Client struct {
 
 	mu      sync.Mutex
 	nodes   map[string]*nodeState
-	modules map[string][]byte // SHA-256 → bytes, shipped to every node
-	order   []string          // modules in load order
+	modules map[string]*wasm.Module // by SHA-256: shipped to every node
+	order   []string                // modules in load order
 	pending map[string]*pending
 	changed chan struct{} // closed and replaced whenever a node changes
 	seq     uint64
@@ -166,7 +166,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	c := &Client{
 		nc: nc, o: o, url: url, id: wire.RandomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
 		ctx: bg, stop: stop,
-		nodes: map[string]*nodeState{}, modules: map[string][]byte{},
+		nodes: map[string]*nodeState{}, modules: map[string]*wasm.Module{},
 		pending: map[string]*pending{}, changed: make(chan struct{}),
 		watches: map[uint64]context.CancelCauseFunc{},
 	}
@@ -408,10 +408,10 @@ func (c *Client) sync(id, inc string) {
 	c.mu.Unlock()
 	for _, sha := range order {
 		c.mu.Lock()
-		bin := c.modules[sha]
+		m := c.modules[sha]
 		c.mu.Unlock()
-		if bin != nil {
-			c.ship(c.ctx, id, sha, bin) // a failure shows when a call needs the module
+		if m != nil {
+			c.ship(c.ctx, id, m) // a failure shows when a call needs the module
 		}
 	}
 	c.mu.Lock()

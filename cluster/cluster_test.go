@@ -124,7 +124,7 @@ func (tc *testCluster) spin(ctx context.Context, sha, node string) (*syncWriter,
 	out := newSyncWriter()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := tc.client.Call(ctx, Call{Module: sha, Func: "tick_then_spin", Node: node, Stdout: out})
+		_, err := tc.client.Call(ctx, Call{Export: Export{Module: sha, Func: "tick_then_spin"}, Node: node, Stdout: out})
 		errc <- err
 	}()
 	return out, errc
@@ -163,7 +163,7 @@ func TestLoadAndCall(t *testing.T) {
 	tc := startCluster(t, 2)
 	sha := tc.load(t, basics)
 	for _, n := range tc.client.Nodes() {
-		res := tc.call(t, Call{Module: sha, Func: "fib", Args: []uint64{api.EncodeI32(20)}, Node: n.ID})
+		res := tc.call(t, Call{Export: Export{Module: sha, Func: "fib"}, Args: []uint64{api.EncodeI32(20)}, Node: n.ID})
 		if len(res.Values) != 1 || api.DecodeI32(res.Values[0]) != 6765 {
 			t.Errorf("fib(20) on %s = %v, want 6765", n.ID, res.Values)
 		}
@@ -180,7 +180,7 @@ func TestLoadAndCall(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			res := tc.call(t, Call{Module: sha, Func: "add", Args: []uint64{api.EncodeI32(int32(i)), 1}})
+			res := tc.call(t, Call{Export: Export{Module: sha, Func: "add"}, Args: []uint64{api.EncodeI32(int32(i)), 1}})
 			if got := api.DecodeI32(res.Values[0]); got != int32(i)+1 {
 				t.Errorf("add(%d, 1) = %d", i, got)
 			}
@@ -199,19 +199,19 @@ func TestLoadAndCall(t *testing.T) {
 	node := tc.client.Nodes()[0].ID
 	start := time.Now()
 	for range rounds {
-		tc.call(t, Call{Module: sha, Func: "add", Args: []uint64{1, 2}, Node: node})
+		tc.call(t, Call{Export: Export{Module: sha, Func: "add"}, Args: []uint64{1, 2}, Node: node})
 	}
 	t.Logf("round trip of a tiny call: %v (mean of %d)", time.Since(start)/rounds, rounds)
 
 	// Errors that are not traps.
-	_, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "nope"})
+	_, err := tc.client.Call(t.Context(), Call{Export: Export{Module: sha, Func: "nope"}})
 	if !errors.Is(err, wasm.ErrNoExport) {
 		t.Errorf("call of a missing export: %v, want wasm.ErrNoExport", err)
 	}
-	if _, err := tc.client.Call(t.Context(), Call{Module: strings.Repeat("0", 64), Func: "f"}); !errors.Is(err, ErrUnknownModule) {
+	if _, err := tc.client.Call(t.Context(), Call{Export: Export{Module: strings.Repeat("0", 64), Func: "f"}}); !errors.Is(err, ErrUnknownModule) {
 		t.Errorf("call of an unknown module: %v, want ErrUnknownModule", err)
 	}
-	if _, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "fib", Node: "nobody"}); !errors.Is(err, ErrUnknownNode) {
+	if _, err := tc.client.Call(t.Context(), Call{Export: Export{Module: sha, Func: "fib"}, Node: "nobody"}); !errors.Is(err, ErrUnknownNode) {
 		t.Errorf("call on an unknown node: %v, want ErrUnknownNode", err)
 	}
 }
@@ -234,7 +234,7 @@ func TestChunks(t *testing.T) {
 	if n := tc.client.Nodes()[0]; len(n.Modules) != 1 || n.Modules[0] != sha {
 		t.Errorf("node lists modules %v, want [%s]", n.Modules, sha)
 	}
-	info, err := wasm.Describe(mustRead(t, "../examples/mandelbrot.wasm"))
+	info, err := mustDecode(t, "../examples/mandelbrot.wasm").Describe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestChunks(t *testing.T) {
 		}
 	}
 	sha2 := tc.load(t, basics)
-	res := tc.call(t, Call{Module: sha2, Func: "fib", Args: []uint64{10}})
+	res := tc.call(t, Call{Export: Export{Module: sha2, Func: "fib"}, Args: []uint64{10}})
 	if res.Values[0] != 55 {
 		t.Errorf("fib(10) = %d", res.Values[0])
 	}
@@ -276,10 +276,20 @@ func mustRead(t *testing.T, path string) []byte {
 	return b
 }
 
+// mustDecode reads and decodes a module, as StartLoad takes it.
+func mustDecode(t *testing.T, path string) *wasm.Module {
+	t.Helper()
+	m, err := wasm.Decode(mustRead(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestTrap(t *testing.T) {
 	tc := startCluster(t, 1)
 	sha := tc.load(t, basics)
-	_, err := tc.client.Call(t.Context(), Call{Module: sha, Func: "trap_div", Args: []uint64{0}})
+	_, err := tc.client.Call(t.Context(), Call{Export: Export{Module: sha, Func: "trap_div"}, Args: []uint64{0}})
 	var re *RemoteError
 	var trap *wasm.Trap
 	if !errors.As(err, &re) || !errors.As(err, &trap) {
@@ -338,7 +348,7 @@ func TestOutputWhileRunning(t *testing.T) {
 		t.Errorf("stdout %q", got)
 	}
 	out2 := newSyncWriter()
-	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{3}, Node: node, Stdout: out2})
+	res := tc.call(t, Call{Export: Export{Module: sha, Func: "ticks"}, Args: []uint64{3}, Node: node, Stdout: out2})
 	if res.Values[0] != 3 || out2.String() != "tick\ntick\ntick\n" {
 		t.Errorf("ticks(3) = %v with stdout %q", res.Values, out2.String())
 	}
@@ -359,19 +369,19 @@ func TestInterrupt(t *testing.T) {
 		{"recursion", "recurse", []uint64{60}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			tc.call(t, Call{Module: sha, Func: "bump", Node: node})
-			tc.call(t, Call{Module: sha, Func: "bump", Node: node})
+			tc.call(t, Call{Export: Export{Module: sha, Func: "bump"}, Node: node})
+			tc.call(t, Call{Export: Export{Module: sha, Func: "bump"}, Node: node})
 			restarts := tc.node(t, node).Restarts
 			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 			defer cancel()
-			_, err := tc.client.Call(ctx, Call{Module: sha, Func: tt.fn, Args: tt.args, Node: node})
+			_, err := tc.client.Call(ctx, Call{Export: Export{Module: sha, Func: tt.fn}, Args: tt.args, Node: node})
 			late := time.Since(deadline(ctx))
 			if !errors.Is(err, ErrInterrupted) {
 				t.Fatalf("%s: %v, want ErrInterrupted", tt.fn, err)
 			}
 			t.Logf("%s returned %v after the cancel", tt.fn, late) // how soon is the pty REPL test's and the benchmarks' to say: this machine may be busy
 			// The next call runs on a new worker: the instance is fresh.
-			if got := tc.call(t, Call{Module: sha, Func: "bump", Node: node}).Values[0]; got != 1 {
+			if got := tc.call(t, Call{Export: Export{Module: sha, Func: "bump"}, Node: node}).Values[0]; got != 1 {
 				t.Errorf("bump after the interrupt = %d, want 1 (a fresh instance)", got)
 			}
 			waitFor(t, func() bool { return tc.node(t, node).Restarts > restarts })
@@ -414,7 +424,7 @@ func TestWorkerKilled(t *testing.T) {
 		t.Fatalf("call on a killed worker: %v, want a *RemoteError with ErrNodeLost", err)
 	}
 	t.Logf("%v after %v", err, time.Since(killed))
-	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{1}})
+	res := tc.call(t, Call{Export: Export{Module: sha, Func: "ticks"}, Args: []uint64{1}})
 	if res.Values[0] != 1 {
 		t.Errorf("ticks(1) = %v", res.Values)
 	}
@@ -450,7 +460,7 @@ func TestLateNode(t *testing.T) {
 			late = n.ID
 		}
 	}
-	res := tc.call(t, Call{Module: sha, Func: "fib", Args: []uint64{12}, Node: late})
+	res := tc.call(t, Call{Export: Export{Module: sha, Func: "fib"}, Args: []uint64{12}, Node: late})
 	if res.Values[0] != 144 || res.Node != late {
 		t.Errorf("fib(12) on the late node: %+v", res)
 	}
@@ -543,7 +553,7 @@ func TestHubTimeout(t *testing.T) {
 	if err := <-spun; !errors.Is(err, ErrNodeLost) || !strings.Contains(err.Error(), "the connection to the hub dropped during the call") {
 		t.Errorf("the call out when the hub went away: %v, want ErrNodeLost saying the connection dropped", err)
 	}
-	_, err := tc.client.Call(ctx, Call{Module: sha, Func: "ticks", Args: []uint64{1}})
+	_, err := tc.client.Call(ctx, Call{Export: Export{Module: sha, Func: "ticks"}, Args: []uint64{1}})
 	var hubErr *HubError
 	if !errors.As(err, &hubErr) || !errors.Is(err, ErrHubLost) || hubErr.URL != url ||
 		err.Error() != "cluster: the hub at "+url+" has been unreachable for 500 ms" {
@@ -568,7 +578,7 @@ func TestHubTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The node runs one call at a time: this one runs only if the spinning one was cancelled.
-	res, err := tc.client.Call(ctx, Call{Module: sha, Func: "ticks", Args: []uint64{3}})
+	res, err := tc.client.Call(ctx, Call{Export: Export{Module: sha, Func: "ticks"}, Args: []uint64{3}})
 	if err != nil || res.Values[0] != 3 {
 		t.Fatalf("a call once the hub is back: %v, %v", res, err)
 	}
@@ -581,7 +591,7 @@ func TestHubTimeout(t *testing.T) {
 func BenchmarkCall(b *testing.B) {
 	tc := startCluster(b, 1)
 	client, sha := tc.client, tc.load(b, basics)
-	call := Call{Module: sha, Func: "add", Args: []uint64{1, 2}}
+	call := Call{Export: Export{Module: sha, Func: "add"}, Args: []uint64{1, 2}}
 	for range 200 { // warm up: the node's first calls map code and grow stacks
 		if _, err := client.Call(b.Context(), call); err != nil {
 			b.Fatal(err)
@@ -649,7 +659,7 @@ func TestCancelQueued(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel2()
 	out2 := newSyncWriter()
-	if _, err := tc.client.Call(ctx2, Call{Module: sha, Func: "ticks", Args: []uint64{1}, Node: node.ID, Stdout: out2}); !errors.Is(err, ErrInterrupted) {
+	if _, err := tc.client.Call(ctx2, Call{Export: Export{Module: sha, Func: "ticks"}, Args: []uint64{1}, Node: node.ID, Stdout: out2}); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("queued call: %v, want ErrInterrupted", err)
 	}
 	if n := tc.node(t, node.ID); n.PID != node.PID || n.Restarts != node.Restarts {
@@ -660,7 +670,7 @@ func TestCancelQueued(t *testing.T) {
 		t.Fatalf("running call: %v, want ErrInterrupted", err)
 	}
 	// The dropped call never ran: its output never came, and the next call runs alone.
-	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{2}, Node: node.ID})
+	res := tc.call(t, Call{Export: Export{Module: sha, Func: "ticks"}, Args: []uint64{2}, Node: node.ID})
 	if res.Values[0] != 2 || out2.String() != "" {
 		t.Errorf("ticks(2) = %v; the dropped call wrote %q", res.Values, out2.String())
 	}

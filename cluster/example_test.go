@@ -41,7 +41,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	res, err := client.Call(ctx, cluster.Call{Module: sha, Func: "fib", Args: []uint64{api.EncodeI32(20)}})
+	res, err := client.Call(ctx, cluster.Call{Export: cluster.Export{Module: sha, Func: "fib"}, Args: []uint64{api.EncodeI32(20)}})
 	if err != nil {
 		panic(err)
 	}

@@ -65,7 +65,7 @@ func FuzzDecodeBatch(f *testing.F) {
 		if n > 1024 { // the client's own count: bounded by wire.MaxBatchItems, kept small here
 			return
 		}
-		res := make([]BatchResult, n)
+		res := make([]Result, n)
 		if decodeBatch(b, int(n), res, "n1", "f") != nil {
 			return
 		}

@@ -62,16 +62,13 @@ type Loading struct {
 	err    error         // the first node's failure, set before done is closed
 }
 
-// StartLoad begins shipping a module to every node that lacks it, and returns at once. Nodes
-// that join or restart later receive it too. A call of the module waits until some node has
-// instantiated it (on its first tier), and fails with the nodes' error if every node failed
-// to. Bytes that are not a module give wasm.ErrInvalid at once; the nodes validate fully.
-func (c *Client) StartLoad(bin []byte) (*Loading, error) {
-	if _, err := wasm.Decode(bin); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(bin)
-	l := &Loading{SHA256: hex.EncodeToString(sum[:]), Size: len(bin), Start: time.Now(), c: c, done: make(chan struct{})}
+// StartLoad begins shipping module m, as wasm.Decode read it, to every node that lacks it, and
+// returns at once. Nodes that join or restart later receive it too: the client keeps m (not a
+// copy of its bytes) until the load is cancelled. A call of the module waits until some node
+// has instantiated it (on its first tier), and fails with the nodes' error if every node
+// failed to. The nodes validate the module fully; the caller may meanwhile (m.Describe).
+func (c *Client) StartLoad(m *wasm.Module) (*Loading, error) {
+	l := &Loading{SHA256: m.SHA256, Size: len(m.Bytes()), Start: time.Now(), c: c, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(c.ctx)
 	l.cancel = cancel
 	c.mu.Lock()
@@ -81,7 +78,7 @@ func (c *Client) StartLoad(bin []byte) (*Loading, error) {
 		return nil, ErrClosed
 	}
 	if _, ok := c.modules[l.SHA256]; !ok {
-		c.modules[l.SHA256] = bin
+		c.modules[l.SHA256] = m
 		c.order = append(c.order, l.SHA256)
 	}
 	var targets []string
@@ -97,7 +94,7 @@ func (c *Client) StartLoad(bin []byte) (*Loading, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.ship(ctx, id, l.SHA256, bin); err != nil {
+			if err := c.ship(ctx, id, m); err != nil {
 				once.Do(func() { l.err = err })
 			}
 		}()
@@ -109,12 +106,17 @@ func (c *Client) StartLoad(bin []byte) (*Loading, error) {
 	return l, nil
 }
 
-// Load ships a module to every node that lacks it, and to nodes that join or restart later.
-// It returns the module's SHA-256 once every current node has instantiated it, or the first
-// error: wasm.ErrInvalid for bytes that are not a module, or a *RemoteError from a node (an
-// invalid module, a missing import, say), after which the client forgets the module.
+// Load decodes a module and ships it as StartLoad does, to every node that lacks it and to
+// nodes that join or restart later. It returns the module's SHA-256 once every current node
+// has instantiated it, or the first error: wasm.ErrNotWasm or wasm.ErrInvalid for bytes that
+// are not a module, or a *RemoteError from a node (an invalid module, a missing import, say),
+// after which the client forgets the module.
 func (c *Client) Load(ctx context.Context, bin []byte) (string, error) {
-	l, err := c.StartLoad(bin)
+	m, err := wasm.Decode(bin)
+	if err != nil {
+		return "", err
+	}
+	l, err := c.StartLoad(m)
 	if err != nil {
 		return "", err
 	}
@@ -273,8 +275,9 @@ func (c *Client) loadErrLocked(sha string, ok func(id string) bool) error {
 // chunkTries is how many times a chunk is sent to a node that finds it damaged.
 const chunkTries = 3
 
-// ship makes node id instantiate module sha, sending its bytes if the node has not got them.
-func (c *Client) ship(ctx context.Context, id, sha string, bin []byte) (err error) {
+// ship makes node id instantiate module mod, sending its bytes if the node has not got them.
+func (c *Client) ship(ctx context.Context, id string, mod *wasm.Module) (err error) {
+	sha, bin := mod.SHA256, mod.Bytes()
 	c.noteLoad(id, sha, func(l *nodeLoad) { *l = nodeLoad{start: time.Now()} })
 	defer func() {
 		c.noteLoad(id, sha, func(l *nodeLoad) {

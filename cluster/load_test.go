@@ -5,7 +5,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,22 +25,18 @@ func TestStartLoad(t *testing.T) {
 		{"testdata/badstart.wasm", "f", nil, LoadFailed, "data"},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
-			bin, err := os.ReadFile(tt.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := tc.client.StartLoad(bin)
+			l, err := tc.client.StartLoad(mustDecode(t, tt.path))
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
-			res, err := tc.client.Call(ctx, Call{Module: l.SHA256, Func: tt.fn, Args: tt.args})
+			res, err := tc.client.Call(ctx, Call{Export: Export{Module: l.SHA256, Func: tt.fn}, Args: tt.args})
 			args := make([][]uint64, 10)
 			for i := range args {
 				args[i] = tt.args
 			}
-			mres, merr := tc.client.Map(ctx, MapSpec{Module: l.SHA256, Func: tt.fn, Args: args}, nil)
+			mres, merr := tc.client.Map(ctx, MapSpec{Export: Export{Module: l.SHA256, Func: tt.fn}, Args: args}, nil)
 			if tt.err == "" {
 				if err != nil || merr != nil {
 					t.Fatalf("call right after StartLoad: %v; map: %v", err, merr)
@@ -74,13 +69,12 @@ func TestStartLoad(t *testing.T) {
 		})
 	}
 	t.Run("cancel", func(t *testing.T) {
-		bin, _ := os.ReadFile("testdata/stream.wasm")
-		l, err := tc.client.StartLoad(bin)
+		l, err := tc.client.StartLoad(mustDecode(t, "testdata/stream.wasm"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		l.Cancel()
-		if _, err := tc.client.Call(t.Context(), Call{Module: l.SHA256, Func: "tick_then_spin"}); !errors.Is(err, ErrUnknownModule) {
+		if _, err := tc.client.Call(t.Context(), Call{Export: Export{Module: l.SHA256, Func: "tick_then_spin"}}); !errors.Is(err, ErrUnknownModule) {
 			t.Errorf("call of a cancelled load: %v, want ErrUnknownModule", err)
 		}
 	})

@@ -16,9 +16,8 @@ import (
 
 // MapSpec is a map of one export over many inputs.
 type MapSpec struct {
-	Module string     // SHA-256 of the module (as returned by Client.Load)
-	Func   string     // export name
-	Args   [][]uint64 // one argument tuple per task, encoded as wazero encodes them
+	Export
+	Args [][]uint64 // one argument tuple per task, encoded as wazero encodes them
 	// Chunk is how many tasks a node is handed at once. 0 chooses as the map goes (auto-grain,
 	// see grain.Auto): the first chunks are single tasks, later ones are sized from the measured
 	// cost per call and dispatch overhead to reach about 90 % efficiency, and they shrink toward
@@ -61,26 +60,13 @@ type MapProgress struct {
 	Failed      int
 	Nodes       int // nodes that took work so far
 	Elapsed     time.Duration
-	Index       int        // the task whose final result just arrived
-	Task        TaskResult // and that result
+	Index       int    // the task whose final result just arrived
+	Task        Result // and that result
 }
 
-// TaskResult is the outcome of one task of a map.
-type TaskResult struct {
-	Values []uint64
-	Node   string // node of the last attempt
-	// Timestamps of the last attempt: submitted by the client, started and finished on the
-	// node (its clock), received back.
-	Submitted, Started, Finished, Received time.Time
-
-	Retries int    // attempts beyond the first
-	Err     error  // nil, or why the task failed (a *RemoteError; a *wasm.Trap inside for a trap)
-	Tier    string // the engine that ran the last attempt: wasm.EngineCompiler or EngineInterpreter
-}
-
-// MapResult is a map's outcome: one TaskResult per input, in input order.
+// MapResult is a map's outcome: one Result per input, in input order.
 type MapResult struct {
-	Tasks       []TaskResult
+	Tasks       []Result
 	Chunk       int    // the chunk size asked for, or the largest one auto-grain chose
 	Chunks      []int  // the size of every chunk handed out, in order (reruns included)
 	ChunkReason string // how the chunk sizes were chosen
@@ -132,7 +118,7 @@ func (r *MapResult) BusyNodes() float64 {
 // Map runs spec.Func once per argument tuple, spread over the ready nodes, and returns the
 // results in input order. Nodes pull work: each holds at most two chunks, and whichever node
 // finishes a chunk takes the next, so a faster node takes more. A task that traps fails alone
-// (its TaskResult.Err is set; the error of Map stays nil); a task whose node dies runs again on
+// (its Result.Err is set; the error of Map stays nil); a task whose node dies runs again on
 // another node (a retry). Once every task is handed out, a node with nothing to do takes a
 // chunk that waits, unstarted, in another node's queue (it is stolen, not copied: the other
 // node drops it), so a slow node does not hold back the map's end. A chunk that has started
@@ -178,7 +164,7 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	ctx, unwatch := c.WatchHub(ctx)
 	defer unwatch()
 	n := len(spec.Args)
-	r := &MapResult{Tasks: make([]TaskResult, n), Chunk: spec.Chunk, Began: time.Now()}
+	r := &MapResult{Tasks: make([]Result, n), Chunk: spec.Chunk, Began: time.Now()}
 	m := &mapRun{c: c, spec: spec, r: r, progress: progress, left: n, slots: map[string]int{},
 		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1),
 		final: make([]bool, n), retries: make([]int, n), flights: map[*flight]bool{}}
@@ -470,16 +456,16 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	m.mu.Lock()
 	solo := m.costN > 0 && time.Duration(len(chunk))*m.costSum/time.Duration(m.costN) > soloWork
 	m.mu.Unlock()
-	ok, err := m.c.streamBatch(ctx, BatchCall{Module: m.spec.Module, Func: m.spec.Func, Args: args, Node: id, solo: solo}, true, sent,
-		func(lo int, rs []BatchResult) {
+	ok, err := m.c.streamBatch(ctx, BatchCall{Export: m.spec.Export, Args: args, Node: id, solo: solo}, true, sent,
+		func(lo int, rs []Result) {
 			if ctx.Err() == nil { // else interrupted, or stolen: not this one's results
 				m.record(id, chunk[lo:lo+len(rs)], rs, &st)
 			}
 		})
 	if !ok && ctx.Err() == nil { // the batch failed as a whole, before reaching the node
-		rs := make([]BatchResult, len(chunk))
+		rs := make([]Result, len(chunk))
 		for k := range rs {
-			rs[k] = BatchResult{Node: id, Err: &RemoteError{Node: id, Func: m.spec.Func, Err: err}}
+			rs[k] = Result{Node: id, Err: &RemoteError{Node: id, Func: m.spec.Func, Err: err}}
 		}
 		m.record(id, chunk, rs, &st)
 	}
@@ -532,7 +518,7 @@ type progressNote struct {
 // record takes the results rs of the chunk's tasks, as one message brought them back: each
 // task gets its final result, or goes to st.lost or st.again to be run again. It takes m.mu
 // once for them all, then reports progress task by task.
-func (m *mapRun) record(id string, tasks []int, rs []BatchResult, st *chunkStats) {
+func (m *mapRun) record(id string, tasks []int, rs []Result, st *chunkStats) {
 	notes := st.notes[:0]
 	m.mu.Lock()
 	elapsed := time.Since(m.r.Began)
@@ -568,8 +554,8 @@ func (m *mapRun) record(id string, tasks []int, rs []BatchResult, st *chunkStats
 		}
 		m.final[i] = true
 		t := &m.r.Tasks[i] // written once, by the goroutine that made final[i] true
-		*t = TaskResult{Values: b.Values, Node: id, Submitted: b.Submitted, Started: b.Started, Finished: b.Finished,
-			Received: b.Received, Retries: m.retries[i], Err: b.Err, Tier: b.Tier}
+		*t = *b
+		t.Node, t.Retries = id, m.retries[i]
 		m.left--
 		m.done++
 		if m.progress != nil {

@@ -33,7 +33,7 @@ func TestMapWorkerKilled(t *testing.T) {
 	done := make(chan result, 1)
 	seen := make([]atomic.Int32, n)
 	go func() {
-		r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "hold", Args: args, Chunk: 1}, func(p MapProgress) {
+		r, err := tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "hold"}, Args: args, Chunk: 1}, func(p MapProgress) {
 			seen[p.Index].Add(1)
 		})
 		done <- result{r, err}

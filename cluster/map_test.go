@@ -44,7 +44,7 @@ func TestMapInOrder(t *testing.T) {
 	for _, chunk := range []int{0, 1, 50} {
 		var calls atomic.Int32
 		last := MapProgress{}
-		r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(2000), Chunk: chunk},
+		r, err := tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "add"}, Args: addArgs(2000), Chunk: chunk},
 			func(p MapProgress) { calls.Add(1); last = p })
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +70,7 @@ func TestMapTrap(t *testing.T) {
 	}
 	args[42] = []uint64{0}
 	for _, retries := range []int{0, 2} {
-		r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "trap_div", Args: args, Retries: retries}, nil)
+		r, err := tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "trap_div"}, Args: args, Retries: retries}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,13 +91,13 @@ func TestMapCancel(t *testing.T) {
 	sha := tc.load(t, basics)
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	r, err := tc.client.Map(ctx, MapSpec{Module: sha, Func: "spin", Args: make([][]uint64, 20)}, nil)
+	r, err := tc.client.Map(ctx, MapSpec{Export: Export{Module: sha, Func: "spin"}, Args: make([][]uint64, 20)}, nil)
 	t.Logf("map returned %v after the cancel", time.Since(deadline(ctx)))
 	if !errors.Is(err, ErrInterrupted) || r == nil {
 		t.Fatalf("cancelled map: %v, want ErrInterrupted", err)
 	}
 	// The nodes are usable again.
-	r, err = tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(100)}, nil)
+	r, err = tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "add"}, Args: addArgs(100)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestMapThroughput(t *testing.T) {
 	sha := tc.load(t, basics)
 	args := addArgs(20000)
 	for _, chunk := range []int{1, 0, 1000, 10000} {
-		r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: args, Chunk: chunk}, nil)
+		r, err := tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "add"}, Args: args, Chunk: chunk}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func TestMapNodes(t *testing.T) {
 	sha := tc.load(t, basics)
 	nodes := tc.client.Nodes()
 	only := []string{nodes[0].ID, nodes[2].ID}
-	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(300), Chunk: 5, Nodes: only}, nil)
+	r, err := tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "add"}, Args: addArgs(300), Chunk: 5, Nodes: only}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestMapNodes(t *testing.T) {
 			t.Errorf("task ran on %s, not one of %v", id, only)
 		}
 	}
-	_, err = tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(3), Nodes: []string{"nope"}}, nil)
+	_, err = tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "add"}, Args: addArgs(3), Nodes: []string{"nope"}}, nil)
 	if !errors.Is(err, ErrUnknownNode) {
 		t.Errorf("unknown node: %v, want ErrUnknownNode", err)
 	}
@@ -151,7 +151,7 @@ func TestMapNodes(t *testing.T) {
 func TestMapAutoGrain(t *testing.T) {
 	tc := startCluster(t, 2)
 	sha := tc.load(t, basics)
-	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "add", Args: addArgs(20000)}, nil)
+	r, err := tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "add"}, Args: addArgs(20000)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestMapAutoGrain(t *testing.T) {
 	for i := range args {
 		args[i] = []uint64{api.EncodeI32(int32(448 + i%128))} // rows through the set: costly
 	}
-	r, err = tc.client.Map(t.Context(), MapSpec{Module: msha, Func: "row", Args: args}, nil)
+	r, err = tc.client.Map(t.Context(), MapSpec{Export: Export{Module: msha, Func: "row"}, Args: args}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestMapNodeKilled(t *testing.T) {
 	}
 	var killed atomic.Int64 // when, in UnixNano
 	seen := make([]int, n)
-	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "fib", Args: args, Chunk: 20}, func(p MapProgress) {
+	r, err := tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "fib"}, Args: args, Chunk: 20}, func(p MapProgress) {
 		seen[p.Index]++
 		// Once a quarter is done, at a result of the victim's: it has done work, and has more out.
 		if p.Done >= n/4 && p.Task.Node == victim.ID && killed.Load() == 0 {
@@ -321,7 +321,7 @@ func TestMapHeterogeneous(t *testing.T) {
 	for i := range args {
 		args[i] = []uint64{api.EncodeI32(25)}
 	}
-	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "fib", Args: args, Chunk: 1}, nil)
+	r, err := tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "fib"}, Args: args, Chunk: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func BenchmarkMap(b *testing.B) {
 			var total time.Duration
 			for b.Loop() {
 				t0 := time.Now()
-				r, err := tc.client.Map(b.Context(), MapSpec{Module: sha, Func: "add", Args: args, Chunk: bench.chunk}, bench.progress)
+				r, err := tc.client.Map(b.Context(), MapSpec{Export: Export{Module: sha, Func: "add"}, Args: args, Chunk: bench.chunk}, bench.progress)
 				total += time.Since(t0)
 				if err != nil || r.Failed > 0 || bench.progress != nil && last.Done != calls {
 					b.Fatal(err, r.Failed, last.Done)
@@ -407,7 +407,7 @@ func TestMapStealsQueuedChunk(t *testing.T) {
 		args[i] = []uint64{api.EncodeI32(int32(10 + i%6))}
 	}
 	var freed atomic.Bool
-	r, err := tc.client.Map(t.Context(), MapSpec{Module: sha, Func: "fib", Args: args, Chunk: chunk}, func(p MapProgress) {
+	r, err := tc.client.Map(t.Context(), MapSpec{Export: Export{Module: sha, Func: "fib"}, Args: args, Chunk: chunk}, func(p MapProgress) {
 		// Every task but those of the chunk the busy node kept: set it free.
 		if p.Done == n-chunk && freed.CompareAndSwap(false, true) {
 			stop()

@@ -54,7 +54,7 @@ func TestNodeMemoryLimit(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	_, err := tc.client.Call(ctx, Call{Module: sha, Func: "grow", Args: []uint64{api.EncodeI32(1000)}})
+	_, err := tc.client.Call(ctx, Call{Export: Export{Module: sha, Func: "grow"}, Args: []uint64{api.EncodeI32(1000)}})
 	var remote *RemoteError
 	if !errors.As(err, &remote) || !errors.Is(err, wasm.ErrMemoryLimit) {
 		t.Fatalf("grow(1000) under a 16 MiB limit: %v, want a *RemoteError matching wasm.ErrMemoryLimit", err)
@@ -62,7 +62,7 @@ func TestNodeMemoryLimit(t *testing.T) {
 	if !strings.Contains(err.Error(), "unreachable (memory limit 16 MiB reached; see --memory-limit)") {
 		t.Errorf("error %q does not name the limit", err)
 	}
-	res := tc.call(t, Call{Module: sha, Func: "pages"})
+	res := tc.call(t, Call{Export: Export{Module: sha, Func: "pages"}})
 	if got := api.DecodeI32(res.Values[0]); got != 256 {
 		t.Errorf("pages() after the trap = %d, want 256 (16 MiB)", got)
 	}

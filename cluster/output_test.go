@@ -63,7 +63,7 @@ func TestOutputCut(t *testing.T) {
 	sha := tc.load(t, "testdata/stream.wasm")
 	const n = 300000 // 1.4 MiB of "tick\n"
 	stdout, stderr := newWatchWriter(""), newWatchWriter("")
-	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{n}, Stdout: stdout, Stderr: stderr})
+	res := tc.call(t, Call{Export: Export{Module: sha, Func: "ticks"}, Args: []uint64{n}, Stdout: stdout, Stderr: stderr})
 	if res.Values[0] != n {
 		t.Errorf("ticks(%d) = %v", n, res.Values)
 	}
@@ -91,7 +91,7 @@ func TestOutputCutWhileRunning(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := tc.client.Call(ctx, Call{Module: sha, Func: "ticks_forever", Stdout: stdout, Stderr: stderr})
+		_, err := tc.client.Call(ctx, Call{Export: Export{Module: sha, Func: "ticks_forever"}, Stdout: stdout, Stderr: stderr})
 		errc <- err
 	}()
 	select {
@@ -109,7 +109,7 @@ func TestOutputCutWhileRunning(t *testing.T) {
 		t.Errorf("%d bytes of output, over the %d of the cap", got, node.MaxCallOutput)
 	}
 	out := newWatchWriter("")
-	res := tc.call(t, Call{Module: sha, Func: "ticks", Args: []uint64{2}, Stdout: out})
+	res := tc.call(t, Call{Export: Export{Module: sha, Func: "ticks"}, Args: []uint64{2}, Stdout: out})
 	if res.Values[0] != 2 || out.String() != "tick\ntick\n" {
 		t.Errorf("next call: ticks(2) = %v printing %q", res.Values, out.String())
 	}

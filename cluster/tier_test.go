@@ -17,7 +17,7 @@ func TestResultTier(t *testing.T) {
 	sha := tc.load(t, basics)
 	compiled, interpreted := false, 0
 	for k := int32(1); k <= 5000 && !compiled; k++ {
-		res := tc.call(t, Call{Module: sha, Func: "bump"})
+		res := tc.call(t, Call{Export: Export{Module: sha, Func: "bump"}})
 		if got := api.DecodeI32(res.Values[0]); got != k {
 			t.Fatalf("bump call %d = %d on tier %s: state lost", k, got, res.Tier)
 		}
@@ -59,7 +59,7 @@ func TestBatchTierAndNodeTiers(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	res, err := tc.client.CallBatch(ctx, BatchCall{Module: sha, Func: "bump", Args: make([][]uint64, 10)})
+	res, err := tc.client.CallBatch(ctx, BatchCall{Export: Export{Module: sha, Func: "bump"}, Args: make([][]uint64, 10)})
 	if err != nil {
 		t.Fatal(err)
 	}

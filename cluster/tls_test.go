@@ -134,7 +134,7 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := client.Call(ctx, Call{Module: sha, Func: "add", Args: []uint64{2, 3}})
+	res, err := client.Call(ctx, Call{Export: Export{Module: sha, Func: "add"}, Args: []uint64{2, 3}})
 	if err != nil || res.Values[0] != 5 {
 		t.Fatalf("add over TLS: %v, %v", res, err)
 	}

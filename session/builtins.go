@@ -76,24 +76,34 @@ func (s *Session) newBuiltins() starlark.StringDict {
 	}
 }
 
-// load starts shipping a module to the nodes, validates it here meanwhile, and announces it:
-// it returns once the module is valid, while the nodes go on receiving and compiling it (a
-// call waits for a node that has it).
+// load decodes a module, starts shipping it to the nodes, validates it here meanwhile, and
+// announces it: it returns once the module is valid, while the nodes go on receiving and
+// compiling it (a call waits for a node that has it). The module is decoded once: the client
+// ships that value and the inspector analyses it, so its bytes are kept in one place. A
+// module loaded before is not validated again, and its first decoding is the one kept.
 func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Module, error) {
 	ctx := threadContext(thread)
+	mod, err := wasm.Decode(bin)
+	if err != nil {
+		return nil, err
+	}
+	var info *wasm.Info
+	if old, ok := s.modules[mod.SHA256]; ok {
+		mod, info = old.mod, old.info
+	}
 	s.waitLocalNodes(ctx)
-	l, err := s.client.StartLoad(bin)
+	l, err := s.client.StartLoad(mod)
 	if err != nil {
 		return nil, err
 	}
-	info, err := wasm.Describe(bin)
-	if err != nil {
-		l.Cancel()
-		return nil, err
+	if info == nil {
+		if info, err = mod.Describe(); err != nil {
+			l.Cancel()
+			return nil, err
+		}
 	}
-	m := s.newModule(name, info)
-	s.insp.remember(info.SHA256, bin)
-	s.modules[info.SHA256] = m
+	m := s.newModule(name, mod, info)
+	s.modules[mod.SHA256] = m
 	s.showLoad(ctx, threadOutput(thread), newLoadView(name, m.summary(), l))
 	return m, nil
 }

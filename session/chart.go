@@ -93,12 +93,9 @@ func (s *Session) builtinSizes(thread *starlark.Thread, b *starlark.Builtin, arg
 	if top < 1 {
 		return nil, usageError("%s: top must be 1 or more, got %d", b.Name(), top)
 	}
-	a, ok, err := s.insp.analysis(m.info.SHA256)
+	a, err := s.insp.analysis(m)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, usageError("module %s is not one this session loaded: load it again", m.name)
 	}
 	var sizes []display.Size
 	for i, fm := range a.met.Funcs {

@@ -22,14 +22,13 @@ func TestChartBuiltins(t *testing.T) {
 	f, _ := s.globals["m"].(*Module).Attr("add")
 	began := time.Now()
 	at := func(ms int) time.Time { return began.Add(time.Duration(ms) * time.Millisecond) }
-	r := &cluster.MapResult{Began: began, Elapsed: 10 * time.Millisecond, Chunk: 1, Tasks: []cluster.TaskResult{
+	r := &cluster.MapResult{Began: began, Elapsed: 10 * time.Millisecond, Chunk: 1, Tasks: []cluster.Result{
 		{Values: []uint64{3}, Node: "a", Started: at(1), Finished: at(5), Tier: wasm.EngineInterpreter},
 		{Node: "b", Err: errors.New("boom"), Retries: 1, Started: at(1), Finished: at(2), Tier: wasm.EngineCompiler},
 		{Values: []uint64{7}, Node: "b", Started: at(2), Finished: at(8), Tier: wasm.EngineCompiler},
 	}}
 	s.globals["r"] = newMapResult(f.(*Function), r)
-	info, bin := bindExample(t, s, "b", "basics.wasm")
-	s.insp.remember(info.SHA256, bin)
+	bindExample(t, s, "b", "basics.wasm")
 
 	tests := []struct{ code, svg, term, err string }{
 		{code: "r.timeline()", svg: "pmap(m.add): 3 tasks", term: "a ▕"},
@@ -88,7 +87,7 @@ func TestProgressBundle(t *testing.T) {
 	b.last = time.Time{}
 	b.update(cluster.MapProgress{Done: 2, Total: 4, Nodes: 2, Elapsed: time.Second})
 	b.update(cluster.MapProgress{Done: 4, Total: 4, Nodes: 2, Elapsed: time.Second})
-	b.finish(&cluster.MapResult{Tasks: make([]cluster.TaskResult, 4), Elapsed: time.Second})
+	b.finish(&cluster.MapResult{Tasks: make([]cluster.Result, 4), Elapsed: time.Second})
 	if len(rec.got) != 3 {
 		t.Fatalf("%d displays, want 3: %v", len(rec.got), rec.got)
 	}

@@ -144,11 +144,16 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 	if err := client.WaitNodes(wctx, 1); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("session: no node has joined %s yet: start one with rain node --join %s", url, url)
 	}
-	for sha := range s.modules {
-		if bin, ok := s.insp.bytes(sha); ok {
-			if _, err := client.Load(ctx, bin); err != nil {
-				return err
+	for _, m := range s.modules {
+		l, err := client.StartLoad(m.mod)
+		if err != nil {
+			return err
+		}
+		if err := l.Wait(ctx); err != nil {
+			if ctx.Err() == nil {
+				l.Cancel() // as Client.Load does: the new nodes refused it
 			}
+			return err
 		}
 	}
 	return nil

@@ -110,7 +110,7 @@ func (s *Session) measureGrain(ctx context.Context, f *Function, raw []uint64, r
 	call := func(node string) (*cluster.Result, error) {
 		cctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
-		r, err := s.client.Call(cctx, cluster.Call{Module: f.module.info.SHA256, Func: f.sig.Name, Args: raw, Node: node})
+		r, err := s.client.Call(cctx, cluster.Call{Export: f.export(), Args: raw, Node: node})
 		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
 			return nil, fmt.Errorf("grain: %s ran past the %s limit on node %s and was stopped (its worker restarts): "+
 				"it costs more than %s a call, so ship it as is, one call per task", f.Name(), units.Duration(limit), node, units.Duration(limit))
@@ -140,7 +140,7 @@ func (s *Session) measureGrain(ctx context.Context, f *Function, raw []uint64, r
 		args[i] = raw
 	}
 	bctx, cancel := context.WithTimeout(ctx, 2*limit+grainBudget)
-	res, err := s.client.CallBatch(bctx, cluster.BatchCall{Module: f.module.info.SHA256, Func: f.sig.Name, Args: args, Node: home})
+	res, err := s.client.CallBatch(bctx, cluster.BatchCall{Export: f.export(), Args: args, Node: home})
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -192,7 +192,7 @@ func (s *Session) measureGrain(ctx context.Context, f *Function, raw []uint64, r
 	if runs >= 100 {
 		g.perItem = max(0, (span-busy-g.overhead)/time.Duration(runs))
 		half := args[:runs/2]
-		res, err := s.client.CallBatch(ctx, cluster.BatchCall{Module: f.module.info.SHA256, Func: f.sig.Name, Args: half, Node: home})
+		res, err := s.client.CallBatch(ctx, cluster.BatchCall{Export: f.export(), Args: half, Node: home})
 		if err == nil && len(res) == len(half) && res[0].Err == nil {
 			busy := res[len(res)-1].Finished.Sub(res[0].Started)
 			span := res[0].Received.Sub(res[0].Submitted)

@@ -83,7 +83,7 @@ func (s *Session) builtinSweep(thread *starlark.Thread, b *starlark.Builtin, arg
 	for _, k := range chunks {
 		var base *sweepRow
 		for _, n := range counts {
-			r, err := s.client.Map(ctx, cluster.MapSpec{Module: f.module.info.SHA256, Func: f.sig.Name, Args: raw, Chunk: k, Nodes: ready[:n]}, nil)
+			r, err := s.client.Map(ctx, cluster.MapSpec{Export: f.export(), Args: raw, Chunk: k, Nodes: ready[:n]}, nil)
 			if err != nil {
 				return nil, err
 			}

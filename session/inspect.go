@@ -14,12 +14,10 @@ import (
 	"github.com/rain-wasm/rain/wasm"
 )
 
-// inspector keeps the bytes of the modules a session loads, by SHA-256, and their static
-// analysis (wasm.Analyze), computed the first time a module is inspected. It is the receiver
-// of the inspect builtin, which is how the session reaches it.
+// inspector keeps the static analysis (wasm.Analyze) of the modules a session loaded, by
+// SHA-256, computed the first time a module is inspected.
 type inspector struct {
 	mu       sync.Mutex
-	bins     map[string][]byte
 	analyses map[string]*analysis
 }
 
@@ -31,57 +29,33 @@ type analysis struct {
 }
 
 func newInspector() *inspector {
-	return &inspector{bins: map[string][]byte{}, analyses: map[string]*analysis{}}
+	return &inspector{analyses: map[string]*analysis{}}
 }
 
-// remember keeps a loaded module's bytes for a later %inspect.
-func (in *inspector) remember(sha string, bin []byte) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if _, ok := in.bins[sha]; !ok {
-		in.bins[sha] = bin
+// analysis analyses module m once, or says, with a usage error, that it cannot: m was not
+// decoded by this session's load.
+func (in *inspector) analysis(m *Module) (*analysis, error) {
+	if m.mod == nil {
+		return nil, usageError("module %s is not one this session loaded: load it again", m.name)
 	}
-}
-
-// bytes gives the module sha's bytes, if it was loaded.
-func (in *inspector) bytes(sha string) ([]byte, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	bin, ok := in.bins[sha]
-	return bin, ok
-}
-
-// analysis decodes and analyses the module sha once.
-func (in *inspector) analysis(sha string) (*analysis, bool, error) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if a, ok := in.analyses[sha]; ok {
-		return a, true, nil
-	}
-	bin, ok := in.bins[sha]
+	a, ok := in.analyses[m.mod.SHA256]
 	if !ok {
-		return nil, false, nil
+		a = analyse(m.mod)
+		in.analyses[m.mod.SHA256] = a
 	}
-	a, err := analyse(bin)
-	if err != nil {
-		return nil, true, err
-	}
-	in.analyses[sha] = a
-	return a, true, nil
+	return a, nil
 }
 
-func analyse(bin []byte) (*analysis, error) {
-	m, err := wasm.Decode(bin)
-	if err != nil {
-		return nil, err
-	}
+func analyse(m *wasm.Module) *analysis {
 	a := &analysis{mod: m, met: wasm.Analyze(m), ex: map[uint32][]string{}}
 	for _, e := range m.Exports {
 		if e.Kind == "func" {
 			a.ex[e.Index] = append(a.ex[e.Index], e.Name)
 		}
 	}
-	return a, nil
+	return a
 }
 
 // inspectOptions are inspect's keyword arguments.
@@ -125,12 +99,9 @@ func (s *Session) builtinInspect(thread *starlark.Thread, b *starlark.Builtin, a
 	if opt.limit < 0 || opt.start < 0 || opt.n < 0 {
 		return nil, usageError("inspect: limit, start and n cannot be negative")
 	}
-	a, ok, err := s.insp.analysis(m.info.SHA256)
+	a, err := s.insp.analysis(m)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, usageError("module %s is not one this session loaded: load it again", m.name)
 	}
 	if name != "" {
 		idx, err := a.lookup(m.name, name)

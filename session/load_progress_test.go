@@ -11,6 +11,7 @@ import (
 
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // shown is a Display call as text.
@@ -118,7 +119,11 @@ func TestLoadShowsProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.loadShowAfter = time.Nanosecond
-	l, err := s.client.StartLoad(bin)
+	mod, err := wasm.Decode(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.client.StartLoad(mod)
 	if err != nil {
 		t.Fatal(err)
 	}

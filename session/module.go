@@ -18,7 +18,8 @@ import (
 // Module is a loaded Wasm module: its exported functions are its attributes.
 type Module struct {
 	name  string
-	info  *wasm.Info
+	mod   *wasm.Module // as decoded when it was loaded: its bytes, shipped and inspected
+	info  *wasm.Info   // what mod.Describe reported
 	s     *Session
 	funcs map[string]*Function
 }
@@ -29,8 +30,10 @@ var (
 	_ display.Shower    = (*Module)(nil)
 )
 
-func (s *Session) newModule(name string, info *wasm.Info) *Module {
-	m := &Module{name: name, info: info, s: s, funcs: map[string]*Function{}}
+// newModule names a loaded module. mod may be nil for a module known by its description
+// alone, which can be called but not inspected.
+func (s *Session) newModule(name string, mod *wasm.Module, info *wasm.Info) *Module {
+	m := &Module{name: name, mod: mod, info: info, s: s, funcs: map[string]*Function{}}
 	for i := range info.Exports {
 		f := &info.Exports[i]
 		m.funcs[f.Name] = &Function{module: m, sig: f}
@@ -120,6 +123,11 @@ func (f *Function) Hash() (uint32, error) {
 }
 func (f *Function) Name() string { return f.module.name + "." + f.sig.Name }
 
+// export names the function for the cluster client.
+func (f *Function) export() cluster.Export {
+	return cluster.Export{Module: f.module.info.SHA256, Func: f.sig.Name}
+}
+
 // Attr gives a function's methods: on(node).
 func (f *Function) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -152,8 +160,7 @@ func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kw
 	}
 	out := threadOutput(thread)
 	res, err := f.module.s.client.Call(threadContext(thread), cluster.Call{
-		Module: f.module.info.SHA256,
-		Func:   f.sig.Name,
+		Export: f.export(),
 		Args:   raw,
 		Node:   f.node,
 		Stdout: streamWriter{out, "stdout"},

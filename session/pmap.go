@@ -68,7 +68,7 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 	if err != nil {
 		return nil, err
 	}
-	spec := cluster.MapSpec{Module: f.module.info.SHA256, Func: f.sig.Name, Args: raw, Chunk: chunk, Retries: retries, Nodes: nodes}
+	spec := cluster.MapSpec{Export: f.export(), Args: raw, Chunk: chunk, Retries: retries, Nodes: nodes}
 	if !wait {
 		return startMap(f, spec), nil
 	}

@@ -285,7 +285,7 @@ func (it *completedIter) Next(p *starlark.Value) bool {
 func (it *completedIter) Done() {}
 
 // taskValue is a task's result as a Starlark value: None if it failed.
-func taskValue(f *Function, t *cluster.TaskResult) starlark.Value {
+func taskValue(f *Function, t *cluster.Result) starlark.Value {
 	if t.Err != nil || t.Values == nil {
 		return starlark.None
 	}

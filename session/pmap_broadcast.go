@@ -44,7 +44,7 @@ func (s *Session) builtinBroadcast(thread *starlark.Thread, b *starlark.Builtin,
 	var wg sync.WaitGroup
 	for i, id := range ids {
 		wg.Go(func() {
-			results[i], errs[i] = s.client.Call(ctx, cluster.Call{Module: f.module.info.SHA256, Func: f.sig.Name, Args: raw, Node: id})
+			results[i], errs[i] = s.client.Call(ctx, cluster.Call{Export: f.export(), Args: raw, Node: id})
 		})
 	}
 	wg.Wait()

@@ -18,7 +18,7 @@ import (
 // pmap's arguments, not to run it.
 func withAdd(t *testing.T) *Session {
 	s := offline(t)
-	m := s.newModule("m", &wasm.Info{SHA256: strings.Repeat("0", 64), Exports: []wasm.Func{
+	m := s.newModule("m", nil, &wasm.Info{SHA256: strings.Repeat("0", 64), Exports: []wasm.Func{
 		{Name: "add", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, Results: []api.ValueType{api.ValueTypeI32}},
 	}})
 	s.globals["m"] = m
@@ -57,7 +57,7 @@ func TestMapResultValue(t *testing.T) {
 	f, _ := s.globals["m"].(*Module).Attr("add")
 	began := time.Now()
 	at := func(ms int) time.Time { return began.Add(time.Duration(ms) * time.Millisecond) }
-	r := &cluster.MapResult{Began: began, Elapsed: 10 * time.Millisecond, Chunk: 1, Retried: 1, Failed: 1, Tasks: []cluster.TaskResult{
+	r := &cluster.MapResult{Began: began, Elapsed: 10 * time.Millisecond, Chunk: 1, Retried: 1, Failed: 1, Tasks: []cluster.Result{
 		{Values: []uint64{3}, Node: "a", Submitted: at(0), Started: at(1), Finished: at(5), Received: at(6)},
 		{Node: "b", Err: errors.New("boom"), Retries: 1},
 		{Values: []uint64{7}, Node: "b", Submitted: at(0), Started: at(2), Finished: at(8), Received: at(9)},

@@ -133,7 +133,7 @@ type Session struct {
 	mu      sync.Mutex // guards globals and modules, read by Complete while a cell runs
 	globals starlark.StringDict
 	modules map[string]*Module // by SHA-256
-	insp    *inspector         // module bytes and their metrics, for %inspect
+	insp    *inspector         // the modules' metrics, for %inspect
 
 	hub    *cluster.Hub
 	local  *cluster.LocalNodes

@@ -29,21 +29,25 @@ func offline(t *testing.T) *Session {
 	return s
 }
 
-// bindExample binds name, in an offline session, to a module of examples/ described the way
-// Session.load describes it, and returns its description and bytes (which the inspector does
-// not keep until the caller remembers them).
-func bindExample(t *testing.T, s *Session, name, file string) (*wasm.Info, []byte) {
+// bindExample binds name, in an offline session, to a module of examples/ decoded and
+// described the way Session.load does it, and returns it.
+func bindExample(t *testing.T, s *Session, name, file string) *Module {
 	t.Helper()
 	bin, err := os.ReadFile(filepath.Join("..", "examples", file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := wasm.Describe(bin)
+	mod, err := wasm.Decode(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.globals[name] = s.newModule(name, info)
-	return info, bin
+	info, err := mod.Describe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := s.newModule(name, mod, info)
+	s.globals[name] = m
+	return m
 }
 
 // recorder is an Output that keeps what a cell printed.

@@ -1,15 +1,20 @@
 package wasm
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/tetratelabs/wazero/api"
 )
 
-// Module is the structure of a WebAssembly binary as Decode reads it: its types, imports,
-// functions (with where each body lies in the binary), exports and names. Decode checks the
-// binary's framing, not its semantics; Describe and Runtime.Load validate fully.
+// Module is a WebAssembly binary as Decode reads it: the binary itself (Bytes), its SHA-256,
+// and its structure: types, imports, functions (with where each body lies in the binary),
+// exports and names. Decode checks the binary's framing, not its semantics; Describe and
+// Runtime.Load validate fully. A Module is not changed after Decode, so one value may be
+// shared: a client ships its bytes while an inspector analyses it.
 type Module struct {
+	SHA256   string // of the binary, in hex: the module's address on a cluster
 	Name     string // module name from the name section, if any
 	Types    []FuncType
 	Imports  []Import
@@ -20,8 +25,12 @@ type Module struct {
 	// starts with; 0 without a memory.
 	MemoryMin uint64
 
-	bin []byte // the binary, for what Analyze reads beyond the above (start, elements)
+	bin []byte // the binary, for Bytes and for what Analyze reads beyond the above (start, elements)
 }
+
+// Bytes is the binary the module was decoded from, kept as Decode was given it (not copied):
+// neither the caller of Decode nor of Bytes may change it.
+func (m *Module) Bytes() []byte { return m.bin }
 
 // FuncType is a function signature from the type section.
 type FuncType struct {
@@ -112,6 +121,8 @@ func Decode(bin []byte) (*Module, error) {
 	if err := d.sections(); err != nil {
 		return nil, err
 	}
+	sum := sha256.Sum256(bin)
+	d.m.SHA256 = hex.EncodeToString(sum[:])
 	return d.m, nil
 }
 

@@ -3,6 +3,8 @@ package wasm
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -90,6 +92,10 @@ func TestDecode(t *testing.T) {
 	}
 	if got := fmtList(names); got != "type import function export code" {
 		t.Errorf("sections: %s", got)
+	}
+	// The module keeps its binary, not a copy, and the binary's SHA-256.
+	if sum := sha256.Sum256(command); m.SHA256 != hex.EncodeToString(sum[:]) || &m.Bytes()[0] != &command[0] || len(m.Bytes()) != len(command) {
+		t.Errorf("SHA256 %s, Bytes %d bytes at %p; binary %d bytes at %p", m.SHA256, len(m.Bytes()), m.Bytes(), len(command), command)
 	}
 	// Locals are counted, and Code starts after them.
 	withLocals := module(section(1, vec(funcType(nil, nil))), section(3, vec(uleb(0))),

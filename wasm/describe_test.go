@@ -36,7 +36,7 @@ func TestDescribe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.module, func(t *testing.T) {
 			bin := example(t, tt.module)
-			info, err := Describe(bin)
+			info, err := describe(bin)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +122,7 @@ func TestDescribeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Describe(tt.bin)
+			_, err := describe(tt.bin)
 			if !errors.Is(err, tt.is) {
 				t.Fatalf("got %v, want %v", err, tt.is)
 			}
@@ -135,6 +135,15 @@ func TestDescribeErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// describe decodes bin and describes the module, as a client does when a user loads it.
+func describe(bin []byte) (*Info, error) {
+	m, err := Decode(bin)
+	if err != nil {
+		return nil, err
+	}
+	return m.Describe()
 }
 
 // matches reports whether msg is want, or contains the parts of want separated by "…" in order.

@@ -1,9 +1,11 @@
 // Package wasm decodes WebAssembly modules and runs them on wazero.
 //
-// Decode reads the structure of a binary with our own decoder: types, imports, functions
-// (where each body lies, its locals and its code), exports and the names of the "name"
-// section. Describe validates a module and reports what a user needs to call it: its exports
-// with their signatures, its imports, its size and its SHA-256. Errors carry the "wasm: "
+// Decode reads a binary once, with our own decoder, into a Module: the binary itself and its
+// SHA-256, its types, imports, functions (where each body lies, its locals and its code),
+// exports and the names of the "name" section. A client decodes a module once and shares that
+// value: Module.Describe validates it and reports what a user needs to call it (its exports
+// with their signatures, its imports, its size and its SHA-256), Analyze measures its
+// functions, and Module.Bytes is what is shipped to the nodes. Errors carry the "wasm: "
 // prefix and match the sentinels ErrNotWasm, ErrInvalid (a *DecodeError gives the byte offset)
 // and ErrImport (an *ImportError names it): a module may import only from
 // wasi_snapshot_preview1.

@@ -10,12 +10,16 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-func ExampleDescribe() {
+func ExampleModule_Describe() {
 	bin, err := os.ReadFile("../examples/mandelbrot.wasm")
 	if err != nil {
 		panic(err)
 	}
-	info, err := wasm.Describe(bin)
+	m, err := wasm.Decode(bin)
+	if err != nil {
+		panic(err)
+	}
+	info, err := m.Describe()
 	if err != nil {
 		panic(err)
 	}

@@ -2,8 +2,6 @@ package wasm
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -132,21 +130,17 @@ func (in *Info) Export(name string) (Func, bool) {
 	return Func{}, false
 }
 
-// Describe validates a module and reports its exports, imports and size. Errors wrap
-// ErrNotWasm, ErrInvalid (a *DecodeError says at which byte) or ErrImport (an *ImportError
-// names the import).
-func Describe(bin []byte) (*Info, error) {
-	m, err := Decode(bin)
-	if err != nil {
-		return nil, err
-	}
-	if err := validate(bin); err != nil {
+// Describe validates the module and reports its exports, imports and size. Errors wrap
+// ErrInvalid or ErrImport (an *ImportError names the import); those of reading the binary
+// came from Decode.
+func (m *Module) Describe() (*Info, error) {
+	if err := validate(m.bin); err != nil {
 		return nil, err
 	}
 	if err := checkImports(m.Imports); err != nil {
 		return nil, err
 	}
-	return newInfo(bin, m), nil
+	return m.info(), nil
 }
 
 // validate runs wazero's validation by compiling with the interpreter, which is the cheaper
@@ -162,11 +156,11 @@ func validate(bin []byte) error {
 	return cm.Close(ctx)
 }
 
-func newInfo(bin []byte, m *Module) *Info {
-	sum := sha256.Sum256(bin)
+// info is what Describe reports, without validating.
+func (m *Module) info() *Info {
 	in := &Info{
-		SHA256:    hex.EncodeToString(sum[:]),
-		Size:      len(bin),
+		SHA256:    m.SHA256,
+		Size:      len(m.bin),
 		Imports:   m.Imports,
 		Functions: len(m.Funcs),
 		FuncNames: map[uint32]string{},

@@ -121,7 +121,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 // during _initialize goes to stdout and stderr (either may be nil to discard it).
 //
 // A runtime keeps one instance per module: loading the same bytes again returns the instance
-// already loaded. Errors are those of Describe. With TierAuto the module is callable on the
+// already loaded. Errors are those of Decode and Describe. With TierAuto the module is callable on the
 // interpreter when Load returns, and on compiled code once the background compiler is done
 // (see the package comment's Tiers).
 func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer) (*Instance, error) {
@@ -132,7 +132,7 @@ func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer
 	if err := checkImports(m.Imports); err != nil {
 		return nil, err
 	}
-	info := newInfo(bin, m)
+	info := m.info()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -113,7 +113,7 @@ func run(rain, examples string, calls, rtts, big int) error {
 		best := 0.0
 		for range 5 {
 			t0 := time.Now()
-			r, err := client.Map(ctx, cluster.MapSpec{Module: mandel, Func: "row", Args: rows, Chunk: 16}, nil)
+			r, err := client.Map(ctx, cluster.MapSpec{Export: cluster.Export{Module: mandel, Func: "row"}, Args: rows, Chunk: 16}, nil)
 			if err == nil && r.Failed > 0 {
 				err = fmt.Errorf("%d rows failed", r.Failed)
 			}
@@ -145,7 +145,7 @@ func run(rain, examples string, calls, rtts, big int) error {
 	}
 
 	// Round trip of one add.
-	add := cluster.Call{Module: basics, Func: "add", Args: []uint64{1, 2}}
+	add := cluster.Call{Export: cluster.Export{Module: basics, Func: "add"}, Args: []uint64{1, 2}}
 	for range 200 {
 		if _, err := client.Call(ctx, add); err != nil {
 			return err
@@ -169,7 +169,7 @@ func run(rain, examples string, calls, rtts, big int) error {
 	}
 	mapRate := func(chunk int) (float64, error) {
 		t0 := time.Now()
-		r, err := client.Map(ctx, cluster.MapSpec{Module: basics, Func: "add", Args: args, Chunk: chunk}, nil)
+		r, err := client.Map(ctx, cluster.MapSpec{Export: cluster.Export{Module: basics, Func: "add"}, Args: args, Chunk: chunk}, nil)
 		if err == nil && r.Failed > 0 {
 			err = fmt.Errorf("%d adds failed", r.Failed)
 		}
@@ -190,7 +190,7 @@ func run(rain, examples string, calls, rtts, big int) error {
 		}
 		for range 3 {
 			t0 := time.Now()
-			r, err := client.Map(ctx, cluster.MapSpec{Module: basics, Func: "add", Args: bigArgs, Chunk: f.BigChunk}, nil)
+			r, err := client.Map(ctx, cluster.MapSpec{Export: cluster.Export{Module: basics, Func: "add"}, Args: bigArgs, Chunk: f.BigChunk}, nil)
 			if err == nil && r.Failed > 0 {
 				err = fmt.Errorf("%d adds failed", r.Failed)
 			}
@@ -216,7 +216,7 @@ func run(rain, examples string, calls, rtts, big int) error {
 				if lo >= calls {
 					return
 				}
-				_, err := client.CallBatch(ctx, cluster.BatchCall{Module: basics, Func: "add", Args: args[lo:min(lo+f.LargeChunk, calls)]})
+				_, err := client.CallBatch(ctx, cluster.BatchCall{Export: cluster.Export{Module: basics, Func: "add"}, Args: args[lo:min(lo+f.LargeChunk, calls)]})
 				if err != nil {
 					mu.Lock()
 					firstErr = err

@@ -165,7 +165,7 @@ func run(ctx context.Context, reps int, examples string, verbose bool) error {
 
 // measure runs the map once on nodes and returns its throughput.
 func measure(ctx context.Context, c *cluster.Client, w workload, nodes []string, chunk int) (float64, *cluster.MapResult, error) {
-	r, err := c.Map(ctx, cluster.MapSpec{Module: w.module, Func: w.fn, Args: w.args, Chunk: chunk, Nodes: nodes}, nil)
+	r, err := c.Map(ctx, cluster.MapSpec{Export: cluster.Export{Module: w.module, Func: w.fn}, Args: w.args, Chunk: chunk, Nodes: nodes}, nil)
 	if err != nil {
 		return 0, nil, err
 	}

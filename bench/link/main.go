@@ -36,6 +36,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 func main() {
@@ -216,7 +217,11 @@ func (b *bench) run(dirs []string, tier string) (outcome, error) {
 func loadToFirstResult(ctx context.Context, c *cluster.Client, bin []byte) (string, outcome, error) {
 	var o outcome
 	t0 := time.Now()
-	l, err := c.StartLoad(bin)
+	m, err := wasm.Decode(bin) // timed: %load decodes the module as it starts the load
+	if err != nil {
+		return "", o, err
+	}
+	l, err := c.StartLoad(m)
 	if err != nil {
 		return "", o, err
 	}
@@ -227,7 +232,7 @@ func loadToFirstResult(ctx context.Context, c *cluster.Client, bin []byte) (stri
 	var once sync.Once
 	for _, node := range nodes {
 		go func() {
-			res, err := c.Call(ctx, cluster.Call{Module: sha, Func: "collatz", Args: []uint64{api.EncodeI32(27)}, Node: node.ID})
+			res, err := c.Call(ctx, cluster.Call{Export: cluster.Export{Module: sha, Func: "collatz"}, Args: []uint64{api.EncodeI32(27)}, Node: node.ID})
 			if err == nil && api.DecodeI32(res.Values[0]) != 111 {
 				err = fmt.Errorf("collatz(27) = %d on %s", api.DecodeI32(res.Values[0]), node.ID)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 func main() {
@@ -101,7 +102,11 @@ func run(ctx context.Context, rain string, bin []byte, dirs []string, tier strin
 		return 0, 0, err
 	}
 	t0 := time.Now()
-	l, err := c.StartLoad(bin)
+	m, err := wasm.Decode(bin) // timed: %load decodes the module as it starts the load
+	if err != nil {
+		return 0, 0, err
+	}
+	l, err := c.StartLoad(m)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -109,7 +114,7 @@ func run(ctx context.Context, rain string, bin []byte, dirs []string, tier strin
 	errs := make(chan error, len(dirs))
 	for _, node := range c.Nodes() {
 		go func() {
-			res, err := c.Call(ctx, cluster.Call{Module: sha, Func: "collatz", Args: []uint64{api.EncodeI32(27)}, Node: node.ID})
+			res, err := c.Call(ctx, cluster.Call{Export: cluster.Export{Module: sha, Func: "collatz"}, Args: []uint64{api.EncodeI32(27)}, Node: node.ID})
 			if err == nil && api.DecodeI32(res.Values[0]) != 111 {
 				err = fmt.Errorf("collatz(27) = %d", api.DecodeI32(res.Values[0]))
 			}

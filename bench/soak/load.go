@@ -80,7 +80,7 @@ func session(ctx context.Context, c *cluster.Client, module string, s, size int,
 		args := w.args(s, k, size)
 		seen := make([]uint8, len(args))
 		mctx, cancel := context.WithTimeout(context.Background(), mapTimeout) // a map that began ends
-		r, err := c.Map(mctx, cluster.MapSpec{Module: module, Func: w.fn, Args: args},
+		r, err := c.Map(mctx, cluster.MapSpec{Export: cluster.Export{Module: module, Func: w.fn}, Args: args},
 			func(p cluster.MapProgress) {
 				if seen[p.Index] < 255 {
 					seen[p.Index]++
@@ -94,7 +94,7 @@ func session(ctx context.Context, c *cluster.Client, module string, s, size int,
 			if seen[i] > 1 {
 				dup += int(seen[i]) - 1
 			}
-			var task cluster.TaskResult
+			var task cluster.Result
 			if r != nil && i < len(r.Tasks) {
 				task = r.Tasks[i]
 			}

@@ -29,8 +29,8 @@
 //
 // # Tiers
 //
-// A node's worker runs modules as wasm.WithTier says (see WithTier): every cluster.Result and
-// cluster.BatchResult names the engine that ran it, and the node's status
+// A node's worker runs modules as wasm.WithTier says (see WithTier): every cluster.Result
+// names the engine that ran it, and the node's status
 // (cluster.NodeInfo.Tiers) carries each module's tier state — interpreter, compiling or
 // compiled, from the cache or not, with its times — sent by the worker when a module is
 // instantiated, when its compiled code is ready and after a call that switched to it.

@@ -268,7 +268,7 @@ func TestHubRestart(t *testing.T) {
 			}
 			ended := make(chan outcome, 1)
 			go func() {
-				r, err := c.Map(ctx, cluster.MapSpec{Module: basics, Func: "fib", Args: args, Chunk: 5}, func(p cluster.MapProgress) {
+				r, err := c.Map(ctx, cluster.MapSpec{Export: cluster.Export{Module: basics, Func: "fib"}, Args: args, Chunk: 5}, func(p cluster.MapProgress) {
 					if p.Done == 30 {
 						close(someDone)
 					}
@@ -314,7 +314,7 @@ func TestHubRestart(t *testing.T) {
 			for i := range adds {
 				adds[i] = []uint64{uint64(i), 1000}
 			}
-			r, err := c.Map(ctx, cluster.MapSpec{Module: basics, Func: "add", Args: adds, Chunk: 10}, nil)
+			r, err := c.Map(ctx, cluster.MapSpec{Export: cluster.Export{Module: basics, Func: "add"}, Args: adds, Chunk: 10}, nil)
 			if err != nil {
 				t.Fatalf("the map after the restart: %v", err)
 			}
