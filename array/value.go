@@ -40,7 +40,7 @@ func (a *Array) String() string {
 		return b.String()
 	}
 	if len(a.shape) == 1 && a.Size() > 0 {
-		return "<array " + a.dtype.String() + " " + a.ShapeString() + ": " + strings.Join(a.Ends(3), ", ") + ">"
+		return "<array " + a.dtype.String() + " " + a.ShapeString() + ": " + strings.Join(a.ends(3), ", ") + ">"
 	}
 	return "<array " + a.dtype.String() + " " + a.ShapeString() + ">"
 }
@@ -90,9 +90,9 @@ func formatFloat(f float64, dt DType) string {
 	return s
 }
 
-// Ends is the first and last n elements of the flat array as text, with "…" between them
+// ends is the first and last n elements of the flat array as text, with "…" between them
 // when there are more than 2n; all of them when there are not.
-func (a *Array) Ends(n int) []string {
+func (a *Array) ends(n int) []string {
 	size := a.Size()
 	var out []string
 	if size <= 2*n {
