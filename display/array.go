@@ -3,6 +3,7 @@ package display
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"image"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/rain-wasm/rain/array"
 )
+
+// PNGType is the MIME type of a PNG; its data in a bundle is base64, as Jupyter sends it.
+const PNGType = "image/png"
 
 // How an array is drawn.
 const (
@@ -35,7 +39,7 @@ const (
 func Array(a *array.Array) Bundle {
 	b := Plain(arrayText(a, false))
 	if p := ArrayPNG(a); p != nil {
-		b["image/png"] = p
+		b[PNGType] = base64.StdEncoding.EncodeToString(p)
 	}
 	return b
 }

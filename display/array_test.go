@@ -2,6 +2,7 @@ package display
 
 import (
 	"bytes"
+	"encoding/base64"
 	"image"
 	"image/color"
 	"image/png"
@@ -57,7 +58,7 @@ func TestArrayPicture(t *testing.T) {
 			if !strings.HasPrefix(b.Text(), tt.title) {
 				t.Errorf("text/plain %q, want it to begin %q", b.Text(), tt.title)
 			}
-			p, _ := b["image/png"].([]byte)
+			p := pngOf(t, b)
 			if tt.pngW == 0 {
 				if p != nil {
 					t.Errorf("a %s array has an image/png", tt.a.ShapeString())
@@ -102,7 +103,7 @@ func TestArrayColours(t *testing.T) {
 	rgb, _ := array.Zeros(array.U8, 300, 300, 3)
 	rgb.Bytes()[0], rgb.Bytes()[1], rgb.Bytes()[2] = 10, 20, 30
 	b := Array(rgb)
-	pic, err := png.Decode(bytes.NewReader(b["image/png"].([]byte)))
+	pic, err := png.Decode(bytes.NewReader(pngOf(t, b)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +163,20 @@ func TestArrayNaN(t *testing.T) {
 	if img.At(0, 5) != nanColor {
 		t.Errorf("NaN is drawn %v, want %v", img.At(0, 5), nanColor)
 	}
+}
+
+// pngOf is a bundle's image/png, decoded from base64; nil if it has none.
+func pngOf(t *testing.T, b Bundle) []byte {
+	t.Helper()
+	s, ok := b[PNGType].(string)
+	if !ok {
+		return nil
+	}
+	p, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatalf("image/png is not base64: %v", err)
+	}
+	return p
 }
 
 // stripANSI removes colour sequences.
