@@ -263,9 +263,9 @@ func TestBadImage(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"jpeg", []byte("\xff\xd8\xff\xe0\x00\x10JFIF"), "a JPEG file, not PNG or PGM: read_image reads PNG and PGM"},
-		{"empty", nil, "an empty file, not PNG or PGM"},
-		{"text", []byte("hello"), "not an image, not PNG or PGM"},
+		{"jpeg", []byte("\xff\xd8\xff\xe0\x00\x10JFIF"), "a JPEG file, not a PNG or PGM image (the formats read): convert it to PNG first"},
+		{"empty", nil, "an empty file, not a PNG or PGM image"},
+		{"text", []byte("hello"), "array: not a PNG or PGM image (the formats read)"},
 		{"truncated pgm", []byte("P5 4 4 255\n\x00\x01"), "the PGM ends after 2 of its 4×4 pixels: it is truncated"},
 		{"bad header", []byte("P5 4 x 255\n"), "a broken PGM header"},
 		{"broken png", append([]byte("\x89PNG\r\n\x1a\n"), "junk"...), "a broken PNG"},

@@ -74,7 +74,7 @@ func (a *Array) EncodePNG(w io.Writer) error {
 // EncodePGM writes a 2-D u8 array as a binary PGM (P5).
 func (a *Array) EncodePGM(w io.Writer) error {
 	if a.dtype != U8 || len(a.shape) != 2 {
-		return errorf(ErrImage, "a PGM holds a 2-D u8 array (grey), not %s %s: write a .png for colour", a.dtype, a.ShapeString())
+		return errorf(ErrImage, "a PGM holds a 2-D u8 array (grey), not %s %s: write a .png instead", a.dtype, a.ShapeString())
 	}
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "P5\n%d %d\n255\n", a.shape[1], a.shape[0])
@@ -98,10 +98,13 @@ func DecodeImage(data []byte) (*Array, error) {
 	case bytes.HasPrefix(data, []byte("P5")), bytes.HasPrefix(data, []byte("P2")):
 		return decodePGM(data)
 	}
-	return nil, errorf(ErrImage, "%s, not PNG or PGM: read_image reads PNG and PGM; convert it to PNG first", sniff(data))
+	if kind := sniff(data); kind != "" {
+		return nil, errorf(ErrImage, "%s, not a PNG or PGM image (the formats read): convert it to PNG first", kind)
+	}
+	return nil, errorf(ErrImage, "not a PNG or PGM image (the formats read): convert it to PNG first")
 }
 
-// sniff names a file's format from its first bytes, as an error says it.
+// sniff names a file's format from its first bytes, as an error says it; "" if unknown.
 func sniff(data []byte) string {
 	for _, f := range []struct{ magic, name string }{
 		{"\xff\xd8\xff", "a JPEG"}, {"GIF8", "a GIF"}, {"BM", "a BMP"}, {"RIFF", "a RIFF (WebP?)"},
@@ -115,7 +118,7 @@ func sniff(data []byte) string {
 	if len(data) == 0 {
 		return "an empty file"
 	}
-	return "not an image"
+	return ""
 }
 
 // decodePGM reads a Netpbm grey map.
