@@ -247,9 +247,13 @@ func ShapeOf(v starlark.Value) ([]int, error) {
 	}
 	shape := make([]int, r.Len())
 	for i := range shape {
-		n, err := starlark.AsInt32(r.Index(i))
+		x := r.Index(i)
+		n, err := starlark.AsInt32(x)
+		if _, isInt := x.(starlark.Int); isInt && err != nil {
+			return nil, errorf(ErrShape, "dimension %d of the shape, %s, is too large", i, x)
+		}
 		if err != nil {
-			return nil, errorf(ErrShape, "a shape is an int or a tuple of ints: dimension %d is a %s", i, r.Index(i).Type())
+			return nil, errorf(ErrShape, "a shape is an int or a tuple of ints: dimension %d is %s", i, withArticle(x.Type()))
 		}
 		shape[i] = n
 	}
