@@ -284,8 +284,9 @@ func (s *Session) nodeSummary() string {
 }
 
 // Exec runs one cell. It returns the value of the cell's last expression (nil if none, or if
-// it is None). Errors are *Error. Cancelling ctx interrupts running Wasm on every node within
-// a second and stops Starlark loops; the session's state is kept.
+// it is None), ready to show: an array comes wrapped so that a terminal also gets its
+// picture's file. Errors are *Error. Cancelling ctx interrupts running Wasm on every node
+// within a second and stops Starlark loops; the session's state is kept.
 func (s *Session) Exec(ctx context.Context, code string, out Output) (starlark.Value, error) {
 	v, err := s.exec(ctx, code, out)
 	if err != nil {
@@ -294,7 +295,7 @@ func (s *Session) Exec(ctx context.Context, code string, out Output) (starlark.V
 	if v == starlark.None {
 		v = nil
 	}
-	return v, nil
+	return cellValue(v), nil
 }
 
 func (s *Session) exec(ctx context.Context, code string, out Output) (starlark.Value, error) {
