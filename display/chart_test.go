@@ -62,7 +62,11 @@ func charts(t *testing.T) map[string]*Chart {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]*Chart{"timeline": tl, "speedup": sp, "sizes": sz}
+	cg, err := CallGraph("trap_nested () -> i32 · basics func[7]", []string{"main", "a_very_long_function_name_from_a_cpp_mangler", "+3 more"}, "trap_nested", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*Chart{"timeline": tl, "speedup": sp, "sizes": sz, "callgraph": cg}
 }
 
 // TestChartStructure checks what a reader needs in each SVG: the title, axis labels with
@@ -75,6 +79,7 @@ func TestChartStructure(t *testing.T) {
 	}{
 		{"timeline", []string{"pmap(mb.row): 24 tasks on 2 nodes", "time since the map began (ms)", ">node<", ">node-1<", ">node-2<", ">mb.row<", ">mb.escape<", ">retried (1)<", ">failed (1)<"}},
 		{"speedup", []string{"speedup over 1 node", "efficiency (% of ideal)", "speedup (×)", ">nodes<", ">measured<", ">ideal<", "Amdahl fit: serial fraction", "mandelbrot rows: speedup over 1 node"}},
+		{"callgraph", []string{">main<", ">a_very_long_functio…<", ">+3 more<", ">trap_nested<", ">no callees<", "font-family:'Liberation Mono',Cousine,'Courier New',monospace"}},
 		{"sizes", []string{"mb: function sizes", "size of the function&#39;s code (bytes)", ">row<", ">4000<", "(largest 8 of 11)", "+3 more: 1207 bytes", "a_very_long_function_name_f…"}},
 	}
 	for _, tt := range tests {
@@ -135,6 +140,9 @@ func TestChartErrors(t *testing.T) {
 	}
 	if _, err := Sizes("s", nil, 3); !errors.Is(err, ErrNoData) {
 		t.Errorf("no sizes: %v", err)
+	}
+	if _, err := CallGraph("g", nil, "", nil); !errors.Is(err, ErrNoData) {
+		t.Errorf("a call graph of no function: %v", err)
 	}
 }
 
@@ -234,7 +242,7 @@ func BenchmarkChartPNG(b *testing.B) {
 		b.Fatal(err)
 	}
 	cs["timeline-1024"] = tl
-	for _, name := range []string{"timeline", "timeline-1024", "speedup", "sizes"} {
+	for _, name := range []string{"timeline", "timeline-1024", "speedup", "sizes", "callgraph"} {
 		b.Run(name, func(b *testing.B) {
 			var n int
 			for i := 0; i < b.N; i++ {
