@@ -74,7 +74,8 @@ func (c *Chart) Bundle() Bundle {
 }
 
 // HTML is the chart for a page: a <picture> whose source is the SVG and whose <img> is the PNG
-// rendition, or the SVG inline if the PNG cannot be drawn.
+// rendition; only the <img> if the SVG is longer than maxSVGInHTML; the SVG inline if the PNG
+// cannot be drawn.
 //
 // Notebooks (the classic Notebook, JupyterLab) and nbconvert all prefer text/html to
 // image/svg+xml to image/png, and nbconvert's HTML export passes image/svg+xml through lxml's
@@ -88,10 +89,19 @@ func (c *Chart) HTML() string {
 		return c.SVG
 	}
 	w, h := c.pic.pixels()
-	return fmt.Sprintf(`<picture><source srcset="data:image/svg+xml;base64,%s" type="image/svg+xml">`+
-		`<img src="data:image/png;base64,%s" width="%d" height="%d" alt="%s"></picture>`,
-		base64.StdEncoding.EncodeToString([]byte(c.SVG)), base64.StdEncoding.EncodeToString(data), w, h, escape(c.Title))
+	img := fmt.Sprintf(`<img src="data:image/png;base64,%s" width="%d" height="%d" alt="%s">`,
+		base64.StdEncoding.EncodeToString(data), w, h, escape(c.Title))
+	if len(c.SVG) > maxSVGInHTML {
+		return img
+	}
+	return `<picture><source srcset="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString([]byte(c.SVG)) +
+		`" type="image/svg+xml">` + img + `</picture>`
 }
+
+// maxSVGInHTML is the longest SVG a chart's HTML carries (as base64, a third longer, beside the
+// bundle's image/svg+xml). A longer one is a timeline of thousands of tasks, 4.5 MB for 20,000:
+// its PNG shows as much, and the browser draws it faster.
+const maxSVGInHTML = 1 << 20
 
 // Terminal is the chart's title (bold with colour) and its Unicode summary.
 func (c *Chart) Terminal(color bool) string {

@@ -223,6 +223,15 @@ func TestChartBundle(t *testing.T) {
 			}
 		})
 	}
+	// A chart whose SVG is too long to carry twice shows its PNG alone.
+	big, err := newChart("x", "big", "", charts(t)["sizes"].pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.SVG = "<svg>" + strings.Repeat(" ", maxSVGInHTML) + "</svg>"
+	if h := big.Bundle()["text/html"].(string); !strings.HasPrefix(h, `<img src="data:image/png;base64,`) || strings.Contains(h, "<picture>") {
+		t.Errorf("a long SVG's HTML: %.100s", h)
+	}
 	// A chart made without a drawing has no PNG: its HTML is the SVG inline.
 	c := &Chart{Kind: "x", Title: "x", SVG: "<svg></svg>"}
 	if b := c.Bundle(); b["text/html"] != "<svg></svg>" || b["image/png"] != nil {
