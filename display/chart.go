@@ -24,7 +24,7 @@ import (
 // few lines of Unicode (bars or a sparkline) for a terminal, where the SVG goes to a file the
 // front end names.
 type Chart struct {
-	Kind    string // "timeline", "speedup", "sizes": names the chart's file
+	Kind    string // "timeline", "speedup", "sizes", "callgraph": names the chart's file
 	Title   string
 	SVG     string
 	Summary string // the chart in a few lines of Unicode, without colour
