@@ -27,7 +27,7 @@ type options struct {
 	id         string
 	cacheDir   string
 	engine     string
-	tier       string   // wasm.TierAuto, wasm.EngineCompiler or wasm.EngineInterpreter
+	tier       string   // "auto", wasm.EngineCompiler or wasm.EngineInterpreter
 	dirs       []string // HOST:GUEST directory grants for WASI modules
 	memLimit   wasm.MemoryLimit
 	workerArgv []string
@@ -96,7 +96,7 @@ func WithEngine(name string) Option {
 	}
 }
 
-// WithTier selects how the node's worker compiles modules: wasm.TierAuto (the default) runs a
+// WithTier selects how the node's worker compiles modules: "auto" (the default) runs a
 // module on the interpreter at once and on compiled code once the compiler, in the background,
 // is done (or at once when the node's cache has it compiled); wasm.EngineCompiler or
 // wasm.EngineInterpreter use that engine alone. With WithEngine(wasm.EngineInterpreter), or
@@ -104,12 +104,12 @@ func WithEngine(name string) Option {
 func WithTier(name string) Option {
 	return func(o *options) error {
 		switch name {
-		case "", wasm.TierAuto:
-			o.tier = wasm.TierAuto
+		case "", "auto":
+			o.tier = "auto"
 		case wasm.EngineCompiler, wasm.EngineInterpreter:
 			o.tier = name
 		default:
-			return fmt.Errorf("cluster: unknown tier %q: use %q, %q or %q", name, wasm.TierAuto, wasm.EngineCompiler, wasm.EngineInterpreter)
+			return fmt.Errorf("cluster: unknown tier %q: use %q, %q or %q", name, "auto", wasm.EngineCompiler, wasm.EngineInterpreter)
 		}
 		return nil
 	}
@@ -132,7 +132,7 @@ func WithMemoryLimit(m wasm.MemoryLimit) Option {
 }
 
 // workerEngine is the engine the worker is told to use: "auto" for tiering (wasm.WithEngine
-// reads it as wasm.WithTier(wasm.TierAuto)).
+// reads it as wasm.WithTier("auto")).
 func (o *options) workerEngine() string {
 	switch {
 	case o.engine == wasm.EngineInterpreter || o.tier == wasm.EngineInterpreter:
@@ -140,7 +140,7 @@ func (o *options) workerEngine() string {
 	case o.tier == wasm.EngineCompiler:
 		return wasm.EngineCompiler
 	case o.engine == wasm.EngineCompiler:
-		return wasm.TierAuto
+		return "auto"
 	}
 	return o.engine
 }
@@ -219,7 +219,7 @@ func config(opts []Option) (options, error) {
 		o.engine = wasm.DefaultEngine()
 	}
 	if o.tier == "" {
-		o.tier = wasm.TierAuto
+		o.tier = "auto"
 	}
 	if o.workerArgv == nil {
 		exe, err := os.Executable()

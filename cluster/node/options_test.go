@@ -8,18 +8,18 @@ import (
 
 func TestWorkerEngine(t *testing.T) {
 	for _, tt := range []struct{ engine, tier, want string }{
-		{"", "", wasm.TierAuto},
-		{wasm.EngineCompiler, wasm.TierAuto, wasm.TierAuto},
+		{"", "", "auto"},
+		{wasm.EngineCompiler, "auto", "auto"},
 		{wasm.EngineCompiler, wasm.EngineCompiler, wasm.EngineCompiler},
 		{"", wasm.EngineInterpreter, wasm.EngineInterpreter},
-		{wasm.EngineInterpreter, wasm.TierAuto, wasm.EngineInterpreter},
+		{wasm.EngineInterpreter, "auto", wasm.EngineInterpreter},
 	} {
 		o, err := config([]Option{WithJoin("nats://x"), WithEngine(tt.engine), WithTier(tt.tier), WithWorkerCommand("x")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := tt.want
-		if wasm.DefaultEngine() != wasm.EngineCompiler && want == wasm.TierAuto {
+		if wasm.DefaultEngine() != wasm.EngineCompiler && want == "auto" {
 			want = wasm.DefaultEngine()
 		}
 		if got := o.workerEngine(); got != want {

@@ -115,10 +115,14 @@ func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, limi
 	if err := os.MkdirAll(compiled, 0o755); err != nil {
 		return nil, fmt.Errorf("cluster: worker: %w", err)
 	}
-	opts := []wasm.Option{wasm.WithEngine(engine), wasm.WithCacheDir(compiled), wasm.WithMemoryLimit(limit)}
+	tier, err := wasm.ParseTier(engine)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: worker: %w", err)
+	}
+	opts := []wasm.Option{wasm.WithTier(tier), wasm.WithCacheDir(compiled), wasm.WithMemoryLimit(limit)}
 	for _, d := range dirs {
 		host, guest := splitDir(d)
-		opts = append(opts, wasm.WithDir(host, guest))
+		opts = append(opts, wasm.WithGrant(wasm.Grant{Host: host, Guest: guest}))
 	}
 	rt, err := wasm.NewRuntime(ctx, opts...)
 	if err != nil {
