@@ -113,7 +113,7 @@ func (s *Session) waitLocalNodes(ctx context.Context) {
 // readModule reads a .wasm file named in a cell, relative to the session's directory.
 func (s *Session) readModule(path string) ([]byte, error) {
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(s.opts.dir, path)
+		path = filepath.Join(s.opts.workDir, path)
 	}
 	bin, err := os.ReadFile(path)
 	if err != nil {

@@ -68,7 +68,7 @@ func runInstall(args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", "", "the NATS server's token, written into kernel.json")
 	nodes := fs.Int("nodes", -1, "local nodes the kernel starts (default 2)")
 	memory := node.DefaultMemoryLimit
-	fs.Var(&memory, "memory-limit", memoryLimitHelp(" on a local node"))
+	fs.Var(&memory, "memory-limit", "the most memory a module may take on a local node")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
