@@ -23,7 +23,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	workerCmd := fs.String("worker-cmd", "", "run the node's worker as this command (space-separated), e.g. \"qemu-aarch64-static ./rain-linux-arm64\" (default: this executable)")
 	var tls tlsFlags
 	tls.register(fs, "the hub's")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *join == "" {
@@ -49,7 +49,7 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "token nodes and sessions must present (default $RAIN_TOKEN, or a random one)")
 	var tls tlsFlags
 	tls.register(fs, "nodes' and sessions'")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	opts := []cluster.HubOption{cluster.WithHubHost(*host), cluster.WithHubPort(*port)}

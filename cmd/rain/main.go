@@ -125,10 +125,24 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsis)
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// parseFlags parses args with fs. --help prints the usage; a bad flag prints nothing here, so
+// that main prints its error once, in one line that names the flag, the value and what is
+// wrong (the flag package would print it, and the whole usage, before returning it).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+	}
+	return err
 }
 
 func runREPL(ctx context.Context, args []string, stderr io.Writer) error {
@@ -136,7 +150,7 @@ func runREPL(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("rain", "rain [flags] [MODULE.wasm ...]", stderr)
 	sf.register(fs)
 	noHistory := fs.Bool("no-history", false, "keep no history file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	sopts, err := sf.options()
@@ -168,7 +182,7 @@ func runScript(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var sf sessionFlags
 	fs := newFlagSet("rain run", "rain run [flags] SCRIPT", stderr)
 	sf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
