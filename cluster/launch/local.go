@@ -1,4 +1,4 @@
-package cluster
+package launch
 
 import (
 	"context"
@@ -14,18 +14,14 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster/internal/proc"
-	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/cluster/node"
 )
-
-// TokenEnv is the environment variable StartLocalNodes passes the hub's token in, so that it
-// does not show in the process list; `rain node` should read its --token default from it.
-const TokenEnv = wire.TokenEnv
 
 // DebugEnv, when set in the session's environment, sends the logs of local nodes to its
 // stderr.
 const DebugEnv = "RAIN_DEBUG"
 
-// LocalNodes are node processes started on this machine by StartLocalNodes.
+// LocalNodes are node processes started on this machine by Local.
 type LocalNodes struct {
 	procs []*localProc
 	once  sync.Once
@@ -37,39 +33,57 @@ type localProc struct {
 	log    io.Closer
 }
 
-// LocalOption configures StartLocalNodes.
-type LocalOption func(*localOptions) error
+// Option configures Local.
+type Option func(*options) error
 
-type localOptions struct {
-	logDir string
+type options struct {
+	logDir  string
+	wrapper []string
 }
 
 // WithLogDir writes each local node's log (supervisor and worker) to node-<i>.log in dir,
 // truncated at start. By default the logs are discarded, or go to stderr if DebugEnv is set.
-func WithLogDir(dir string) LocalOption {
-	return func(o *localOptions) error { o.logDir = dir; return nil }
+func WithLogDir(dir string) Option {
+	return func(o *options) error { o.logDir = dir; return nil }
 }
 
-// StartLocalNodes starts n node processes: argv (e.g. {"/path/to/rain", "node"}) followed by
-// "--join url", with the token in the environment variable TokenEnv. Each node dies with this
-// process (on Linux, at once; elsewhere when it loses the hub) or when Stop is called. ctx
-// bounds the start only. Wait for the nodes with Client.WaitNodes.
-func StartLocalNodes(ctx context.Context, argv []string, n int, url, token string, opts ...LocalOption) (*LocalNodes, error) {
-	var o localOptions
+// WithWrapper runs each node under a command that runs the rest of its command line, such as
+// "ip netns exec NS" or "taskset -c 1". The default is none.
+func WithWrapper(argv ...string) Option {
+	return func(o *options) error {
+		if len(argv) == 0 {
+			return errors.New("launch: empty wrapper command")
+		}
+		o.wrapper = argv
+		return nil
+	}
+}
+
+// Local starts n node processes on this machine with settings s, joined to the hub at url:
+// each runs node.Command(rain, url, s), where rain is the path of the rain binary (or of a
+// program that runs node.Run, as `rain node` does, when its first argument is "node"), with
+// the token in the environment variable node.TokenEnv. Each node dies with this process (on
+// Linux, at once; elsewhere when it loses the hub) or when Stop is called. ctx bounds the start
+// only. Wait for the nodes with cluster.Client.WaitNodes.
+func Local(ctx context.Context, rain string, n int, url, token string, s node.Settings, opts ...Option) (*LocalNodes, error) {
+	var o options
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
-	if len(argv) == 0 {
-		return nil, errors.New("cluster: local nodes: empty command")
+	switch {
+	case rain == "":
+		return nil, errors.New("launch: local nodes: no rain binary")
+	case n < 0:
+		return nil, fmt.Errorf("launch: local nodes: %d nodes", n)
+	case n > 1 && s.ID != "":
+		return nil, fmt.Errorf("launch: local nodes: %d nodes cannot share the ID %s", n, s.ID)
 	}
-	if n < 0 {
-		return nil, fmt.Errorf("cluster: local nodes: %d nodes", n)
-	}
+	argv := append(o.wrapper[:len(o.wrapper):len(o.wrapper)], node.Command(rain, url, s)...)
 	if o.logDir != "" {
 		if err := os.MkdirAll(o.logDir, 0o755); err != nil {
-			return nil, fmt.Errorf("cluster: local nodes: %w", err)
+			return nil, fmt.Errorf("launch: local nodes: %w", err)
 		}
 	}
 	l := &LocalNodes{}
@@ -78,8 +92,8 @@ func StartLocalNodes(ctx context.Context, argv []string, n int, url, token strin
 			l.Stop()
 			return nil, err
 		}
-		cmd := exec.Command(argv[0], append(argv[1:len(argv):len(argv)], "--join", url)...)
-		cmd.Env = append(os.Environ(), TokenEnv+"="+token)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), node.TokenEnv+"="+token)
 		p := &localProc{cmd: cmd, exited: make(chan struct{})}
 		switch {
 		case os.Getenv(DebugEnv) != "":
@@ -88,7 +102,7 @@ func StartLocalNodes(ctx context.Context, argv []string, n int, url, token strin
 			f, err := os.Create(filepath.Join(o.logDir, fmt.Sprintf("node-%d.log", i)))
 			if err != nil {
 				l.Stop()
-				return nil, fmt.Errorf("cluster: local nodes: %w", err)
+				return nil, fmt.Errorf("launch: local nodes: %w", err)
 			}
 			cmd.Stdout, cmd.Stderr, p.log = f, f, f
 		}
@@ -98,7 +112,7 @@ func StartLocalNodes(ctx context.Context, argv []string, n int, url, token strin
 				p.log.Close()
 			}
 			l.Stop()
-			return nil, fmt.Errorf("cluster: local nodes: %w", err)
+			return nil, fmt.Errorf("launch: local nodes: %w", err)
 		}
 		go func() {
 			cmd.Wait()
