@@ -39,6 +39,7 @@ type Option func(*options) error
 type options struct {
 	logDir  string
 	wrapper []string
+	unbound bool
 }
 
 // WithLogDir writes each local node's log (supervisor and worker) to node-<i>.log in dir,
@@ -59,12 +60,22 @@ func WithWrapper(argv ...string) Option {
 	}
 }
 
+// WithoutBinding leaves the placement of nodes to the operating system even when Local would
+// bind them, one to each CPU.
+func WithoutBinding() Option {
+	return func(o *options) error { o.unbound = true; return nil }
+}
+
 // Local starts n node processes on this machine with settings s, joined to the hub at url:
 // each runs node.Command(rain, url, s), where rain is the path of the rain binary (or of a
 // program that runs node.Run, as `rain node` does, when its first argument is "node"), with
 // the token in the environment variable node.TokenEnv. Each node dies with this process (on
 // Linux, at once; elsewhere when it loses the hub) or when Stop is called. ctx bounds the start
 // only. Wait for the nodes with cluster.Client.WaitNodes.
+//
+// Nodes as many as the CPUs this process may use (two or more) fill the machine: unless s
+// binds them already, they run under a wrapper or WithoutBinding is given, node i is bound
+// to the i-th CPU (see node.CPU), as mpirun binds ranks to cores.
 func Local(ctx context.Context, rain string, n int, url, token string, s node.Settings, opts ...Option) (*LocalNodes, error) {
 	var o options
 	for _, opt := range opts {
@@ -80,7 +91,9 @@ func Local(ctx context.Context, rain string, n int, url, token string, s node.Se
 	case n > 1 && s.ID != "":
 		return nil, fmt.Errorf("launch: local nodes: %d nodes cannot share the ID %s", n, s.ID)
 	}
-	argv := append(o.wrapper[:len(o.wrapper):len(o.wrapper)], node.Command(rain, url, s)...)
+	cpus := node.CPUs()
+	_, bound := s.CPU.ID()
+	bind := n >= 2 && n == len(cpus) && !bound && o.wrapper == nil && !o.unbound
 	if o.logDir != "" {
 		if err := os.MkdirAll(o.logDir, 0o755); err != nil {
 			return nil, fmt.Errorf("launch: local nodes: %w", err)
@@ -92,6 +105,10 @@ func Local(ctx context.Context, rain string, n int, url, token string, s node.Se
 			l.Stop()
 			return nil, err
 		}
+		if bind {
+			s.CPU = node.BindCPU(cpus[i])
+		}
+		argv := append(o.wrapper[:len(o.wrapper):len(o.wrapper)], node.Command(rain, url, s)...)
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = append(os.Environ(), node.TokenEnv+"="+token)
 		p := &localProc{cmd: cmd, exited: make(chan struct{})}

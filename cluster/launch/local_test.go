@@ -3,6 +3,7 @@ package launch
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,6 +62,61 @@ func TestLocalErrors(t *testing.T) {
 	} {
 		if _, err := Local(t.Context(), tt.rain, tt.n, "nats://x", "", tt.s); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Local(%q, %d, %+v): %v, want %q", tt.rain, tt.n, tt.s, err, tt.want)
+		}
+	}
+}
+
+// Nodes as many as the CPUs are bound one to each; fewer, or WithoutBinding, are not.
+func TestLocalBinding(t *testing.T) {
+	cpus := node.CPUs()
+	if len(cpus) < 2 {
+		t.Skipf("binding needs 2 CPUs or more; this process may use %v", cpus)
+	}
+	dir := t.TempDir()
+	rain := filepath.Join(dir, "rain")
+	script := "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done >" + dir + "/args-$$\n"
+	if err := os.WriteFile(rain, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		n    int
+		opts []Option
+		want []string
+	}{
+		{len(cpus), nil, func() (w []string) {
+			for _, c := range cpus {
+				w = append(w, node.BindCPU(c).String())
+			}
+			return w
+		}()},
+		{len(cpus), []Option{WithoutBinding()}, nil},
+		{len(cpus) - 1, nil, nil},
+	} {
+		old, _ := filepath.Glob(dir + "/args-*")
+		for _, f := range old {
+			os.Remove(f)
+		}
+		l, err := Local(t.Context(), rain, tt.n, "nats://x", "", node.DefaultSettings(), tt.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range l.procs {
+			<-p.exited
+		}
+		l.Stop()
+		files, _ := filepath.Glob(dir + "/args-*")
+		var got []string
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			args := strings.Fields(string(b))
+			if i := slices.Index(args, "--cpu"); i >= 0 {
+				got = append(got, args[i+1])
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(tt.want)
+		if len(files) != tt.n || !slices.Equal(got, tt.want) {
+			t.Errorf("%d nodes on CPUs %v: %d started, bound to %v, want %v", tt.n, cpus, len(files), got, tt.want)
 		}
 	}
 }

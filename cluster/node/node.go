@@ -63,6 +63,9 @@ func Run(ctx context.Context, opts ...Option) error {
 		cancelled: map[string]time.Time{},
 		parts:     map[string]*partial{},
 	}
+	if err := bind(o.settings.CPU); err != nil {
+		n.log.Print(err)
+	}
 	nc, err := wire.Dial(ctx, o.url, o.token, "rain node "+o.settings.ID, min(o.reconnect, wire.FirstDial), o.reconnect, func() {
 		n.lostOnce.Do(func() { close(n.lost) })
 	}, o.tls.Options()...)

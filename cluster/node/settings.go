@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
@@ -33,6 +34,9 @@ type Settings struct {
 	// (dots turned to dashes) and six random hex digits. It stays the same across the worker's
 	// restarts.
 	ID string
+	// CPU binds the node and its workers to one CPU (see CPU). The default binds to none;
+	// launch.Local binds nodes that are as many as the machine's CPUs, one to each.
+	CPU CPU
 }
 
 // DefaultMemoryLimit is the memory limit of each module on a node that is given none: 1 GiB.
@@ -55,6 +59,11 @@ func (s Settings) check() error {
 	if s.ID != "" && !wire.ValidNodeID(s.ID) {
 		return badID(s.ID)
 	}
+	if id, ok := s.CPU.ID(); ok {
+		if cpus := CPUs(); cpus != nil && !slices.Contains(cpus, id) {
+			return fmt.Errorf("cluster: node: CPU %d: this process may run on CPUs %v only", id, cpus)
+		}
+	}
 	for _, g := range s.Grants {
 		if st, err := os.Stat(g.Host); err != nil || !st.IsDir() {
 			return fmt.Errorf("cluster: node: directory grant %s: %s is not a directory", g, g.Host)
@@ -68,12 +77,13 @@ func badID(id string) error {
 }
 
 // RegisterFlags adds to fs the flags of `rain node` that set s, with s's values as their
-// defaults: those of RegisterModuleFlags, --cache-dir and --id. Parsing them is the one parse
-// of each setting; Args writes s back as them.
+// defaults: those of RegisterModuleFlags, --cache-dir, --id and --cpu. Parsing them is the one
+// parse of each setting; Args writes s back as them.
 func (s *Settings) RegisterFlags(fs *flag.FlagSet) {
 	s.RegisterModuleFlags(fs, "")
 	fs.StringVar(&s.CacheDir, "cache-dir", s.CacheDir, "where modules and compiled code are kept (default: rain/node in the user's cache dir)")
 	fs.Var(idFlag{&s.ID}, "id", "the node's `ID`, one NATS subject token (default: the host name and six random hex digits)")
+	fs.Var(&s.CPU, "cpu", "run the node and its workers on this `CPU` only (a number from 0, or none; Linux)")
 }
 
 // RegisterModuleFlags adds to fs the flags of the settings that say how modules run: --tier,
@@ -104,6 +114,9 @@ func (s Settings) Args() []string {
 	}
 	if s.ID != "" {
 		args = append(args, "--id", s.ID)
+	}
+	if _, ok := s.CPU.ID(); ok {
+		args = append(args, "--cpu", s.CPU.String())
 	}
 	return args
 }

@@ -44,6 +44,7 @@ func TestSettingsFlagsRoundTrip(t *testing.T) {
 		{"no memory limit", []string{"--memory-limit", "none"}, Settings{}, []string{"--memory-limit", "none"}},
 		{"cache dir and ID", []string{"--cache-dir", dir, "--id", "c1"},
 			Settings{MemoryLimit: DefaultMemoryLimit, CacheDir: dir, ID: "c1"}, []string{"--cache-dir", dir, "--id", "c1"}},
+		{"CPU", []string{"--cpu", "1"}, Settings{MemoryLimit: DefaultMemoryLimit, CPU: BindCPU(1)}, []string{"--cpu", "1"}},
 		{"all", []string{"--tier", "compiler", "--dir", dir, "--memory-limit", "2GiB", "--cache-dir", other, "--id", "n-1"},
 			Settings{Tier: wasm.TierCompiler, Grants: []wasm.Grant{{Host: dir, Guest: dir}}, MemoryLimit: 2 << 30, CacheDir: other, ID: "n-1"},
 			[]string{"--tier", "compiler", "--dir", dir + ":" + dir, "--memory-limit", "2 GiB", "--cache-dir", other, "--id", "n-1"}},
