@@ -11,7 +11,7 @@ import (
 
 // onBatch queues a batch message for the runner.
 func (n *supervisor) onBatch(m *nats.Msg) {
-	h, _, err := wire.ReadBatch(m.Data)
+	h, _, _, err := wire.ReadBatch(m.Data)
 	if err != nil {
 		if m.Reply != "" {
 			m.Respond(wire.BatchFailure(h.Task, err))
