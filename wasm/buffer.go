@@ -8,6 +8,8 @@ import (
 	"math/bits"
 
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/rain-wasm/rain/internal/units"
 )
 
 // Buffer is bytes a call passes by pointer, as C passes an array: the instance allocates room
@@ -124,34 +126,14 @@ func (e *AllocError) Error() string {
 	}
 	if uint64(e.Size) > e.Max {
 		return fmt.Sprintf("wasm: %s: argument %d is %s, more than the instance's memory can grow to, %s (%s): pass a smaller array",
-			e.Func, e.Arg+1, size(uint64(e.Size)), size(e.Max), bound)
+			e.Func, e.Arg+1, units.Bytes(uint64(e.Size)), units.Bytes(e.Max), bound)
 	}
 	return fmt.Sprintf("wasm: %s: the allocator found no room for the %s of argument %d in a memory of %s that can grow to %s (%s): pass a smaller array",
-		e.Func, size(uint64(e.Size)), e.Arg+1, size(e.Memory), size(e.Max), bound)
+		e.Func, units.Bytes(uint64(e.Size)), e.Arg+1, units.Bytes(e.Memory), units.Bytes(e.Max), bound)
 }
 
 // Is makes errors.Is(err, ErrMemoryLimit) true when the runtime's limit bounds the memory.
 func (e *AllocError) Is(target error) bool { return target == ErrMemoryLimit && e.Limit != 0 }
-
-// size is n bytes in the largest binary unit that keeps it readable: "1 KiB", "300 MiB", "1.5 GiB".
-func size(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return trimUnit(float64(n)/(1<<30), "GiB")
-	case n >= 1<<20:
-		return trimUnit(float64(n)/(1<<20), "MiB")
-	case n >= 1<<10:
-		return trimUnit(float64(n)/(1<<10), "KiB")
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-func trimUnit(v float64, unit string) string {
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %s", int64(v), unit)
-	}
-	return fmt.Sprintf("%.1f %s", v, unit)
-}
 
 // ErrBadPointer is returned (wrapped) when the module's allocator gives a pointer Rain
 // cannot use: outside the instance's memory, or not aligned as asked.
@@ -266,7 +248,7 @@ func (i *Instance) place(ctx context.Context, l *live, fn string, args []uint64,
 			err = &AllocError{Func: fn, Arg: b.Arg, Size: len(b.Data), Memory: uint64(a.mem.Size()), Max: most, Limit: lim}
 		case uint64(p)+uint64(n) > uint64(a.mem.Size()):
 			err = fmt.Errorf("%w: %s(%d) gave %#x, outside the instance's memory of %s: check the module's allocator",
-				ErrBadPointer, a.kind, n, p, size(uint64(a.mem.Size())))
+				ErrBadPointer, a.kind, n, p, units.Bytes(uint64(a.mem.Size())))
 		case int(p)%b.align() != 0:
 			err = fmt.Errorf("%w: %s(%d) gave %#x, not aligned to %d bytes as argument %d of %s asks",
 				ErrBadPointer, a.kind, n, p, b.align(), b.Arg+1, fn)
