@@ -313,3 +313,34 @@ func TestArraysOverMaxPayload(t *testing.T) {
 		t.Errorf("a batch whose answer is over the max payload: %v", err)
 	}
 }
+
+// BenchmarkCallArray measures the round trip of a call with a 1 KiB array, stats.sum(xs, 128),
+// on one local node, beside BenchmarkCall's tiny call without one (the goal: at most
+// twice as long):
+//
+//	go test ./cluster -run '^$' -bench 'BenchmarkCall(Array)?$' -benchtime 3000x
+func BenchmarkCallArray(b *testing.B) {
+	tc := startCluster(b, 1)
+	client, sha := tc.client, tc.load(b, stats)
+	xs := make([]float64, 128)
+	for k := range xs {
+		xs[k] = float64(k)
+	}
+	call := Call{Export: Export{Module: sha, Func: "sum"}, Args: []uint64{0, 128}, Buffers: []wasm.Buffer{{Arg: 0, Data: f64Bytes(xs)}}}
+	for range 200 {
+		if _, err := client.Call(b.Context(), call); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		res, err := client.Call(b.Context(), call)
+		if err != nil || api.DecodeF64(res.Values[0]) != 127*128/2 {
+			b.Fatal(res, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	reportLatency(b, lat)
+}
