@@ -1,7 +1,7 @@
 package display
 
-// Bundle maps a MIME type to its data: a string for text types, any JSON value for
-// application/json. text/plain is always present.
+// Bundle maps a MIME type to its data: a string for text types and, base64, for images;
+// any JSON value for application/json. text/plain is always present.
 type Bundle map[string]any
 
 // Plain is a bundle holding only text/plain.

@@ -1,6 +1,10 @@
 package display
 
-import "go.starlark.net/starlark"
+import (
+	"go.starlark.net/starlark"
+
+	"github.com/rain-wasm/rain/array"
+)
 
 // Shower is implemented by values that know their rich form.
 type Shower interface {
@@ -12,11 +16,15 @@ type Terminaler interface {
 	Terminal(color bool) string
 }
 
-// Of is the MIME bundle of a cell's value: a Shower's own, or else its repr as text/plain
-// and, for a list, tuple or dict of plain data (see JSONOf), the data as application/json.
+// Of is the MIME bundle of a cell's value: a Shower's own, an array's (see Array), or else
+// its repr as text/plain and, for a list, tuple or dict of plain data (see JSONOf), the data
+// as application/json.
 func Of(v starlark.Value) Bundle {
-	if s, ok := v.(Shower); ok {
-		return s.Show()
+	switch v := v.(type) {
+	case Shower:
+		return v.Show()
+	case *array.Array:
+		return Array(v)
 	}
 	b := Plain(Repr(v))
 	switch v.(type) {
@@ -30,8 +38,11 @@ func Of(v starlark.Value) Bundle {
 
 // Terminal is a cell's value as a terminal shows it.
 func Terminal(v starlark.Value, color bool) string {
-	if t, ok := v.(Terminaler); ok {
-		return t.Terminal(color)
+	switch v := v.(type) {
+	case Terminaler:
+		return v.Terminal(color)
+	case *array.Array:
+		return ArrayTerminal(v, color)
 	}
 	return Of(v).Text()
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/rain-wasm/rain/array"
 	"github.com/rain-wasm/rain/display"
 	"github.com/rain-wasm/rain/wasm"
 )
@@ -38,6 +38,11 @@ func builtinDocs() []builtinDoc {
 		{"inspect", "inspect(m, func=None, sort=\"index\", all=False, limit=50, start=0, n=40)", "every function's size and static cost, or one function in detail"},
 		{"sizes", "sizes(m, top=20)", "a bar chart of a module's largest functions"},
 		{"speedup_plot", "speedup_plot(nodes, times, title=\"speedup\")", "speedup and efficiency against nodes, with the ideal and an Amdahl fit"},
+		{"array", "array(values, dtype=None)", "an array of numbers: from a list (nested lists for 2-D), a range, bytes or a string (UTF-8, as u8), or an array; dtype u8, i32, i64, f32 or f64 (default i64 for ints, f64 for floats)"},
+		{"zeros", "zeros(shape, dtype=\"f64\")", "an array of zeros; shape an int or a tuple, (H, W) for an image"},
+		{"read_array", "read_array(path, dtype, shape=None)", "a file's bytes as an array of raw little-endian values"},
+		{"read_image", "read_image(path)", "a PNG or PGM file as a u8 array: H×W grey, H×W×3 colour"},
+		{"write_image", "write_image(a, path)", "write an array as .png or .pgm: u8 as is (grey, or H×W×3 colour), other numbers through the display's colour map"},
 		{"display", "display(value)", "show a value now, as a cell's last value would be shown"},
 		{"clear_output", "clear_output(wait=False)", "clear the cell's output"},
 		{"input", "input(prompt=\"\")", "ask the user for a line of text"},
@@ -50,7 +55,7 @@ func (s *Session) newBuiltins() starlark.StringDict {
 	b := func(name string, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)) *starlark.Builtin {
 		return starlark.NewBuiltin(name, fn)
 	}
-	return starlark.StringDict{
+	d := starlark.StringDict{
 		"__rain_load":    b("load", s.builtinRainLoad),
 		"__rain_magic":   b("magic", s.builtinMagic),
 		"__rain_time":    b("time", builtinTime),
@@ -73,7 +78,14 @@ func (s *Session) newBuiltins() starlark.StringDict {
 		"clear_output":   b("clear_output", builtinClearOutput),
 		"input":          b("input", builtinInput),
 		"help":           b("help", s.builtinHelp),
+		"read_array":     b("read_array", s.builtinReadArray),
+		"read_image":     b("read_image", s.builtinReadImage),
+		"write_image":    b("write_image", s.builtinWriteImage),
 	}
+	for name, v := range array.Builtins() { // array, zeros
+		d[name] = v
+	}
+	return d
 }
 
 // load decodes a module, starts shipping it to the nodes, validates it here meanwhile, and
@@ -122,9 +134,7 @@ func (s *Session) waitLocalNodes(ctx context.Context) {
 
 // readModule reads a .wasm file named in a cell, relative to the session's directory.
 func (s *Session) readModule(path string) ([]byte, error) {
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(s.opts.dir, path)
-	}
+	path = s.cellPath(path)
 	bin, err := os.ReadFile(path)
 	if err != nil {
 		if os.IsNotExist(err) {

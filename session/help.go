@@ -6,6 +6,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/rain-wasm/rain/array"
 	"github.com/rain-wasm/rain/display"
 )
 
@@ -138,6 +139,8 @@ func (s *Session) lookup(dotted string) starlark.Value {
 // describeValue explains a value: a module's exports, a function's signature.
 func describeValue(v starlark.Value, detail int) string {
 	switch x := v.(type) {
+	case *array.Array:
+		return describeArray(x)
 	case *Module:
 		return x.table().Plain()
 	case *Function:

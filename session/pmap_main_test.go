@@ -20,7 +20,7 @@ func online(t *testing.T, n int) *Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	s, err := New(ctx, WithNodes(n), WithNodeCommand(os.Args[0], "node"), WithDir("../examples"))
+	s, err := New(ctx, WithNodes(n), WithRainBinary(os.Args[0]), WithWorkDir("../examples"))
 	if err != nil {
 		t.Fatal(err)
 	}

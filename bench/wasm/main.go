@@ -78,8 +78,8 @@ func main() {
 		name string
 		opts []wasm.Option
 	}{
-		{"rain compiler", []wasm.Option{wasm.WithEngine(wasm.EngineCompiler)}},
-		{"rain stoppable", []wasm.Option{wasm.WithEngine(wasm.EngineCompiler), wasm.WithStoppable(true)}},
+		{"rain compiler", []wasm.Option{wasm.WithTier(wasm.TierCompiler)}},
+		{"rain stoppable", []wasm.Option{wasm.WithTier(wasm.TierCompiler), wasm.WithStoppable(true)}},
 	} {
 		r, err := rain(bin, *reps, v.opts)
 		add(v.name, r, err)
