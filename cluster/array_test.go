@@ -219,7 +219,7 @@ func mandelbrotPixels(y int) []byte {
 // limit.
 func TestCallArraysRefused(t *testing.T) {
 	tc := startCluster(t, 0)
-	limited := tc.startNode(t, node.WithMemoryLimit(1<<20))
+	limited := tc.startNode(t, node.Settings{MemoryLimit: 1 << 20})
 	noAlloc, sha := tc.load(t, basics), tc.load(t, stats)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -269,7 +269,7 @@ func TestArraysOverMaxPayload(t *testing.T) {
 	}
 	t.Cleanup(func() { client.Close() })
 	tc := &testCluster{hub: hub, client: client, logDir: t.TempDir()}
-	tc.addNodes(t, 1)
+	tc.addNodes(t, 1, node.DefaultSettings())
 	sha := tc.load(t, stats)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()

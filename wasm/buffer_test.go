@@ -43,7 +43,7 @@ func TestCallBuffersStats(t *testing.T) {
 		xs[k] = math.Sin(float64(k)) * 10
 	}
 	for _, engine := range engines(t) {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			inst := load(t, newRuntime(t, WithTier(engine)), example(t, "stats"))
 			n := api.EncodeI32(int32(len(xs)))
 			bufs := []Buffer{{Arg: 0, Data: f64Bytes(xs)}, {Arg: 3, Data: make([]byte, 8*len(xs))}}
@@ -98,7 +98,7 @@ func TestCallBuffersFreed(t *testing.T) {
 	}
 	data := f64Bytes(xs)
 	for _, engine := range engines(t) {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			inst := load(t, newRuntime(t, WithTier(engine)), example(t, "stats"))
 			call := func() {
 				res, err := inst.CallBuffers(t.Context(), "sum", []uint64{0, 128}, []Buffer{{Arg: 0, Data: data}}, nil, nil)
@@ -119,7 +119,7 @@ func TestCallBuffersFreed(t *testing.T) {
 	if !compilerSupported() {
 		return
 	}
-	inst := load(t, newRuntime(t, WithTier(EngineCompiler)), example(t, "stats"))
+	inst := load(t, newRuntime(t, WithTier(TierCompiler)), example(t, "stats"))
 	const batch = 10_000
 	args := make([]uint64, 2*batch)
 	bufs := make([][]Buffer, batch)
@@ -192,7 +192,7 @@ func TestCallBuffersTierSwitch(t *testing.T) {
 // freed, after a trap too.
 func TestCallBuffersCABI(t *testing.T) {
 	for _, engine := range engines(t) {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			inst := load(t, newRuntime(t, WithTier(engine)), testdataModule(t, "alloc.wasm"))
 			if a, err := inst.Info().Allocator(); a != AllocatorCABI || err != nil {
 				t.Fatalf("Allocator() = %v, %v", a, err)
@@ -378,7 +378,7 @@ func TestCallBuffersBadArgs(t *testing.T) {
 // CallEachBuffers passes each call its own buffers, and reports each call's error alone.
 func TestCallEachBuffers(t *testing.T) {
 	for _, engine := range engines(t) {
-		t.Run(engine, func(t *testing.T) {
+		t.Run(engine.String(), func(t *testing.T) {
 			inst := load(t, newRuntime(t, WithTier(engine)), testdataModule(t, "alloc.wasm"))
 			const n = 50
 			args := make([]uint64, 3*n)
