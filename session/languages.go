@@ -22,8 +22,8 @@ type language struct {
 	wrap func(src string) map[string]string
 	// argv is the compiler's arguments, given the user's flags; the module is out.wasm.
 	argv func(flags []string) []string
-	env  []string             // added to the compiler's environment
-	drop *regexp.Regexp       // lines of the compiler's output that say nothing to a user
+	env  []string       // added to the compiler's environment
+	drop *regexp.Regexp // lines of the compiler's output that say nothing to a user
 	// resident, when set, runs the compiler as a resident process (argv from the tools'
 	// paths) instead of once per cell.
 	resident func(paths []string) []string

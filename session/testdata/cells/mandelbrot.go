@@ -1,4 +1,6 @@
 // The Mandelbrot set, one row at a time, as examples/mandelbrot.c computes it.
+package main
+
 import (
 	"math/bits"
 	"unsafe"
