@@ -54,7 +54,16 @@ func jupyterEnv(t *testing.T) []string {
 		"IPYTHONDIR="+filepath.Join(prefix, "ipython"),
 		"XDG_CACHE_HOME="+filepath.Join(prefix, "cache"),
 		"PYTHONDONTWRITEBYTECODE=1",
+		// Go's build cache stays the developer's, though the cache of built cells is the test's:
+		// a %%go cell then compiles Go's runtime for wasip1 once per machine, not per run.
+		"GOCACHE="+goCache(t),
 	)
+}
+
+// goCache is the Go build cache of the go on the PATH.
+func goCache(t *testing.T) string {
+	t.Helper()
+	return strings.TrimSpace(run(t, 30*time.Second, nil, "go", "env", "GOCACHE"))
 }
 
 // run runs a command to completion and fails the test with its output if it fails.
@@ -92,7 +101,7 @@ func TestNotebooks(t *testing.T) {
 	env := jupyterEnv(t)
 	out := artifacts(t)
 	paths := notebookPaths(t)
-	t.Log(run(t, 2*time.Minute, env, py, append([]string{"testdata/execute.py", out}, paths...)...))
+	t.Log(run(t, 4*time.Minute, env, py, append([]string{"testdata/execute.py", out}, paths...)...))
 	for _, path := range paths {
 		name := filepath.Base(path)
 		t.Run(strings.TrimSuffix(name, ".ipynb"), func(t *testing.T) {
@@ -319,6 +328,23 @@ var expected = map[string][]expectation{
 		{"print(\"longest chain", "text/plain", []string{"starts at 17647 with 278 steps"}, nil},
 		{"r.timeline(", "image/svg+xml", []string{"<svg", "collatz over 20,000"}, nil},
 		{"broadcast(go.calls)", "text/plain", []string{"vm-"}, nil},
+	},
+	"06-your-language.ipynb": {
+		{"%%c mb_c", "text/plain", []string{"mb_c:", "2 exports"}, nil},
+		{"%%go mb_go", "text/plain", []string{"mb_go:", "3 exports"}, nil},
+		{"%%rust mb_rust", "text/plain", []string{"mb_rust:", "2 exports"}, nil},
+		{"%%ts mb_ts", "text/plain", []string{"mb_ts:", "2 exports"}, nil},
+		{"%%rust oops", "text/plain", []string{"CompileError", "rustc: error[E0277]", "--> cell:4:7"}, nil},
+		{"langs = ", "text/plain", []string{`{"C": 198301, "Go": 198301, "Rust": 198301, "TypeScript": 198301}`}, nil},
+		{"rows = {}", "text/plain", []string{"TypeScript: 1024 rows", "same rows in every language: True"}, nil},
+		{"W, H = ", "image/png", []string{"iVBORw0KGgo"}, nil},
+		{"W, H = ", "text/plain", []string{"array i32 · 128×192"}, nil},
+		{"print(\"the same image", "text/plain", []string{"the same image in every language: True"}, nil},
+		{"cost = ", "text/plain", []string{"C: ", "Go: ", "Rust: ", "TypeScript: ", "µs a row"}, nil},
+		{"for name, m in langs", "text/plain", []string{"Rust: 636 bytes", "TypeScript: 360 bytes"}, nil},
+		{"%inspect mb_rust", "text/html", []string{"<table", "escape", "row"}, nil},
+		{"%inspect mb_go", "text/plain", []string{"_initialize", "escape", "row"}, nil},
+		{"sizes(mb_go", "image/svg+xml", []string{"<svg", "runtime."}, nil},
 	},
 }
 
