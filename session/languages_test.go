@@ -269,3 +269,51 @@ func BenchmarkCellBuild(b *testing.B) {
 		})
 	}
 }
+
+// The malloc and free that each magic's help shows build as they are and allocate memory that
+// can be written and freed, as Rain uses them for arrays.
+func TestHelpAllocators(t *testing.T) {
+	s := offline(t)
+	t.Cleanup(s.compiler.close)
+	exports := map[*language]string{
+		langGo:   "//go:wasmexport first\nfunc first(p *byte) int32 { return int32(*p) }\n",
+		langRust: "#[no_mangle]\npub unsafe extern \"C\" fn first(p: *const u8) -> i32 { *p as i32 }\n",
+		langTS:   "export function first(p: usize): i32 { return load<u8>(p); }\n",
+	}
+	for _, lang := range []*language{langGo, langRust, langTS} {
+		t.Run(lang.magic, func(t *testing.T) {
+			needTools(t, lang)
+			doc := s.magics[lang.magic].doc
+			var example []string
+			for _, l := range strings.Split(doc, "\n") {
+				if strings.HasPrefix(l, "    ") {
+					example = append(example, strings.TrimPrefix(l, "    "))
+				}
+			}
+			if src := strings.Join(example, "\n"); !strings.Contains(src, "malloc") || !strings.Contains(src, "free") {
+				t.Fatalf("%%help %s shows no malloc and free:\n%s", lang.magic, doc)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
+			defer cancel()
+			bin, err := s.compiler.build(ctx, lang, strings.Join(example, "\n")+"\n"+exports[lang], nil)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, strings.Join(cellError(err).Traceback, "\n"))
+			}
+			m := wazeroModule(t, bin)
+			var ps []uint32
+			for i := range 4 {
+				p := uint32(wcall(t, m, "malloc", 1000))
+				if !m.Memory().WriteByte(p, byte(40+i)) || !m.Memory().WriteByte(p+999, 1) {
+					t.Fatalf("malloc(1000) = %#x: not writable", p)
+				}
+				ps = append(ps, p)
+			}
+			for i, p := range ps {
+				if got := api.DecodeI32(wcall(t, m, "first", uint64(p))); got != int32(40+i) {
+					t.Errorf("buffer %d holds %d, want %d: buffers overlap", i, got, 40+i)
+				}
+				wcall(t, m, "free", uint64(p))
+			}
+		})
+	}
+}

@@ -127,6 +127,7 @@ func (s *Session) newMagics() map[string]*magic {
 				"the standard library: no module is downloaded. Parameters and results: int32, uint32,\n" +
 				"int64, uint64, float32, float64, or a pointer into memory (unsafe.Pointer, *[N]byte).\n" +
 				"Arrays: export malloc and free, keeping each buffer alive until it is freed:\n\n" +
+				"    import \"unsafe\"\n" +
 				"    var keep = map[unsafe.Pointer][]byte{}\n" +
 				"    //go:wasmexport malloc\n" +
 				"    func malloc(n uint32) unsafe.Pointer { b := make([]byte, n); p := unsafe.Pointer(unsafe.SliceData(b)); keep[p] = b; return p }\n" +
