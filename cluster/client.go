@@ -144,6 +144,11 @@ type outcome struct {
 	err error
 }
 
+// TokenEnv is the environment variable that holds a hub's token for whoever joins it: a
+// session's `%cluster connect` and `rain node` take their default token from it, and
+// launchers pass it to the nodes they start there, where the process list does not show it.
+const TokenEnv = wire.TokenEnv
+
 // Connect joins the hub at url with token, trying for 5 s. Once joined, the client tries to
 // reach the hub again whenever it loses it, until Close (see WithHubTimeout).
 func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Client, error) {

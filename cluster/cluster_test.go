@@ -25,6 +25,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/cluster/launch"
 	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/wasm"
 )
@@ -33,17 +34,18 @@ import (
 type testCluster struct {
 	hub    *Hub
 	client *Client
-	nodes  []*LocalNodes
+	nodes  []*launch.LocalNodes
 	logDir string
 }
 
 func startCluster(t testing.TB, n int, opts ...ClientOption) *testCluster {
 	t.Helper()
-	return startClusterArgs(t, n, nil, opts...)
+	return startClusterWith(t, n, node.DefaultSettings(), opts...)
 }
 
-// startClusterArgs is startCluster with nodes started with the test node's flags args.
-func startClusterArgs(t testing.TB, n int, args []string, opts ...ClientOption) *testCluster {
+// startClusterWith is startCluster with nodes started with settings s (in the cache directory
+// the test nodes share).
+func startClusterWith(t testing.TB, n int, s node.Settings, opts ...ClientOption) *testCluster {
 	t.Helper()
 	hub, err := StartHub()
 	if err != nil {
@@ -57,7 +59,7 @@ func startClusterArgs(t testing.TB, n int, args []string, opts ...ClientOption) 
 	}
 	t.Cleanup(func() { client.Close() })
 	tc := &testCluster{hub: hub, client: client, logDir: t.TempDir()}
-	tc.addNodes(t, n, args...)
+	tc.addNodes(t, n, s)
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs, _ := filepath.Glob(filepath.Join(tc.logDir, "*", "*.log"))
@@ -70,11 +72,13 @@ func startClusterArgs(t testing.TB, n int, args []string, opts ...ClientOption) 
 	return tc
 }
 
-// addNodes starts n more nodes, with the test node's flags args, and waits until all are ready.
-func (tc *testCluster) addNodes(t testing.TB, n int, args ...string) {
+// addNodes starts n more nodes with settings s (in the cache directory the test nodes share),
+// and waits until all are ready.
+func (tc *testCluster) addNodes(t testing.TB, n int, s node.Settings) {
 	t.Helper()
 	dir := filepath.Join(tc.logDir, string(rune('a'+len(tc.nodes))))
-	l, err := StartLocalNodes(t.Context(), append([]string{os.Args[0]}, args...), n, tc.hub.URL(), tc.hub.Token(), WithLogDir(dir))
+	s.CacheDir = testCache
+	l, err := launch.Local(t.Context(), os.Args[0], n, tc.hub.URL(), tc.hub.Token(), s, launch.WithLogDir(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +86,7 @@ func (tc *testCluster) addNodes(t testing.TB, n int, args ...string) {
 	tc.nodes = append(tc.nodes, l)
 	total := 0
 	for _, l := range tc.nodes {
-		total += len(l.procs)
+		total += len(l.PIDs())
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -442,7 +446,7 @@ func TestWrongToken(t *testing.T) {
 	if _, err := Connect(t.Context(), hub.URL(), ""); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("client with no token: %v, want ErrUnauthorized", err)
 	}
-	err = node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken("wrong"), node.WithCacheDir(t.TempDir()), node.WithLog(&bytes.Buffer{}))
+	err = node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken("wrong"), inCache(t.TempDir()), node.WithLog(&bytes.Buffer{}))
 	if !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("node with a wrong token: %v, want ErrUnauthorized", err)
 	}
@@ -453,7 +457,7 @@ func TestLateNode(t *testing.T) {
 	tc := startCluster(t, 1)
 	sha := tc.load(t, basics)
 	first := tc.client.Nodes()[0].ID
-	tc.addNodes(t, 1)
+	tc.addNodes(t, 1, node.DefaultSettings())
 	var late string
 	for _, n := range tc.client.Nodes() {
 		if n.ID != first {
@@ -514,7 +518,7 @@ func TestHubLost(t *testing.T) {
 	defer client.Close()
 	errc := make(chan error, 1)
 	go func() {
-		errc <- node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken(hub.Token()), node.WithCacheDir(t.TempDir()),
+		errc <- node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken(hub.Token()), inCache(t.TempDir()),
 			node.WithLog(io.Discard), node.WithReconnectWindow(500*time.Millisecond))
 	}()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -639,7 +643,7 @@ func TestNotAWorker(t *testing.T) {
 		{"config", []string{sh, "-c", "exit 6"}, "cannot start"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken(hub.Token()), node.WithCacheDir(t.TempDir()),
+			err := node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken(hub.Token()), inCache(t.TempDir()),
 				node.WithLog(io.Discard), node.WithWorkerCommand(tt.argv...))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("RunNode with %q: %v, want %q", tt.argv, err, tt.want)

@@ -1,9 +1,9 @@
 // Package cluster runs WebAssembly calls on worker nodes over NATS.
 //
 // A session starts a Hub (an embedded nats-server on loopback with token authentication),
-// starts nodes (StartLocalNodes, or `rain node --join URL` on other machines; a node is package
-// cluster/node), and talks to them through a Client: Load ships a module to every node (by
-// SHA-256, only to nodes that lack it, and again to nodes that join or restart later;
+// starts nodes (package cluster/launch, or `rain node --join URL` on other machines; a node is
+// package cluster/node), and talks to them through a Client: Load ships a module to every node
+// (by SHA-256, only to nodes that lack it, and again to nodes that join or restart later;
 // StartLoad does so without waiting, for a module the caller decoded with wasm.Decode), Call
 // runs one export on the least-loaded node and streams its WASI output back while it runs.
 // Call, CallBatch and Map name what they run with an Export, and each call or task comes back
@@ -59,6 +59,6 @@
 //
 // # Tiers
 //
-// A node's worker runs modules as node.WithTier says: every Result names the engine
+// A node's worker runs modules as its node.Settings' Tier says: every Result names the engine
 // that ran it, and the node's status (NodeInfo.Tiers) carries each module's tier state.
 package cluster

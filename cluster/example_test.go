@@ -8,6 +8,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/launch"
+	"github.com/rain-wasm/rain/cluster/node"
 )
 
 // A session: a hub, two local nodes (here the test binary serves as the node program, as
@@ -24,7 +26,7 @@ func Example() {
 		panic(err)
 	}
 	defer client.Close()
-	nodes, err := cluster.StartLocalNodes(ctx, []string{os.Args[0]}, 2, hub.URL(), hub.Token())
+	nodes, err := launch.Local(ctx, os.Args[0], 2, hub.URL(), hub.Token(), node.DefaultSettings())
 	if err != nil {
 		panic(err)
 	}

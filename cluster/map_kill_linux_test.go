@@ -10,6 +10,9 @@ import (
 	"unsafe"
 
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/rain-wasm/rain/cluster/node"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // A worker killed mid-map, while a task is known to run: the task runs again (a retry), and
@@ -17,7 +20,9 @@ import (
 // file) and waits to be let through (another file).
 func TestMapWorkerKilled(t *testing.T) {
 	gate := t.TempDir()
-	tc := startClusterArgs(t, 2, []string{"--dir", gate})
+	s := node.DefaultSettings()
+	s.Grants = []wasm.Grant{{Host: gate, Guest: gate}}
+	tc := startClusterWith(t, 2, s)
 	sha := tc.load(t, "testdata/gate.wasm")
 	started := watchCreate(t, gate, "started")
 	const n = 40

@@ -17,8 +17,9 @@ import (
 )
 
 // startNode runs a node's supervisor in this process (its worker is a process of its own),
-// joined to tc's hub with opts, and waits until it is ready. It stops when the test ends.
-func (tc *testCluster) startNode(t *testing.T, opts ...node.Option) NodeInfo {
+// joined to tc's hub with settings s (in a cache directory of its own), and waits until it is
+// ready. It stops when the test ends.
+func (tc *testCluster) startNode(t *testing.T, s node.Settings) NodeInfo {
 	t.Helper()
 	before := map[string]bool{}
 	for _, n := range tc.client.Nodes() {
@@ -26,8 +27,9 @@ func (tc *testCluster) startNode(t *testing.T, opts ...node.Option) NodeInfo {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- node.Run(t.Context(), append([]node.Option{node.WithJoin(tc.hub.URL()), node.WithToken(tc.hub.Token()),
-			node.WithCacheDir(t.TempDir()), node.WithLog(io.Discard)}, opts...)...)
+		s.CacheDir = t.TempDir()
+		errc <- node.Run(t.Context(), node.WithJoin(tc.hub.URL()), node.WithToken(tc.hub.Token()),
+			node.WithSettings(s), node.WithLog(io.Discard))
 	}()
 	t.Cleanup(func() { <-errc })
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -49,7 +51,7 @@ func (tc *testCluster) startNode(t *testing.T, opts ...node.Option) NodeInfo {
 // over the limit does not load, and says why.
 func TestNodeMemoryLimit(t *testing.T) {
 	tc := startCluster(t, 0)
-	limited := tc.startNode(t, node.WithMemoryLimit(16<<20))
+	limited := tc.startNode(t, node.Settings{MemoryLimit: 16 << 20})
 	sha := tc.load(t, "../wasm/testdata/grow.wasm")
 
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

@@ -115,7 +115,7 @@ func TestTLS(t *testing.T) {
 	var nodeLog bytes.Buffer
 	go func() {
 		nodeDone <- node.Run(nodeCtx, node.WithJoin(hub.URL()), node.WithToken(hub.Token()), node.WithTLS(good),
-			node.WithCacheDir(t.TempDir()), node.WithLog(&nodeLog))
+			inCache(t.TempDir()), node.WithLog(&nodeLog))
 	}()
 	defer func() {
 		stopNode()
@@ -154,7 +154,7 @@ func TestTLS(t *testing.T) {
 				t.Errorf("client: %v, want ErrTLS", err)
 			}
 			err = node.Run(ctx, node.WithJoin(hub.URL()), node.WithToken(hub.Token()), node.WithTLS(tt.tls),
-				node.WithCacheDir(t.TempDir()), node.WithLog(&bytes.Buffer{}))
+				inCache(t.TempDir()), node.WithLog(&bytes.Buffer{}))
 			if !errors.Is(err, ErrTLS) {
 				t.Errorf("node: %v, want ErrTLS", err)
 			}

@@ -324,8 +324,8 @@ func luminance(c color.RGBA) float64 {
 	return (0.299*float64(c.R) + 0.587*float64(c.G) + 0.114*float64(c.B)) / 255
 }
 
-// picture is a drawable array, ready to be coloured at any size.
-type picture struct {
+// arrayPicture is a drawable array, ready to be coloured at any size.
+type arrayPicture struct {
 	a      *array.Array
 	h, w   int
 	rgb    bool    // H×W×3 u8: colours as they are
@@ -333,9 +333,9 @@ type picture struct {
 	lo, hi float64 // otherwise, the values the colour map spans
 }
 
-func newPicture(a *array.Array) picture {
+func newPicture(a *array.Array) arrayPicture {
 	s := a.Shape()
-	p := picture{a: a, h: s[0], w: s[1], rgb: len(s) == 3, grey: len(s) == 2 && a.DType() == array.U8}
+	p := arrayPicture{a: a, h: s[0], w: s[1], rgb: len(s) == 3, grey: len(s) == 2 && a.DType() == array.U8}
 	if !p.rgb && !p.grey {
 		st := a.Stats()
 		p.lo, p.hi = st.Min, st.Max
@@ -345,7 +345,7 @@ func newPicture(a *array.Array) picture {
 
 // resample draws the picture h×w: each pixel the mean of the block of elements it covers
 // (at most 4×4 of them sampled), or a copy of the element it falls in when enlarged.
-func (p picture) resample(h, w int) *image.RGBA {
+func (p arrayPicture) resample(h, w int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		y0 := y * p.h / h
@@ -363,7 +363,7 @@ func (p picture) resample(h, w int) *image.RGBA {
 
 // block is the colour of the mean of elements [y0,y1)×[x0,x1), taken every sy rows and sx
 // columns.
-func (p picture) block(y0, y1, sy, x0, x1, sx int) color.RGBA {
+func (p arrayPicture) block(y0, y1, sy, x0, x1, sx int) color.RGBA {
 	var sum [3]float64
 	n := 0
 	for y := y0; y < y1; y += sy {

@@ -3,31 +3,105 @@ package display
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"image/color"
+	"image/png"
+	"math"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// Chart is a picture of data: an SVG for Jupyter and a few lines of Unicode (bars or a
-// sparkline) for a terminal, where the SVG goes to a file the front end names.
+// Chart is a picture of data: an SVG for Jupyter, a PNG rendition of it drawn on demand, and a
+// few lines of Unicode (bars or a sparkline) for a terminal, where the SVG goes to a file the
+// front end names.
 type Chart struct {
-	Kind    string // "timeline", "speedup", "sizes": names the chart's file
+	Kind    string // "timeline", "speedup", "sizes", "callgraph": names the chart's file
 	Title   string
 	SVG     string
 	Summary string // the chart in a few lines of Unicode, without colour
+
+	pic picture // what drew the SVG, kept to draw the PNG
+	png struct {
+		once sync.Once
+		data []byte
+		err  error
+	}
 }
 
-// Bundle is the chart as image/svg+xml, with its title and summary as text/plain.
-func (c *Chart) Bundle() Bundle {
-	return Bundle{"image/svg+xml": c.SVG, "text/plain": c.Title + "\n" + c.Summary}
+// newChart draws pic as SVG into a chart.
+func newChart(kind, title, summary string, pic picture) (*Chart, error) {
+	svg, err := pic.svg()
+	if err != nil {
+		return nil, err
+	}
+	return &Chart{Kind: kind, Title: title, SVG: svg, Summary: summary, pic: pic}, nil
 }
+
+// PNGScale is how many pixels a PNG rendition draws per CSS pixel of the chart: 2, sharp on
+// high-density screens.
+const PNGScale = 2
+
+// PNG is the chart drawn as a PNG, PNGScale pixels per CSS pixel (96 per inch). It is drawn
+// on the first call, and only then: a terminal never pays for it.
+func (c *Chart) PNG() ([]byte, error) {
+	c.png.once.Do(func() {
+		if c.pic.draw == nil {
+			c.png.err = fmt.Errorf("%w: the chart %q has no drawing to render", ErrNoData, c.Title)
+			return
+		}
+		c.png.data, c.png.err = c.pic.png(PNGScale)
+	})
+	return c.png.data, c.png.err
+}
+
+// Bundle is the chart as text/html (see HTML), image/svg+xml and image/png, with its title and
+// summary as text/plain.
+func (c *Chart) Bundle() Bundle {
+	b := Bundle{"text/html": c.HTML(), "image/svg+xml": c.SVG, "text/plain": c.Title + "\n" + c.Summary}
+	if data, err := c.PNG(); err == nil {
+		b["image/png"] = base64.StdEncoding.EncodeToString(data)
+	}
+	return b
+}
+
+// HTML is the chart for a page: a <picture> whose source is the SVG and whose <img> is the PNG
+// rendition; only the <img> if the SVG is longer than maxSVGInHTML; the SVG inline if the PNG
+// cannot be drawn.
+//
+// Notebooks (the classic Notebook, JupyterLab) and nbconvert all prefer text/html to
+// image/svg+xml to image/png, and nbconvert's HTML export passes image/svg+xml through lxml's
+// Cleaner, which keeps the <svg> element but drops every element inside it: a chart sent as
+// SVG alone is an empty box in an exported notebook. A browser shows the <picture>'s SVG,
+// sharp, in a live notebook and in an export; a sanitizer (nbconvert --sanitize-html, an
+// untrusted notebook) drops <picture>, <source> and SVG data URLs, and keeps the <img> of the PNG.
+func (c *Chart) HTML() string {
+	data, err := c.PNG()
+	if err != nil {
+		return c.SVG
+	}
+	w, h := c.pic.pixels()
+	img := fmt.Sprintf(`<img src="data:image/png;base64,%s" width="%d" height="%d" alt="%s">`,
+		base64.StdEncoding.EncodeToString(data), w, h, escape(c.Title))
+	if len(c.SVG) > maxSVGInHTML {
+		return img
+	}
+	return `<picture><source srcset="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString([]byte(c.SVG)) +
+		`" type="image/svg+xml">` + img + `</picture>`
+}
+
+// maxSVGInHTML is the longest SVG a chart's HTML carries (as base64, a third longer, beside the
+// bundle's image/svg+xml). A longer one is a timeline of thousands of tasks, 4.5 MB for 20,000:
+// its PNG shows as much, and the browser draws it faster.
+const maxSVGInHTML = 1 << 20
 
 // Terminal is the chart's title (bold with colour) and its Unicode summary.
 func (c *Chart) Terminal(color bool) string {
@@ -59,6 +133,7 @@ var (
 func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
+	p.BackgroundColor = nil // the picture is painted white once, under all its plots
 	sans := func(s *font.Font) { s.Typeface, s.Variant = "Liberation", "Sans" }
 	sans(&p.Title.TextStyle.Font)
 	p.Title.TextStyle.Font.Size = vg.Points(13)
@@ -73,9 +148,16 @@ func newPlot(title, x, y string) *plot.Plot {
 	return p
 }
 
-// svgOf draws plots side by side on a w×h canvas (points) and returns the SVG.
-func svgOf(w, h vg.Length, plots ...*plot.Plot) (string, error) {
-	return svgDraw(w, h, func(dc draw.Canvas) {
+// picture is a chart's drawing: its size in points and what draws it on a canvas that size.
+// It draws as SVG and as PNG alike.
+type picture struct {
+	w, h vg.Length
+	draw func(draw.Canvas)
+}
+
+// tiled draws plots side by side on a w×h canvas (points).
+func tiled(w, h vg.Length, plots ...*plot.Plot) picture {
+	return picture{w, h, func(dc draw.Canvas) {
 		if len(plots) == 1 {
 			plots[0].Draw(dc)
 			return
@@ -85,16 +167,24 @@ func svgOf(w, h vg.Length, plots ...*plot.Plot) (string, error) {
 		for i, p := range plots {
 			p.Draw(cs[0][i])
 		}
-	})
+	}}
 }
 
-// svgDraw runs draw on a white w×h canvas (points) and returns the SVG.
-func svgDraw(w, h vg.Length, drawOn func(draw.Canvas)) (string, error) {
-	c := vgsvg.New(w, h)
+// paint draws the picture on c, first filling it white if fill is set. (A vgimg canvas starts
+// white: filling it again through the rasterizer costs a fifth of the PNG's time.)
+func (p picture) paint(c vg.CanvasSizer, fill bool) {
 	dc := draw.New(c)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	drawOn(dc)
+	if fill {
+		dc.SetColor(color.White)
+		dc.Fill(dc.Rectangle.Path())
+	}
+	p.draw(dc)
+}
+
+// svg draws the picture as SVG.
+func (p picture) svg() (string, error) {
+	c := vgsvg.New(p.w, p.h)
+	p.paint(c, true)
 	var b bytes.Buffer
 	if _, err := c.WriteTo(&b); err != nil {
 		return "", fmt.Errorf("display: drawing a chart: %w", err)
@@ -108,6 +198,28 @@ func svgDraw(w, h vg.Length, drawOn func(draw.Canvas)) (string, error) {
 	s = strings.ReplaceAll(s, "font-family:Liberation Sans", "font-family:'Liberation Sans',Arimo,Arial,Helvetica,sans-serif")
 	s = strings.ReplaceAll(s, "font-family:Liberation Mono", "font-family:'Liberation Mono',Cousine,'Courier New',monospace")
 	return s, nil
+}
+
+// cssDPI is the dots per inch of a CSS pixel.
+const cssDPI = 96
+
+// pixels is the picture's size in CSS pixels, as a browser shows its SVG.
+func (p picture) pixels() (w, h int) {
+	return int(math.Round(p.w.Dots(cssDPI))), int(math.Round(p.h.Dots(cssDPI)))
+}
+
+// png draws the picture as PNG, scale pixels per CSS pixel, with gonum/plot's own fonts (the
+// Liberation fonts the SVG's text is measured with).
+func (p picture) png(scale int) ([]byte, error) {
+	c := vgimg.NewWith(vgimg.UseWH(p.w, p.h), vgimg.UseDPI(cssDPI*scale))
+	p.paint(c, false)
+	var b bytes.Buffer
+	// BestSpeed: a chart's flat colours compress well enough, in a third of the time.
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&b, c.Image()); err != nil {
+		return nil, fmt.Errorf("display: drawing a chart as PNG: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // swatch is a legend entry's thumbnail: a filled box, optionally outlined.

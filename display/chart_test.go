@@ -1,11 +1,18 @@
 package display
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"html"
+	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -55,7 +62,11 @@ func charts(t *testing.T) map[string]*Chart {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]*Chart{"timeline": tl, "speedup": sp, "sizes": sz}
+	cg, err := CallGraph("trap_nested () -> i32 · basics func[7]", []string{"main", "a_very_long_function_name_from_a_cpp_mangler", "+3 more"}, "trap_nested", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*Chart{"timeline": tl, "speedup": sp, "sizes": sz, "callgraph": cg}
 }
 
 // TestChartStructure checks what a reader needs in each SVG: the title, axis labels with
@@ -68,6 +79,7 @@ func TestChartStructure(t *testing.T) {
 	}{
 		{"timeline", []string{"pmap(mb.row): 24 tasks on 2 nodes", "time since the map began (ms)", ">node<", ">node-1<", ">node-2<", ">mb.row<", ">mb.escape<", ">retried (1)<", ">failed (1)<"}},
 		{"speedup", []string{"speedup over 1 node", "efficiency (% of ideal)", "speedup (×)", ">nodes<", ">measured<", ">ideal<", "Amdahl fit: serial fraction", "mandelbrot rows: speedup over 1 node"}},
+		{"callgraph", []string{">main<", ">a_very_long_functio…<", ">+3 more<", ">trap_nested<", ">no callees<", "font-family:'Liberation Mono',Cousine,'Courier New',monospace"}},
 		{"sizes", []string{"mb: function sizes", "size of the function&#39;s code (bytes)", ">row<", ">4000<", "(largest 8 of 11)", "+3 more: 1207 bytes", "a_very_long_function_name_f…"}},
 	}
 	for _, tt := range tests {
@@ -129,11 +141,15 @@ func TestChartErrors(t *testing.T) {
 	if _, err := Sizes("s", nil, 3); !errors.Is(err, ErrNoData) {
 		t.Errorf("no sizes: %v", err)
 	}
+	if _, err := CallGraph("g", nil, "", nil); !errors.Is(err, ErrNoData) {
+		t.Errorf("a call graph of no function: %v", err)
+	}
 }
 
-// TestChartPNG renders each chart to PNG with rsvg-convert (Debian's librsvg2-bin), when it is
-// installed, under RAIN_CHART_DIR if set (to look at them) or the test's directory.
-func TestChartPNG(t *testing.T) {
+// TestChartSVGRenders renders each chart's SVG to PNG with rsvg-convert (Debian's
+// librsvg2-bin), when it is installed, under RAIN_CHART_DIR if set (to look at them) or the
+// test's directory.
+func TestChartSVGRenders(t *testing.T) {
 	conv, err := exec.LookPath("rsvg-convert")
 	if err != nil {
 		t.Skip("rsvg-convert is not installed (apt-get install librsvg2-bin)")
@@ -153,6 +169,100 @@ func TestChartPNG(t *testing.T) {
 		} else if st, err := os.Stat(png); err != nil || st.Size() < 2000 {
 			t.Errorf("%s: PNG missing or tiny: %v", name, err)
 		}
+	}
+}
+
+// TestChartBundle checks what a notebook gets of each chart: the SVG, a PNG rendition at twice
+// the SVG's size in CSS pixels, and HTML whose <picture> shows the SVG to a browser and keeps
+// the PNG's <img> for a sanitizer (nbconvert's HTML export drops SVG's elements).
+func TestChartBundle(t *testing.T) {
+	src := regexp.MustCompile(`^<picture><source srcset="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)" type="image/svg\+xml">` +
+		`<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" width="(\d+)" height="(\d+)" alt="([^"]*)"></picture>$`)
+	for name, c := range charts(t) {
+		t.Run(name, func(t *testing.T) {
+			b := c.Bundle()
+			if b["image/svg+xml"] != c.SVG {
+				t.Errorf("image/svg+xml is not the SVG")
+			}
+			m := src.FindStringSubmatch(b["text/html"].(string))
+			if m == nil {
+				t.Fatalf("text/html is not a <picture> of the SVG and the PNG: %.200s", b["text/html"])
+			}
+			if svg, err := base64.StdEncoding.DecodeString(m[1]); err != nil || string(svg) != c.SVG {
+				t.Errorf("the <picture>'s source is not the SVG: %v", err)
+			}
+			if m[2] != b["image/png"] {
+				t.Errorf("the <img> is not the image/png")
+			}
+			data, err := base64.StdEncoding.DecodeString(m[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := png.DecodeConfig(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("image/png: %v", err)
+			}
+			// The SVG's size is in points, as vgsvg writes it: 720pt is 960 CSS pixels.
+			wh := regexp.MustCompile(`^<svg width="([\d.]+)pt" height="([\d.]+)pt"`).FindStringSubmatch(c.SVG)
+			if wh == nil {
+				t.Fatalf("no size in the SVG: %.80s", c.SVG)
+			}
+			for i, got := range []int{cfg.Width, cfg.Height} {
+				pt, _ := strconv.ParseFloat(wh[i+1], 64)
+				css, _ := strconv.Atoi(m[3+i])
+				want, wantPNG := int(math.Round(pt*96/72)), int(math.Round(pt*96/72*PNGScale))
+				if css != want || got != wantPNG {
+					t.Errorf("size %d: %spt is %d CSS pixels and %d in the PNG, want %d and %d", i, wh[i+1], css, got, want, wantPNG)
+				}
+			}
+			if m[5] != html.EscapeString(c.Title) {
+				t.Errorf("alt %q, want the title %q", m[5], c.Title)
+			}
+			if again, _ := c.PNG(); !bytes.Equal(again, data) {
+				t.Errorf("a second PNG() is not the first")
+			}
+		})
+	}
+	// A chart whose SVG is too long to carry twice shows its PNG alone.
+	big, err := newChart("x", "big", "", charts(t)["sizes"].pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.SVG = "<svg>" + strings.Repeat(" ", maxSVGInHTML) + "</svg>"
+	if h := big.Bundle()["text/html"].(string); !strings.HasPrefix(h, `<img src="data:image/png;base64,`) || strings.Contains(h, "<picture>") {
+		t.Errorf("a long SVG's HTML: %.100s", h)
+	}
+	// A chart made without a drawing has no PNG: its HTML is the SVG inline.
+	c := &Chart{Kind: "x", Title: "x", SVG: "<svg></svg>"}
+	if b := c.Bundle(); b["text/html"] != "<svg></svg>" || b["image/png"] != nil {
+		t.Errorf("a chart without a drawing: %v", b)
+	}
+}
+
+// BenchmarkChartPNG measures a PNG rendition of each chart, and of a timeline of 1024 tasks.
+func BenchmarkChartPNG(b *testing.B) {
+	cs := charts(&testing.T{})
+	var spans []Span
+	for i := 0; i < 1024; i++ {
+		spans = append(spans, Span{Lane: fmt.Sprintf("node-%d", i%2), Group: "mb.row", Start: float64(i/2) * 0.0011, End: float64(i/2)*0.0011 + 0.001})
+	}
+	tl, err := Timeline("pmap(mb.row): 1024 tasks", spans)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs["timeline-1024"] = tl
+	for _, name := range []string{"timeline", "timeline-1024", "speedup", "sizes", "callgraph"} {
+		b.Run(name, func(b *testing.B) {
+			var n int
+			for i := 0; i < b.N; i++ {
+				data, err := cs[name].pic.png(PNGScale)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(data)
+			}
+			b.ReportMetric(float64(n), "bytes")
+		})
 	}
 }
 

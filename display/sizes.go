@@ -90,10 +90,7 @@ func Sizes(title string, sizes []Size, top int) (*Chart, error) {
 		leg.Add(more, swatch{})
 		legNames = append(legNames, more)
 	}
-	svg, err := svgWithLegend(vg.Points(720), vg.Points(float64(100+18*n)), left, p, leg, legNames)
-	if err != nil {
-		return nil, err
-	}
+	pic := withLegend(vg.Points(720), vg.Points(float64(100+18*n)), left, p, leg, legNames)
 
 	width := 0
 	for _, x := range s {
@@ -107,7 +104,7 @@ func Sizes(title string, sizes []Size, top int) (*Chart, error) {
 	if rest > 0 {
 		fmt.Fprintf(&b, "… %d more function%s, %d bytes\n", rest, plural(rest), restBytes)
 	}
-	return &Chart{Kind: "sizes", Title: title, SVG: svg, Summary: strings.TrimRight(b.String(), "\n")}, nil
+	return newChart("sizes", title, strings.TrimRight(b.String(), "\n"), pic)
 }
 
 // shorten cuts s to n columns with an ellipsis.

@@ -126,10 +126,7 @@ func Speedup(title string, nodes []int, times []float64) (*Chart, error) {
 	}
 	right.Legend = plot.NewLegend() // one legend is enough: the left panel's
 	right.Legend.TextStyle = left.Legend.TextStyle
-	svg, err := svgOf(vg.Points(820), vg.Points(340), left, right)
-	if err != nil {
-		return nil, err
-	}
+	pic := tiled(vg.Points(820), vg.Points(340), left, right)
 
 	var b strings.Builder
 	b.WriteString("nodes       ")
@@ -149,5 +146,5 @@ func Speedup(title string, nodes []int, times []float64) (*Chart, error) {
 		fmt.Fprintf(&b, "%6.0f%%", e)
 	}
 	fmt.Fprintf(&b, "\nspeedup ▕%s▏ against ideal ▕%s▏\n%s", sparkline(sp, hi/lo), sparkline(rel, hi/lo), fitName)
-	return &Chart{Kind: "speedup", Title: title, SVG: svg, Summary: b.String()}, nil
+	return newChart("speedup", title, b.String(), pic)
 }

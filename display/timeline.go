@@ -100,16 +100,13 @@ func Timeline(title string, spans []Span) (*Chart, error) {
 		names = append(names, fmt.Sprintf("failed (%d)", failed))
 		leg.Add(names[len(names)-1], swatch{fill: grey, outline: red})
 	}
-	svg, err := svgWithLegend(vg.Points(720), vg.Points(float64(90+30*len(lanes))), 0, p, leg, names)
-	if err != nil {
-		return nil, err
-	}
-	return &Chart{Kind: "timeline", Title: title, SVG: svg, Summary: timelineSummary(keep, lanes, end, retried, failed)}, nil
+	pic := withLegend(vg.Points(720), vg.Points(float64(90+30*len(lanes))), 0, p, leg, names)
+	return newChart("timeline", title, timelineSummary(keep, lanes, end, retried, failed), pic)
 }
 
-// svgWithLegend draws p with its legend in a strip to its right, where it hides no data, and
+// withLegend draws p with its legend in a strip to its right, where it hides no data, and
 // a margin on its left (for long tick labels in a wider fallback font).
-func svgWithLegend(w, h, left vg.Length, p *plot.Plot, leg plot.Legend, names []string) (string, error) {
+func withLegend(w, h, left vg.Length, p *plot.Plot, leg plot.Legend, names []string) picture {
 	wide := vg.Length(0)
 	for _, n := range names {
 		wide = max(wide, leg.TextStyle.Width(n))
@@ -117,12 +114,11 @@ func svgWithLegend(w, h, left vg.Length, p *plot.Plot, leg plot.Legend, names []
 	// Fallback fonts run wider than the Liberation metrics text is measured with.
 	strip := wide*1.2 + leg.ThumbnailWidth + leg.Padding*2 + vg.Points(16)
 	h = max(h, vg.Points(180), leg.Rectangle(draw.Canvas{Rectangle: vg.Rectangle{Max: vg.Point{X: w, Y: h}}}).Size().Y+vg.Points(60))
-	return svgDraw(w, h, func(dc draw.Canvas) {
+	leg.Left = true
+	return picture{w, h, func(dc draw.Canvas) {
 		p.Draw(draw.Crop(dc, left, -strip, 0, 0))
-		right := draw.Crop(dc, w-strip+vg.Points(8), 0, 0, -vg.Points(30))
-		leg.Left = true
-		leg.Draw(right)
-	})
+		leg.Draw(draw.Crop(dc, w-strip+vg.Points(8), 0, 0, -vg.Points(30)))
+	}}
 }
 
 // gantt draws a bar per span.

@@ -19,7 +19,7 @@ func TestMapProgress(t *testing.T) {
 	}
 	t.Setenv(testProcessEnv, "1") // the nodes are this binary's "node" command
 	tk := startKernelWith(t, func(ctx context.Context) (engine, error) {
-		return session.New(ctx, session.WithNodes(2), session.WithNodeCommand(os.Args[0], "node"), session.WithDir("../examples"))
+		return session.New(ctx, session.WithNodes(2), session.WithRainBinary(os.Args[0]), session.WithWorkDir("../examples"))
 	})
 	if reply, iopub := tk.execute("%load basics.wasm as b", nil); content(reply)["status"] != "ok" {
 		t.Fatalf("load: %s\n%s", reply.Content, types(iopub))

@@ -3,8 +3,10 @@ package notebooks
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,13 +97,25 @@ func notebookPaths(t *testing.T) []string {
 }
 
 // TestNotebooks executes every notebook with nbclient through the installed kernelspec and
-// checks its outputs.
+// checks its outputs; then exports the executed notebooks to HTML with nbconvert, as is and
+// sanitized, and checks that every chart is still a picture in both.
 func TestNotebooks(t *testing.T) {
-	py := jupytertest.Python(t, "nbclient", "nbformat")
+	py := jupytertest.Python(t, "nbclient", "nbformat", "nbconvert")
 	env := jupyterEnv(t)
 	out := artifacts(t)
 	paths := notebookPaths(t)
 	t.Log(run(t, 4*time.Minute, env, py, append([]string{"testdata/execute.py", out}, paths...)...))
+	var executed []string
+	for _, path := range paths {
+		executed = append(executed, filepath.Join(out, filepath.Base(path)))
+	}
+	// `jupyter nbconvert --to html` as a user runs it, and with --sanitize-html as nbviewer
+	// runs it; both with Debian's nbconvert.
+	exports := map[string][]string{"html": nil, "sanitized": {"--sanitize-html"}}
+	for dir, flags := range exports {
+		args := append([]string{"-m", "nbconvert", "--to", "html", "--output-dir", filepath.Join(out, dir)}, flags...)
+		run(t, 2*time.Minute, env, py, append(args, executed...)...)
+	}
 	for _, path := range paths {
 		name := filepath.Base(path)
 		t.Run(strings.TrimSuffix(name, ".ipynb"), func(t *testing.T) {
@@ -110,7 +124,63 @@ func TestNotebooks(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkCells(t, name, cells)
+			for dir := range exports {
+				page, err := os.ReadFile(filepath.Join(out, dir, strings.TrimSuffix(name, ".ipynb")+".html"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkExport(t, dir, cells, string(page))
+			}
 		})
+	}
+}
+
+// pngImg is an <img> of PNG data in an exported page; its first submatch is the base64.
+var pngImg = regexp.MustCompile(`<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"`)
+
+// checkExport checks a notebook's HTML export (export: "html", or "sanitized" by
+// --sanitize-html) against its cells: every cell whose outputs hold a chart (image/svg+xml)
+// also holds its PNG rendition, and shows the chart in the page as an <img> of PNG data, with
+// the SVG beside it for browsers unless sanitized (or too long). nbconvert empties image/svg+xml (lxml's
+// Cleaner keeps <svg> and drops all inside it), so a chart sent as SVG alone is a blank box.
+func checkExport(t *testing.T, export string, cells []cell, page string) {
+	t.Helper()
+	// The lab template gives each cell a <div class="jp-Cell …">, in the notebook's order.
+	parts := strings.Split(page, `<div class="jp-Cell `)[1:]
+	if len(parts) != len(cells) {
+		t.Fatalf("%s export: %d cells in the page, %d in the notebook", export, len(parts), len(cells))
+	}
+	for i, c := range cells {
+		svg := c.mime("image/svg+xml")
+		if c.Type != "code" || svg == "" {
+			continue
+		}
+		first, _, _ := strings.Cut(c.source(), "\n")
+		if !strings.HasPrefix(svg, "<svg") || c.mime("image/png") == "" {
+			t.Errorf("cell %d (%s): a chart without its SVG and PNG: SVG %.40q, PNG %d bytes", i, first, svg, len(c.mime("image/png")))
+		}
+		part := parts[i]
+		m := pngImg.FindStringSubmatch(part)
+		if m == nil {
+			_, output, _ := strings.Cut(part, "jp-OutputArea")
+			t.Errorf("cell %d (%s): the %s export shows no <img> of PNG data; the output is:\n%.600s", i, first, export, output)
+			continue
+		}
+		data, err := base64.StdEncoding.DecodeString(m[1])
+		if err != nil {
+			t.Errorf("cell %d (%s): the %s export's PNG: %v", i, first, export, err)
+			continue
+		}
+		if cfg, err := png.DecodeConfig(bytes.NewReader(data)); err != nil || cfg.Width < 200 || cfg.Height < 100 {
+			t.Errorf("cell %d (%s): the %s export's PNG is %d×%d: %v", i, first, export, cfg.Width, cfg.Height, err)
+		}
+		if strings.Contains(part, `data-mime-type="image/svg+xml"`) {
+			t.Errorf("cell %d (%s): the %s export shows image/svg+xml, which nbconvert empties", i, first, export)
+		}
+		// A browser shows the SVG, unless it is too long to carry twice (display's maxSVGInHTML).
+		if export == "html" && len(svg) <= 1<<20 && !strings.Contains(part, `<source srcset="data:image/svg+xml;base64,`) {
+			t.Errorf("cell %d (%s): the export lost the chart's SVG, which a browser shows", i, first)
+		}
 	}
 }
 

@@ -59,7 +59,7 @@ func (s *Session) cellPath(path string) string {
 	if filepath.IsAbs(path) {
 		return path
 	}
-	return filepath.Join(s.opts.dir, path)
+	return filepath.Join(s.opts.workDir, path)
 }
 
 // readCellFile reads a file named in a cell for a builtin, refusing one larger than an array

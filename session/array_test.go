@@ -19,7 +19,7 @@ import (
 func arraySession(t *testing.T) *Session {
 	t.Helper()
 	s := offline(t)
-	s.opts.dir = t.TempDir()
+	s.opts.workDir = t.TempDir()
 	return s
 }
 
@@ -79,8 +79,8 @@ func TestArrayErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := arraySession(t)
-			os.WriteFile(filepath.Join(s.opts.dir, "notes.txt"), []byte("hello"), 0o644)
-			os.WriteFile(filepath.Join(s.opts.dir, "photo.jpg"), []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), 0o644)
+			os.WriteFile(filepath.Join(s.opts.workDir, "notes.txt"), []byte("hello"), 0o644)
+			os.WriteFile(filepath.Join(s.opts.workDir, "photo.jpg"), []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), 0o644)
 			_, err := s.Exec(context.Background(), tt.code, &recorder{})
 			var e *Error
 			if !errors.As(err, &e) {
@@ -123,7 +123,7 @@ func TestReadArray(t *testing.T) {
 	for i := range 6 {
 		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(float64(i)/2))
 	}
-	os.WriteFile(filepath.Join(s.opts.dir, "xs.f64"), raw, 0o644)
+	os.WriteFile(filepath.Join(s.opts.workDir, "xs.f64"), raw, 0o644)
 	v, err := s.Exec(context.Background(), `a = read_array("xs.f64", "f64")
 b = read_array("xs.f64", "f64", shape=(2, 3))
 c = read_array("xs.f64", "u8")

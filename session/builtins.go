@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -140,9 +139,7 @@ func (s *Session) waitLocalNodes(ctx context.Context) {
 
 // readModule reads a .wasm file named in a cell, relative to the session's directory.
 func (s *Session) readModule(path string) ([]byte, error) {
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(s.opts.dir, path)
-	}
+	path = s.cellPath(path)
 	bin, err := os.ReadFile(path)
 	if err != nil {
 		if os.IsNotExist(err) {

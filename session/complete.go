@@ -90,7 +90,7 @@ func (s *Session) completePath(partial string) []string {
 	dir, base := filepath.Split(partial)
 	abs := dir
 	if !filepath.IsAbs(dir) {
-		abs = filepath.Join(s.opts.dir, dir)
+		abs = filepath.Join(s.opts.workDir, dir)
 	}
 	entries, err := os.ReadDir(abs)
 	if err != nil {

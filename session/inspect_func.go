@@ -12,14 +12,14 @@ import (
 )
 
 // funcDetail is %inspect m.f: one function's figures, its callers and callees, the call graph
-// around it (a tree as text, a layered SVG drawing) and the start of its disassembly.
+// around it (a tree as text, a layered chart) and the start of its disassembly.
 type funcDetail struct {
 	title   string     // "fib (i32) -> i32 · basics func[0]"
 	figures [][]string // label, value
 	callers []string
 	callees []string
-	tree    string // the call graph around the function, as text
-	svg     string
+	tree    string         // the call graph around the function, as text
+	graph   *display.Chart // and drawn: callers, the function, callees
 	disasm  []string
 	note    string // what the disassembly leaves out, or why there is none
 }
@@ -35,9 +35,12 @@ func (d *funcDetail) Freeze()               {}
 func (d *funcDetail) Truth() starlark.Bool  { return true }
 func (d *funcDetail) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: inspect") }
 
-// Show gives text, HTML (the SVG inline, since notebooks prefer HTML) and the SVG alone.
+// Show gives text, HTML (with the call graph, since notebooks prefer HTML) and the call graph
+// alone as SVG and PNG.
 func (d *funcDetail) Show() display.Bundle {
-	return display.Bundle{"text/plain": d.plain(), "text/html": d.html(), "image/svg+xml": d.svg}
+	b := d.graph.Bundle()
+	b["text/plain"], b["text/html"] = d.plain(), d.html()
+	return b
 }
 
 func (d *funcDetail) Terminal(color bool) string {
@@ -69,7 +72,7 @@ func (d *funcDetail) html() string {
 		b.WriteString(`<tr><th style="text-align:left">` + html.EscapeString(f[0]) + `</th><td style="text-align:left">` + html.EscapeString(f[1]) + `</td></tr>`)
 	}
 	b.WriteString(`</tbody></table>`)
-	b.WriteString(d.svg)
+	b.WriteString(d.graph.HTML())
 	if len(d.disasm) > 0 {
 		b.WriteString(`<pre style="font-size:smaller">` + html.EscapeString(strings.Join(d.disasm, "\n")) + `</pre>`)
 	}
@@ -118,7 +121,10 @@ func (a *analysis) funcDetail(module string, i uint32, n int) (*funcDetail, erro
 		add("callees", nameList(d.callees, "none"))
 	}
 	d.tree = a.tree(i)
-	d.svg = a.callSVG(i)
+	var err error
+	if d.graph, err = a.callGraph(i, d.title); err != nil {
+		return nil, err
+	}
 	if fm.Imported {
 		d.note = fmt.Sprintf("%s is imported from %s.%s: it has no body to disassemble", name, f.Import.Module, f.Import.Name)
 		return d, nil
@@ -202,10 +208,9 @@ func (a *analysis) mark(i uint32) string {
 	return ""
 }
 
-// callSVG draws three layers: callers, the function, callees; each a row of boxes joined by
-// arrows, with a "+N more" box when a row is longer than detailFanout.
-func (a *analysis) callSVG(i uint32) string {
-	const boxW, boxH, gapX, rowGap, pad = 150, 26, 14, 60, 10
+// callGraph draws three layers: callers, the function, callees; with "+N more" as the last of a
+// row longer than detailFanout.
+func (a *analysis) callGraph(i uint32, title string) (*display.Chart, error) {
 	row := func(idx []uint32) []string {
 		var names []string
 		for k, c := range idx {
@@ -217,50 +222,5 @@ func (a *analysis) callSVG(i uint32) string {
 		}
 		return names
 	}
-	rows := [][]string{row(a.met.Callers[i]), {a.funcName(i)}, row(a.met.Funcs[i].Callees)}
-	widest := 1
-	for _, r := range rows {
-		widest = max(widest, len(r))
-	}
-	width := pad*2 + widest*boxW + (widest-1)*gapX
-	height := pad*2 + 3*boxH + 2*rowGap
-	x := func(r, k int) int { // left of box k in row r, rows centred
-		n := len(rows[r])
-		w := n*boxW + (n-1)*gapX
-		return (width-w)/2 + k*(boxW+gapX)
-	}
-	y := func(r int) int { return pad + r*(boxH+rowGap) }
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="monospace" font-size="11">`, width, height, width, height)
-	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#888"/></marker></defs>`)
-	mid := x(1, 0) + boxW/2
-	for k := range rows[0] {
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888" marker-end="url(#arrow)"/>`, x(0, k)+boxW/2, y(0)+boxH, mid, y(1))
-	}
-	for k := range rows[2] {
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888" marker-end="url(#arrow)"/>`, mid, y(1)+boxH, x(2, k)+boxW/2, y(2))
-	}
-	for r, names := range rows {
-		fill := "#eef3fb"
-		if r == 1 {
-			fill = "#ffe9b3"
-		}
-		for k, name := range names {
-			label := name
-			if len([]rune(label)) > 20 {
-				label = string([]rune(label)[:19]) + "…"
-			}
-			fmt.Fprintf(&b, `<g><title>%s</title><rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="#678"/>`+
-				`<text x="%d" y="%d" text-anchor="middle">%s</text></g>`,
-				html.EscapeString(name), x(r, k), y(r), boxW, boxH, fill, x(r, k)+boxW/2, y(r)+boxH/2+4, html.EscapeString(label))
-		}
-	}
-	if len(rows[0]) == 0 {
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="#888">no callers</text>`, width/2, y(0)+boxH/2+4)
-	}
-	if len(rows[2]) == 0 {
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="#888">no callees</text>`, width/2, y(2)+boxH/2+4)
-	}
-	b.WriteString(`</svg>`)
-	return b.String()
+	return display.CallGraph(title, row(a.met.Callers[i]), a.funcName(i), row(a.met.Funcs[i].Callees))
 }

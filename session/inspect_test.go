@@ -161,10 +161,19 @@ func TestInspectFunc(t *testing.T) {
 					t.Errorf("no %q in\n%s", w, text)
 				}
 			}
+			// The call graph: as SVG and PNG, and in the HTML as a <picture> of both (see
+			// display.Chart.HTML), which survives a notebook's export.
 			b := d.Show()
 			svg, _ := b["image/svg+xml"].(string)
-			if !strings.HasPrefix(svg, "<svg") || !strings.Contains(b["text/html"].(string), "<svg") {
-				t.Errorf("no SVG in the bundle: %v", b)
+			name := tt.a.funcName(i)
+			if !strings.HasPrefix(svg, "<svg") || !strings.Contains(svg, ">"+name[:min(len(name), 12)]) { // long names are cut
+				t.Errorf("no call graph of %s in the SVG: %.200s", name, svg)
+			}
+			if png, _ := b["image/png"].(string); !strings.HasPrefix(png, "iVBORw0KGgo") { // "\x89PNG\r\n\x1a\n"
+				t.Errorf("no PNG in the bundle: %.40q", png)
+			}
+			if h := b["text/html"].(string); !strings.Contains(h, `<picture><source srcset="data:image/svg+xml;base64,`) || !strings.Contains(h, `<img src="data:image/png;base64,`) {
+				t.Errorf("no picture of the call graph in the HTML")
 			}
 		})
 	}

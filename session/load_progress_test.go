@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/display"
 	"github.com/rain-wasm/rain/wasm"
 )
@@ -110,7 +111,9 @@ func TestLoadShowsProgress(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	s, err := New(ctx, WithNodes(2), WithNodeCommand(os.Args[0], "node", "--cache-dir", t.TempDir()))
+	ns := node.DefaultSettings()
+	ns.CacheDir = t.TempDir()
+	s, err := New(ctx, WithNodes(2), WithRainBinary(os.Args[0]), WithNodeSettings(ns))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func online(t *testing.T, n int, opts ...Option) *Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	opts = append([]Option{WithNodes(n), WithNodeCommand(os.Args[0], "node"), WithDir("../examples"), WithCellCache(t.TempDir())}, opts...)
+	opts = append([]Option{WithNodes(n), WithRainBinary(os.Args[0]), WithWorkDir("../examples"), WithCellCache(t.TempDir())}, opts...)
 	s, err := New(ctx, opts...)
 	if err != nil {
 		t.Fatal(err)

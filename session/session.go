@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -15,9 +14,9 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/launch"
 	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/display"
-	"github.com/rain-wasm/rain/wasm"
 )
 
 // Option configures a Session.
@@ -25,16 +24,13 @@ type Option func(*options) error
 
 type options struct {
 	nodes   int
-	nodeCmd []string
+	node    node.Settings // of the local nodes
+	rain    string        // the rain binary local nodes run
 	join    string
 	token   string
-	engine  string
-	tier    string
-	dir     string
-	grants  []string
+	workDir string
 	tls     cluster.TLS
 	listen  string
-	memory  wasm.MemoryLimit
 	hubWait time.Duration // 0: cluster.DefaultHubTimeout
 	cells   string        // where built cells are kept; "" keeps none
 }
@@ -62,10 +58,16 @@ func WithNodes(n int) Option {
 	}
 }
 
-// WithNodeCommand sets the command that starts a local node; "--join URL --token T" is
-// appended. The default is this executable with the argument "node".
-func WithNodeCommand(argv ...string) Option {
-	return func(o *options) error { o.nodeCmd = argv; return nil }
+// WithNodeSettings sets how the local nodes the session starts run modules and where they keep
+// them (see node.Settings). The default is node.DefaultSettings().
+func WithNodeSettings(s node.Settings) Option {
+	return func(o *options) error { o.node = s; return nil }
+}
+
+// WithRainBinary sets the rain binary that local nodes run, as `rain node` (see
+// launch.Local). The default is this executable.
+func WithRainBinary(path string) Option {
+	return func(o *options) error { o.rain = path; return nil }
 }
 
 // WithJoin uses an existing hub instead of starting one: a `rain hub`, or any NATS server or
@@ -95,34 +97,10 @@ func WithHubTimeout(d time.Duration) Option {
 	}
 }
 
-// WithTier asks local nodes for a tier mode: "auto" (the default: the interpreter at once,
-// compiled code when ready), "compiler" or "interpreter" (see node.WithTier).
-func WithTier(name string) Option {
-	return func(o *options) error { o.tier = name; return nil }
-}
-
-// WithMemoryLimit bounds the memory of each module instance on local nodes (see
-// node.WithMemoryLimit); 0 is no limit but Wasm's own 4 GiB. The default is the nodes',
-// node.DefaultMemoryLimit.
-func WithMemoryLimit(m wasm.MemoryLimit) Option {
-	return func(o *options) error { o.memory = m; return nil }
-}
-
-// WithEngine asks local nodes for an engine: "compiler", "interpreter" or "auto" (the default).
-func WithEngine(name string) Option {
-	return func(o *options) error { o.engine = name; return nil }
-}
-
-// WithGrant lets WASI modules on local nodes see a host directory: "HOST:GUEST" (or "HOST",
-// seen at the same path). By default modules see no host files.
-func WithGrant(grant string) Option {
-	return func(o *options) error { o.grants = append(o.grants, grant); return nil }
-}
-
-// WithDir makes relative paths in cells (%load) relative to dir. The default is the
-// process's working directory.
-func WithDir(dir string) Option {
-	return func(o *options) error { o.dir = dir; return nil }
+// WithWorkDir makes relative paths in cells (%load, completions) relative to dir. The default
+// is the process's working directory.
+func WithWorkDir(dir string) Option {
+	return func(o *options) error { o.workDir = dir; return nil }
 }
 
 // WithCellCache sets the directory where the modules that cells build (%%c, %%go, %%rust,
@@ -146,7 +124,7 @@ type Session struct {
 	compiler *compiler // builds the modules of %%c, %%go, %%rust, %%ts and %%wat cells
 
 	hub    *cluster.Hub
-	local  *cluster.LocalNodes
+	local  *launch.LocalNodes
 	client *cluster.Client
 
 	loadShowAfter time.Duration // how long a load runs before it shows its progress; 0 is loadShowAfter
@@ -161,21 +139,21 @@ func fileOptions() *syntax.FileOptions {
 // New starts a session: it connects to (or starts) a hub and brings up local nodes in the
 // background; the session is usable at once and calls wait for the first node.
 func New(ctx context.Context, opts ...Option) (*Session, error) {
-	o := options{nodes: 2, engine: "auto", tier: "auto", memory: node.DefaultMemoryLimit, cells: defaultCellCache()}
+	o := options{nodes: 2, node: node.DefaultSettings(), cells: defaultCellCache()}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
-	if o.dir == "" {
-		o.dir, _ = os.Getwd()
+	if o.workDir == "" {
+		o.workDir, _ = os.Getwd()
 	}
-	if o.nodeCmd == nil {
+	if o.rain == "" && o.nodes > 0 {
 		exe, err := os.Executable()
 		if err != nil {
 			return nil, fmt.Errorf("session: cannot find this executable to start nodes: %w", err)
 		}
-		o.nodeCmd = []string{exe, "node"}
+		o.rain = exe
 	}
 	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector(), compiler: newCompiler(o.cells)}
 	s.magics = s.newMagics()
@@ -204,24 +182,7 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 	}
 	s.client = client
 	if o.nodes > 0 {
-		argv := append(append([]string{}, o.nodeCmd...), "--engine", o.engine)
-		if o.tier != "auto" { // the node's default: a custom node command need not know --tier
-			argv = append(argv, "--tier", o.tier)
-		}
-		if o.memory != node.DefaultMemoryLimit { // the same: a custom node command need not know it
-			argv = append(argv, "--memory-limit", o.memory.String())
-		}
-		for _, g := range o.grants {
-			host, guest, ok := strings.Cut(g, ":")
-			if abs, err := filepath.Abs(host); err == nil {
-				host = abs
-			}
-			if !ok {
-				guest = host
-			}
-			argv = append(argv, "--dir", host+":"+guest)
-		}
-		local, err := cluster.StartLocalNodes(ctx, argv, o.nodes, url, token)
+		local, err := launch.Local(ctx, o.rain, o.nodes, url, token, o.node)
 		if err != nil {
 			s.Close()
 			return nil, err

@@ -130,7 +130,7 @@ func TestDescribeErrors(t *testing.T) {
 				t.Errorf("got %q, want %q", err, tt.msg)
 			}
 			// Load reports the same problem.
-			if _, lerr := newRuntime(t, WithEngine(EngineInterpreter)).Load(t.Context(), tt.bin, nil, nil); !errors.Is(lerr, tt.is) {
+			if _, lerr := newRuntime(t, WithTier(TierInterpreter)).Load(t.Context(), tt.bin, nil, nil); !errors.Is(lerr, tt.is) {
 				t.Errorf("Load: %v, want %v", lerr, tt.is)
 			}
 		})

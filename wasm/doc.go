@@ -46,7 +46,7 @@
 // called as an export, and a proc_exit(0) in it is a success.
 //
 // WASI output is captured per call: each call gives its own stdout and stderr writers. A
-// module sees no host files unless WithDir grants a directory, and it reads the host's clocks
+// module sees no host files unless WithGrant grants a directory, and it reads the host's clocks
 // and random numbers.
 //
 // WithMemoryLimit bounds each instance's linear memory (the default is Wasm's own 4 GiB): a

@@ -77,7 +77,7 @@ func TestMemoryLimitString(t *testing.T) {
 func memoryRuntimes(t *testing.T) map[string][]Option {
 	rts := map[string][]Option{}
 	for _, e := range engines(t) {
-		rts[e] = []Option{WithEngine(e)}
+		rts[e.String()] = []Option{WithTier(e)}
 	}
 	if compilerSupported() {
 		rts["tier switch"] = []Option{WithTier(TierAuto), WithTierMinSize(0)}

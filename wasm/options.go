@@ -7,59 +7,33 @@ import "fmt"
 type Option func(*options) error
 
 type options struct {
-	engine    string
-	tier      string // TierAuto, or the engine's name for one tier only
-	tierMin   int    // TierAuto compiles modules smaller than this at once
+	tier      Tier
+	tierMin   int // TierAuto compiles modules smaller than this at once
 	cacheDir  string
-	dirs      map[string]string // guest path → host path
+	grants    []Grant
 	stoppable bool
 	memLimit  MemoryLimit
 }
 
 // defaults are the options of a Runtime given none.
 func defaults() options {
-	return options{engine: DefaultEngine(), tier: TierAuto, tierMin: defaultTierMin}
-}
-
-// WithEngine runs every call on one engine, EngineCompiler or EngineInterpreter, with no
-// tiering; "" or "auto" mean WithTier(TierAuto), the default. It is WithTier under its older
-// name.
-func WithEngine(name string) Option {
-	return func(o *options) error {
-		if !o.setTier(name) {
-			return fmt.Errorf("wasm: unknown engine %q: use %q or %q", name, EngineCompiler, EngineInterpreter)
-		}
-		return nil
-	}
+	return options{tier: TierAuto, tierMin: defaultTierMin}
 }
 
 // WithTier selects how modules are compiled: TierAuto (the default) makes a module callable on
 // the interpreter at once and switches to compiled code when the compiler, working in the
 // background, is done — or compiles at once when the compiled code is in the cache directory;
-// EngineCompiler or EngineInterpreter use that engine alone. Where wazero has no compiler for
-// the platform, TierAuto is the interpreter alone. See the package comment for what a switch
+// TierCompiler and TierInterpreter use that engine alone. Where wazero has no compiler for the
+// platform, every tier is the interpreter alone. See the package comment for what a switch
 // carries over.
-func WithTier(name string) Option {
+func WithTier(t Tier) Option {
 	return func(o *options) error {
-		if !o.setTier(name) {
-			return fmt.Errorf("wasm: unknown tier %q: use %q, %q or %q", name, TierAuto, EngineCompiler, EngineInterpreter)
+		if err := t.check(); err != nil {
+			return err
 		}
+		o.tier = t
 		return nil
 	}
-}
-
-// setTier sets the engine and tier mode for a WithTier or WithEngine name, and says whether
-// the name is one.
-func (o *options) setTier(name string) bool {
-	switch name {
-	case "", TierAuto:
-		o.engine, o.tier = DefaultEngine(), TierAuto
-	case EngineCompiler, EngineInterpreter:
-		o.engine, o.tier = name, name
-	default:
-		return false
-	}
-	return true
 }
 
 // defaultTierMin is the size under which TierAuto skips the interpreter: wazero's compiler
@@ -87,16 +61,10 @@ func WithCacheDir(dir string) Option {
 	return func(o *options) error { o.cacheDir = dir; return nil }
 }
 
-// WithDir grants WASI modules access to the host directory host, seen by the guest as guest
-// (for example WithDir("./data", "/data")). By default a module sees no host files.
-func WithDir(host, guest string) Option {
-	return func(o *options) error {
-		if o.dirs == nil {
-			o.dirs = map[string]string{}
-		}
-		o.dirs[guest] = host
-		return nil
-	}
+// WithGrant lets WASI modules see a host directory (see Grant); NewRuntime checks that it is
+// one. It may be given more than once. By default a module sees no host files.
+func WithGrant(g Grant) Option {
+	return func(o *options) error { o.grants = append(o.grants, g); return nil }
 }
 
 // WithStoppable makes calls stop at their next loop header when their context is done
@@ -120,10 +88,6 @@ func WithMemoryLimit(m MemoryLimit) Option {
 	}
 }
 
-// DefaultEngine is the compiler where wazero supports the platform, the interpreter elsewhere.
-func DefaultEngine() string {
-	if compilerSupported() {
-		return EngineCompiler
-	}
-	return EngineInterpreter
-}
+// DefaultEngine is the engine calls end up on by default, TierAuto.Engine(): the compiler where
+// wazero supports the platform, the interpreter elsewhere.
+func DefaultEngine() string { return TierAuto.Engine() }

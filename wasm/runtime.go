@@ -18,8 +18,8 @@ import (
 type Runtime struct {
 	rt     wazero.Runtime // the interpreter's when tiered, else the one engine's
 	fast   wazero.Runtime // the compiler's when tiered, else nil
-	engine string
-	tier   string // TierAuto (with a compiler), EngineCompiler or EngineInterpreter
+	engine string         // EngineCompiler or EngineInterpreter: the engine calls end up on
+	tier   Tier           // TierInterpreter wherever wazero has no compiler
 	opts   options
 	bg     sync.WaitGroup // background compilations
 	hold   chan struct{}  // tests: background compilations wait for it before offering their code
@@ -38,17 +38,18 @@ func NewRuntime(ctx context.Context, opts ...Option) (*Runtime, error) {
 			return nil, err
 		}
 	}
-	for guest, host := range o.dirs {
-		if st, err := os.Stat(host); err != nil {
-			return nil, fmt.Errorf("wasm: directory for %s: %w", guest, err)
+	for _, g := range o.grants {
+		if st, err := os.Stat(g.Host); err != nil {
+			return nil, fmt.Errorf("wasm: directory for %s: %w", g.Guest, err)
 		} else if !st.IsDir() {
-			return nil, fmt.Errorf("wasm: directory for %s: %s is not a directory", guest, host)
+			return nil, fmt.Errorf("wasm: directory for %s: %s is not a directory", g.Guest, g.Host)
 		}
 	}
-	r := &Runtime{engine: o.engine, tier: o.tier, opts: o, instances: map[string]*Instance{}}
-	if o.engine != EngineCompiler {
-		r.tier = EngineInterpreter
+	r := &Runtime{tier: o.tier, opts: o, instances: map[string]*Instance{}}
+	if !compilerSupported() {
+		r.tier = TierInterpreter
 	}
+	r.engine = r.tier.Engine()
 	var err error
 	switch r.tier {
 	case TierAuto:
@@ -61,7 +62,7 @@ func NewRuntime(ctx context.Context, opts ...Option) (*Runtime, error) {
 			return nil, err
 		}
 	default:
-		if r.rt, err = newWazero(ctx, r.tier, o.cacheDir, o); err != nil {
+		if r.rt, err = newWazero(ctx, r.engine, o.cacheDir, o); err != nil {
 			return nil, err
 		}
 	}
@@ -96,9 +97,9 @@ func newWazero(ctx context.Context, engine, cacheDir string, o options) (wazero.
 // Engine is the engine this runtime's calls end up on: the compiler when tiered.
 func (r *Runtime) Engine() string { return r.engine }
 
-// Tier is how this runtime compiles: TierAuto (interpreter first, then compiler),
-// EngineCompiler or EngineInterpreter.
-func (r *Runtime) Tier() string { return r.tier }
+// Tier is how this runtime compiles, as WithTier asked: TierInterpreter wherever wazero has no
+// compiler for the platform.
+func (r *Runtime) Tier() Tier { return r.tier }
 
 // Close releases everything the runtime compiled and instantiated, once background
 // compilations have finished.
@@ -158,10 +159,10 @@ func (r *Runtime) Load(ctx context.Context, bin []byte, stdout, stderr io.Writer
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(rand.Reader)
-	if len(r.opts.dirs) > 0 {
+	if len(r.opts.grants) > 0 {
 		fs := wazero.NewFSConfig()
-		for guest, host := range r.opts.dirs {
-			fs = fs.WithDirMount(host, guest)
+		for _, g := range r.opts.grants {
+			fs = fs.WithDirMount(g.Host, g.Guest)
 		}
 		cfg = cfg.WithFSConfig(fs)
 	}

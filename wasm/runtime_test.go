@@ -56,11 +56,12 @@ func cat64(parts ...[]uint64) []uint64 {
 	return out
 }
 
-func engines(t *testing.T) []string {
+// engines are the tiers that use one engine alone: both where wazero has a compiler.
+func engines(t *testing.T) []Tier {
 	if compilerSupported() {
-		return []string{EngineCompiler, EngineInterpreter}
+		return []Tier{TierCompiler, TierInterpreter}
 	}
-	return []string{EngineInterpreter}
+	return []Tier{TierInterpreter}
 }
 
 func TestCall(t *testing.T) {
@@ -105,8 +106,8 @@ func TestCall(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, engine := range engines(t) {
-		t.Run(engine, func(t *testing.T) {
-			rt := newRuntime(t, WithEngine(engine))
+		t.Run(engine.String(), func(t *testing.T) {
+			rt := newRuntime(t, WithTier(engine))
 			for _, tt := range tests {
 				inst := load(t, rt, example(t, tt.module))
 				got, err := inst.Call(ctx, tt.fn, tt.args, nil, nil)
@@ -149,9 +150,9 @@ func TestTrap(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, engine := range engines(t) {
-		inst := load(t, newRuntime(t, WithEngine(engine)), example(t, "basics"))
+		inst := load(t, newRuntime(t, WithTier(engine)), example(t, "basics"))
 		for _, tt := range tests {
-			t.Run(engine+"/"+tt.fn, func(t *testing.T) {
+			t.Run(engine.String()+"/"+tt.fn, func(t *testing.T) {
 				_, err := inst.Call(ctx, tt.fn, tt.args, nil, nil)
 				var trap *Trap
 				if !errors.As(err, &trap) {
@@ -299,9 +300,9 @@ func TestCommand(t *testing.T) {
 func TestInterrupt(t *testing.T) {
 	// recurse(n) makes 2^(n+1) calls and no loop: wazero cannot stop it, so it runs on as a
 	// runaway. n is chosen so that it ends by itself within a second or so.
-	deep := map[string]int32{EngineCompiler: 27, EngineInterpreter: 21}
+	deep := map[Tier]int32{TierCompiler: 27, TierInterpreter: 21}
 	for _, engine := range engines(t) {
-		rt := newRuntime(t, WithEngine(engine), WithStoppable(true))
+		rt := newRuntime(t, WithTier(engine), WithStoppable(true))
 		inst := load(t, rt, example(t, "basics"))
 		tests := []struct {
 			fn      string
@@ -312,7 +313,7 @@ func TestInterrupt(t *testing.T) {
 			{"recurse", i32s(deep[engine]), true},
 		}
 		for _, tt := range tests {
-			t.Run(engine+"/"+tt.fn, func(t *testing.T) {
+			t.Run(engine.String()+"/"+tt.fn, func(t *testing.T) {
 				if _, err := inst.Call(context.Background(), "bump", nil, nil, nil); err != nil {
 					t.Fatal(err)
 				}
@@ -351,9 +352,9 @@ func TestDir(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"granted", []Option{WithDir(dir, "/data")}, 0, "granted\n", ""},
+		{"granted", []Option{WithGrant(Grant{dir, "/data"})}, 0, "granted\n", ""},
 		{"not granted", nil, -1, "", "/data/hello.txt: Capabilities insufficient\n"}, // no preopened dir
-		{"other dir", []Option{WithDir(t.TempDir(), "/data")}, -1, "", "/data/hello.txt: No such file or directory\n"},
+		{"other dir", []Option{WithGrant(Grant{t.TempDir(), "/data"})}, -1, "", "/data/hello.txt: No such file or directory\n"},
 	}
 	ctx := context.Background()
 	for _, tt := range tests {
@@ -370,8 +371,8 @@ func TestDir(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewRuntime(ctx, WithDir(filepath.Join(dir, "missing"), "/data")); err == nil {
-		t.Error("WithDir of a missing directory: no error")
+	if _, err := NewRuntime(ctx, WithGrant(Grant{filepath.Join(dir, "missing"), "/data"})); err == nil {
+		t.Error("WithGrant of a missing directory: no error")
 	}
 }
 
@@ -395,11 +396,11 @@ func TestCacheDir(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	ctx := context.Background()
-	_, err := NewRuntime(ctx, WithEngine("jit"))
-	if err == nil || !strings.Contains(err.Error(), `unknown engine "jit"`) {
-		t.Errorf("WithEngine(jit): %v", err)
+	_, err := NewRuntime(ctx, WithTier(Tier(7)))
+	if err == nil || !strings.Contains(err.Error(), `unknown tier 7`) {
+		t.Errorf("WithTier(Tier(7)): %v", err)
 	}
-	rt := newRuntime(t, WithEngine(EngineInterpreter))
+	rt := newRuntime(t, WithTier(TierInterpreter))
 	if rt.Engine() != EngineInterpreter {
 		t.Errorf("Engine() = %q", rt.Engine())
 	}

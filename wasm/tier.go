@@ -17,10 +17,6 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// TierAuto is the tier mode that runs a module on the interpreter at once and on compiled code
-// as soon as the compiler has made it (see WithTier).
-const TierAuto = "auto"
-
 // States of a module's tiers, as ModuleTier.State reports them.
 const (
 	// StateInterpreter: calls run on the interpreter, and nothing better is coming (the
@@ -61,7 +57,7 @@ type tierState struct {
 	closed   bool
 }
 
-func (t *tierState) begin(start time.Time, c *code, mode string, cacheHit bool) {
+func (t *tierState) begin(start time.Time, c *code, mode Tier, cacheHit bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.st.Loaded, t.st.Ready, t.st.Tier = start, time.Since(start), c.tier
@@ -109,7 +105,7 @@ func (r *Runtime) markCompiled(sha string) {
 // off, the module is small or the compiled code is in the cache (a cache hit), else the
 // interpreter's.
 func (r *Runtime) compileFirst(ctx context.Context, sha string, bin []byte) (c *code, cacheHit bool, err error) {
-	c = &code{rt: r.rt, tier: r.tier}
+	c = &code{rt: r.rt, tier: r.engine}
 	if r.tier == TierAuto {
 		c.tier = EngineInterpreter
 		if m := r.marker(sha); m != "" {

@@ -89,7 +89,7 @@ func TestTierSwitch(t *testing.T) {
 	for _, s := range tierScripts {
 		t.Run(s.name, func(t *testing.T) {
 			bin := s.bin(t)
-			ref := load(t, newRuntime(t, WithTier(EngineCompiler)), bin)
+			ref := load(t, newRuntime(t, WithTier(TierCompiler)), bin)
 			want, _ := s.run(t, ref, 0, len(s.calls))
 
 			rt := newRuntime(t, WithTier(TierAuto), WithTierMinSize(0))
@@ -173,25 +173,25 @@ func TestTierSmallModule(t *testing.T) {
 
 // TestTierOnly: the single-tier modes never switch.
 func TestTierOnly(t *testing.T) {
-	for _, tier := range []string{EngineInterpreter, EngineCompiler} {
-		t.Run(tier, func(t *testing.T) {
+	for _, tier := range []Tier{TierInterpreter, TierCompiler} {
+		t.Run(tier.String(), func(t *testing.T) {
 			rt := newRuntime(t, WithTier(tier))
 			inst := load(t, rt, stateModule(t))
 			for range 3 {
 				if _, err := inst.Call(t.Context(), "step", []uint64{2}, nil, nil); err != nil {
 					t.Fatal(err)
 				}
-				if inst.Tier() != tier {
+				if inst.Tier() != tier.Engine() {
 					t.Fatalf("ran on %q", inst.Tier())
 				}
 			}
-			if st := inst.TierState(); st.State != map[string]string{EngineInterpreter: StateInterpreter, EngineCompiler: StateCompiled}[tier] {
+			if st := inst.TierState(); st.State != map[Tier]string{TierInterpreter: StateInterpreter, TierCompiler: StateCompiled}[tier] {
 				t.Errorf("%+v", st)
 			}
 		})
 	}
-	if _, err := NewRuntime(t.Context(), WithTier("jit")); err == nil {
-		t.Error("WithTier(jit): no error")
+	if _, err := NewRuntime(t.Context(), WithTier(Tier(3))); err == nil {
+		t.Error("WithTier(Tier(3)): no error")
 	}
 }
 
@@ -233,7 +233,7 @@ func TestExportMutableGlobals(t *testing.T) {
 					t.Errorf("%s not exported as a global: %v", n, m.Exports)
 				}
 			}
-			rt := newRuntime(t, WithTier(EngineInterpreter))
+			rt := newRuntime(t, WithTier(TierInterpreter))
 			if _, err := rt.rt.CompileModule(t.Context(), out); err != nil {
 				t.Errorf("wazero rejects the rewritten module: %v", err)
 			}
@@ -270,7 +270,7 @@ func TestTimeToFirstResult(t *testing.T) {
 		return d
 	}
 	dir := t.TempDir()
-	compiler := first(WithTier(EngineCompiler))
+	compiler := first(WithTier(TierCompiler))
 	auto := first(WithTier(TierAuto), WithCacheDir(dir))
 	warm := first(WithTier(TierAuto), WithCacheDir(dir))
 	t.Logf("gowasm.wasm (%.1f MB) Load → first result: auto %v, compiler-only %v (%.1f× sooner with auto), warm cache %v",

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/launch"
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/internal/procfs"
 )
 
@@ -71,8 +73,9 @@ func run(rain, examples string, calls, rtts, big int) error {
 		return err
 	}
 	defer os.RemoveAll(cache)
-	argv := []string{rain, "node", "--cache-dir", cache}
-	first, err := cluster.StartLocalNodes(ctx, argv, 1, hub.URL(), hub.Token())
+	settings := node.DefaultSettings()
+	settings.CacheDir = cache
+	first, err := launch.Local(ctx, rain, 1, hub.URL(), hub.Token(), settings)
 	if err != nil {
 		return err
 	}
@@ -132,7 +135,7 @@ func run(rain, examples string, calls, rtts, big int) error {
 	if f.Mandel1, err = mandelMap(); err != nil {
 		return err
 	}
-	second, err := cluster.StartLocalNodes(ctx, argv, 1, hub.URL(), hub.Token())
+	second, err := launch.Local(ctx, rain, 1, hub.URL(), hub.Token(), settings)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,9 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/launch"
 	"github.com/rain-wasm/rain/cluster/node"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 type workload struct {
@@ -41,11 +43,11 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "node" { // this program is also its own nodes
 		fs := flag.NewFlagSet("node", flag.ExitOnError)
 		join := fs.String("join", "", "hub URL")
-		tier := fs.String("tier", "", "the node's tier")
-		id := fs.String("id", "", "the node's ID")
+		settings := node.DefaultSettings()
+		settings.RegisterFlags(fs)
 		fs.Parse(os.Args[2:])
 		if err := node.Run(ctx, node.WithJoin(*join), node.WithToken(os.Getenv(node.TokenEnv)),
-			node.WithTier(*tier), node.WithID(*id)); err != nil {
+			node.WithSettings(settings)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -78,8 +80,9 @@ func run(ctx context.Context, reps int, examples string, verbose bool) error {
 	}
 	// Nodes c1 and c2 on the compiler, i1 on the interpreter: equal maps use c1 and c2,
 	// unequal ones c1 and i1.
-	for _, n := range [][]string{{"--id", "c1"}, {"--id", "c2"}, {"--id", "i1", "--tier", "interpreter"}} {
-		local, err := cluster.StartLocalNodes(ctx, append([]string{exe, "node"}, n...), 1, hub.URL(), hub.Token())
+	for _, s := range []node.Settings{{ID: "c1"}, {ID: "c2"}, {ID: "i1", Tier: wasm.TierInterpreter}} {
+		s.MemoryLimit = node.DefaultMemoryLimit
+		local, err := launch.Local(ctx, exe, 1, hub.URL(), hub.Token(), s)
 		if err != nil {
 			return err
 		}

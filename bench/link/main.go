@@ -36,6 +36,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/launch"
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -77,7 +79,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		comp, err := b.run(dirs, "compiler")
+		comp, err := b.run(dirs, wasm.TierCompiler)
 		if err != nil {
 			log.Fatalf("compiler only: %v", err)
 		}
@@ -90,7 +92,7 @@ func main() {
 				log.Fatal(err)
 			}
 		}
-		warm, err := b.run(dirs, "auto")
+		warm, err := b.run(dirs, wasm.TierAuto)
 		if err != nil {
 			log.Fatalf("warm cache: %v", err)
 		}
@@ -102,7 +104,7 @@ func main() {
 		if dirs, err = b.tempDirs(); err != nil {
 			log.Fatal(err)
 		}
-		auto, err := b.run(dirs, "auto")
+		auto, err := b.run(dirs, wasm.TierAuto)
 		removeAll(dirs)
 		if err != nil {
 			log.Fatalf("auto tiering: %v", err)
@@ -160,7 +162,7 @@ type outcome struct {
 
 // run starts a hub and one node per cache dir with tier, loads the module and calls it on every
 // node.
-func (b *bench) run(dirs []string, tier string) (outcome, error) {
+func (b *bench) run(dirs []string, tier wasm.Tier) (outcome, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	hub, err := cluster.StartHub(cluster.WithHubHost(b.host))
@@ -169,8 +171,9 @@ func (b *bench) run(dirs []string, tier string) (outcome, error) {
 	}
 	defer hub.Shutdown()
 	for _, d := range dirs {
-		argv := []string{"ip", "netns", "exec", b.netns, b.rain, "node", "--cache-dir", d, "--tier", tier}
-		l, err := cluster.StartLocalNodes(ctx, argv, 1, hub.URL(), hub.Token())
+		s := node.DefaultSettings()
+		s.Tier, s.CacheDir = tier, d
+		l, err := launch.Local(ctx, b.rain, 1, hub.URL(), hub.Token(), s, launch.WithWrapper("ip", "netns", "exec", b.netns))
 		if err != nil {
 			return outcome{}, err
 		}

@@ -19,6 +19,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/launch"
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -38,8 +40,11 @@ func main() {
 	}
 	rows := []*row{{name: "compiler only"}, {name: "auto tiering"}, {name: "auto, warm cache"}}
 	for range *reps {
-		for k, c := range []struct{ tier, warm string }{{"compiler", ""}, {"auto", ""}, {"auto", "warm"}} {
-			l, f, err := once(*rain, bin, *nodes, c.tier, c.warm != "")
+		for k, c := range []struct {
+			tier wasm.Tier
+			warm bool
+		}{{wasm.TierCompiler, false}, {wasm.TierAuto, false}, {wasm.TierAuto, true}} {
+			l, f, err := once(*rain, bin, *nodes, c.tier, c.warm)
 			if err != nil {
 				log.Fatalf("%s: %v", rows[k].name, err)
 			}
@@ -62,7 +67,7 @@ func main() {
 // once starts a hub and nodes, starts loading bin and calls collatz(27) on every node at once
 // (each call waits for its node to have the module); it returns the time from the start of the
 // load to its return and to the last node's first result.
-func once(rain string, bin []byte, n int, tier string, warm bool) (load, first time.Duration, err error) {
+func once(rain string, bin []byte, n int, tier wasm.Tier, warm bool) (load, first time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dirs := make([]string, n)
@@ -73,21 +78,23 @@ func once(rain string, bin []byte, n int, tier string, warm bool) (load, first t
 		defer os.RemoveAll(dirs[i])
 	}
 	if warm {
-		if _, _, err := run(ctx, rain, bin, dirs, "compiler"); err != nil {
+		if _, _, err := run(ctx, rain, bin, dirs, wasm.TierCompiler); err != nil {
 			return 0, 0, err
 		}
 	}
 	return run(ctx, rain, bin, dirs, tier)
 }
 
-func run(ctx context.Context, rain string, bin []byte, dirs []string, tier string) (load, first time.Duration, err error) {
+func run(ctx context.Context, rain string, bin []byte, dirs []string, tier wasm.Tier) (load, first time.Duration, err error) {
 	hub, err := cluster.StartHub()
 	if err != nil {
 		return 0, 0, err
 	}
 	defer hub.Shutdown()
 	for _, d := range dirs {
-		l, err := cluster.StartLocalNodes(ctx, []string{rain, "node", "--cache-dir", d, "--tier", tier}, 1, hub.URL(), hub.Token())
+		s := node.DefaultSettings()
+		s.Tier, s.CacheDir = tier, d
+		l, err := launch.Local(ctx, rain, 1, hub.URL(), hub.Token(), s)
 		if err != nil {
 			return 0, 0, err
 		}

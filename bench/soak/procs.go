@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/internal/procfs"
 )
 
@@ -119,8 +120,11 @@ func newNodes(rain, url, token, dir string, n int) (*nodes, error) {
 
 // start starts node i.
 func (ns *nodes) start(i int) error {
-	cmd := exec.Command(ns.rain, "node", "--join", ns.url, "--cache-dir", filepath.Join(ns.dir, fmt.Sprintf("cache-%d", i)))
-	cmd.Env = append(os.Environ(), "RAIN_TOKEN="+ns.token)
+	s := node.DefaultSettings()
+	s.CacheDir = filepath.Join(ns.dir, fmt.Sprintf("cache-%d", i))
+	argv := node.Command(ns.rain, ns.url, s)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), node.TokenEnv+"="+ns.token)
 	cmd.Stdout, cmd.Stderr = ns.logs[i], ns.logs[i]
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -90,8 +90,8 @@ func main() {
 		name string
 		opts []wasm.Option
 	}{
-		{"rain compiler", []wasm.Option{wasm.WithEngine(wasm.EngineCompiler)}},
-		{"rain stoppable", []wasm.Option{wasm.WithEngine(wasm.EngineCompiler), wasm.WithStoppable(true)}},
+		{"rain compiler", []wasm.Option{wasm.WithTier(wasm.TierCompiler)}},
+		{"rain stoppable", []wasm.Option{wasm.WithTier(wasm.TierCompiler), wasm.WithStoppable(true)}},
 	} {
 		r, err := rain(bin, *reps, v.opts)
 		add(v.name, r, err)
@@ -105,7 +105,7 @@ func main() {
 			log.Printf("%s: %v", l.column, err)
 			continue
 		}
-		r, err := rain(b, *reps, []wasm.Option{wasm.WithEngine(wasm.EngineCompiler)}, "mandel", "nbody")
+		r, err := rain(b, *reps, []wasm.Option{wasm.WithTier(wasm.TierCompiler)}, "mandel", "nbody")
 		add(l.column, r, err)
 	}
 	if *nodeJS != "" {

@@ -19,18 +19,28 @@
 // the process until the call returns — heartbeats, cancels, everything. The supervisor runs no
 // Wasm and stays responsive however long a call takes.
 //
+// # Settings
+//
+// How a node runs modules and where it keeps them — its tier, directory grants, memory limit,
+// cache directory and ID — is one value, Settings. A user gives them as flags of `rain node`
+// (RegisterFlags), or of a session for the nodes it starts (RegisterModuleFlags), and each flag
+// parses its setting once into its typed value (wasm.Tier, wasm.Grant, wasm.MemoryLimit); a
+// launcher turns Settings back into the command line of a node (Command), and the supervisor
+// hands them to its worker as JSON in the worker's environment. So the flags of a node's
+// settings are spelled in this package alone.
+//
 // # Limits
 //
 // A node bounds what one module and one call may take of a shared machine: each module
-// instance's memory is capped (WithMemoryLimit, DefaultMemoryLimit 1 GiB), and a trap at the
+// instance's memory is capped (Settings.MemoryLimit, DefaultMemoryLimit 1 GiB), and a trap at the
 // cap names it; a call's WASI output is cut at 1 MiB, stdout and stderr together, in the
 // worker, with a note on stderr, while the call runs on. Output reaches the client in some 20
 // messages a second at most (and one per 32 KiB), not one per line.
 //
 // # Tiers
 //
-// A node's worker runs modules as wasm.WithTier says (see WithTier): every cluster.Result
-// names the engine that ran it, and the node's status
+// A node's worker runs modules as its Settings' Tier says (see wasm.Tier): every
+// cluster.Result names the engine that ran it, and the node's status
 // (cluster.NodeInfo.Tiers) carries each module's tier state — interpreter, compiling or
 // compiled, from the cache or not, with its times — sent by the worker when a module is
 // instantiated, when its compiled code is ready and after a call that switched to it.

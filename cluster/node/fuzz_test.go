@@ -44,7 +44,7 @@ func fuzzWorker(f *testing.F) *worker {
 		f.Fatal(err)
 	}
 	ctx := context.Background()
-	w, err := newWorker(ctx, dir, wasm.EngineInterpreter, nil, 0, io.Discard)
+	w, err := newWorker(ctx, Settings{Tier: wasm.TierInterpreter, CacheDir: dir}, io.Discard)
 	if err != nil {
 		f.Fatal(err)
 	}

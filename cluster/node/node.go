@@ -46,7 +46,7 @@ func Run(ctx context.Context, opts ...Option) error {
 	if os.Getenv("GOMAXPROCS") == "" {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	}
-	moduleDir := filepath.Join(o.cacheDir, "modules")
+	moduleDir := filepath.Join(o.settings.CacheDir, "modules")
 	if err := os.MkdirAll(moduleDir, 0o755); err != nil {
 		return fmt.Errorf("cluster: node: %w", err)
 	}
@@ -55,7 +55,7 @@ func Run(ctx context.Context, opts ...Option) error {
 		o:         o,
 		inc:       wire.RandomHex(8),
 		host:      host,
-		log:       log.New(o.log, "rain node "+o.id+": ", log.Lmicroseconds),
+		log:       log.New(o.log, "rain node "+o.settings.ID+": ", log.Lmicroseconds),
 		moduleDir: moduleDir,
 		items:     make(chan *item, maxQueue),
 		lost:      make(chan struct{}),
@@ -63,7 +63,10 @@ func Run(ctx context.Context, opts ...Option) error {
 		cancelled: map[string]time.Time{},
 		parts:     map[string]*partial{},
 	}
-	nc, err := wire.Dial(ctx, o.url, o.token, "rain node "+o.id, min(o.reconnect, wire.FirstDial), o.reconnect, func() {
+	if err := bind(o.settings.CPU); err != nil {
+		n.log.Print(err)
+	}
+	nc, err := wire.Dial(ctx, o.url, o.token, "rain node "+o.settings.ID, min(o.reconnect, wire.FirstDial), o.reconnect, func() {
 		n.lostOnce.Do(func() { close(n.lost) })
 	}, o.tls.Options()...)
 	if err != nil {
@@ -76,7 +79,7 @@ func Run(ctx context.Context, opts ...Option) error {
 	for verb, h := range map[string]nats.MsgHandler{
 		"call": n.onCall, "batch": n.onBatch, "cancel": n.onCancel, "load": n.onLoad, "ping": n.onPing,
 	} {
-		sub, err := nc.Subscribe(wire.NodeSubject(o.id, verb), h)
+		sub, err := nc.Subscribe(wire.NodeSubject(o.settings.ID, verb), h)
 		if err == nil {
 			err = sub.SetPendingLimits(-1, -1)
 		}
@@ -181,8 +184,8 @@ func (n *supervisor) heartbeat(ctx context.Context) {
 func (n *supervisor) publishStatus() {
 	n.mu.Lock()
 	st := wire.Status{
-		V: wire.Version, ID: n.o.id, Incarnation: n.inc, Host: n.host,
-		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), Engine: n.o.engine,
+		V: wire.Version, ID: n.o.settings.ID, Incarnation: n.inc, Host: n.host,
+		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), Engine: n.o.settings.Tier.Engine(),
 		Busy: n.queued, Done: n.done, Restarts: n.restarts,
 	}
 	if n.running != "" {

@@ -10,10 +10,9 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
-	"github.com/rain-wasm/rain/wasm"
 )
 
-// TokenEnv is the environment variable cluster.StartLocalNodes passes the hub's token in, so
+// TokenEnv is the environment variable a launcher passes the hub's token in (see Command), so
 // that it does not show in the process list; `rain node` should read its --token default from
 // it. A node keeps it from its workers.
 const TokenEnv = wire.TokenEnv
@@ -24,12 +23,7 @@ type Option func(*options) error
 type options struct {
 	url        string
 	token      string
-	id         string
-	cacheDir   string
-	engine     string
-	tier       string   // wasm.TierAuto, wasm.EngineCompiler or wasm.EngineInterpreter
-	dirs       []string // HOST:GUEST directory grants for WASI modules
-	memLimit   wasm.MemoryLimit
+	settings   Settings
 	workerArgv []string
 	log        io.Writer
 	heartbeat  time.Duration
@@ -47,102 +41,16 @@ func WithToken(token string) Option {
 	return func(o *options) error { o.token = token; return nil }
 }
 
-// WithID sets the node's ID, which must be one NATS subject token (no dots, spaces, * or >).
-// The default is the host name (dots turned to dashes) and six random hex digits; it stays the
-// same across the worker's restarts.
-func WithID(id string) Option {
+// WithSettings sets how the node runs modules and where it keeps them (see Settings). The
+// default is DefaultSettings().
+func WithSettings(s Settings) Option {
 	return func(o *options) error {
-		if !wire.ValidNodeID(id) {
-			return fmt.Errorf("cluster: node ID %q: use no dots, spaces, * or >", id)
+		if err := s.check(); err != nil {
+			return err
 		}
-		o.id = id
+		o.settings = s
 		return nil
 	}
-}
-
-// WithCacheDir sets where the node keeps modules and their compiled code. The default is
-// rain/node under os.UserCacheDir (under os.TempDir if there is none). Nodes on one machine
-// may share it.
-func WithCacheDir(dir string) Option {
-	return func(o *options) error { o.cacheDir = dir; return nil }
-}
-
-// WithDir grants WASI modules on this node the host directory host, seen by them as guest
-// ("HOST:GUEST", or "HOST" for the same path). By default modules see no host files.
-func WithDir(grant string) Option {
-	return func(o *options) error {
-		host, _ := splitDir(grant)
-		if st, err := os.Stat(host); err != nil || !st.IsDir() {
-			return fmt.Errorf("cluster: --dir %s: %s is not a directory", grant, host)
-		}
-		o.dirs = append(o.dirs, grant)
-		return nil
-	}
-}
-
-// WithEngine selects the wasm engine, wasm.EngineCompiler or wasm.EngineInterpreter; "" or
-// "auto" mean the default, wasm.DefaultEngine().
-func WithEngine(name string) Option {
-	return func(o *options) error {
-		switch name {
-		case "", "auto":
-			o.engine = ""
-			return nil
-		case wasm.EngineCompiler, wasm.EngineInterpreter:
-			o.engine = name
-			return nil
-		}
-		return fmt.Errorf("cluster: unknown engine %q: use %q or %q", name, wasm.EngineCompiler, wasm.EngineInterpreter)
-	}
-}
-
-// WithTier selects how the node's worker compiles modules: wasm.TierAuto (the default) runs a
-// module on the interpreter at once and on compiled code once the compiler, in the background,
-// is done (or at once when the node's cache has it compiled); wasm.EngineCompiler or
-// wasm.EngineInterpreter use that engine alone. With WithEngine(wasm.EngineInterpreter), or
-// where wazero has no compiler, there is only the interpreter.
-func WithTier(name string) Option {
-	return func(o *options) error {
-		switch name {
-		case "", wasm.TierAuto:
-			o.tier = wasm.TierAuto
-		case wasm.EngineCompiler, wasm.EngineInterpreter:
-			o.tier = name
-		default:
-			return fmt.Errorf("cluster: unknown tier %q: use %q, %q or %q", name, wasm.TierAuto, wasm.EngineCompiler, wasm.EngineInterpreter)
-		}
-		return nil
-	}
-}
-
-// DefaultMemoryLimit is the memory limit of each module on a node that is given none: 1 GiB.
-// Wasm's own bound, 4 GiB a module, would let the two local nodes a session starts by default
-// take 8 GiB with one runaway module each, more than many laptops and shared machines have to
-// spare; 1 GiB holds every example and arrays of 100 million f64. It is one figure rather than
-// a share of the machine's memory so that a call does not succeed on one node and trap on
-// another.
-const DefaultMemoryLimit wasm.MemoryLimit = 1 << 30
-
-// WithMemoryLimit bounds the memory of each module instance on the node (see
-// wasm.MemoryLimit): a module that grows past it gets -1 from memory.grow, and its trap then
-// names the limit; a module whose memory starts over it does not load. 0 is no limit but Wasm's
-// own 4 GiB. The default is DefaultMemoryLimit.
-func WithMemoryLimit(m wasm.MemoryLimit) Option {
-	return func(o *options) error { o.memLimit = m; return nil }
-}
-
-// workerEngine is the engine the worker is told to use: "auto" for tiering (wasm.WithEngine
-// reads it as wasm.WithTier(wasm.TierAuto)).
-func (o *options) workerEngine() string {
-	switch {
-	case o.engine == wasm.EngineInterpreter || o.tier == wasm.EngineInterpreter:
-		return wasm.EngineInterpreter
-	case o.tier == wasm.EngineCompiler:
-		return wasm.EngineCompiler
-	case o.engine == wasm.EngineCompiler:
-		return wasm.TierAuto
-	}
-	return o.engine
 }
 
 // WithWorkerCommand sets the command that starts a worker; the supervisor adds WorkerEnv to its
@@ -191,7 +99,7 @@ func WithReconnectWindow(d time.Duration) Option {
 }
 
 func config(opts []Option) (options, error) {
-	o := options{log: os.Stderr, heartbeat: wire.Heartbeat, reconnect: wire.HubTimeout, memLimit: DefaultMemoryLimit}
+	o := options{settings: DefaultSettings(), log: os.Stderr, heartbeat: wire.Heartbeat, reconnect: wire.HubTimeout}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err
@@ -200,26 +108,20 @@ func config(opts []Option) (options, error) {
 	if o.url == "" {
 		return o, errors.New("cluster: node: no hub URL to join")
 	}
-	if o.id == "" {
+	if o.settings.ID == "" {
 		host, _ := os.Hostname()
 		host = strings.NewReplacer(".", "-", " ", "-", "*", "-", ">", "-").Replace(host)
 		if host == "" {
 			host = "node"
 		}
-		o.id = host + "-" + wire.RandomHex(3)
+		o.settings.ID = host + "-" + wire.RandomHex(3)
 	}
-	if o.cacheDir == "" {
+	if o.settings.CacheDir == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
 			base = os.TempDir()
 		}
-		o.cacheDir = filepath.Join(base, "rain", "node")
-	}
-	if o.engine == "" {
-		o.engine = wasm.DefaultEngine()
-	}
-	if o.tier == "" {
-		o.tier = wasm.TierAuto
+		o.settings.CacheDir = filepath.Join(base, "rain", "node")
 	}
 	if o.workerArgv == nil {
 		exe, err := os.Executable()

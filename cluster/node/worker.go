@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,10 +26,7 @@ const (
 	// the program's main must then call RunWorker and nothing else (see IsWorker).
 	WorkerEnv = "RAIN_WORKER"
 
-	workerCacheEnv  = "RAIN_WORKER_CACHE"
-	workerEngineEnv = "RAIN_WORKER_ENGINE"
-	workerDirsEnv   = "RAIN_WORKER_DIRS"         // HOST:GUEST directory grants, one a line
-	workerMemoryEnv = "RAIN_WORKER_MEMORY_LIMIT" // a wasm.MemoryLimit as its String writes it
+	workerSettingsEnv = "RAIN_WORKER_SETTINGS" // the node's Settings, defaults filled in, as JSON
 )
 
 // IsWorker reports whether this process was started by Run as a worker.
@@ -52,12 +48,12 @@ func RunWorker(ctx context.Context) {
 	// Frames go to the real stdout; anything else that writes to os.Stdout goes to the log.
 	out := os.Stdout
 	os.Stdout = os.Stderr
-	limit, err := wasm.ParseMemoryLimit(os.Getenv(workerMemoryEnv))
-	if err != nil {
-		log.Print(err)
+	var s Settings
+	if err := json.Unmarshal([]byte(os.Getenv(workerSettingsEnv)), &s); err != nil {
+		log.Printf("cluster: worker: %s: %v", workerSettingsEnv, err)
 		os.Exit(exitConfig)
 	}
-	w, err := newWorker(ctx, os.Getenv(workerCacheEnv), os.Getenv(workerEngineEnv), parseDirs(os.Getenv(workerDirsEnv)), limit, out)
+	w, err := newWorker(ctx, s, out)
 	if err != nil {
 		log.Print(err)
 		os.Exit(exitConfig)
@@ -107,18 +103,18 @@ type worker struct {
 	out []byte // the last reply, encoded
 }
 
-func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, limit wasm.MemoryLimit, out io.Writer) (*worker, error) {
-	if cacheDir == "" {
-		return nil, fmt.Errorf("cluster: worker: %s not set", workerCacheEnv)
+// newWorker makes a worker that runs modules as s says; s.CacheDir must be set.
+func newWorker(ctx context.Context, s Settings, out io.Writer) (*worker, error) {
+	if s.CacheDir == "" {
+		return nil, fmt.Errorf("cluster: worker: no cache directory in %s", workerSettingsEnv)
 	}
-	compiled := filepath.Join(cacheDir, "compiled")
+	compiled := filepath.Join(s.CacheDir, "compiled")
 	if err := os.MkdirAll(compiled, 0o755); err != nil {
 		return nil, fmt.Errorf("cluster: worker: %w", err)
 	}
-	opts := []wasm.Option{wasm.WithEngine(engine), wasm.WithCacheDir(compiled), wasm.WithMemoryLimit(limit)}
-	for _, d := range dirs {
-		host, guest := splitDir(d)
-		opts = append(opts, wasm.WithDir(host, guest))
+	opts := []wasm.Option{wasm.WithTier(s.Tier), wasm.WithCacheDir(compiled), wasm.WithMemoryLimit(s.MemoryLimit)}
+	for _, g := range s.Grants {
+		opts = append(opts, wasm.WithGrant(g))
 	}
 	rt, err := wasm.NewRuntime(ctx, opts...)
 	if err != nil {
@@ -126,7 +122,7 @@ func newWorker(ctx context.Context, cacheDir, engine string, dirs []string, limi
 	}
 	return &worker{
 		rt:        rt,
-		moduleDir: filepath.Join(cacheDir, "modules"),
+		moduleDir: filepath.Join(s.CacheDir, "modules"),
 		fw:        wire.NewFrameWriter(out),
 		instances: map[string]*wasm.Instance{},
 	}, nil
@@ -282,20 +278,4 @@ func (w *worker) call(ctx context.Context, c *wire.Call) *wire.Reply {
 	rep.Values, rep.Err, rep.Tier = vals, wire.EncodeError(err), inst.Tier()
 	w.moved = rep.Tier != before
 	return rep
-}
-
-// splitDir splits a directory grant "HOST:GUEST" (or "HOST", seen as the same path).
-func splitDir(d string) (host, guest string) {
-	if i := strings.LastIndexByte(d, ':'); i > 0 {
-		return d[:i], d[i+1:]
-	}
-	return d, d
-}
-
-// parseDirs splits the worker's list of directory grants.
-func parseDirs(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
 }

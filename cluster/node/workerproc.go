@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -47,14 +48,17 @@ func (wp *workerProc) kill() {
 // startWorker starts a worker and has it instantiate the node's modules.
 func (n *supervisor) startWorker(ctx context.Context) (*workerProc, error) {
 	o := n.o
+	settings, err := json.Marshal(o.settings)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: node: %w", err)
+	}
 	cmd := exec.Command(o.workerArgv[0], o.workerArgv[1:]...)
-	env := []string{WorkerEnv + "=1", workerCacheEnv + "=" + o.cacheDir, workerEngineEnv + "=" + o.workerEngine(),
-		workerDirsEnv + "=" + strings.Join(o.dirs, "\n"), workerMemoryEnv + "=" + o.memLimit.String()}
+	env := []string{WorkerEnv + "=1", workerSettingsEnv + "=" + string(settings)}
 	if os.Getenv("GOMAXPROCS") == "" {
 		env = append(env, "GOMAXPROCS=1") // see Run
 	}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, TokenEnv+"=") && !strings.HasPrefix(kv, WorkerEnv+"=") {
+		if !strings.HasPrefix(kv, TokenEnv+"=") && !strings.HasPrefix(kv, WorkerEnv+"=") && !strings.HasPrefix(kv, workerSettingsEnv+"=") {
 			env = append(env, kv)
 		}
 	}

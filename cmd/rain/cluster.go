@@ -18,17 +18,12 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("rain node", "rain node --join URL --token TOKEN [flags]", stderr)
 	join := fs.String("join", "", "the hub's NATS URL (printed by %cluster in a session, or by rain hub)")
 	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "the hub's token (default $RAIN_TOKEN)")
-	engine := fs.String("engine", "auto", "Wasm engine: compiler, interpreter or auto (compiler where supported)")
-	tier := fs.String("tier", "auto", "auto (interpreter at once, compiled code when ready), compiler or interpreter")
+	settings := node.DefaultSettings()
+	settings.RegisterFlags(fs)
 	workerCmd := fs.String("worker-cmd", "", "run the node's worker as this command (space-separated), e.g. \"qemu-aarch64-static ./rain-linux-arm64\" (default: this executable)")
-	memory := node.DefaultMemoryLimit
-	fs.Var(&memory, "memory-limit", memoryLimitHelp(""))
-	cacheDir := fs.String("cache-dir", "", "where modules and compiled code are kept (default: the user's cache dir)")
-	var grants grantList
-	fs.Var(&grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable)")
 	var tls tlsFlags
 	tls.register(fs, "the hub's")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *join == "" {
@@ -37,14 +32,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
 	defer stop()
-	if *engine == "auto" {
-		*engine = ""
-	}
-	opts := []node.Option{node.WithJoin(*join), node.WithToken(*token),
-		node.WithEngine(*engine), node.WithTier(*tier), node.WithMemoryLimit(memory), node.WithCacheDir(*cacheDir)}
-	for _, g := range grants {
-		opts = append(opts, node.WithDir(g))
-	}
+	opts := []node.Option{node.WithJoin(*join), node.WithToken(*token), node.WithSettings(settings)}
 	if argv := strings.Fields(*workerCmd); len(argv) > 0 {
 		opts = append(opts, node.WithWorkerCommand(argv...))
 	}
@@ -61,7 +49,7 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "token nodes and sessions must present (default $RAIN_TOKEN, or a random one)")
 	var tls tlsFlags
 	tls.register(fs, "nodes' and sessions'")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	opts := []cluster.HubOption{cluster.WithHubHost(*host), cluster.WithHubPort(*port)}

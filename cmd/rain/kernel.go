@@ -17,7 +17,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("rain kernel", "rain kernel -f CONNECTION.json [flags]   (Jupyter starts this)", stderr)
 	conn := fs.String("f", "", "the connection file Jupyter wrote")
 	sf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *conn == "" {
@@ -57,7 +57,7 @@ Then "jupyter kernelspec list" shows it.
 
 func runInstall(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("rain install", "", stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, installHelp) }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), installHelp) }
 	var o kernel.InstallOptions
 	fs.BoolVar(&o.User, "user", false, "install for the current user (default)")
 	fs.BoolVar(&o.SysPrefix, "sys-prefix", false, "install into the Python environment's prefix")
@@ -68,8 +68,8 @@ func runInstall(args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", "", "the NATS server's token, written into kernel.json")
 	nodes := fs.Int("nodes", -1, "local nodes the kernel starts (default 2)")
 	memory := node.DefaultMemoryLimit
-	fs.Var(&memory, "memory-limit", memoryLimitHelp(" on a local node"))
-	if err := fs.Parse(args); err != nil {
+	fs.Var(&memory, "memory-limit", "the most memory a module may take on a local node")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

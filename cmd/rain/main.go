@@ -17,7 +17,6 @@ import (
 	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/repl"
 	"github.com/rain-wasm/rain/session"
-	"github.com/rain-wasm/rain/wasm"
 )
 
 const usage = `Rain — WebAssembly on a cluster, from a notebook or a terminal.
@@ -83,42 +82,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type sessionFlags struct {
 	listen  string
 	tls     tlsFlags
-	grants  grantList
 	nodes   int
-	engine  string
-	tier    string
+	node    node.Settings // of the local nodes
 	nats    string
 	join    string
 	token   string
 	hubWait time.Duration
-	memory  wasm.MemoryLimit
 }
 
 func (f *sessionFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.nodes, "nodes", 2, "local nodes to start; with --nats or --join they join that server (0 uses only the nodes already there)")
-	fs.StringVar(&f.engine, "engine", "auto", "Wasm engine on local nodes: compiler, interpreter or auto")
-	fs.StringVar(&f.tier, "tier", "auto", "tiers on local nodes: auto (interpreter at once, compiled code when ready), compiler or interpreter")
-	f.memory = node.DefaultMemoryLimit
-	fs.Var(&f.memory, "memory-limit", memoryLimitHelp(" on a local node"))
+	f.node = node.DefaultSettings()
+	f.node.RegisterModuleFlags(fs, " on local nodes")
 	fs.StringVar(&f.nats, "nats", "", "use the NATS server or cluster at this URL (nats://HOST:PORT; several, comma-separated) instead of starting an embedded one")
 	fs.StringVar(&f.join, "join", "", "use the rain hub at this URL (the same as --nats)")
 	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the token of the NATS server given with --nats or --join (default $RAIN_TOKEN)")
 	fs.DurationVar(&f.hubWait, "hub-timeout", cluster.DefaultHubTimeout, "how long a cell waits for a hub (--nats, --join) that went away before it fails; the session keeps trying to reach it")
 	f.tls.register(fs, "the hub's")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1", "address the session's own hub listens on (0.0.0.0 lets other machines' nodes join)")
-	fs.Var(&f.grants, "dir", "let WASI modules see host directory HOST as GUEST (HOST:GUEST, repeatable; default: no host files)")
 }
-
-// memoryLimitHelp describes --memory-limit, on rain node and, for local nodes, on a session.
-func memoryLimitHelp(where string) string {
-	return "the most memory a module may take" + where + ", a `SIZE` such as 512MiB, 2GiB or 1G (powers of 1024; a unit is required), or none for Wasm's own 4GiB; the default keeps two nodes with a runaway module each from filling a shared machine"
-}
-
-// grantList collects repeated --dir flags.
-type grantList []string
-
-func (g *grantList) String() string     { return strings.Join(*g, ",") }
-func (g *grantList) Set(v string) error { *g = append(*g, v); return nil }
 
 // options are the session's options from the flags; --nats and --join name the same thing.
 func (f *sessionFlags) options() ([]session.Option, error) {
@@ -129,11 +111,7 @@ func (f *sessionFlags) options() ([]session.Option, error) {
 	case f.join != "" && f.join != url:
 		return nil, fmt.Errorf("--nats %s and --join %s: give one of them", f.nats, f.join)
 	}
-	opts := []session.Option{session.WithNodes(f.nodes), session.WithEngine(f.engine), session.WithTier(f.tier),
-		session.WithMemoryLimit(f.memory), session.WithListen(f.listen)}
-	for _, g := range f.grants {
-		opts = append(opts, session.WithGrant(g))
-	}
+	opts := []session.Option{session.WithNodes(f.nodes), session.WithNodeSettings(f.node), session.WithListen(f.listen)}
 	if url != "" {
 		opts = append(opts, session.WithJoin(url, f.token), session.WithHubTimeout(f.hubWait))
 	}
@@ -147,10 +125,24 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsis)
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// parseFlags parses args with fs. --help prints the usage; a bad flag prints nothing here, so
+// that main prints its error once, in one line that names the flag, the value and what is
+// wrong (the flag package would print it, and the whole usage, before returning it).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+	}
+	return err
 }
 
 func runREPL(ctx context.Context, args []string, stderr io.Writer) error {
@@ -158,7 +150,7 @@ func runREPL(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("rain", "rain [flags] [MODULE.wasm ...]", stderr)
 	sf.register(fs)
 	noHistory := fs.Bool("no-history", false, "keep no history file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	sopts, err := sf.options()
@@ -190,7 +182,7 @@ func runScript(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var sf sessionFlags
 	fs := newFlagSet("rain run", "rain run [flags] SCRIPT", stderr)
 	sf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

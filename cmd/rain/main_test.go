@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,41 @@ func TestRunGrantedDir(t *testing.T) {
 		if !strings.Contains(string(out), tt.out) || !strings.HasSuffix(string(out), tt.value) {
 			t.Errorf("rain run %v printed %q, want %q and the value %q", tt.args, out, tt.out, tt.value)
 		}
+	}
+}
+
+// TestBadSettingFlags: a bad node setting, on a session or on rain node, ends the command
+// with exit code 1 and one line that names the flag, the value and what to give; --help prints
+// the flags.
+func TestBadSettingFlags(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, cmd := range [][]string{{"run"}, {"node", "--join", "nats://127.0.0.1:1"}} {
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--tier", "jit"}, `rain: invalid value "jit" for flag -tier: wasm: unknown tier "jit": use auto, compiler or interpreter`},
+			{[]string{"--dir", missing + ":/data"}, `rain: invalid value "` + missing + `:/data" for flag -dir: wasm: directory grant "` + missing + `:/data": ` + missing + ` is not a directory; use HOST:GUEST, or HOST to see it at its own path`},
+			{[]string{"--memory-limit", "512"}, `rain: invalid value "512" for flag -memory-limit: wasm: memory limit "512": no unit; use a size such as 512MiB`},
+			{[]string{"--engine", "interpreter"}, "rain: flag provided but not defined: -engine"},
+		} {
+			args := append(append(slices.Clone(cmd), tt.args...), "script.star")
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				c := exec.Command(rainBin, args...)
+				c.Env = testEnv(t)
+				var stdout, stderr bytes.Buffer
+				c.Stdout, c.Stderr = &stdout, &stderr
+				c.Run()
+				if code := c.ProcessState.ExitCode(); code != 1 || stdout.Len() > 0 || !strings.HasPrefix(stderr.String(), tt.want) || strings.Count(stderr.String(), "\n") != 1 {
+					t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and one line starting %q", code, stdout.String(), stderr.String(), tt.want)
+				}
+			})
+		}
+	}
+	c := exec.Command(rainBin, "node", "--help")
+	out, err := c.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "Usage: rain node") || !strings.Contains(string(out), "-tier TIER") {
+		t.Errorf("rain node --help: %v, printed %q; want the usage", err, out)
 	}
 }
 

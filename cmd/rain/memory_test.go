@@ -38,13 +38,13 @@ func TestMemoryLimitFlag(t *testing.T) {
 				fs := newFlagSet(cmd, "", io.Discard)
 				var got *wasm.MemoryLimit
 				if cmd == "rain node" {
-					got = new(wasm.MemoryLimit)
-					*got = node.DefaultMemoryLimit
-					fs.Var(got, "memory-limit", memoryLimitHelp(""))
+					s := node.DefaultSettings()
+					s.RegisterFlags(fs)
+					got = &s.MemoryLimit
 				} else {
 					var sf sessionFlags
 					sf.register(fs)
-					got = &sf.memory
+					got = &sf.node.MemoryLimit
 				}
 				var args []string
 				if tt.value != "" {

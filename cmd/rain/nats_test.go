@@ -201,7 +201,7 @@ func TestInstallNATS(t *testing.T) {
 		{"nats only", []string{"--nats", "nats://a:4222"}, []string{"--nats", "nats://a:4222"}, nil, ""},
 		{"default", nil, nil, nil, ""},
 		{"memory limit", []string{"--memory-limit", "512MiB"}, []string{"--memory-limit", "512 MiB"}, nil, ""},
-		{"bad memory limit", []string{"--memory-limit", "512"}, nil, nil, `invalid value "512" for flag -memory-limit`},
+		{"bad memory limit", []string{"--memory-limit", "512"}, nil, nil, `rain: invalid value "512" for flag -memory-limit`},
 		{"bad URL", []string{"--nats", "http://a:4222"}, nil, nil, `rain: session: bad NATS URL "http://a:4222"`},
 		{"token alone", []string{"--token", "s3cret"}, nil, nil, "rain: install: --token goes with --nats URL"},
 	} {

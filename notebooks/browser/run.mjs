@@ -51,12 +51,12 @@ try {
       rendered: {
         text: out ? out.innerText : '',
         html_tables: out ? out.querySelectorAll('.output_html table').length : 0,
-        svgs: out ? out.querySelectorAll('svg').length : 0,
-        // Each SVG as drawn: its size on the page and its text (labels), so that a chart that
-        // is in the DOM but collapsed to nothing fails.
-        svg_boxes: out ? Array.from(out.querySelectorAll('svg')).map((s) => {
-          const r = s.getBoundingClientRect();
-          return { width: r.width, height: r.height, text: s.textContent };
+        // Each image as drawn: the start of the source the browser chose (a chart's <picture>
+        // offers SVG and PNG), its size on the page, so that a chart collapsed to nothing fails,
+        // and its alt text.
+        images: out ? Array.from(out.querySelectorAll('img')).map((i) => {
+          const r = i.getBoundingClientRect();
+          return { src: i.currentSrc.slice(0, 40), width: r.width, height: r.height, alt: i.alt, complete: i.complete && i.naturalWidth > 0 };
         }) : [],
         errors: out ? Array.from(out.querySelectorAll('.output_error')).map((e) => e.innerText) : [],
       },
@@ -70,7 +70,7 @@ try {
   await page.evaluate(() => Jupyter.notebook.scroll_to_top());
   await page.screenshot({ path: screenshot, fullPage: true });
   // The first chart alone, at full size, next to the page's picture (NAME-chart.png).
-  const chart = page.locator('.output_area:has(svg)').first();
+  const chart = page.locator('.output_area:has(svg), .output_area:has(picture)').first();
   if (await chart.count() > 0) {
     await chart.scrollIntoViewIfNeeded();
     await chart.screenshot({ path: screenshot.replace(/\.png$/, '-chart.png') });
