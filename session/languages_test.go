@@ -231,6 +231,31 @@ func TestToolMissing(t *testing.T) {
 	}
 }
 
+// A toolchain that cannot build cells says, in one line, what to install: a rustc without
+// Rust's wasm32 library, a Go older than //go:wasmexport.
+func TestToolchainTooOld(t *testing.T) {
+	fake := func(name, out string) string {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\necho "+out+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		version func(context.Context, string) (string, error)
+		path    string
+		want    string
+	}{
+		{rustVersion, fake("rustc", t.TempDir()), "has no standard library for wasm32: install Debian's libstd-rust-dev-wasm32 (apt-get install libstd-rust-dev-wasm32)"},
+		{goVersion, fake("go", "go1.19.8"), "is go1.19.8: Go 1.24 or newer builds //go:wasmexport"},
+	} {
+		_, err := tt.version(t.Context(), tt.path)
+		if e := cellError(err); err == nil || e.Name != "UsageError" || !strings.Contains(e.Value, tt.want) || strings.Contains(e.Value, "\n") {
+			t.Errorf("%s: %v, want …%s…", filepath.Base(tt.path), err, tt.want)
+		}
+	}
+}
+
 // BenchmarkCellBuild is the time a small cell takes to build in each language, %%c beside
 // the others; the goals are 1 s for Rust and TypeScript and 3 s for Go. Every build is of a
 // cell not built before (a comment changes), so the cache of built cells does not answer; Go's
