@@ -301,11 +301,12 @@ func TestHelpAllocators(t *testing.T) {
 	s := offline(t)
 	t.Cleanup(s.compiler.close)
 	exports := map[*language]string{
+		langC:    "int first(unsigned char *p) { return *p; }\n",
 		langGo:   "//go:wasmexport first\nfunc first(p *byte) int32 { return int32(*p) }\n",
 		langRust: "#[no_mangle]\npub unsafe extern \"C\" fn first(p: *const u8) -> i32 { *p as i32 }\n",
 		langTS:   "export function first(p: usize): i32 { return load<u8>(p); }\n",
 	}
-	for _, lang := range []*language{langGo, langRust, langTS} {
+	for _, lang := range []*language{langC, langGo, langRust, langTS} {
 		t.Run(lang.magic, func(t *testing.T) {
 			needTools(t, lang)
 			doc := s.magics[lang.magic].doc
@@ -333,6 +334,12 @@ func TestHelpAllocators(t *testing.T) {
 				}
 				ps = append(ps, p)
 			}
+			// A buffer larger than the memory the module starts with: it grows.
+			big := uint32(wcall(t, m, "malloc", 4<<20))
+			if !m.Memory().WriteByte(big+4<<20-1, 1) {
+				t.Fatalf("malloc(4 MiB) = %#x: its end is not writable (memory %d bytes)", big, m.Memory().Size())
+			}
+			wcall(t, m, "free", uint64(big))
 			for i, p := range ps {
 				if got := api.DecodeI32(wcall(t, m, "first", uint64(p))); got != int32(40+i) {
 					t.Errorf("buffer %d holds %d, want %d: buffers overlap", i, got, 40+i)

@@ -115,6 +115,13 @@ func (s *Session) newMagics() map[string]*magic {
 			doc: "The rest of the cell is C, compiled with clang --target=wasm32 -O2 and linked with\n" +
 				"wasm-ld (Debian packages clang and lld). Every non-static function is exported, with its\n" +
 				"name kept. No libc: for printf and files, build with wasi-libc outside and %load the file.\n" +
+				"Arrays: export malloc and free; without libc, a stack of allocations does, whose free(p)\n" +
+				"frees p and all allocated after it, as Rain frees a call's arrays:\n\n" +
+				"    extern unsigned char __heap_base;\n" +
+				"    static unsigned char *top = &__heap_base;\n" +
+				"    void *malloc(unsigned long n) { unsigned char *p = top; top += (n + 15) & ~15UL; unsigned long need = (unsigned long)top, have = __builtin_wasm_memory_size(0) << 16; if (need > have) __builtin_wasm_memory_grow(0, (need - have + 65535) >> 16); return p; }\n" +
+				"    void free(void *p) { if ((unsigned char *)p < top) top = p; }\n\n" +
+				"and write into an array passed as unsigned char *out.\n" +
 				cellDocTail,
 			runCell: s.cellCompiled(langC, true),
 		},
