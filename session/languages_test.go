@@ -349,3 +349,22 @@ func TestHelpAllocators(t *testing.T) {
 		})
 	}
 }
+
+// The cache of built cells keeps the modules used last within its limit.
+func TestCachePrune(t *testing.T) {
+	c := newCompiler(t.TempDir())
+	for i, key := range []string{"a", "b", "c", "d"} {
+		c.keep(key, make([]byte, 100))
+		old := time.Now().Add(time.Duration(i-10) * time.Minute)
+		os.Chtimes(filepath.Join(c.cacheDir, key+".wasm"), old, old)
+	}
+	if _, ok := c.cached("a"); !ok { // a is used now: the newest
+		t.Fatal("a is not cached")
+	}
+	c.prune(250)
+	for key, want := range map[string]bool{"a": true, "b": false, "c": false, "d": true} {
+		if _, err := os.Stat(filepath.Join(c.cacheDir, key+".wasm")); (err == nil) != want {
+			t.Errorf("%s kept: %v, want %v", key, err == nil, want)
+		}
+	}
+}

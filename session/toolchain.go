@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // tool is an external program a cell magic runs, found on the machine, with what to install
@@ -261,12 +262,54 @@ func cacheKey(magic string, versions, argv []string, files map[string]string) st
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// cacheLimit bounds the cache of built cells: past it, the modules used least recently go (a
+// Go cell's module is about 2 MiB).
+const cacheLimit = 256 << 20
+
 func (c *compiler) cached(key string) ([]byte, bool) {
 	if c.cacheDir == "" {
 		return nil, false
 	}
-	bin, err := os.ReadFile(filepath.Join(c.cacheDir, key+".wasm"))
-	return bin, err == nil
+	path := filepath.Join(c.cacheDir, key+".wasm")
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	now := time.Now()
+	os.Chtimes(path, now, now) // used: the last to go
+	return bin, true
+}
+
+// prune removes the modules used least recently until the cache holds at most limit bytes.
+func (c *compiler) prune(limit int64) {
+	entries, err := os.ReadDir(c.cacheDir)
+	if err != nil {
+		return
+	}
+	type file struct {
+		path string
+		size int64
+		used time.Time
+	}
+	var files []file
+	var total int64
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !strings.HasSuffix(e.Name(), ".wasm") {
+			continue
+		}
+		files = append(files, file{filepath.Join(c.cacheDir, e.Name()), info.Size(), info.ModTime()})
+		total += info.Size()
+	}
+	slices.SortFunc(files, func(a, b file) int { return a.used.Compare(b.used) })
+	for _, f := range files {
+		if total <= limit {
+			break
+		}
+		if os.Remove(f.path) == nil {
+			total -= f.size
+		}
+	}
 }
 
 // keep stores a built module; a cache that cannot be written only costs a build next time.
@@ -281,7 +324,9 @@ func (c *compiler) keep(key string, bin []byte) {
 	_, werr := f.Write(bin)
 	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), filepath.Join(c.cacheDir, key+".wasm")) != nil {
 		os.Remove(f.Name())
+		return
 	}
+	c.prune(cacheLimit)
 }
 
 // ansi matches a terminal's colour and style sequences.
