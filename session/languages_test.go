@@ -20,6 +20,7 @@ var mandelbrotCells = []struct {
 	lang *language
 	file string
 }{
+	{langC, "mandelbrot.c"},
 	{langGo, "mandelbrot.go"},
 	{langRust, "mandelbrot.rs"},
 	{langTS, "mandelbrot.ts"},
