@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // BatchCall is many calls of one export, sent to one node in as few messages as the size
@@ -17,20 +18,26 @@ import (
 type BatchCall struct {
 	Export
 	Args [][]uint64 // one argument tuple per call, all of the same length, encoded as wazero encodes them
-	Node string     // optional: run on this node ID; empty means least-loaded
+	// Buffers, if not nil, has the arrays of each call (see Call.Buffers): Buffers[i] are call
+	// i's, nil for none. What the calls leave in them comes back in each Result.Buffers.
+	Buffers [][]wasm.Buffer
+	Node    string // optional: run on this node ID; empty means least-loaded
 
 	solo bool // run in a frame of its own on the node (wire.BatchHeader.Solo)
 }
 
 // CallBatch runs b.Func once per argument tuple on one node (b.Node, or the least-loaded ready
 // node), in order, and returns one Result per tuple, in input order. The calls travel in
-// as few messages as possible (about 1 MiB of arguments each), each run by the node's worker
+// as few messages as possible (about 1 MiB of arguments and arrays each; a call whose arrays
+// are larger goes alone), each run by the node's worker
 // in one go and answered in one message: the cost of a round trip is paid per message, not
 // per call.
 //
 // A call that traps fails alone (its Result.Err is set); so do the calls of a message
-// whose node died (ErrNodeLost inside). CallBatch itself fails for what fails every call: an
-// unknown module or node, no nodes, tuples of different lengths, a closed client, or a node
+// whose node died (ErrNodeLost inside), or whose arrays the instance could not take (see
+// Client.Call). CallBatch itself fails for what fails every call: an unknown module or node, no
+// nodes, tuples of different lengths, Buffers not one per tuple, a call whose arrays make a
+// message larger than the hub carries (ErrTooLarge), a closed client, or a node
 // that rejects the batch (wasm.ErrNoExport, a wrong number of arguments: a *RemoteError,
 // returned with the results, whose Err is set to it). If ctx ends,
 // the node is told to stop (its worker restarts if it was running the batch) and CallBatch
@@ -78,10 +85,23 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 			return false, fmt.Errorf("cluster: batch: tuple %d has %d values, tuple 0 has %d", i, len(a), arity)
 		}
 	}
+	if b.Buffers != nil && len(b.Buffers) != n {
+		return false, fmt.Errorf("cluster: batch: arrays for %d calls, arguments for %d", len(b.Buffers), n)
+	}
 	if n == 0 {
 		return true, nil
 	}
-	per := min(wire.MaxBatchItems, max(1, wire.MaxBatchBytes/(8*max(arity, 1))))
+	// A message holds MaxBatchBytes of arguments at most, less under a hub that carries less.
+	limit := int(c.nc.MaxPayload())
+	budget := max(1, min(wire.MaxBatchBytes, limit-batchOverhead))
+	per := min(wire.MaxBatchItems, max(1, budget/(8*max(arity, 1))))
+	var bounds []int // with arrays, where each message begins, and n
+	if b.Buffers != nil {
+		var err error
+		if bounds, err = split(b.Func, arity, per, budget, limit, b.Buffers); err != nil {
+			return false, err
+		}
+	}
 	scratch, _ := batchScratch.Get().(*[]Result)
 	if scratch == nil {
 		scratch = new([]Result)
@@ -124,12 +144,17 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	}
 	msgs := make([]*message, 0, (n+per-1)/per)
 	node := s.info.ID
-	for lo := 0; lo < n; lo += per {
+	for k, lo := 0, 0; lo < n; k++ {
+		hi := min(lo+per, n)
+		if bounds != nil {
+			hi = bounds[k+1]
+		}
 		c.seq++
-		m := &message{task: c.id + "-" + strconv.FormatUint(c.seq, 36), lo: lo, hi: min(lo+per, n),
+		m := &message{task: c.id + "-" + strconv.FormatUint(c.seq, 36), lo: lo, hi: hi,
 			p: &pending{node: node, inc: s.inc, batch: true, result: make(chan outcome, 1)}}
 		c.pending[m.task] = m.p
 		msgs = append(msgs, m)
+		lo = hi
 	}
 	s.picked = c.seq
 	s.inflight += n
@@ -146,8 +171,12 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	}()
 
 	for _, m := range msgs {
-		req, body := wire.PackBatch(wire.BatchHeader{V: wire.Version, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
-			N: m.hi - m.lo, Arity: arity}, (m.hi-m.lo)*arity)
+		var bufs [][]wasm.Buffer
+		if b.Buffers != nil {
+			bufs = b.Buffers[m.lo:m.hi]
+		}
+		req, body := wire.PackBatchRequest(wire.BatchHeader{V: wire.Version, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
+			N: m.hi - m.lo, Arity: arity}, bufs)
 		k := 0
 		for _, a := range b.Args[m.lo:m.hi] {
 			for _, v := range a {
@@ -227,15 +256,44 @@ func decodeBatch(msg []byte, n int, res []Result, node, fn string) error {
 	started := a.Started
 	for i := range n {
 		finished := a.Finished(i)
-		res[i] = Result{Values: vals[i*k : (i+1)*k : (i+1)*k], Node: node,
+		res[i] = Result{Values: vals[i*k : (i+1)*k : (i+1)*k], Buffers: changed(a.Buffers(i)), Node: node,
 			Tier: a.Tier, Started: wire.Time(started), Finished: wire.Time(finished)}
 		started = finished
 	}
 	for _, e := range a.Errs {
 		if e.I >= 0 && e.I < n {
-			res[e.I].Values = nil
+			res[e.I].Values, res[e.I].Buffers = nil, nil
 			res[e.I].Err = &RemoteError{Node: node, Func: fn, Err: wire.DecodeError(e.Err)}
 		}
 	}
 	return nil
+}
+
+// batchOverhead is room left in a message beside its calls: the header, a batch's answer
+// beyond the arrays the request carried (finish times, results, errors).
+const batchOverhead = 4096
+
+// split cuts calls with arrays into messages of at most per calls and budget bytes of
+// arguments and arrays (a call larger than that goes alone), and returns where each message
+// begins, then the number of calls. A call too large for the hub's max payload, limit, fails
+// them all.
+func split(fn string, arity, per, budget, limit int, bufs [][]wasm.Buffer) ([]int, error) {
+	bounds := []int{0}
+	size, calls := 0, 0
+	for i, bs := range bufs {
+		s := 8 * arity
+		if len(bs) > 0 {
+			s += wire.BuffersSize(bs)
+		}
+		if s+batchOverhead > limit {
+			return nil, tooLarge(fmt.Sprintf("%s (call %d of the batch)", fn, i), s+batchOverhead, limit)
+		}
+		if calls > 0 && (calls == per || size+s > budget) {
+			bounds = append(bounds, i)
+			size, calls = 0, 0
+		}
+		size += s
+		calls++
+	}
+	return append(bounds, len(bufs)), nil
 }

@@ -38,16 +38,25 @@ type Export struct {
 // Call is one call of an export on some node.
 type Call struct {
 	Export
-	Args   []uint64  // encoded as wazero encodes them
-	Node   string    // optional: run on this node ID; empty means least-loaded
-	Stdout io.Writer // optional: WASI stdout, streamed while the call runs
-	Stderr io.Writer // optional: WASI stderr
+	Args []uint64 // encoded as wazero encodes them
+	// Buffers are arrays passed by pointer (see wasm.Buffer): the node copies each into the
+	// instance's memory through the module's allocator and passes its pointer as argument Arg
+	// (whose value in Args is ignored). What the function leaves in them comes back in
+	// Result.Buffers; the Data given here is not changed.
+	Buffers []wasm.Buffer
+	Node    string    // optional: run on this node ID; empty means least-loaded
+	Stdout  io.Writer // optional: WASI stdout, streamed while the call runs
+	Stderr  io.Writer // optional: WASI stderr
 }
 
 // Result is the outcome of one call: of a Call, of one call of a CallBatch, or of one task of a
 // Map.
 type Result struct {
 	Values []uint64
+	// Buffers are the arrays the call changed, each with its Arg and the bytes the function
+	// left in it (Changed set); an array it left as it was does not travel back. A map with an
+	// Out array has it here for every task that succeeded, changed or not.
+	Buffers []wasm.Buffer
 	// Err is nil, or why the call failed: a *RemoteError (a *wasm.Trap inside for a trap). Only
 	// CallBatch and Map set it; Call returns its error instead.
 	Err  error
@@ -61,4 +70,15 @@ type Result struct {
 	// Retries is how many times a map ran the task again (after traps or lost nodes) before
 	// this result; 0 for Call and CallBatch.
 	Retries int
+}
+
+// Buffer is the bytes the call left in its array for argument arg, if the call changed them
+// (or, for a map's Out array, if the task succeeded).
+func (r *Result) Buffer(arg int) ([]byte, bool) {
+	for _, b := range r.Buffers {
+		if b.Arg == arg {
+			return b.Data, true
+		}
+	}
+	return nil, false
 }

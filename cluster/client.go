@@ -435,7 +435,10 @@ func (c *Client) sync(id, inc string) {
 // this client's modules). If ctx ends first, or while the call runs, the node is told to stop
 // the call (restarting its worker if the call was running) and Call returns ErrInterrupted.
 // A failure on the node is a *RemoteError: a *wasm.Trap inside for a trap, ErrNodeLost if the
-// node died.
+// node died, wasm.ErrNoAllocator, an *wasm.AllocError's message (matching wasm.ErrMemoryLimit
+// when the node's memory limit bounds it) or wasm.ErrBadPointer for arrays the instance could
+// not take. Arrays that make a message larger than the hub carries fail at once with
+// ErrTooLarge.
 func (c *Client) Call(ctx context.Context, call Call) (*Result, error) {
 	return c.call(ctx, call, false)
 }
@@ -517,10 +520,17 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 		c.mu.Unlock()
 	}()
 
-	req := wire.AppendCall(make([]byte, 0, 128+8*len(call.Args)), &wire.Call{
-		V: wire.Version, Task: task, Module: call.Module, Func: call.Func, Args: call.Args,
+	size := 128 + 8*len(call.Args)
+	if len(call.Buffers) > 0 {
+		size += wire.BuffersSize(call.Buffers)
+	}
+	req := wire.AppendCall(make([]byte, 0, size), &wire.Call{
+		V: wire.Version, Task: task, Module: call.Module, Func: call.Func, Args: call.Args, Bufs: call.Buffers,
 		Output: call.Stdout != nil || call.Stderr != nil,
 	})
+	if limit := int(c.nc.MaxPayload()); len(req) > limit {
+		return nil, tooLarge(call.Func, len(req), limit)
+	}
 	if err := c.nc.PublishRequest(wire.NodeSubject(node, "call"), c.inbox+"."+task, req); err != nil {
 		return nil, fmt.Errorf("cluster: call: %w", err)
 	}
@@ -533,7 +543,7 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 			return nil, &RemoteError{Node: node, Func: call.Func, Err: wire.DecodeError(out.rep.Err)}
 		}
 		return &Result{
-			Values: out.rep.Values, Node: node, Submitted: submitted,
+			Values: out.rep.Values, Buffers: changed(out.rep.Bufs), Node: node, Submitted: submitted,
 			Started: wire.Time(out.rep.Started), Finished: wire.Time(out.rep.Finished), Received: time.Now(),
 			Tier: out.rep.Tier,
 		}, nil
@@ -543,6 +553,14 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 	case <-c.done:
 		return nil, ErrClosed
 	}
+}
+
+// changed marks the buffers of a node's answer as those the call changed, which they are.
+func changed(bufs []wasm.Buffer) []wasm.Buffer {
+	for k := range bufs {
+		bufs[k].Changed = true
+	}
+	return bufs
 }
 
 // cancelAll tells a node to stop tasks, without waiting for its answers.

@@ -18,6 +18,20 @@
 // carries its node-side start and finish times, so the cost of a call is known even inside a
 // batch. Arguments, results and times travel as binary uint64s behind a small JSON header.
 //
+// # Arrays
+//
+// A Call, each call of a CallBatch and each task of a Map may pass arrays by pointer
+// (wasm.Buffer: an argument, an alignment and bytes): the node's worker copies each into the
+// instance's memory through the module's allocator, passes its pointer, and sends back only
+// the arrays the call changed, which come back in Result.Buffers. A map's Out gives every task
+// an array of its own as its last argument, and its Result holds it whether the function wrote
+// it or not. A batch with arrays is cut into messages of about 1 MiB of arguments and arrays, a
+// call larger than that going alone. An array is never split over messages: a call whose
+// arrays do not fit in one message of the hub (its max payload, 8 MiB by default, see
+// WithHubMaxPayload) fails at once with ErrTooLarge, naming its size and the limit; data that
+// large is for data kept on the nodes, not for arguments. An answer that would not fit either
+// comes back as an error that says so.
+//
 // # Cancellation
 //
 // wazero cannot interrupt compiled code cheaply (closing a module on context cancellation slows
@@ -53,6 +67,7 @@
 // Messages are small JSON documents with a version field "v", on subjects under "rain."
 // (package cluster/internal/wire, which client and node both import), except a call and its
 // reply, in binary behind a version byte: for a tiny call, JSON cost more than running it.
+// Arrays travel as raw bytes in calls, batches and their answers (wire version 3).
 // Module bytes travel raw, in chunks with a SHA-256 per chunk, described by NATS headers. A
 // node rejects a chunk whose bytes do not match its SHA-256 before keeping any of it, and the
 // client sends that chunk again (3 times at most, then Load fails with ErrChecksum).

@@ -49,7 +49,19 @@ var (
 
 	// ErrClosed is returned by a Client's methods after Close.
 	ErrClosed = errors.New("cluster: client closed")
+
+	// ErrTooLarge is returned (wrapped) for a call whose arrays make a message larger than
+	// the hub carries (its max payload, see WithHubMaxPayload). The message names the size and
+	// the limit. Arrays are not split over several messages: pass smaller ones, or start the
+	// hub with a larger max payload.
+	ErrTooLarge = errors.New("cluster: message too large for the hub")
 )
+
+// tooLarge is the error of a call of fn whose message would be size bytes, over limit.
+func tooLarge(fn string, size, limit int) error {
+	return fmt.Errorf("%w: %s: its arrays make %s, over the hub's max payload of %s: pass smaller arrays, or start the hub with a larger max payload (up to 64 MiB)",
+		ErrTooLarge, fn, units.Bytes(uint64(size)), units.Bytes(uint64(limit)))
+}
 
 // HubError is the error of a client's calls, and the cause of the contexts of WatchHub, once
 // its hub has been unreachable for the hub timeout (WithHubTimeout). The client goes on trying

@@ -22,8 +22,8 @@ type seedAnswer struct {
 
 // seedAnswers are the answers a worker gives to wiretest.SeedBatches, on the interpreter.
 func seedAnswers() []seedAnswer {
-	answer := func(req []byte, results int, values []uint64, failed ...int) seedAnswer {
-		h, _, err := wire.ReadBatch(req)
+	answer := func(req []byte, results int, values []uint64, changed [][]wasm.Buffer, failed ...int) seedAnswer {
+		h, _, _, err := wire.ReadBatch(req)
 		if err != nil {
 			panic(err)
 		}
@@ -37,14 +37,15 @@ func seedAnswers() []seedAnswer {
 			trap := &wasm.Trap{Func: h.Func, Reason: "integer divide by zero", Stack: []string{h.Func}}
 			rep.Errs = append(rep.Errs, wire.BatchError{I: i, Err: wire.EncodeError(trap)})
 		}
-		return seedAnswer{wire.PackBatchAnswer(rep, finished, values), h.N}
+		return seedAnswer{wire.PackBatchAnswer(rep, finished, values, changed), h.N}
 	}
 	s := wiretest.SeedBatches
 	return []seedAnswer{
-		answer(s[0], 1, []uint64{3, 7, 0}),
-		answer(s[1], 2, []uint64{3, 1, 0, 0, 0, 0}, 1, 2),
-		answer(s[2], 1, []uint64{0, 0}),
-		answer(s[3], 0, nil),
+		answer(s[0], 1, []uint64{3, 7, 0}, nil),
+		answer(s[1], 2, []uint64{3, 1, 0, 0, 0, 0}, nil, 1, 2),
+		answer(s[2], 1, []uint64{0, 0}, nil),
+		answer(s[3], 0, nil, nil),
+		answer(s[4], 1, []uint64{5, 0, 3}, [][]wasm.Buffer{nil, nil, {{Arg: 0, Data: []byte{8, 8, 9}}}}),
 	}
 }
 

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,15 @@ import (
 type MapSpec struct {
 	Export
 	Args [][]uint64 // one argument tuple per task, encoded as wazero encodes them
+	// Buffers, if not nil, has the arrays of each task (see Call.Buffers): Buffers[i] are task
+	// i's, nil for none. What a task leaves in them comes back in its Result.Buffers.
+	Buffers [][]wasm.Buffer
+	// Out, if not nil, gives each task an array of its own as one more argument, after its
+	// Args: a copy of Out.Data (zeros, for an output) aligned to Out.Align; Out.Arg is ignored.
+	// Every task that succeeds has it in its Result.Buffers, as the function left it: the map's
+	// outputs, in input order. Out.Data is sent, not copied, for each task: it must not change
+	// while the map runs.
+	Out *wasm.Buffer
 	// Chunk is how many tasks a node is handed at once. 0 chooses as the map goes (auto-grain,
 	// see grain.Auto): the first chunks are single tasks, later ones are sized from the measured
 	// cost per call and dispatch overhead to reach about 90 % efficiency, and they shrink toward
@@ -159,6 +169,11 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 		return nil, fmt.Errorf("cluster: map: chunk %d", spec.Chunk)
 	case spec.Retries < 0:
 		return nil, fmt.Errorf("cluster: map: retries %d", spec.Retries)
+	case spec.Buffers != nil && len(spec.Buffers) != len(spec.Args):
+		return nil, fmt.Errorf("cluster: map: arrays for %d tasks, arguments for %d", len(spec.Buffers), len(spec.Args))
+	}
+	if err := c.checkMapSize(spec); err != nil {
+		return nil, err
 	}
 	// A hub away for longer than the hub timeout ends the map, with a *HubError.
 	ctx, unwatch := c.WatchHub(ctx)
@@ -209,6 +224,27 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 		return r, ErrClosed
 	}
 	return r, nil
+}
+
+// checkMapSize fails a map with arrays whose tasks would not each fit in a message.
+func (c *Client) checkMapSize(spec MapSpec) error {
+	if spec.Buffers == nil && spec.Out == nil {
+		return nil
+	}
+	limit := int(c.nc.MaxPayload())
+	for i, a := range spec.Args {
+		size := batchOverhead + 8*(len(a)+1)
+		if spec.Buffers != nil && len(spec.Buffers[i]) > 0 {
+			size += wire.BuffersSize(spec.Buffers[i])
+		}
+		if spec.Out != nil {
+			size += wire.BuffersSize([]wasm.Buffer{*spec.Out})
+		}
+		if size > limit {
+			return tooLarge(fmt.Sprintf("%s (task %d of the map)", spec.Func, i), size, limit)
+		}
+	}
+	return nil
 }
 
 // waitReady waits for one of the map's nodes to have instantiated its module. It fails with
@@ -430,12 +466,33 @@ func (m *mapRun) slot(id string) {
 // go back to the queue; it returns false if the node died.
 func (m *mapRun) runChunk(id string, chunk []int) bool {
 	var args [][]uint64
-	if consecutive(chunk) { // the arguments as they are; reruns may have gaps
+	var bufs [][]wasm.Buffer
+	switch {
+	case m.spec.Out != nil: // one argument more, for the output's pointer
+		args, bufs = make([][]uint64, len(chunk)), make([][]wasm.Buffer, len(chunk))
+		for k, i := range chunk {
+			a := m.spec.Args[i]
+			args[k] = append(a[:len(a):len(a)], 0)
+			if m.spec.Buffers != nil {
+				bufs[k] = m.spec.Buffers[i][:len(m.spec.Buffers[i]):len(m.spec.Buffers[i])]
+			}
+			bufs[k] = append(bufs[k], wasm.Buffer{Arg: len(a), Data: m.spec.Out.Data, Align: m.spec.Out.Align})
+		}
+	case consecutive(chunk): // the arguments as they are; reruns may have gaps
 		args = m.spec.Args[chunk[0] : chunk[0]+len(chunk)]
-	} else {
+		if m.spec.Buffers != nil {
+			bufs = m.spec.Buffers[chunk[0] : chunk[0]+len(chunk)]
+		}
+	default:
 		args = make([][]uint64, len(chunk))
+		if m.spec.Buffers != nil {
+			bufs = make([][]wasm.Buffer, len(chunk))
+		}
 		for k, i := range chunk {
 			args[k] = m.spec.Args[i]
+			if bufs != nil {
+				bufs[k] = m.spec.Buffers[i]
+			}
 		}
 	}
 	ctx, cancel := context.WithCancelCause(m.ctx)
@@ -456,9 +513,12 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	m.mu.Lock()
 	solo := m.costN > 0 && time.Duration(len(chunk))*m.costSum/time.Duration(m.costN) > soloWork
 	m.mu.Unlock()
-	ok, err := m.c.streamBatch(ctx, BatchCall{Export: m.spec.Export, Args: args, Node: id, solo: solo}, true, sent,
+	ok, err := m.c.streamBatch(ctx, BatchCall{Export: m.spec.Export, Args: args, Buffers: bufs, Node: id, solo: solo}, true, sent,
 		func(lo int, rs []Result) {
 			if ctx.Err() == nil { // else interrupted, or stolen: not this one's results
+				if m.spec.Out != nil {
+					m.withOut(args[lo:lo+len(rs)], rs)
+				}
 				m.record(id, chunk[lo:lo+len(rs)], rs, &st)
 			}
 		})
@@ -490,6 +550,20 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 		return true // interrupted (the chunk's tasks without results stay so), or stolen
 	}
 	return len(st.lost) == 0
+}
+
+// withOut gives every call of rs that succeeded its Out array, a copy of Out.Data if the call
+// left it unchanged (and so it did not travel back); args are the calls' arguments, the Out
+// pointer last.
+func (m *mapRun) withOut(args [][]uint64, rs []Result) {
+	for k := range rs {
+		r := &rs[k]
+		arg := len(args[k]) - 1
+		if _, ok := r.Buffer(arg); ok || r.Err != nil {
+			continue
+		}
+		r.Buffers = append(r.Buffers[:len(r.Buffers):len(r.Buffers)], wasm.Buffer{Arg: arg, Data: bytes.Clone(m.spec.Out.Data), Align: m.spec.Out.Align})
+	}
 }
 
 // consecutive reports whether chunk is i, i+1, i+2….

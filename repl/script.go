@@ -19,6 +19,7 @@ func RunScript(ctx context.Context, s *session.Session, name, src string, stdout
 	out := &printer{stdout: stdout, stderr: stderr}
 	for _, cell := range session.SplitCells(src) {
 		v, err := s.Exec(ctx, cell, out)
+		out.endCell() // a live display (a load still going on) shows its last text with its cell
 		if err != nil {
 			line := 1 + len(cell) - len(trimLeadingNewlines(cell))
 			e, ok := err.(*session.Error)

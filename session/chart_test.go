@@ -27,7 +27,7 @@ func TestChartBuiltins(t *testing.T) {
 		{Node: "b", Err: errors.New("boom"), Retries: 1, Started: at(1), Finished: at(2), Tier: wasm.EngineCompiler},
 		{Values: []uint64{7}, Node: "b", Started: at(2), Finished: at(8), Tier: wasm.EngineCompiler},
 	}}
-	s.globals["r"] = newMapResult(f.(*Function), r)
+	s.globals["r"] = newMapResult(f.(*Function), r, nil)
 	bindExample(t, s, "b", "basics.wasm")
 
 	tests := []struct{ code, svg, term, err string }{

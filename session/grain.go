@@ -15,6 +15,7 @@ import (
 	"github.com/rain-wasm/rain/display"
 	"github.com/rain-wasm/rain/grain"
 	"github.com/rain-wasm/rain/internal/units"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // Measured granularity: grain(m.f, *args) runs f on a node many times and weighs its cost per
@@ -75,7 +76,7 @@ func (s *Session) builtinGrain(thread *starlark.Thread, b *starlark.Builtin, arg
 	if limit <= 0 {
 		return nil, fmt.Errorf("grain: limit must be a positive number of seconds, got %g", limit)
 	}
-	raw, err := f.encode(args[1:])
+	ca, err := f.encode(args[1:])
 	if err != nil {
 		return nil, fmt.Errorf("grain: %w", err)
 	}
@@ -86,7 +87,7 @@ func (s *Session) builtinGrain(thread *starlark.Thread, b *starlark.Builtin, arg
 	for _, a := range args[1:] {
 		parts = append(parts, a.String())
 	}
-	g, err := s.measureGrain(threadContext(thread), f, raw, runs, time.Duration(limit*float64(time.Second)))
+	g, err := s.measureGrain(threadContext(thread), f, ca, runs, time.Duration(limit*float64(time.Second)))
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +95,9 @@ func (s *Session) builtinGrain(thread *starlark.Thread, b *starlark.Builtin, arg
 	return g, nil
 }
 
-func (s *Session) measureGrain(ctx context.Context, f *Function, raw []uint64, runs int, limit time.Duration) (*Grain, error) {
+// measureGrain measures calls of f with the arguments ca; their arrays are sent with every
+// call, and what the calls leave in them is not written back.
+func (s *Session) measureGrain(ctx context.Context, f *Function, ca callArgs, runs int, limit time.Duration) (*Grain, error) {
 	var ids []string
 	for _, n := range s.client.Nodes() {
 		if n.Ready {
@@ -105,12 +108,12 @@ func (s *Session) measureGrain(ctx context.Context, f *Function, raw []uint64, r
 		if err := s.client.WaitNodes(ctx, 1); err != nil {
 			return nil, fmt.Errorf("grain: no node is ready: %w", err)
 		}
-		return s.measureGrain(ctx, f, raw, runs, limit)
+		return s.measureGrain(ctx, f, ca, runs, limit)
 	}
 	call := func(node string) (*cluster.Result, error) {
 		cctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
-		r, err := s.client.Call(cctx, cluster.Call{Export: f.export(), Args: raw, Node: node})
+		r, err := s.client.Call(cctx, cluster.Call{Export: f.export(), Args: ca.raw, Buffers: ca.bufs, Node: node})
 		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
 			return nil, fmt.Errorf("grain: %s ran past the %s limit on node %s and was stopped (its worker restarts): "+
 				"it costs more than %s a call, so ship it as is, one call per task", f.Name(), units.Duration(limit), node, units.Duration(limit))
@@ -136,11 +139,18 @@ func (s *Session) measureGrain(ctx context.Context, f *Function, raw []uint64, r
 	}
 	// The cost: runs calls in one batch, timed on the node, call by call.
 	args := make([][]uint64, runs)
+	var bufs [][]wasm.Buffer
+	if len(ca.bufs) > 0 {
+		bufs = make([][]wasm.Buffer, runs)
+	}
 	for i := range args {
-		args[i] = raw
+		args[i] = ca.raw
+		if bufs != nil {
+			bufs[i] = ca.bufs
+		}
 	}
 	bctx, cancel := context.WithTimeout(ctx, 2*limit+grainBudget)
-	res, err := s.client.CallBatch(bctx, cluster.BatchCall{Export: f.export(), Args: args, Node: home})
+	res, err := s.client.CallBatch(bctx, cluster.BatchCall{Export: f.export(), Args: args, Buffers: bufs, Node: home})
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {

@@ -44,10 +44,11 @@ func (s *Session) builtinSweep(thread *starlark.Thread, b *starlark.Builtin, arg
 	if !ok {
 		return nil, fmt.Errorf("sweep: first argument must be a Wasm function, got %s", fv.Type())
 	}
-	raw, err := encodeInputs("sweep", f, inputs)
+	in, err := encodeInputs("sweep", f, inputs, len(f.sig.Params), "")
 	if err != nil {
 		return nil, err
 	}
+	raw := in.raw
 	if s.client == nil {
 		return nil, fmt.Errorf("sweep: no cluster")
 	}
@@ -83,7 +84,7 @@ func (s *Session) builtinSweep(thread *starlark.Thread, b *starlark.Builtin, arg
 	for _, k := range chunks {
 		var base *sweepRow
 		for _, n := range counts {
-			r, err := s.client.Map(ctx, cluster.MapSpec{Export: f.export(), Args: raw, Chunk: k, Nodes: ready[:n]}, nil)
+			r, err := s.client.Map(ctx, cluster.MapSpec{Export: f.export(), Args: raw, Buffers: in.bufs, Chunk: k, Nodes: ready[:n]}, nil)
 			if err != nil {
 				return nil, err
 			}

@@ -151,22 +151,24 @@ func (f *Function) Attr(name string) (starlark.Value, error) {
 func (f *Function) AttrNames() []string { return []string{"on"} }
 
 // CallInternal converts the arguments from the function's Wasm signature, runs the call on a
-// node and converts the results back.
+// node and converts the results back. An array passed for an i32 parameter goes by pointer,
+// and what the function left in it is written back into it (see callArgs).
 func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(kwargs) > 0 {
 		return nil, fmt.Errorf("%s%s takes no keyword arguments", f.Name(), signature(f.sig))
 	}
-	raw, err := f.encode(args)
+	ca, err := f.encode(args)
 	if err != nil {
 		return nil, err
 	}
 	out := threadOutput(thread)
 	res, err := f.module.s.client.Call(threadContext(thread), cluster.Call{
-		Export: f.export(),
-		Args:   raw,
-		Node:   f.node,
-		Stdout: streamWriter{out, "stdout"},
-		Stderr: streamWriter{out, "stderr"},
+		Export:  f.export(),
+		Args:    ca.raw,
+		Buffers: ca.bufs,
+		Node:    f.node,
+		Stdout:  streamWriter{out, "stdout"},
+		Stderr:  streamWriter{out, "stderr"},
 	})
 	if err != nil {
 		return nil, err
@@ -174,23 +176,10 @@ func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kw
 	if len(res.Values) != len(f.sig.Results) {
 		return nil, fmt.Errorf("%s: node %s answered %d values for %d results: a node of another build?", f.Name(), res.Node, len(res.Values), len(f.sig.Results))
 	}
+	if err := ca.writeBack(f, res); err != nil {
+		return nil, err
+	}
 	return decodeResults(f.sig.Results, res.Values), nil
-}
-
-// encode converts Starlark arguments to wazero's raw encoding.
-func (f *Function) encode(args starlark.Tuple) ([]uint64, error) {
-	if len(args) != len(f.sig.Params) {
-		return nil, fmt.Errorf("%s%s takes %d argument%s, got %d", f.Name(), signature(f.sig), len(f.sig.Params), plural(len(f.sig.Params)), len(args))
-	}
-	raw := make([]uint64, len(args))
-	for i, a := range args {
-		v, err := encodeValue(f.sig.Params[i], a)
-		if err != nil {
-			return nil, fmt.Errorf("%s%s: argument %d: %s", f.Name(), signature(f.sig), i+1, err)
-		}
-		raw[i] = v
-	}
-	return raw, nil
 }
 
 var (

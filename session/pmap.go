@@ -1,22 +1,28 @@
 package session
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
 
+	"github.com/rain-wasm/rain/array"
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/display"
 	"github.com/rain-wasm/rain/internal/units"
+	"github.com/rain-wasm/rain/wasm"
 )
 
-// builtinPmap is pmap(f, inputs, chunk=None, retries=0, nodes=None, wait=True): f over inputs
-// on the cluster's nodes. With wait=False it returns a MapHandle at once.
+// builtinPmap is pmap(f, inputs, chunk=None, retries=0, nodes=None, out=None, wait=True): f
+// over inputs on the cluster's nodes. With wait=False it returns a MapHandle at once. Inputs
+// may hold arrays (passed by pointer, see callArgs); out=, an array, gives each task a copy of
+// it as its last argument, and the map's results are those copies as the tasks left them.
 func (s *Session) builtinPmap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	return s.pmap(thread, b.Name(), args, kwargs, b.Name() == "pmap")
 }
@@ -27,9 +33,9 @@ func (s *Session) builtinPmapAsync(thread *starlark.Thread, b *starlark.Builtin,
 }
 
 func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple, kwargs []starlark.Tuple, wait bool) (starlark.Value, error) {
-	var fv, inputs, chunkV, nodesV starlark.Value
+	var fv, inputs, chunkV, nodesV, outV starlark.Value
 	retries := 0
-	params := []any{"f", &fv, "inputs", &inputs, "chunk?", &chunkV, "retries?", &retries, "nodes?", &nodesV}
+	params := []any{"f", &fv, "inputs", &inputs, "chunk?", &chunkV, "retries?", &retries, "nodes?", &nodesV, "out?", &outV}
 	if wait {
 		params = append(params, "wait?", &wait)
 	}
@@ -51,10 +57,25 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 	if retries < 0 {
 		return nil, fmt.Errorf("%s: retries must be 0 or more, got %d", name, retries)
 	}
-	raw, err := encodeInputs(name, f, inputs)
+	n, more := len(f.sig.Params), ""
+	var out *array.Array
+	if outV != nil && outV != starlark.None {
+		if out, ok = outV.(*array.Array); !ok {
+			return nil, usageError("%s: out must be an array, such as zeros(1024, \"u8\"), got %s", name, outV.Type())
+		}
+		if n == 0 {
+			return nil, usageError("%s: out= goes to the last argument of %s%s, which takes none", name, f.Name(), signature(f.sig))
+		}
+		if err := f.takesArray(n - 1); err != nil {
+			return nil, fmt.Errorf("%s: out=: %w", name, err)
+		}
+		n, more = n-1, "out="
+	}
+	in, err := encodeInputs(name, f, inputs, n, more)
 	if err != nil {
 		return nil, err
 	}
+	raw := in.raw
 	if len(raw) == 0 {
 		return nil, usageError("%s: inputs is empty: give at least one input (a range, or a list of values or tuples)", name)
 	}
@@ -68,42 +89,78 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 	if err != nil {
 		return nil, err
 	}
-	spec := cluster.MapSpec{Export: f.export(), Args: raw, Chunk: chunk, Retries: retries, Nodes: nodes}
-	if !wait {
-		return startMap(f, spec), nil
+	spec := cluster.MapSpec{Export: f.export(), Args: raw, Buffers: in.bufs, Chunk: chunk, Retries: retries, Nodes: nodes}
+	var arrays *mapArrays
+	if in.bufs != nil || out != nil {
+		arrays = &mapArrays{bufs: in.bufs, arrays: in.arrays, out: out, outArg: n}
 	}
-	out := threadOutput(thread)
-	bar := newProgressBar(out)
+	if out != nil {
+		spec.Out = &wasm.Buffer{Data: bytes.Clone(out.Bytes()), Align: out.DType().Size()}
+	}
+	if !wait {
+		if in.bufs != nil { // the cells that follow may change the arrays while the map sends them
+			spec.Buffers = cloneBuffers(in.bufs)
+		}
+		return startMap(f, spec, arrays), nil
+	}
+	bar := newProgressBar(threadOutput(thread))
 	res, err := s.client.Map(threadContext(thread), spec, bar.update)
 	if err != nil {
 		bar.stopped()
 		return nil, err
 	}
 	bar.finish(res)
-	return newMapResult(f, res), nil
+	arrays.writeBack(f, res.Tasks)
+	return newMapResult(f, res, arrays), nil
 }
 
-// encodeInputs converts a map's inputs (scalars, or tuples of arguments) for f.
-func encodeInputs(name string, f *Function, inputs starlark.Value) ([][]uint64, error) {
+// mapInputs are a map's inputs as the cluster takes them.
+type mapInputs struct {
+	raw    [][]uint64
+	bufs   [][]wasm.Buffer  // each task's arrays; nil when no input holds one
+	arrays [][]*array.Array // arrays[i][k] is the array of bufs[i][k]
+}
+
+// encodeInputs converts a map's inputs (scalars, or tuples of arguments) for f's first n
+// parameters; more, if not "", says what gives the others (out=).
+func encodeInputs(name string, f *Function, inputs starlark.Value, n int, more string) (mapInputs, error) {
+	var in mapInputs
 	iter := starlark.Iterate(inputs)
 	if iter == nil {
-		return nil, fmt.Errorf("%s: inputs must be iterable, got %s", name, inputs.Type())
+		return in, fmt.Errorf("%s: inputs must be iterable, got %s", name, inputs.Type())
 	}
 	defer iter.Done()
-	var raw [][]uint64
 	var x starlark.Value
 	for i := 0; iter.Next(&x); i++ {
 		tuple, ok := x.(starlark.Tuple)
 		if !ok {
 			tuple = starlark.Tuple{x}
 		}
-		a, err := f.encode(tuple)
+		ca, err := f.encodeFirst(tuple, n, more)
 		if err != nil {
-			return nil, fmt.Errorf("%s: input %d: %w", name, i, err)
+			return in, fmt.Errorf("%s: input %d: %w", name, i, err)
 		}
-		raw = append(raw, a)
+		in.raw = append(in.raw, ca.raw)
+		if len(ca.bufs) > 0 && in.bufs == nil {
+			in.bufs, in.arrays = make([][]wasm.Buffer, i, i+1), make([][]*array.Array, i, i+1)
+		}
+		if in.bufs != nil {
+			in.bufs, in.arrays = append(in.bufs, ca.bufs), append(in.arrays, ca.arrays)
+		}
 	}
-	return raw, nil
+	return in, nil
+}
+
+// cloneBuffers copies the bytes of a map's arrays.
+func cloneBuffers(bufs [][]wasm.Buffer) [][]wasm.Buffer {
+	out := make([][]wasm.Buffer, len(bufs))
+	for i, bs := range bufs {
+		out[i] = slices.Clone(bs)
+		for k := range out[i] {
+			out[i][k].Data = bytes.Clone(out[i][k].Data)
+		}
+	}
+	return out
 }
 
 // pickNodes reads a nodes= argument: None (every node), a list of node IDs, or a number of
@@ -250,7 +307,8 @@ func summary(r *cluster.MapResult) string {
 }
 
 // MapResult is what pmap returns: a list of results in input order (None where a task
-// failed), with the map's tasks, timings and errors as attributes.
+// failed), with the map's tasks, timings and errors as attributes. With out=, the results are
+// the tasks' output arrays, and .stack() makes one array of them.
 type MapResult struct {
 	r      *cluster.MapResult
 	name   string
@@ -264,14 +322,12 @@ var (
 	_ display.Shower     = (*MapResult)(nil)
 )
 
-func newMapResult(f *Function, r *cluster.MapResult) *MapResult {
+// newMapResult is the result of a map of f, whose arrays (nil for none) say how its tasks'
+// results become values.
+func newMapResult(f *Function, r *cluster.MapResult, arrays *mapArrays) *MapResult {
 	m := &MapResult{r: r, name: f.Name(), values: make([]starlark.Value, len(r.Tasks))}
-	for i, t := range r.Tasks {
-		if t.Err != nil || t.Values == nil {
-			m.values[i] = starlark.None
-		} else {
-			m.values[i] = decodeResults(f.sig.Results, t.Values)
-		}
+	for i := range r.Tasks {
+		m.values[i] = arrays.taskValue(f, &r.Tasks[i])
 	}
 	return m
 }
@@ -291,7 +347,7 @@ func (m *MapResult) Iterate() starlark.Iterator {
 	return starlark.NewList(m.values).Iterate()
 }
 
-var mapResultAttrs = []string{"busy", "chunk", "chunk_reason", "chunks", "elapsed", "errors", "per_node", "retried", "stolen", "tasks"}
+var mapResultAttrs = []string{"busy", "chunk", "chunk_reason", "chunks", "elapsed", "errors", "per_node", "retried", "stack", "stolen", "tasks"}
 
 // AttrNames lists the attributes of a map's result.
 func (m *MapResult) AttrNames() []string { return mapResultAttrs }
@@ -327,6 +383,8 @@ func (m *MapResult) Attr(name string) (starlark.Value, error) {
 		return nil, usageError("a map has no .speedup: a speedup is measured against one node — divide " +
 			"pmap(f, inputs, nodes=1).elapsed by this map's .elapsed, or use sweep(f, inputs); .busy is how many " +
 			"nodes were busy on average")
+	case "stack":
+		return starlark.NewBuiltin("stack", m.stack).BindReceiver(m), nil
 	case "errors":
 		d := starlark.NewDict(m.r.Failed)
 		for i, t := range m.r.Tasks {
@@ -367,6 +425,31 @@ func (m *MapResult) Attr(name string) (starlark.Value, error) {
 		return starlark.NewList(list), nil
 	}
 	return m.chartAttr(name)
+}
+
+// stack is r.stack(): the map's output arrays as one array, task i's at index i, as
+// numpy.stack makes it: a map of rows gives an image.
+func (m *MapResult) stack(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	arrays := make([]*array.Array, len(m.values))
+	for i, v := range m.values {
+		a, ok := v.(*array.Array)
+		switch {
+		case ok:
+			arrays[i] = a
+		case m.r.Tasks[i].Err != nil:
+			return nil, usageError("stack: task %d failed (%v), so there is no array of it to stack: .errors lists the failures", i, m.r.Tasks[i].Err)
+		default:
+			return nil, usageError("stack: task %d gave %s, not an array: stack() makes one array of a map's out= arrays, as pmap(f, inputs, out=zeros(1024, \"u8\")) gives them", i, v.Type())
+		}
+	}
+	a, err := array.Stack(arrays)
+	if err != nil {
+		return nil, usageError("stack: %v", err)
+	}
+	return a, nil
 }
 
 // Show is the map's summary as text, and a table of its nodes as HTML.

@@ -20,6 +20,7 @@ import (
 // called, or when the session closes (the cluster client's Close ends every map).
 type MapHandle struct {
 	f      *Function
+	arrays *mapArrays // how its tasks' results become values; nil without arrays
 	total  int
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the map has returned
@@ -32,6 +33,7 @@ type MapHandle struct {
 	res      *cluster.MapResult
 	err      error
 	value    *MapResult
+	written  bool // what the tasks left in the input arrays is in them (see wait)
 }
 
 var (
@@ -40,10 +42,11 @@ var (
 	_ display.Shower    = (*MapHandle)(nil)
 )
 
-// startMap runs spec in the background.
-func startMap(f *Function, spec cluster.MapSpec) *MapHandle {
+// startMap runs spec in the background; arrays (nil for none) say how its tasks' results
+// become values.
+func startMap(f *Function, spec cluster.MapSpec, arrays *mapArrays) *MapHandle {
 	ctx, cancel := f.module.s.client.WatchHub(context.Background()) // it ends if the hub stays away
-	h := &MapHandle{f: f, total: len(spec.Args), cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}),
+	h := &MapHandle{f: f, arrays: arrays, total: len(spec.Args), cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}),
 		values: map[int]starlark.Value{}}
 	h.p.Total = h.total
 	go func() {
@@ -56,7 +59,10 @@ func startMap(f *Function, spec cluster.MapSpec) *MapHandle {
 		h.mu.Lock()
 		h.res, h.err = res, err
 		if res != nil {
-			h.value = newMapResult(f, res)
+			h.value = newMapResult(f, res, arrays)
+			for i, v := range h.values { // the values the cells may have seen already: one array, not two
+				h.value.values[i] = v
+			}
 		}
 		h.wakeLocked()
 		h.mu.Unlock()
@@ -76,7 +82,7 @@ func (h *MapHandle) update(p cluster.MapProgress) {
 	defer h.mu.Unlock()
 	h.p = p
 	h.finished = append(h.finished, p.Index)
-	h.values[p.Index] = taskValue(h.f, &p.Task)
+	h.values[p.Index] = h.arrays.taskValue(h.f, &p.Task)
 	h.wakeLocked()
 }
 
@@ -220,6 +226,10 @@ func (h *MapHandle) wait(ctx context.Context, timeout time.Duration) (starlark.V
 		}
 		return nil, h.err
 	}
+	if !h.written { // in the cell's thread: no cell reads the input arrays meanwhile
+		h.arrays.writeBack(h.f, h.res.Tasks)
+		h.written = true
+	}
 	return h.value, nil
 }
 
@@ -283,11 +293,3 @@ func (it *completedIter) Next(p *starlark.Value) bool {
 }
 
 func (it *completedIter) Done() {}
-
-// taskValue is a task's result as a Starlark value: None if it failed.
-func taskValue(f *Function, t *cluster.Result) starlark.Value {
-	if t.Err != nil || t.Values == nil {
-		return starlark.None
-	}
-	return decodeResults(f.sig.Results, t.Values)
-}

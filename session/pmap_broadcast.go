@@ -10,7 +10,8 @@ import (
 )
 
 // builtinBroadcast is broadcast(f, *args): f(*args) once on every ready node, at the same
-// time; a dict node ID → result.
+// time; a dict node ID → result. Arrays among args go to every node; what the calls leave in
+// them is not written back (which node's would it be?).
 func (s *Session) builtinBroadcast(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(kwargs) > 0 {
 		return nil, fmt.Errorf("broadcast takes no keyword arguments")
@@ -22,7 +23,7 @@ func (s *Session) builtinBroadcast(thread *starlark.Thread, b *starlark.Builtin,
 	if !ok {
 		return nil, fmt.Errorf("broadcast: first argument must be a Wasm function, got %s", args[0].Type())
 	}
-	raw, err := f.encode(args[1:])
+	ca, err := f.encode(args[1:])
 	if err != nil {
 		return nil, fmt.Errorf("broadcast: %w", err)
 	}
@@ -44,7 +45,7 @@ func (s *Session) builtinBroadcast(thread *starlark.Thread, b *starlark.Builtin,
 	var wg sync.WaitGroup
 	for i, id := range ids {
 		wg.Go(func() {
-			results[i], errs[i] = s.client.Call(ctx, cluster.Call{Export: f.export(), Args: raw, Node: id})
+			results[i], errs[i] = s.client.Call(ctx, cluster.Call{Export: f.export(), Args: ca.raw, Buffers: ca.bufs, Node: id})
 		})
 	}
 	wg.Wait()

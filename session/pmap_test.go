@@ -62,7 +62,7 @@ func TestMapResultValue(t *testing.T) {
 		{Node: "b", Err: errors.New("boom"), Retries: 1},
 		{Values: []uint64{7}, Node: "b", Submitted: at(0), Started: at(2), Finished: at(8), Received: at(9)},
 	}}
-	s.globals["r"] = newMapResult(f.(*Function), r)
+	s.globals["r"] = newMapResult(f.(*Function), r, nil)
 	for code, want := range map[string]string{
 		"list(r)":                  "[3, None, 7]",
 		"len(r)":                   "3",

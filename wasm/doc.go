@@ -49,6 +49,22 @@
 // module sees no host files unless WithGrant grants a directory, and it reads the host's clocks
 // and random numbers.
 //
+// # Arrays
+//
+// Instance.CallBuffers passes arrays by pointer, as C takes them: each Buffer is bytes bound to
+// an i32 parameter. The instance allocates room for it in its linear memory through the
+// module's allocator, copies the bytes there, passes the pointer, and once the function
+// returns copies back what it left there (Buffer.Changed says whether that changed anything)
+// and frees the room: calls with arrays, however many, do not grow the memory. The allocator
+// is found by its exports (Info.Allocator): malloc(i32) i32 and free(i32), as C compiled with
+// wasi-libc exports them when linked with -Wl,--export=malloc,--export=free, or else
+// cabi_realloc(i32,i32,i32,i32) i32, as the component model's toolchains export it
+// (cabi_realloc(0, 0, align, size) allocates, cabi_realloc(ptr, size, align, 0) frees). A
+// module with neither gets an error that says what to export (ErrNoAllocator); a buffer the
+// memory cannot hold an *AllocError that names its size and the limit; a pointer outside the
+// memory, or not aligned as asked, ErrBadPointer. Buffers are allocated at each call, after any
+// tier switch, so they live in whichever tier's memory the call runs on.
+//
 // WithMemoryLimit bounds each instance's linear memory (the default is Wasm's own 4 GiB): a
 // memory.grow past it returns -1, and a module whose memory starts larger fails to load with a
 // *MemoryLimitError. Programs mostly turn a failed grow into a trap that says nothing of

@@ -2,8 +2,10 @@ package wasm_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 
 	"github.com/rain-wasm/rain/wasm"
@@ -66,4 +68,56 @@ func ExampleInstance_Call() {
 	// -3 -2 <nil>
 	// wasm: trap in trap_nested: integer divide by zero
 	// [crash trap_nested]
+}
+
+// A C function that takes arrays, void scale(const double *xs, int n, double k, double *out),
+// called with two buffers: xs read, out written.
+func ExampleInstance_CallBuffers() {
+	ctx := context.Background()
+	rt, err := wasm.NewRuntime(ctx, wasm.WithMemoryLimit(1<<20))
+	if err != nil {
+		panic(err)
+	}
+	defer rt.Close(ctx)
+	bin, err := os.ReadFile("../examples/stats.wasm")
+	if err != nil {
+		panic(err)
+	}
+	inst, err := rt.Load(ctx, bin, nil, nil)
+	if err != nil {
+		panic(err)
+	}
+	xs := []float64{1, 2.5, -4}
+	in, out := make([]byte, 8*len(xs)), make([]byte, 8*len(xs))
+	for k, x := range xs {
+		binary.LittleEndian.PutUint64(in[8*k:], math.Float64bits(x))
+	}
+	bufs := []wasm.Buffer{{Arg: 0, Data: in}, {Arg: 3, Data: out}}
+	args := []uint64{0, api.EncodeI32(int32(len(xs))), api.EncodeF64(2), 0} // the pointers are Rain's
+	if _, err := inst.CallBuffers(ctx, "scale", args, bufs, nil, nil); err != nil {
+		panic(err)
+	}
+	for k := range xs {
+		fmt.Print(math.Float64frombits(binary.LittleEndian.Uint64(out[8*k:])), " ")
+	}
+	fmt.Println(bufs[0].Changed, bufs[1].Changed)
+
+	// An array larger than the memory limit.
+	_, err = inst.CallBuffers(ctx, "sum", []uint64{0, 0}, []wasm.Buffer{{Arg: 0, Data: make([]byte, 3<<20)}}, nil, nil)
+	fmt.Println(err)
+	// A module with no allocator.
+	basics, err := os.ReadFile("../examples/basics.wasm")
+	if err != nil {
+		panic(err)
+	}
+	inst, err = rt.Load(ctx, basics, nil, nil)
+	if err != nil {
+		panic(err)
+	}
+	_, err = inst.CallBuffers(ctx, "fib", []uint64{0}, []wasm.Buffer{{Arg: 0, Data: []byte{1}}}, nil, nil)
+	fmt.Println(err)
+	// Output:
+	// 2 5 -8 false true
+	// wasm: sum: argument 1 is 3 MiB, more than the instance's memory can grow to, 1 MiB (the memory limit; see --memory-limit): pass a smaller array
+	// wasm: module exports no allocator: export malloc and free (C: -Wl,--export=malloc,--export=free) or cabi_realloc
 }

@@ -39,6 +39,8 @@ type live struct {
 	// fns are the exports called so far: ExportedFunction makes a new function, with a new
 	// 10 KiB stack, every time, which costs a call of a tiny function more than the call.
 	fns map[string]api.Function
+	// alloc is the module's allocator, once a call passed a Buffer.
+	alloc *allocator
 }
 
 // export returns the exported function name, looked up once per instance. i.mu is held.
@@ -93,6 +95,20 @@ func (i *Instance) Info() *Info { return i.info }
 // done the call returns an error that wraps ctx.Err(); see Runtime.Runaways for code that
 // cannot be stopped.
 func (i *Instance) Call(ctx context.Context, name string, args []uint64, stdout, stderr io.Writer) ([]uint64, error) {
+	return i.CallBuffers(ctx, name, args, nil, stdout, stderr)
+}
+
+// CallBuffers is Call with arrays passed by pointer: each Buffer is copied into the instance's
+// memory, through the module's allocator, and its pointer passed as its argument; when the
+// function returns, what it left there is copied back into the Buffer's Data (Changed says
+// whether that changed it) and the room is freed, so that calls with buffers, however many,
+// do not grow the instance's memory. A call that fails leaves Data as it was.
+//
+// Besides Call's errors: a module without an allocator gives an error wrapping ErrNoAllocator;
+// a buffer larger than the memory can grow to, or one the allocator finds no room for, an
+// *AllocError; a pointer outside memory or not aligned, ErrBadPointer; a buffer bound to an
+// argument that is not an i32, a one-line error naming the argument.
+func (i *Instance) CallBuffers(ctx context.Context, name string, args []uint64, bufs []Buffer, stdout, stderr io.Writer) ([]uint64, error) {
 	f, ok := i.info.Export(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNoExport, name)
@@ -100,7 +116,15 @@ func (i *Instance) Call(ctx context.Context, name string, args []uint64, stdout,
 	if len(f.Params) != len(args) {
 		return nil, fmt.Errorf("wasm: %s takes %d arguments, got %d", f, len(f.Params), len(args))
 	}
+	if err := checkBuffers(f, bufs); err != nil {
+		return nil, err
+	}
 	args = clean(f.Params, args)
+	var ptrs []uint32
+	if len(bufs) > 0 {
+		args = append([]uint64(nil), args...) // the pointers go in a copy
+		ptrs = make([]uint32, len(bufs))
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.closed {
@@ -119,45 +143,56 @@ func (i *Instance) Call(ctx context.Context, name string, args []uint64, stdout,
 	defer l.stdout.set(nil)
 	defer l.stderr.set(nil)
 	fn := l.export(name)
-
-	if ctx.Done() == nil { // cannot be interrupted: no goroutine needed
-		res, err := fn.Call(ctx, args...)
+	if len(bufs) > 0 {
+		if err := i.place(ctx, l, name, args, bufs, ptrs); err != nil {
+			return nil, err
+		}
+	}
+	// done frees the buffers, copying back what the function wrote if it returned.
+	done := func(res []uint64, err error) ([]uint64, error) {
 		if err != nil {
+			if len(bufs) > 0 {
+				i.release(ctx, l, bufs, ptrs)
+			}
 			return nil, i.trap(name, err, l.mod)
 		}
+		if len(bufs) > 0 {
+			i.take(ctx, l, bufs, ptrs)
+		}
 		return clean(f.Results, res), nil
+	}
+
+	if ctx.Done() == nil { // cannot be interrupted: no goroutine needed
+		return done(fn.Call(ctx, args...))
 	}
 
 	type outcome struct {
 		res []uint64
 		err error
 	}
-	done := make(chan outcome, 1)
+	out := make(chan outcome, 1)
 	go func() {
 		res, err := fn.Call(ctx, args...)
-		done <- outcome{res, err}
+		out <- outcome{res, err}
 	}()
 	var o outcome
 	select {
-	case o = <-done:
+	case o = <-out:
 	case <-ctx.Done():
 		select {
-		case o = <-done: // stopped at a loop header, or finished
+		case o = <-out: // stopped at a loop header, or finished
 		case <-time.After(interruptGrace):
-			// Leave it running on an instance nobody will call again.
+			// Leave it running on an instance nobody will call again (its buffers with it).
 			i.live = nil
 			i.rt.runaways.Add(1)
 			go func() {
-				<-done
+				<-out
 				i.rt.runaways.Add(-1)
 			}()
 			return nil, fmt.Errorf("wasm: %s interrupted, still running: %w", name, ctx.Err())
 		}
 	}
-	if o.err != nil {
-		return nil, i.trap(name, o.err, l.mod)
-	}
-	return clean(f.Results, o.res), nil
+	return done(o.res, o.err)
 }
 
 // trap is asTrap for a call on mod, naming the runtime's memory limit in the trap if mod's

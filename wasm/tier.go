@@ -176,7 +176,7 @@ func (i *Instance) upgrade(ctx context.Context) {
 		if err == nil {
 			if err = carry(l.mod, mod, i.globals); err == nil {
 				l.mod.Close(ctx)
-				l.mod, l.fns = mod, nil
+				l.mod, l.fns, l.alloc = mod, nil, nil
 			} else {
 				mod.Close(ctx)
 			}

@@ -7,9 +7,11 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,13 +24,14 @@ import (
 	"github.com/rain-wasm/rain/cluster/launch"
 	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/internal/procfs"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 func main() {
 	rain := flag.String("rain", "bin/rain", "the rain binary the nodes run")
 	calls := flag.Int("calls", 20000, "elements of the tiny maps")
 	rtts := flag.Int("rtt", 2000, "round trips measured")
-	examples := flag.String("examples", "examples", "directory of basics.wasm and mandelbrot.wasm")
+	examples := flag.String("examples", "examples", "directory of basics.wasm, mandelbrot.wasm and stats.wasm")
 	big := flag.Int("big", 500_000, "elements of the large map (chunks of 10,000), best of 3; 0 skips it")
 	flag.Parse()
 	if err := run(*rain, *examples, *calls, *rtts, *big); err != nil {
@@ -42,6 +45,8 @@ type figures struct {
 	System        string  `json:"system"`
 	RTTp50        float64 `json:"rtt_p50_us"`
 	RTTp99        float64 `json:"rtt_p99_us"`
+	ArrayRTTp50   float64 `json:"rtt_array_p50_us"` // a call with a 1 KiB array: stats.sum(xs, 128)
+	ArrayRTTp99   float64 `json:"rtt_array_p99_us"`
 	Chunk1        float64 `json:"map_chunk1_per_s"`
 	ChunkLarge    float64 `json:"map_chunk_large_per_s"`
 	BatchLarge    float64 `json:"batch_large_per_s,omitempty"`
@@ -162,9 +167,37 @@ func run(rain, examples string, calls, rtts, big int) error {
 		}
 		lat[i] = time.Since(t0)
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	f.RTTp50 = float64(lat[len(lat)/2].Nanoseconds()) / 1e3
-	f.RTTp99 = float64(lat[len(lat)*99/100].Nanoseconds()) / 1e3
+	f.RTTp50, f.RTTp99 = percentiles(lat)
+
+	// Round trip of a call with a 1 KiB array: the sum of 128 f64s, copied into the instance
+	// through its malloc and freed.
+	stats, err := load("stats.wasm")
+	if err != nil {
+		return err
+	}
+	xs := make([]byte, 1024)
+	for k := range 128 {
+		binary.LittleEndian.PutUint64(xs[8*k:], math.Float64bits(float64(k)))
+	}
+	sum := cluster.Call{Export: cluster.Export{Module: stats, Func: "sum"}, Args: []uint64{0, 128},
+		Buffers: []wasm.Buffer{{Arg: 0, Data: xs}}}
+	for range 200 {
+		if _, err := client.Call(ctx, sum); err != nil {
+			return err
+		}
+	}
+	for i := range lat {
+		t0 := time.Now()
+		res, err := client.Call(ctx, sum)
+		if err != nil {
+			return err
+		}
+		lat[i] = time.Since(t0)
+		if math.Float64frombits(res.Values[0]) != 127*128/2 {
+			return fmt.Errorf("stats.sum of 0…127 = %v", math.Float64frombits(res.Values[0]))
+		}
+	}
+	f.ArrayRTTp50, f.ArrayRTTp99 = percentiles(lat)
 
 	args := make([][]uint64, calls)
 	for i := range args {
@@ -250,6 +283,12 @@ func run(rain, examples string, calls, rtts, big int) error {
 	f.IdleRSS = s + w
 	f.IdleRSSDetail = fmt.Sprintf("supervisor %.1f + worker %.1f MiB", s, w)
 	return json.NewEncoder(os.Stdout).Encode(f)
+}
+
+// percentiles are the median and 99th percentile of lat, in µs; lat is sorted.
+func percentiles(lat []time.Duration) (p50, p99 float64) {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return float64(lat[len(lat)/2].Nanoseconds()) / 1e3, float64(lat[len(lat)*99/100].Nanoseconds()) / 1e3
 }
 
 // rss is a process's resident set in MiB.

@@ -21,6 +21,11 @@ def add(a, b):
     return a + b
 
 
+def array_sum(xs):
+    """The sum of a numpy array: the peers' call with a 1 KiB array (128 f64s)."""
+    return float(xs.sum())
+
+
 def add_many(pairs):
     return [a + b for a, b in pairs]
 
@@ -65,6 +70,20 @@ def percentiles(lat):
     return lat[len(lat) // 2] * 1e6, lat[len(lat) * 99 // 100] * 1e6
 
 
+def array_rtt(call, rtts):
+    """p50 and p99 of the round trip of call(xs), xs a numpy array of 128 f64s (1 KiB)."""
+    import numpy as np
+    xs = np.arange(128, dtype=np.float64)
+    for _ in range(20):
+        call(xs)
+    lat = []
+    for _ in range(rtts):
+        t0 = time.perf_counter()
+        call(xs)
+        lat.append(time.perf_counter() - t0)
+    return percentiles(lat)
+
+
 def chunks(seq, n):
     return [seq[i:i + n] for i in range(0, len(seq), n)]
 
@@ -97,6 +116,7 @@ def bench_ipyparallel(calls, rtts):
             direct.apply_sync(add, 1, 2)
             lat.append(time.perf_counter() - t0)
         f["rtt_p50_us"], f["rtt_p99_us"] = percentiles(lat)
+        f["rtt_array_p50_us"], f["rtt_array_p99_us"] = array_rtt(lambda xs: direct.apply_sync(array_sum, xs), rtts)
 
         xs = list(range(calls))
         ones = [1] * calls
@@ -143,6 +163,8 @@ def bench_dask(calls, rtts):
             client.submit(add, 1, 2, pure=False).result()
             lat.append(time.perf_counter() - t0)
         f["rtt_p50_us"], f["rtt_p99_us"] = percentiles(lat)
+        f["rtt_array_p50_us"], f["rtt_array_p99_us"] = array_rtt(
+            lambda xs: client.submit(array_sum, xs, pure=False).result(), rtts)
 
         xs = list(range(calls))
         t0 = time.perf_counter()
@@ -178,6 +200,9 @@ def table(systems):
     rowsdef = [
         ("round trip p50", "rtt_p50_us", lambda v: "%.0f µs" % v, False),
         ("round trip p99", "rtt_p99_us", lambda v: "%.0f µs" % v, False),
+        ("round trip, 1 KiB array p50", "rtt_array_p50_us", lambda v: "%.0f µs" % v, False),
+        ("round trip, 1 KiB array p99", "rtt_array_p99_us", lambda v: "%.0f µs" % v, False),
+        ("  1 KiB array / scalar, p50", "array_ratio", lambda v: "%.2f×" % v, False),
         ("map 20k tiny, chunk 1", "map_chunk1_per_s", fmt_rate, True),
         ("map 20k tiny, chunk 2000", "map_chunk_large_per_s", fmt_rate, True),
         ("  rain CallBatch, 2000", "batch_large_per_s", fmt_rate, True),
@@ -190,6 +215,8 @@ def table(systems):
     for s in systems:
         if s.get("mandel_2_s"):
             s["speedup"] = s["mandel_1_s"] / s["mandel_2_s"]
+        if s.get("rtt_array_p50_us") and s.get("rtt_p50_us"):
+            s["array_ratio"] = s["rtt_array_p50_us"] / s["rtt_p50_us"]
     head = ["", "rain"] + [p["system"] for p in peers] + ["rain vs " + p["system"] for p in peers]
     body = []
     for label, key, fmt, higher in rowsdef:
@@ -208,6 +235,9 @@ def table(systems):
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
     lines.append("")
     lines.append("mandelbrot: rain ran " + rain["mandel_what"] + "; the peers ran " + MANDEL_WHAT + ".")
+    lines.append("1 KiB array: rain ran examples/stats.wasm sum(xs, 128) with xs copied in through its malloc; "
+                 "the peers ran numpy's sum of a 128-element f64 array sent with the call. "
+                 "Goal: rain's array round trip at most 2× its scalar one.")
     for s in systems:
         lines.append("idle RSS, %s: %s" % (s["system"], s["idle_rss_detail"]))
     return "\n".join(lines)

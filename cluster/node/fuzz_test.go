@@ -64,7 +64,8 @@ func FuzzWorkerBatch(f *testing.F) {
 	}
 	f.Add(wiretest.HugeBatch)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		checkBatchAnswer(t, b, w.batch(b))
+		req := bytes.Clone(b) // the worker writes what a call left in an array over the request's bytes
+		checkBatchAnswer(t, req, w.batch(b))
 	})
 }
 
@@ -79,13 +80,32 @@ func checkBatchAnswer(t *testing.T, req, rep []byte) {
 	if rh.Err != nil {
 		return
 	}
-	h, args, err := wire.ReadBatch(req)
+	h, args, bufs, err := wire.ReadBatch(req)
 	if err != nil {
 		t.Fatalf("a request that does not read (%v) was run", err)
 	}
 	a, err := wire.ReadBatchAnswer(rep, h.N)
 	if err != nil {
 		t.Fatalf("answer %q: %v", rep, err)
+	}
+	for i := range h.N {
+		for _, b := range a.Buffers(i) {
+			if bufs == nil || !slices.ContainsFunc(bufs[i], func(sent wasm.Buffer) bool { return sent.Arg == b.Arg && len(sent.Data) == len(b.Data) }) {
+				t.Fatalf("call %d sent back a buffer for argument %d of %d bytes, which it was not given", i, b.Arg, len(b.Data))
+			}
+		}
+	}
+	if h.Func == "inc" { // inc adds 1 to the first byte of its array
+		for i := range h.N {
+			failed := slices.ContainsFunc(a.Errs, func(e wire.BatchError) bool { return e.I == i })
+			if bufs == nil || len(bufs[i]) != 1 || bufs[i][0].Arg != 0 || failed {
+				continue
+			}
+			got := a.Buffers(i)
+			if sent := bufs[i][0].Data; len(sent) > 0 && (len(got) != 1 || got[0].Data[0] != sent[0]+1) {
+				t.Fatalf("inc of %v: sent back %v", sent, got)
+			}
+		}
 	}
 	if h.Func != "add" {
 		return
@@ -110,7 +130,7 @@ func FuzzWorkerBatches(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var reqs [][]byte
 		whole := true
-		for p := b; len(p) > 0; {
+		for p := bytes.Clone(b); len(p) > 0; {
 			msg, rest, ok := wire.CutGroup(p)
 			if !ok {
 				whole = false
@@ -148,6 +168,8 @@ func FuzzWorkerServe(f *testing.F) {
 	fw.Write(wire.FrameLoad, []byte("../modules/"+wiretest.FuzzSHA)) // names no other file
 	fw.Write(wire.FrameCall, wire.AppendCall(nil, &wire.Call{V: wire.Version, Task: "k3x9-1", Module: wiretest.FuzzSHA, Func: "add", Args: []uint64{1, 2}}))
 	fw.Write(wire.FrameCall, wire.AppendCall(nil, &wire.Call{V: wire.Version, Task: "k3x9-2", Module: wiretest.FuzzSHA, Func: "divmod", Args: []uint64{1, 0}, Output: true}))
+	fw.Write(wire.FrameCall, wire.AppendCall(nil, &wiretest.SeedCalls[3]))
+	fw.Write(wire.FrameBatch, wiretest.SeedBatches[4])
 	fw.Write(wire.FrameBatch, wiretest.SeedBatches[1])
 	fw.Write(wire.FrameBatches, wire.AppendGroup(wire.AppendGroup(nil, wiretest.SeedBatches[0]), wiretest.SeedBatches[2]))
 	f.Add(b.Bytes())

@@ -220,6 +220,28 @@ func (n *supervisor) reply(subj, task string, err error) {
 	}
 }
 
+// publishReply sends a worker's reply to a call on to the client. A reply over the hub's max
+// payload (arrays that came back larger than the call could carry) cannot leave: the client
+// gets a reply that says so instead of waiting for one that never comes.
+func (n *supervisor) publishReply(subj string, payload []byte) {
+	if err := n.nc.Publish(subj, payload); errors.Is(err, nats.ErrMaxPayload) {
+		var rep wire.Reply
+		wire.DecodeReply(payload, &rep) // for its task
+		n.reply(subj, rep.Task, n.tooLarge(len(payload)))
+	}
+}
+
+// publishBatch sends a worker's answer to a batch message on to the client, as publishReply.
+func (n *supervisor) publishBatch(subj, task string, payload []byte) {
+	if err := n.nc.Publish(subj, payload); errors.Is(err, nats.ErrMaxPayload) {
+		n.nc.Publish(subj, wire.BatchFailure(task, n.tooLarge(len(payload))))
+	}
+}
+
+func (n *supervisor) tooLarge(size int) error {
+	return fmt.Errorf("the answer of %d bytes is over the hub's max payload of %d bytes: pass smaller arrays, or fewer calls at once", size, n.nc.MaxPayload())
+}
+
 func (n *supervisor) onPing(m *nats.Msg) { m.Respond(nil) }
 
 func (n *supervisor) onCall(m *nats.Msg) {
@@ -562,7 +584,7 @@ func (n *supervisor) runCall(wp *workerProc, it *item) {
 					stderr.close()
 				}
 				if it.reply != "" && !f.published {
-					n.nc.Publish(it.reply, f.payload)
+					n.publishReply(it.reply, f.payload)
 				}
 				return
 			}

@@ -11,7 +11,7 @@ import (
 
 // onBatch queues a batch message for the runner.
 func (n *supervisor) onBatch(m *nats.Msg) {
-	h, _, err := wire.ReadBatch(m.Data)
+	h, _, _, err := wire.ReadBatch(m.Data)
 	if err != nil {
 		if m.Reply != "" {
 			m.Respond(wire.BatchFailure(h.Task, err))
@@ -42,7 +42,7 @@ func (n *supervisor) runBatch(wp *workerProc, it *item) {
 				n.done += it.calls - 1 // runCall counts one
 				n.mu.Unlock()
 				if it.reply != "" {
-					n.nc.Publish(it.reply, f.payload)
+					n.publishBatch(it.reply, it.call.Task, f.payload)
 				}
 				return
 			}
@@ -148,7 +148,7 @@ func (n *supervisor) runGroup(wp *workerProc, group []*item) {
 					rep = wire.BatchFailure(it.call.Task, fmt.Errorf("%w: group answer", wire.ErrBadFrame))
 				}
 				if it.reply != "" {
-					n.nc.Publish(it.reply, rep)
+					n.publishBatch(it.reply, it.call.Task, rep)
 				}
 			}
 			return

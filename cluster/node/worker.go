@@ -273,9 +273,12 @@ func (w *worker) call(ctx context.Context, c *wire.Call) *wire.Reply {
 	rep.Started = time.Now().UnixNano()
 	// Not through ctx: a call is interrupted by killing the worker (see Run), and a
 	// context that cannot end spares the call a goroutine of its own.
-	vals, err := inst.Call(context.WithoutCancel(ctx), c.Func, c.Args, stdout, stderr)
+	vals, err := inst.CallBuffers(context.WithoutCancel(ctx), c.Func, c.Args, c.Bufs, stdout, stderr)
 	rep.Finished = time.Now().UnixNano()
 	rep.Values, rep.Err, rep.Tier = vals, wire.EncodeError(err), inst.Tier()
+	if err == nil {
+		rep.Bufs = changedBuffers(c.Bufs)
+	}
 	w.moved = rep.Tier != before
 	return rep
 }

@@ -13,7 +13,7 @@ import (
 // kills the worker, so nothing needs to watch for one between calls).
 func (w *worker) batch(payload []byte) []byte {
 	w.moved = false
-	h, args, err := wire.ReadBatch(payload)
+	h, args, bufs, err := wire.ReadBatch(payload)
 	if err != nil {
 		return wire.BatchFailure(h.Task, err)
 	}
@@ -32,6 +32,10 @@ func (w *worker) batch(payload []byte) []byte {
 	rep := wire.BatchReplyHeader{V: wire.Version, Task: h.Task, N: h.N, Results: nres}
 	times := make([]int64, h.N)
 	vals := make([]uint64, h.N*nres)
+	var changed [][]wasm.Buffer // what each call changed, sent back
+	if bufs != nil {
+		changed = make([][]wasm.Buffer, h.N)
+	}
 	in := make([]uint64, h.N*h.Arity)
 	for k := range in {
 		in[k] = binary.LittleEndian.Uint64(args[8*k:])
@@ -46,10 +50,16 @@ func (w *worker) batch(payload []byte) []byte {
 			return
 		}
 		copy(vals[i*nres:(i+1)*nres], res)
+		if changed != nil {
+			changed[i] = changedBuffers(bufs[i])
+		}
 	}
-	if h.Arity == 0 {
+	switch {
+	case h.Arity == 0:
 		err = inst.CallEachN(h.Func, h.N, out)
-	} else {
+	case bufs != nil:
+		err = inst.CallEachBuffers(h.Func, in, bufs, out)
+	default:
 		err = inst.CallEach(h.Func, in, out)
 	}
 	if err != nil {
@@ -57,7 +67,18 @@ func (w *worker) batch(payload []byte) []byte {
 	}
 	rep.Finished = time.Now().UnixNano()
 	rep.Tier = inst.Tier() // CallEach switches tiers only before its first call
-	return wire.PackBatchAnswer(rep, times, vals)
+	return wire.PackBatchAnswer(rep, times, vals, changed)
+}
+
+// changedBuffers are the buffers of bufs a call changed: only those travel back.
+func changedBuffers(bufs []wasm.Buffer) []wasm.Buffer {
+	var out []wasm.Buffer
+	for _, b := range bufs {
+		if b.Changed {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // batches runs the batch messages of a wire.FrameBatches frame, and answers them in one frame.

@@ -95,7 +95,7 @@ func (n *supervisor) startWorker(ctx context.Context) (*workerProc, error) {
 			published := false
 			if typ == wire.FrameResult {
 				if subj := wp.answer.Swap(nil); subj != nil {
-					n.nc.Publish(*subj, payload)
+					n.publishReply(*subj, payload)
 					published = true
 				}
 			}

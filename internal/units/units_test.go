@@ -21,3 +21,14 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestBytes(t *testing.T) {
+	for n, want := range map[uint64]string{
+		0: "0 bytes", 1: "1 byte", 4: "4 bytes", 1024: "1 KiB", 1<<20 - 100: "1023.9 KiB",
+		2 << 20: "2 MiB", 3 << 29: "1.5 GiB", 4 << 30: "4 GiB",
+	} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // MaxBatchBytes bounds the arguments (and so, for small results, the answer) of one batch
@@ -19,9 +21,16 @@ const MaxBatchItems = 1 << 16
 // forwards the request to its worker unchanged, in one frame, and the worker's answer to the
 // client unchanged, in one message.
 //
-//	request body: N×Arity argument values
+//	request body: N×Arity argument values, then, if the header's Bufs is set, the buffers of
+//	              each call in turn as a call carries them (see appendBuffers): a count, 0 for a
+//	              call without, then each buffer's argument, alignment, length and bytes
 //	answer body:  N finish times (int64 Unix ns, node clock), then N×Results values
-//	              (zeros for a call that failed)
+//	              (zeros for a call that failed), then, if the header's Bufs is set, the
+//	              buffers each call changed, in turn, as a reply carries them (see
+//	              appendChanged): a count, 0 for none, then each one's argument, length and bytes
+//
+// A batch without arrays has no buffers section, and its header no "bufs": it costs what it did
+// before arrays.
 
 // BatchHeader heads a batch request.
 type BatchHeader struct {
@@ -35,6 +44,8 @@ type BatchHeader struct {
 	// node's gather): a group runs as one, so none of its messages can be stolen while it
 	// runs. A map sets it for chunks of more than a little work.
 	Solo bool `json:"solo,omitempty"`
+	// Bufs says the calls' buffers follow their arguments (see PackBatchRequest).
+	Bufs bool `json:"bufs,omitempty"`
 }
 
 // BatchReplyHeader heads a batch answer.
@@ -48,6 +59,7 @@ type BatchReplyHeader struct {
 	Tier     string       `json:"tier,omitempty"` // the engine that ran every call of the message
 	Errs     []BatchError `json:"errs,omitempty"` // calls that failed, by index
 	Err      *Error       `json:"err,omitempty"`  // the whole message failed: no body
+	Bufs     bool         `json:"bufs,omitempty"` // the buffers calls changed follow the values
 }
 
 // BatchError is the failure of call I of a batch.
@@ -63,6 +75,43 @@ func PackBatch(hdr any, body int) ([]byte, []byte) {
 	binary.BigEndian.PutUint32(buf, uint32(len(h)))
 	copy(buf[4:], h)
 	return buf, buf[4+len(h):]
+}
+
+// PackBatchRequest lays out a batch request of h.N calls of h.Arity arguments with the calls'
+// buffers (bufs[i] are call i's; bufs nil or all empty for none, which is PackBatch's layout),
+// and returns the message and its h.N×h.Arity values for the caller to fill.
+func PackBatchRequest(h BatchHeader, bufs [][]wasm.Buffer) (msg, values []byte) {
+	h.Bufs = false
+	for _, b := range bufs {
+		if len(b) > 0 {
+			h.Bufs = true
+			break
+		}
+	}
+	if !h.Bufs {
+		return PackBatch(h, h.N*h.Arity)
+	}
+	size := 0
+	for _, b := range bufs {
+		size += BuffersSize(b)
+	}
+	hdr, _ := json.Marshal(h)
+	n := 4 + len(hdr) + 8*h.N*h.Arity
+	msg = make([]byte, n, n+size)
+	binary.BigEndian.PutUint32(msg, uint32(len(hdr)))
+	copy(msg[4:], hdr)
+	for i := range h.N {
+		var b []wasm.Buffer
+		if i < len(bufs) {
+			b = bufs[i]
+		}
+		if len(b) == 0 {
+			msg = append(msg, 0)
+		} else {
+			msg = appendBuffers(msg, b)
+		}
+	}
+	return msg, msg[4+len(hdr) : n]
 }
 
 // UnpackBatch reads a message's header into hdr and returns its body.
@@ -81,29 +130,58 @@ func UnpackBatch(msg []byte, hdr any) ([]byte, error) {
 }
 
 // ReadBatch reads a batch request: its header, checked against this wire version and the
-// bounds of a batch, and its N×Arity argument values.
-func ReadBatch(msg []byte) (BatchHeader, []byte, error) {
-	var h BatchHeader
-	args, err := UnpackBatch(msg, &h)
+// bounds of a batch, its N×Arity argument values and, if the header's Bufs is set, each call's
+// buffers (bufs[i] are call i's; their bytes are those of msg).
+func ReadBatch(msg []byte) (h BatchHeader, args []byte, bufs [][]wasm.Buffer, err error) {
+	body, err := UnpackBatch(msg, &h)
 	if err == nil {
 		err = CheckVersion(h.V)
 	}
-	if err == nil && (h.N < 0 || h.N > MaxBatchItems || !holds(args, h.N, h.Arity)) {
-		err = fmt.Errorf("cluster: batch of %d calls × %d arguments in %d bytes", h.N, h.Arity, len(args))
+	if err != nil {
+		return h, nil, nil, err
 	}
-	return h, args, err
+	size, ok := valuesSize(body, h.N, h.Arity, h.Bufs)
+	if h.N < 0 || h.N > MaxBatchItems || !ok {
+		return h, nil, nil, fmt.Errorf("cluster: batch of %d calls × %d arguments in %d bytes", h.N, h.Arity, len(body))
+	}
+	args = body[:size]
+	if h.Bufs {
+		r := callReader{b: body[size:]}
+		if len(r.b) < h.N { // each call takes a byte at least
+			return h, nil, nil, fmt.Errorf("cluster: batch of %d calls: bad buffers", h.N)
+		}
+		bufs = make([][]wasm.Buffer, h.N)
+		for i := range bufs {
+			if len(r.b) > 0 && r.b[0] == 0 {
+				r.b = r.b[1:] // a call without buffers
+				continue
+			}
+			bufs[i] = r.buffers(h.Arity)
+		}
+		if r.err == nil && len(r.b) > 0 {
+			r.err = ErrShortMessage
+		}
+		if r.err != nil {
+			return h, nil, nil, fmt.Errorf("cluster: batch of %d calls: bad buffers", h.N)
+		}
+	}
+	return h, args, bufs, nil
 }
 
-// holds reports whether body is exactly n×m values of 8 bytes, counting without overflow.
-func holds(body []byte, n, m int) bool {
+// valuesSize is the size of n×m values of 8 bytes at the start of body, counted without
+// overflow, and whether body holds them: exactly, or followed by more bytes when more is set.
+func valuesSize(body []byte, n, m int, more bool) (int, bool) {
 	if n < 0 || m < 0 {
-		return false
+		return 0, false
 	}
 	if n == 0 || m == 0 {
-		return len(body) == 0
+		return 0, more || len(body) == 0
 	}
-	vals := len(body) / 8
-	return len(body)%8 == 0 && vals%n == 0 && vals/n == m
+	if m > len(body)/8/n {
+		return 0, false
+	}
+	size := 8 * n * m
+	return size, more || size == len(body)
 }
 
 // BatchFailure is the answer of a message that failed as a whole.
@@ -113,15 +191,47 @@ func BatchFailure(task string, err error) []byte {
 }
 
 // PackBatchAnswer is the answer to a batch whose calls finished at finished (Unix ns, node
-// clock) with values, h.Results a call (zeros for a call that failed).
-func PackBatchAnswer(h BatchReplyHeader, finished []int64, values []uint64) []byte {
-	buf, body := PackBatch(h, len(finished)+len(values))
+// clock) with values, h.Results a call (zeros for a call that failed), and changed the buffers
+// changed[i] (nil for no buffers at all, or none changed).
+func PackBatchAnswer(h BatchReplyHeader, finished []int64, values []uint64, changed [][]wasm.Buffer) []byte {
+	h.Bufs = false
+	size := 0
+	for _, b := range changed {
+		if len(b) > 0 {
+			h.Bufs = true
+			size += BuffersSize(b)
+		}
+	}
+	var buf, body []byte
+	if h.Bufs {
+		hdr, _ := json.Marshal(h)
+		n := 4 + len(hdr) + 8*(len(finished)+len(values))
+		buf = make([]byte, n, n+len(finished)+size)
+		binary.BigEndian.PutUint32(buf, uint32(len(hdr)))
+		copy(buf[4:], hdr)
+		body = buf[4+len(hdr):]
+	} else {
+		buf, body = PackBatch(h, len(finished)+len(values))
+	}
 	for i, t := range finished {
 		binary.LittleEndian.PutUint64(body[8*i:], uint64(t))
 	}
 	body = body[8*len(finished):]
 	for k, v := range values {
 		binary.LittleEndian.PutUint64(body[8*k:], v)
+	}
+	if h.Bufs {
+		for i := range finished {
+			var b []wasm.Buffer
+			if i < len(changed) {
+				b = changed[i]
+			}
+			if len(b) == 0 {
+				buf = append(buf, 0)
+			} else {
+				buf = appendChanged(buf, b)
+			}
+		}
 	}
 	return buf
 }
@@ -130,6 +240,7 @@ func PackBatchAnswer(h BatchReplyHeader, finished []int64, values []uint64) []by
 type BatchAnswer struct {
 	BatchReplyHeader
 	body []byte
+	bufs [][]wasm.Buffer // the buffers each call changed, when the header's Bufs is set
 }
 
 // ReadBatchAnswer reads the answer to a batch message of n calls, checked against this wire
@@ -146,11 +257,41 @@ func ReadBatchAnswer(msg []byte, n int) (BatchAnswer, error) {
 	if a.Err != nil {
 		return a, DecodeError(a.Err)
 	}
-	if a.N != n || a.Results < 0 || !holds(body, n, 1+a.Results) {
+	size, ok := valuesSize(body, n, 1+a.Results, a.Bufs)
+	if a.N != n || a.Results < 0 || !ok {
 		return a, fmt.Errorf("cluster: batch answer of %d calls × %d results in %d bytes, want %d calls", a.N, a.Results, len(body), n)
 	}
-	a.body = body
+	a.body = body[:size]
+	if a.Bufs {
+		r := callReader{b: body[size:]}
+		if len(r.b) < n { // each call takes a byte at least
+			return a, fmt.Errorf("cluster: batch answer of %d calls: bad buffers", n)
+		}
+		a.bufs = make([][]wasm.Buffer, n)
+		for i := range a.bufs {
+			if len(r.b) > 0 && r.b[0] == 0 {
+				r.b = r.b[1:] // a call that changed no buffer
+				continue
+			}
+			a.bufs[i] = r.changed()
+		}
+		if r.err == nil && len(r.b) > 0 {
+			r.err = ErrShortMessage
+		}
+		if r.err != nil {
+			return a, fmt.Errorf("cluster: batch answer of %d calls: bad buffers", n)
+		}
+	}
 	return a, nil
+}
+
+// Buffers are the buffers call i changed, with the bytes it left in them (those of the
+// message): nil for none.
+func (a BatchAnswer) Buffers(i int) []wasm.Buffer {
+	if a.bufs == nil {
+		return nil
+	}
+	return a.bufs[i]
 }
 
 // Values are the results of every call, Results a call, in call order.

@@ -5,21 +5,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/rain-wasm/rain/wasm"
 )
 
 // A call and its reply travel in binary, like a batch's values (see batch.go): for a tiny call,
 // encoding and decoding JSON four times (client, supervisor, worker, client) costs more than
 // running it. The supervisor forwards both unchanged.
 //
-//	call:  version byte, flags byte (callOutput), task, module and func (each a uvarint length
-//	       and its bytes), a uvarint count of arguments, each 8 bytes little-endian
-//	reply: version byte, flags byte (replyFailed), task, started and finished (Unix ns, node
-//	       clock, 8 bytes little-endian each), tier (uvarint length and bytes), a uvarint count
-//	       of values, each 8 bytes little-endian, then, if the call failed, the Error in JSON
+//	call:  version byte, flags byte (callOutput, callBuffers), task, module and func (each a
+//	       uvarint length and its bytes), a uvarint count of arguments, each 8 bytes
+//	       little-endian, then, with callBuffers, the buffers (see appendBuffers)
+//	reply: version byte, flags byte (replyFailed, replyBuffers), task, started and finished
+//	       (Unix ns, node clock, 8 bytes little-endian each), tier (uvarint length and bytes), a
+//	       uvarint count of values, each 8 bytes little-endian, then, with replyBuffers, the
+//	       buffers the call changed (see appendChanged), then, if the call failed, the Error in
+//	       JSON
+//
+// A call without arrays has no buffers section: it costs what it did before arrays.
 const (
-	callOutput  = 1 << 0 // stream WASI output back
-	replyFailed = 1 << 0 // an Error follows the values
+	callOutput   = 1 << 0 // stream WASI output back
+	callBuffers  = 1 << 1 // buffers follow the arguments
+	replyFailed  = 1 << 0 // an Error follows the values
+	replyBuffers = 1 << 1 // changed buffers follow the values
 )
+
+// MaxAlign is the largest alignment a buffer may ask for (wasm.Buffer.Align): 64 KiB.
+const MaxAlign = wasm.PageSize
 
 // ErrShortMessage is a call or reply cut short, or with more bytes than it says.
 var ErrShortMessage = errors.New("cluster: malformed call message")
@@ -36,17 +48,60 @@ func appendValues(b []byte, vs []uint64) []byte {
 	return b
 }
 
+// appendBuffers appends a call's buffers: a uvarint count, then for each its argument, its
+// alignment and its length as uvarints, and its bytes.
+func appendBuffers(b []byte, bufs []wasm.Buffer) []byte {
+	b = binary.AppendUvarint(b, uint64(len(bufs)))
+	for _, buf := range bufs {
+		b = binary.AppendUvarint(b, uint64(buf.Arg))
+		b = binary.AppendUvarint(b, uint64(buf.Align))
+		b = appendBytes(b, buf.Data)
+	}
+	return b
+}
+
+// appendChanged appends the buffers a call changed: a uvarint count, then for each its
+// argument and its length as uvarints, and its bytes.
+func appendChanged(b []byte, bufs []wasm.Buffer) []byte {
+	b = binary.AppendUvarint(b, uint64(len(bufs)))
+	for _, buf := range bufs {
+		b = binary.AppendUvarint(b, uint64(buf.Arg))
+		b = appendBytes(b, buf.Data)
+	}
+	return b
+}
+
+func appendBytes(b, data []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(data))), data...)
+}
+
+// BuffersSize is the most bytes appendBuffers takes for bufs.
+func BuffersSize(bufs []wasm.Buffer) int {
+	n := binary.MaxVarintLen64
+	for _, b := range bufs {
+		n += 3*binary.MaxVarintLen64 + len(b.Data)
+	}
+	return n
+}
+
 // AppendCall appends the encoding of c to b.
 func AppendCall(b []byte, c *Call) []byte {
 	var flags byte
 	if c.Output {
 		flags |= callOutput
 	}
+	if len(c.Bufs) > 0 {
+		flags |= callBuffers
+	}
 	b = append(b, byte(Version), flags)
 	b = appendString(b, c.Task)
 	b = appendString(b, c.Module)
 	b = appendString(b, c.Func)
-	return appendValues(b, c.Args)
+	b = appendValues(b, c.Args)
+	if len(c.Bufs) > 0 {
+		b = appendBuffers(b, c.Bufs)
+	}
+	return b
 }
 
 // AppendReply appends the encoding of r to b.
@@ -55,12 +110,18 @@ func AppendReply(b []byte, r *Reply) []byte {
 	if r.Err != nil {
 		flags |= replyFailed
 	}
+	if len(r.Bufs) > 0 {
+		flags |= replyBuffers
+	}
 	b = append(b, byte(Version), flags)
 	b = appendString(b, r.Task)
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.Started))
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.Finished))
 	b = appendString(b, r.Tier)
 	b = appendValues(b, r.Values)
+	if len(r.Bufs) > 0 {
+		b = appendChanged(b, r.Bufs)
+	}
 	if r.Err != nil {
 		e, _ := json.Marshal(r.Err)
 		b = append(b, e...)
@@ -100,6 +161,70 @@ func (r *callReader) length(size int) int {
 	r.b = r.b[k:]
 	return int(n)
 }
+
+// uvarint reads a uvarint no larger than most.
+func (r *callReader) uvarint(most uint64) uint64 {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || n > most {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[k:]
+	return n
+}
+
+// bytes reads a uvarint length and as many bytes, which stay those of the message.
+func (r *callReader) bytes() []byte {
+	n := r.length(1)
+	if r.err != nil {
+		return nil
+	}
+	b := r.b[:n:n]
+	r.b = r.b[n:]
+	return b
+}
+
+// buffers reads what appendBuffers wrote, for a call of arity arguments: each buffer names
+// one of them, and asks for an alignment of at most MaxAlign.
+func (r *callReader) buffers(arity int) []wasm.Buffer {
+	n := r.length(3) // a buffer takes 3 bytes at least
+	if n == 0 || n > arity {
+		r.fail() // a flag that says buffers follow, and none do, or more than arguments
+		return nil
+	}
+	bufs := make([]wasm.Buffer, n)
+	for k := range bufs {
+		bufs[k].Arg = int(r.uvarint(uint64(arity - 1)))
+		bufs[k].Align = int(r.uvarint(MaxAlign))
+		bufs[k].Data = r.bytes()
+	}
+	if r.err != nil {
+		return nil
+	}
+	return bufs
+}
+
+// changed reads what appendChanged wrote.
+func (r *callReader) changed() []wasm.Buffer {
+	n := r.length(2) // a buffer takes 2 bytes at least
+	if n == 0 {
+		r.fail()
+		return nil
+	}
+	bufs := make([]wasm.Buffer, n)
+	for k := range bufs {
+		bufs[k].Arg = int(r.uvarint(maxArg))
+		bufs[k].Data = r.bytes()
+	}
+	if r.err != nil {
+		return nil
+	}
+	return bufs
+}
+
+// maxArg bounds the argument a changed buffer names, which the receiver matches with those it
+// sent: a Wasm function has at most 1,000 parameters in wazero.
+const maxArg = 1 << 16
 
 func (r *callReader) string() string {
 	n := r.length(1)
@@ -155,6 +280,10 @@ func DecodeCall(b []byte, c *Call) error {
 	c.Module = r.string()
 	c.Func = r.string()
 	c.Args = r.values()
+	c.Bufs = nil
+	if flags&callBuffers != 0 {
+		c.Bufs = r.buffers(len(c.Args))
+	}
 	c.Output = flags&callOutput != 0
 	if r.err == nil && len(r.b) > 0 {
 		r.err = ErrShortMessage
@@ -175,6 +304,10 @@ func DecodeReply(b []byte, rep *Reply) error {
 	rep.Finished = int64(r.uint64())
 	rep.Tier = r.string()
 	rep.Values = r.values()
+	rep.Bufs = nil
+	if flags&replyBuffers != 0 {
+		rep.Bufs = r.changed()
+	}
 	if r.err != nil {
 		return r.err
 	}

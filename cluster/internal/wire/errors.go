@@ -50,7 +50,9 @@ const (
 	codeNoModule = "no_module"
 	codeChecksum = "checksum"
 	codeNodeLost = "node_lost"
-	codeMemory   = "memory_limit" // a module whose memory starts over the node's limit
+	codeMemory   = "memory_limit" // a module whose memory starts over the node's limit, or an array over it
+	codeNoAlloc  = "no_allocator" // an array for a module that exports no allocator
+	codeBadPtr   = "bad_pointer"  // an allocator that gave a pointer outside memory
 )
 
 // EncodeError is err on the wire; nil for nil.
@@ -68,6 +70,10 @@ func EncodeError(err error) *Error {
 		w.Code = codeMemory
 	case errors.Is(err, wasm.ErrNoExport):
 		w.Code = codeNoExport
+	case errors.Is(err, wasm.ErrNoAllocator):
+		w.Code = codeNoAlloc
+	case errors.Is(err, wasm.ErrBadPointer):
+		w.Code = codeBadPtr
 	case errors.Is(err, wasm.ErrNotWasm):
 		w.Code = codeNotWasm
 	case errors.Is(err, wasm.ErrImport):
@@ -99,6 +105,10 @@ func DecodeError(w *Error) error {
 		return &wrapped{w.Msg, wasm.ErrMemoryLimit}
 	case codeNoExport:
 		return &wrapped{w.Msg, wasm.ErrNoExport}
+	case codeNoAlloc:
+		return &wrapped{w.Msg, wasm.ErrNoAllocator}
+	case codeBadPtr:
+		return &wrapped{w.Msg, wasm.ErrBadPointer}
 	case codeInvalid:
 		return &wrapped{w.Msg, wasm.ErrInvalid}
 	case codeNotWasm:

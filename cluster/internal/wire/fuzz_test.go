@@ -21,6 +21,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -33,11 +34,7 @@ import (
 
 // FuzzDecodeCall: a call message (rain.node.<id>.call, and wire.FrameCall to the worker).
 func FuzzDecodeCall(f *testing.F) {
-	for _, c := range []wire.Call{
-		{V: wire.Version, Task: "k3x9-1", Module: wiretest.FuzzSHA, Func: "add", Args: []uint64{1, 2}},
-		{V: wire.Version, Task: "k3x9-2", Module: wiretest.FuzzSHA, Func: "nothing", Output: true},
-		{V: wire.Version, Task: "k3x9-3", Module: wiretest.FuzzSHA, Func: "divmod", Args: []uint64{1 << 63, math.MaxUint64}},
-	} {
+	for _, c := range wiretest.SeedCalls {
 		f.Add(wire.AppendCall(nil, &c))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -45,6 +42,7 @@ func FuzzDecodeCall(f *testing.F) {
 		if wire.DecodeCall(b, &c) != nil {
 			return
 		}
+		checkBuffers(t, b, c.Bufs)
 		var again wire.Call
 		if err := wire.DecodeCall(wire.AppendCall(nil, &c), &again); err != nil || !reflect.DeepEqual(again, c) {
 			t.Fatalf("%+v encoded and decoded: %+v, %v", c, again, err)
@@ -61,6 +59,9 @@ func FuzzDecodeReply(f *testing.F) {
 		{V: wire.Version, Task: "k3x9-3", Err: wire.EncodeError(trap), Tier: wasm.EngineInterpreter},
 		{V: wire.Version, Task: "k3x9-4", Err: wire.EncodeError(fmt.Errorf("%w: %s", wire.ErrNoModule, wiretest.FuzzSHA))},
 		{V: wire.Version, Task: "k3x9-5", Err: wire.EncodeError(fmt.Errorf("%w (interrupted)", wire.ErrNodeLost))},
+		{V: wire.Version, Task: "k3x9-6", Values: []uint64{3}, Tier: wasm.EngineCompiler,
+			Bufs: []wasm.Buffer{{Arg: 0, Data: []byte{2, 2, 3}}, {Arg: 2, Data: []byte{}}}},
+		{V: wire.Version, Task: "k3x9-7", Bufs: []wasm.Buffer{{Arg: 1, Data: []byte("x")}}, Err: wire.EncodeError(trap)},
 	} {
 		f.Add(wire.AppendReply(nil, &r))
 	}
@@ -69,6 +70,7 @@ func FuzzDecodeReply(f *testing.F) {
 		if wire.DecodeReply(b, &r) != nil {
 			return
 		}
+		checkBuffers(t, b, r.Bufs)
 		wire.DecodeError(r.Err)
 		enc := wire.AppendReply(nil, &r)
 		var again wire.Reply
@@ -95,20 +97,52 @@ func FuzzReadBatch(f *testing.F) {
 	f.Add(wire.BatchFailure("k3x9-1", wire.ErrNodeLost)) // an answer is no request
 	f.Add(wiretest.HugeBatch)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, args, err := wire.ReadBatch(b)
+		h, args, bufs, err := wire.ReadBatch(b)
 		if err != nil {
 			return
 		}
 		if h.N < 0 || h.N > wire.MaxBatchItems || h.Arity < 0 || len(args) != 8*h.N*h.Arity {
 			t.Fatalf("%+v read with %d bytes of arguments", h, len(args))
 		}
-		req, body := wire.PackBatch(h, h.N*h.Arity)
+		if (bufs != nil) != h.Bufs || (bufs != nil && len(bufs) != h.N) {
+			t.Fatalf("%+v read with buffers for %d calls", h, len(bufs))
+		}
+		for _, bs := range bufs {
+			checkBuffers(t, b, bs)
+			for _, buf := range bs {
+				if buf.Arg >= h.Arity {
+					t.Fatalf("a buffer for argument %d of %d", buf.Arg, h.Arity)
+				}
+			}
+		}
+		req, body := wire.PackBatchRequest(h, bufs)
 		copy(body, args)
-		again, args2, err := wire.ReadBatch(req)
-		if err != nil || again != h || !bytes.Equal(args2, args) {
+		again, args2, bufs2, err := wire.ReadBatch(req)
+		want := h
+		want.Bufs = slices.ContainsFunc(bufs, func(b []wasm.Buffer) bool { return len(b) > 0 })
+		if !want.Bufs {
+			bufs = nil // a section of calls without buffers is written as none
+		}
+		if err != nil || again != want || !bytes.Equal(args2, args) || !reflect.DeepEqual(bufs2, bufs) {
 			t.Fatalf("%+v encoded and read: %+v, %v", h, again, err)
 		}
 	})
+}
+
+// checkBuffers checks that buffers read from msg hold no more bytes than msg: a length in a
+// message never makes a reader allocate more than the message.
+func checkBuffers(t *testing.T, msg []byte, bufs []wasm.Buffer) {
+	t.Helper()
+	total := 0
+	for _, b := range bufs {
+		total += len(b.Data)
+		if b.Arg < 0 || b.Align < 0 || b.Align > wire.MaxAlign {
+			t.Fatalf("buffer read with argument %d, alignment %d", b.Arg, b.Align)
+		}
+	}
+	if total > len(msg) {
+		t.Fatalf("buffers of %d bytes read from a message of %d", total, len(msg))
+	}
 }
 
 // FuzzCutGroup: a group frame (wire.FrameBatches, wire.FrameBatchResults), as the worker and the node

@@ -43,8 +43,9 @@ const (
 // ErrBadFrame is a frame that cannot be: the other side does not speak this protocol.
 var ErrBadFrame = errors.New("cluster: bad frame")
 
-// maxFrame bounds a frame so that a corrupt length cannot make a reader allocate gigabytes.
-const maxFrame = 64 << 20
+// maxFrame bounds a frame so that a corrupt length cannot make a reader allocate gigabytes. It
+// holds the largest message a hub carries (64 MiB, with arrays in it) and the frame's own bytes.
+const maxFrame = 65 << 20
 
 // FrameWriter writes frames to an io.Writer, one at a time: it may be shared.
 type FrameWriter struct {

@@ -36,8 +36,9 @@ func NodeSubject(id, verb string) string { return "rain.node." + id + "." + verb
 
 // Version is the "v" of every message Rain sends. A receiver rejects messages of another
 // version with a clear error rather than misreading them.
-// Version 2: calls and replies in binary (see call.go).
-const Version = 2
+// Version 2: calls and replies in binary (see call.go). Version 3: calls, batches and their
+// answers carry arrays (wasm.Buffer): a receiver of version 2 would misread a batch's.
+const Version = 3
 
 // Headers of a load message. Op "has" asks whether the node has the module (it answers from
 // memory or from its disk cache); op "chunk" carries bytes Offset… of the module, with the
@@ -137,7 +138,8 @@ type Call struct {
 	Module string
 	Func   string
 	Args   []uint64
-	Output bool // stream WASI output back
+	Bufs   []wasm.Buffer // arrays passed by pointer: Arg, Align and Data travel
+	Output bool          // stream WASI output back
 }
 
 // Reply is a call's answer; it travels in binary (AppendReply, DecodeReply).
@@ -145,6 +147,7 @@ type Reply struct {
 	V        int
 	Task     string
 	Values   []uint64
+	Bufs     []wasm.Buffer // the buffers the call changed: Arg and Data travel
 	Err      *Error
 	Started  int64 // Unix nanoseconds, node clock
 	Finished int64
