@@ -34,6 +34,7 @@ bench: build
 	RAIN=$(CURDIR)/$(RAIN) bench/cluster/run
 	$(GO) run ./bench/grain -reps 3
 	bench/wasm/run -reps 3
+	$(GO) test ./session -run '^$$' -bench CellBuild -benchtime 5x
 	RAIN=$(CURDIR)/$(RAIN) bench/load/run -reps 3
 	RAIN=$(CURDIR)/$(RAIN) bench/link/run -reps 5
 

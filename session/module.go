@@ -22,6 +22,8 @@ type Module struct {
 	info  *wasm.Info   // what mod.Describe reported
 	s     *Session
 	funcs map[string]*Function
+	// origin is the cell magic that built the module ("%%rust"), "" for one loaded from a file
+	origin string
 }
 
 var (

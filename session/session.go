@@ -32,6 +32,7 @@ type options struct {
 	tls     cluster.TLS
 	listen  string
 	hubWait time.Duration // 0: cluster.DefaultHubTimeout
+	cells   string        // where built cells are kept; "" keeps none
 }
 
 // WithListen sets the address the session's own hub listens on. The default, 127.0.0.1,
@@ -102,6 +103,13 @@ func WithWorkDir(dir string) Option {
 	return func(o *options) error { o.workDir = dir; return nil }
 }
 
+// WithCellCache sets the directory where the modules that cells build (%%c, %%go, %%rust,
+// %%ts, %%wat) are kept, so that an unchanged cell is not compiled again; "" keeps none. The
+// default is rain/cells in the user's cache directory (os.UserCacheDir).
+func WithCellCache(dir string) Option {
+	return func(o *options) error { o.cells = dir; return nil }
+}
+
 // Session holds a cell language's state: globals, loaded modules and the cluster client.
 type Session struct {
 	opts    options
@@ -112,6 +120,8 @@ type Session struct {
 	globals starlark.StringDict
 	modules map[string]*Module // by SHA-256
 	insp    *inspector         // the modules' metrics, for %inspect
+
+	compiler *compiler // builds the modules of %%c, %%go, %%rust, %%ts and %%wat cells
 
 	hub    *cluster.Hub
 	local  *launch.LocalNodes
@@ -129,7 +139,7 @@ func fileOptions() *syntax.FileOptions {
 // New starts a session: it connects to (or starts) a hub and brings up local nodes in the
 // background; the session is usable at once and calls wait for the first node.
 func New(ctx context.Context, opts ...Option) (*Session, error) {
-	o := options{nodes: 2, node: node.DefaultSettings()}
+	o := options{nodes: 2, node: node.DefaultSettings(), cells: defaultCellCache()}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -145,7 +155,7 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		}
 		o.rain = exe
 	}
-	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector()}
+	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector(), compiler: newCompiler(o.cells)}
 	s.magics = s.newMagics()
 	s.builtin = s.newBuiltins()
 	s.globals = starlark.StringDict{}
@@ -197,8 +207,9 @@ func (s *Session) clientOptions() []cluster.ClientOption {
 // WaitNodes waits until n nodes are ready or ctx ends.
 func (s *Session) WaitNodes(ctx context.Context, n int) error { return s.client.WaitNodes(ctx, n) }
 
-// Close stops local nodes and the hub the session started.
+// Close stops local nodes, the hub and the resident compilers the session started.
 func (s *Session) Close() error {
+	s.compiler.close()
 	if s.local != nil {
 		s.local.Stop()
 	}
@@ -286,7 +297,10 @@ func (s *Session) exec(ctx context.Context, code string, out Output) (starlark.V
 // execThread runs a cell on thread.
 func (s *Session) execThread(thread *starlark.Thread, code string) (starlark.Value, error) {
 	if first, body, _ := strings.Cut(strings.TrimLeft(code, "\n"), "\n"); strings.HasPrefix(first, "%%") {
-		return s.runCellMagic(thread, first, body)
+		// The body keeps its place in the cell (and in a script): blank lines stand for the
+		// magic's line and those above it, so a compiler's line numbers are the cell's.
+		lead := len(code) - len(strings.TrimLeft(code, "\n"))
+		return s.runCellMagic(thread, first, strings.Repeat("\n", lead+1)+body)
 	}
 	src, err := s.translate(code)
 	if err != nil {

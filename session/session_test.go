@@ -19,7 +19,7 @@ import (
 // offline is a session with no cluster: enough for the language, not for Wasm calls.
 func offline(t *testing.T) *Session {
 	t.Helper()
-	s := &Session{opts: options{workDir: "testdata"}, modules: map[string]*Module{}, insp: newInspector()}
+	s := &Session{opts: options{workDir: "testdata"}, modules: map[string]*Module{}, insp: newInspector(), compiler: newCompiler(t.TempDir())}
 	s.magics = s.newMagics()
 	s.builtin = s.newBuiltins()
 	s.globals = starlark.StringDict{}
