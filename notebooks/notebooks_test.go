@@ -399,7 +399,7 @@ var expected = map[string][]expectation{
 		{"r.timeline(", "image/svg+xml", []string{"<svg", "collatz over 20,000"}, nil},
 		{"broadcast(go.calls)", "text/plain", []string{"vm-"}, nil},
 	},
-	"06-your-language.ipynb": {
+	"07-your-language.ipynb": {
 		{"%%c mb_c", "text/plain", []string{"mb_c:", "5 exports"}, nil},
 		{"%%go mb_go", "text/plain", []string{"mb_go:", "6 exports"}, nil},
 		{"%%rust mb_rust", "text/plain", []string{"mb_rust:", "5 exports"}, nil},
