@@ -226,8 +226,10 @@ func (a *activity) beginMap(m *mapRun) uint64 {
 	return a.mapSeq
 }
 
-// endMap keeps the last state of a map that ended with err.
-func (a *activity) endMap(m *mapRun, err error) {
+// endMap keeps the last state of a map that ended with err, and, while a dashboard watches,
+// publishes it at once: a script's session may close right after its last map.
+func (c *Client) endMap(m *mapRun, err error) {
+	a := &c.act
 	state := wire.MapDone
 	switch {
 	case errors.Is(err, ErrInterrupted):
@@ -237,10 +239,14 @@ func (a *activity) endMap(m *mapRun, err error) {
 	}
 	st := m.state(state, err)
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	delete(a.maps, m.id)
-	if a.watching.Load() {
+	watched := a.watching.Load()
+	if watched {
 		a.ended = append(a.ended, endedMap{at: time.Now(), state: st})
+	}
+	a.mu.Unlock()
+	if watched {
+		c.publishActivityOnce()
 	}
 }
 

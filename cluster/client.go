@@ -195,6 +195,9 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 		err = nc.Publish(wire.SubjDiscover, nil)
 	}
 	if err == nil {
+		err = nc.Publish(wire.SubjHello, nil)
+	}
+	if err == nil {
 		err = nc.Flush()
 	}
 	if err != nil {

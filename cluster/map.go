@@ -169,7 +169,7 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1),
 		final: make([]bool, n), retries: make([]int, n), flights: map[*flight]bool{}}
 	m.id = c.act.beginMap(m)
-	defer func() { c.act.endMap(m, err) }()
+	defer func() { c.endMap(m, err) }()
 	if spec.Chunk == 0 {
 		m.g = grain.NewAuto(slotsPerNode, wire.MaxBatchItems)
 	}

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 
 // Addr is where a dashboard listens, as ParseAddr read it from a flag; the zero Addr is "off".
 type Addr struct{ hostPort string }
+
+var _ flag.Value = (*Addr)(nil)
 
 // DefaultAddr is the dashboard's address unless told otherwise: a free port on loopback.
 const DefaultAddr = "127.0.0.1:0"
@@ -37,6 +40,16 @@ func ParseAddr(s string) (Addr, error) {
 		host = "127.0.0.1"
 	}
 	return Addr{net.JoinHostPort(host, port)}, nil
+}
+
+// Set parses s into a, as ParseAddr does: an Addr is a flag.Value.
+func (a *Addr) Set(s string) error {
+	v, err := ParseAddr(s)
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
 }
 
 // Off says whether the address turns the dashboard off.

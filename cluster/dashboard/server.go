@@ -97,6 +97,11 @@ func start(o options, nc *nats.Conn) (*Server, error) {
 		wire.SubjStatus:   s.onStatus,
 		wire.SubjActivity: s.onActivity,
 		wire.SubjDashInfo: s.onInfo,
+		wire.SubjHello: func(*nats.Msg) {
+			if s.watched() {
+				s.watch()
+			}
+		},
 	}
 	for subj, h := range subs {
 		if _, err := nc.Subscribe(subj, h); err != nil {
@@ -189,13 +194,12 @@ func (s *Server) loop() {
 			return
 		case now = <-t.C:
 		}
-		pages := int(s.pages.Load())
-		polled := now.Sub(time.Unix(0, s.polled.Load())) < wire.WatchFor
-		if (pages > 0 || polled) && now.Sub(watched) >= wire.WatchEvery-wire.ActivityEvery/2 {
+		pages, active := int(s.pages.Load()), s.watched()
+		if active && now.Sub(watched) >= wire.WatchEvery-wire.ActivityEvery/2 {
 			s.watch()
 			watched = now
 		}
-		if (pages > 0 || polled) && now.Sub(pinged) >= pingEvery {
+		if active && now.Sub(pinged) >= pingEvery {
 			pinged = now
 			s.wg.Add(1)
 			go func() {
@@ -203,8 +207,13 @@ func (s *Server) loop() {
 				s.ping()
 			}()
 		}
-		s.st.tick(now, pages, pages > 0 || polled)
+		s.st.tick(now, pages, active)
 	}
+}
+
+// watched says whether a page is open, or the data endpoint was asked lately.
+func (s *Server) watched() bool {
+	return s.pages.Load() > 0 || time.Since(time.Unix(0, s.polled.Load())) < wire.WatchFor
 }
 
 // watch tells clients that a page is open.

@@ -51,6 +51,9 @@ type state struct {
 	watched  time.Time // watched since then; zero while not watched
 }
 
+// mapLeft is the state of a map whose session left while it ran.
+const mapLeft = "session left"
+
 // tick is the spans one tick added to the task stream.
 type tick struct {
 	seq   uint64
@@ -88,6 +91,7 @@ type sample struct {
 // sessionView is one session (a client) as the page shows it.
 type sessionView struct {
 	id, name string
+	seq      uint64 // of the last Activity taken
 	seen     time.Time
 	joined   time.Time
 	modules  []wire.ModuleTag
@@ -183,9 +187,18 @@ func (s *state) activity(a wire.Activity, now time.Time) {
 		s.sessions[a.Client] = ss
 		s.eventLocked(now, "session", "session %s is here", a.Name)
 	}
-	ss.name, ss.seen, ss.modules = a.Name, now, a.Modules
+	for _, sp := range a.Spans {
+		if sp.End >= sp.Start && sp.N > 0 && wire.ValidNodeID(sp.Node) {
+			s.pending = append(s.pending, span{Span: sp, session: a.Client})
+		}
+	}
 	ss.dropped += a.Dropped
 	s.dropped += a.Dropped
+	ss.seen = now
+	if a.Seq <= ss.seq {
+		return // an older message that came late: its spans count, not its state
+	}
+	ss.seq, ss.name, ss.modules = a.Seq, a.Name, a.Modules
 	for _, m := range a.Modules {
 		s.names[m.SHA], s.sizes[m.SHA] = m.Name, m.Size
 	}
@@ -194,8 +207,8 @@ func (s *state) activity(a wire.Activity, now time.Time) {
 		present[ms.ID] = true
 		mv := ss.maps[ms.ID]
 		if mv == nil {
-			if ms.State != wire.MapRunning && s.endedLocked(a.Client, ms.ID) {
-				continue // seen ending already
+			if s.endedLocked(a.Client, ms.ID) {
+				continue // seen ending already (a message sent before may come after)
 			}
 			mv = &mapView{session: a.Client, name: a.Name}
 			ss.maps[ms.ID] = mv
@@ -217,11 +230,6 @@ func (s *state) activity(a wire.Activity, now time.Time) {
 	for id := range ss.maps { // a running map the session no longer speaks of
 		if !present[id] {
 			delete(ss.maps, id)
-		}
-	}
-	for _, sp := range a.Spans {
-		if sp.End >= sp.Start && sp.N > 0 && wire.ValidNodeID(sp.Node) {
-			s.pending = append(s.pending, span{Span: sp, session: a.Client})
 		}
 	}
 }
@@ -262,6 +270,10 @@ func (s *state) tick(now time.Time, pages int, watched bool) {
 	if watched {
 		for id, ss := range s.sessions {
 			if now.Sub(ss.seen) > forgetGone && now.Sub(s.watched) > forgetGone {
+				for _, mv := range ss.maps { // it closed while they ran
+					mv.st.State, mv.ended, mv.rate = mapLeft, now, 0
+					s.ended = append(s.ended, mv)
+				}
 				delete(s.sessions, id)
 				s.eventLocked(now, "left", "session %s left", ss.name)
 			}

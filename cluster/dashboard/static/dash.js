@@ -113,11 +113,14 @@ const bar = (share, cls = '') => `<span class="bar ${cls}"><i style="width:${(10
 
 // ---- colours ----
 
+// Distinct colours, none of them the red of a trap or the orange of a rerun; then hues a golden
+// angle apart.
+const palette = ['#4e79a7', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#8cd17d', '#499894', '#d4a6c8', '#86bcb6'];
 function colour(key) {
   let c = rain.colours.get(key);
   if (!c) {
-    const hue = (rain.colours.size * 137.508 + 210) % 360; // the golden angle: neighbours differ
-    c = `hsl(${hue.toFixed(0)} 62% 52%)`;
+    const i = rain.colours.size;
+    c = i < palette.length ? palette[i] : `hsl(${((i * 137.508 + 200) % 360).toFixed(0)} 45% 55%)`;
     rain.colours.set(key, c);
   }
   return c;

@@ -10,11 +10,15 @@ import (
 // travels unless a dashboard has a page open: clients publish their Activity only while they
 // hear a Watch.
 //
-//	rain.dash.watch     dashboard → clients: Watch, every WatchEvery while a page is open
+//	rain.dash.watch     dashboard → clients: Watch, every WatchEvery while a page is open,
+//	                    and at once on a hello
+//	rain.dash.hello     client → dashboards: empty, when it connects (a new session's first
+//	                    calls are watched at once, not from the next Watch)
 //	rain.dash.activity  client → dashboards: Activity, every ActivityEvery while watched
 //	rain.dash.info      anyone → dashboards: empty; reply DashInfo
 const (
 	SubjWatch    = "rain.dash.watch"
+	SubjHello    = "rain.dash.hello"
 	SubjActivity = "rain.dash.activity"
 	SubjDashInfo = "rain.dash.info"
 )
