@@ -116,6 +116,7 @@ func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Modul
 	}
 	m := s.newModule(name, mod, info)
 	s.modules[mod.SHA256] = m
+	s.client.NameModule(mod.SHA256, name)
 	s.showLoad(ctx, threadOutput(thread), newLoadView(name, m.summary(), l))
 	return m, nil
 }

@@ -135,6 +135,7 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 		s.local.Stop()
 		s.local = nil
 	}
+	s.stopDashboard() // it watched the old hub
 	if s.hub != nil {
 		s.hub.Shutdown()
 		s.hub = nil
@@ -149,6 +150,7 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 		if err != nil {
 			return err
 		}
+		client.NameModule(m.mod.SHA256, m.name)
 		if err := l.Wait(ctx); err != nil {
 			if ctx.Err() == nil {
 				l.Cancel() // as Client.Load does: the new nodes refused it
