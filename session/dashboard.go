@@ -60,9 +60,9 @@ func (s *Session) dashboardLink(ctx context.Context) (starlark.Value, error) {
 	}
 	u, err := s.client.Dashboard(ctx)
 	if err == nil {
-		note := "served by the hub's machine"
-		if pu, perr := url.Parse(u); perr == nil && isLoopback(pu.Hostname()) && s.hub == nil {
-			note += " on its loopback: open it there, or start `rain hub` with --dashboard 0.0.0.0:PORT"
+		note := "served by the hub"
+		if remoteLoopback(u, s.opts.join) {
+			note = "served by the hub's machine, on its loopback: open it there, or start `rain hub` with --dashboard 0.0.0.0:PORT"
 		}
 		return link{url: u, note: note}, nil
 	}
@@ -82,6 +82,25 @@ func (s *Session) dashboardLink(ctx context.Context) (starlark.Value, error) {
 	}
 	s.dash = d
 	return link{url: d.URL(), note: "served by this session: no dashboard watched the hub"}, nil
+}
+
+// remoteLoopback says whether page, a dashboard's address, is on the loopback of a hub that is
+// on another machine (hub is its URL, or a list of them): this machine cannot open it.
+func remoteLoopback(page, hub string) bool {
+	p, err := url.Parse(page)
+	if err != nil || !isLoopback(p.Hostname()) {
+		return false
+	}
+	for _, raw := range strings.Split(hub, ",") {
+		raw = strings.TrimSpace(raw)
+		if !strings.Contains(raw, "://") {
+			raw = "nats://" + raw
+		}
+		if h, err := url.Parse(raw); err == nil && isLoopback(h.Hostname()) {
+			return false
+		}
+	}
+	return true
 }
 
 func isLoopback(host string) bool {

@@ -197,7 +197,7 @@ function renderMaps(st) {
     return `<tr data-map="${esc(m.key)}" data-session="${esc(m.name)}" data-state="${esc(m.state)}" data-done="${m.done}" data-total="${m.total}" data-progress="${pct}">` +
       `<td>${esc(m.name)}</td><td><b>${esc(m.func)}</b> × ${m.total.toLocaleString('en')}</td>` +
       `<td>${bar(p, cls)}${pct} %</td><td class="r">${m.done.toLocaleString('en')}/${m.total.toLocaleString('en')}</td>` +
-      `<td class="r">${rate(m.rate)}</td><td class="why">${chunk}</td><td class="r">${eta}</td>` +
+      `<td class="r">${m.state === 'running' && !(m.rate > 0) ? '–' : rate(m.rate)}</td><td class="why">${chunk}</td><td class="r">${eta}</td>` +
       `<td class="state-${esc(m.state)}">${esc(state)}</td></tr>`;
   }).join('');
 }
