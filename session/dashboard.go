@@ -60,9 +60,9 @@ func (s *Session) dashboardLink(ctx context.Context) (starlark.Value, error) {
 	}
 	u, err := s.client.Dashboard(ctx)
 	if err == nil {
-		note := "served by the hub"
+		note := "the dashboard that watches this hub"
 		if remoteLoopback(u, s.opts.join) {
-			note = "served by the hub's machine, on its loopback: open it there, or start `rain hub` with --dashboard 0.0.0.0:PORT"
+			note = "the dashboard that watches this hub, on the loopback of the hub's machine: open it there, or start `rain hub` with --dashboard 0.0.0.0:PORT"
 		}
 		return link{url: u, note: note}, nil
 	}
