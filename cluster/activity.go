@@ -96,18 +96,18 @@ func (c *Client) Dashboard(ctx context.Context) (string, error) {
 type activity struct {
 	watching atomic.Bool // a dashboard has a page open: calls add their spans
 
-	mu      sync.Mutex
-	until   time.Time // watched until then, unless another Watch comes
-	running bool      // publish runs
-	seq     uint64    // Activity messages sent
-	last    time.Time // when the last one was sent
-	mapSeq  uint64
-	maps    map[uint64]*mapRun // running
-	ended   []endedMap
-	spans   []wire.Span
-	open    map[string]int // per node, the index in spans of its span that may still grow
-	dropped int
-	names   map[string]string // module SHA-256 → name (NameModule)
+	mu       sync.Mutex
+	watchers map[string]time.Time // dashboards watching, until when unless they say so again
+	running  bool                 // publishActivity runs
+	seq      uint64               // Activity messages sent
+	last     time.Time            // when the last one was sent
+	mapSeq   uint64
+	maps     map[uint64]*mapRun // running
+	ended    []endedMap
+	spans    []wire.Span
+	open     map[string]int // per node, the index in spans of its span that may still grow
+	dropped  int
+	names    map[string]string // module SHA-256 → name (NameModule)
 }
 
 // endedMap is the last state of a map that ended.
@@ -116,12 +116,23 @@ type endedMap struct {
 	state wire.MapState
 }
 
-// onWatch hears a dashboard say that it has a page open.
-func (c *Client) onWatch(*nats.Msg) {
+// onWatch hears a dashboard say that it has a page open, or that its last one closed.
+func (c *Client) onWatch(m *nats.Msg) {
+	var w wire.Watch
+	if json.Unmarshal(m.Data, &w) != nil || wire.CheckVersion(w.V) != nil {
+		return
+	}
 	a := &c.act
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.until = time.Now().Add(wire.WatchFor)
+	if w.Off {
+		delete(a.watchers, w.ID)
+		return // publishActivity stops at its next tick if no one else watches
+	}
+	if a.watchers == nil {
+		a.watchers = map[string]time.Time{}
+	}
+	a.watchers[w.ID] = time.Now().Add(wire.WatchFor)
 	if !a.running {
 		a.running = true
 		a.watching.Store(true)
@@ -129,9 +140,19 @@ func (c *Client) onWatch(*nats.Msg) {
 	}
 }
 
-// publishActivity publishes the client's Activity until no dashboard has watched for
-// wire.WatchFor: every wire.ActivityEvery while maps run or calls came back, every
-// wire.WatchEvery otherwise.
+// watchedLocked says whether a dashboard still watches, and forgets those that went silent.
+func (a *activity) watchedLocked(now time.Time) bool {
+	for id, until := range a.watchers {
+		if now.After(until) {
+			delete(a.watchers, id)
+		}
+	}
+	return len(a.watchers) > 0
+}
+
+// publishActivity publishes the client's Activity until no dashboard watches (each said it
+// stopped, or has been silent for wire.WatchFor): every wire.ActivityEvery while maps run or
+// calls came back, every wire.WatchEvery otherwise.
 func (c *Client) publishActivity() {
 	t := time.NewTicker(wire.ActivityEvery)
 	defer t.Stop()
@@ -144,7 +165,7 @@ func (c *Client) publishActivity() {
 		}
 		a := &c.act
 		a.mu.Lock()
-		if time.Now().After(a.until) {
+		if !a.watchedLocked(time.Now()) {
 			a.running = false
 			a.watching.Store(false)
 			a.spans, a.open, a.dropped = nil, nil, 0

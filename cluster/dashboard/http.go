@@ -89,7 +89,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if s.pages.Add(1) == 1 {
 		s.watch() // clients start telling at once
 	}
-	defer s.pages.Add(-1)
+	defer func() {
+		if s.pages.Add(-1) == 0 && !s.watched() {
+			s.unwatch() // and stop at once
+		}
+	}()
 	if _, err := fmt.Fprint(w, "retry: 1000\n\n"); err != nil {
 		return
 	}

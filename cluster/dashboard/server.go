@@ -34,6 +34,7 @@ type Server struct {
 	srv     *http.Server
 	st      *state
 	url     string // the page's address, with its token
+	id      string // in its Watch messages
 	pages   atomic.Int32
 	polled  atomic.Int64 // Unix ns of the last /api/state
 	done    chan struct{}
@@ -91,7 +92,7 @@ func start(o options, nc *nats.Conn) (*Server, error) {
 		}
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	s := &Server{o: o, nc: nc, ln: ln, st: newState(o.hub), done: make(chan struct{})}
+	s := &Server{o: o, nc: nc, ln: ln, st: newState(o.hub), id: wire.RandomHex(6), done: make(chan struct{})}
 	s.url = pageURL(ln.Addr().(*net.TCPAddr), o.token)
 	subs := map[string]nats.MsgHandler{
 		wire.SubjStatus:   s.onStatus,
@@ -218,7 +219,13 @@ func (s *Server) watched() bool {
 
 // watch tells clients that a page is open.
 func (s *Server) watch() {
-	b, _ := json.Marshal(wire.Watch{V: wire.Version})
+	b, _ := json.Marshal(wire.Watch{V: wire.Version, ID: s.id})
+	s.nc.Publish(wire.SubjWatch, b)
+}
+
+// unwatch tells clients that the last page closed.
+func (s *Server) unwatch() {
+	b, _ := json.Marshal(wire.Watch{V: wire.Version, ID: s.id, Off: true})
 	s.nc.Publish(wire.SubjWatch, b)
 }
 

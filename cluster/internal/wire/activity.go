@@ -11,7 +11,7 @@ import (
 // hear a Watch.
 //
 //	rain.dash.watch     dashboard → clients: Watch, every WatchEvery while a page is open,
-//	                    and at once on a hello
+//	                    at once on a hello, and with Off when its last page closes
 //	rain.dash.hello     client → dashboards: empty, when it connects (a new session's first
 //	                    calls are watched at once, not from the next Watch)
 //	rain.dash.activity  client → dashboards: Activity, every ActivityEvery while watched
@@ -33,9 +33,12 @@ const (
 	ActivityEvery = 250 * time.Millisecond
 )
 
-// Watch says that a dashboard has a page open.
+// Watch says that a dashboard has a page open, or, with Off, that its last page closed: a
+// client stops telling once no dashboard watches.
 type Watch struct {
-	V int `json:"v"`
+	V   int    `json:"v"`
+	ID  string `json:"id"` // the dashboard's: several may watch one hub
+	Off bool   `json:"off,omitempty"`
 }
 
 // DashInfo is a dashboard's answer to rain.dash.info: where its page is, with its access token.
