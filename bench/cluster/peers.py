@@ -210,6 +210,18 @@ def table(systems):
     lines.append("mandelbrot: rain ran " + rain["mandel_what"] + "; the peers ran " + MANDEL_WHAT + ".")
     for s in systems:
         lines.append("idle RSS, %s: %s" % (s["system"], s["idle_rss_detail"]))
+    d = rain.get("dashboard")
+    if d:
+        def change(closed, opened, higher):
+            pct = 100 * ((closed / opened - 1) if higher else (opened / closed - 1))
+            return "%+.1f %% %s" % (pct, "slower" if pct > 0 else "faster")
+        lines.append(("rain with its dashboard open vs closed (median of %d alternating rounds): round trip p50 %.0f → %.0f µs (%s), "
+                      "map 20k chunk 1 %s → %s (%s); the page got %.1f updates/s, %.1f KiB/s")
+                     % (d["rounds"], d["rtt_p50_closed_us"], d["rtt_p50_open_us"],
+                        change(d["rtt_p50_closed_us"], d["rtt_p50_open_us"], False),
+                        fmt_rate(d["map_chunk1_closed_per_s"]), fmt_rate(d["map_chunk1_open_per_s"]),
+                        change(d["map_chunk1_closed_per_s"], d["map_chunk1_open_per_s"], True),
+                        d["page_updates_per_s"], d["page_bytes_per_s"] / 1024))
     return "\n".join(lines)
 
 
