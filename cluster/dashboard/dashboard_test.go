@@ -401,3 +401,60 @@ func TestMerge(t *testing.T) {
 		t.Errorf("merge of two neighbours: %+v", out)
 	}
 }
+
+// A node that goes silent is lost, then back, then restarted, each an event; a node's rates come
+// from its status (calls and busy time over the last seconds).
+func TestNodeEvents(t *testing.T) {
+	s := newState("test")
+	t0 := time.Now()
+	st := wire.Status{V: wire.Version, ID: "a", Incarnation: "1", Host: "h", OS: "linux", Arch: "amd64", Cores: 4}
+	s.status(st, t0)
+	st.Done, st.BusyNs = 1000, int64(500*time.Millisecond)
+	s.status(st, t0.Add(time.Second))
+	if n := s.nodes["a"]; n.rate != 1000 || n.share != 0.5 {
+		t.Errorf("rate %v, share %v; want 1000 calls/s, 0.5", n.rate, n.share)
+	}
+	s.tick(t0.Add(time.Second+lostAfter+time.Millisecond), 1, true)
+	s.status(st, t0.Add(5*time.Second))
+	st.Incarnation = "2"
+	s.status(st, t0.Add(6*time.Second))
+	var kinds []string
+	for _, e := range s.events {
+		kinds = append(kinds, e.Kind)
+	}
+	if got := strings.Join(kinds, " "); got != "joined lost back restarted" {
+		t.Errorf("events %q", got)
+	}
+}
+
+// Hundreds of nodes and tens of thousands of calls a tick: what a page receives per tick stays
+// bounded, and so does the whole window a page gets when it opens.
+func TestBusyHub(t *testing.T) {
+	s := newState("test")
+	now := time.Now()
+	for n := range 300 {
+		s.status(wire.Status{V: wire.Version, ID: fmt.Sprintf("node-%03d", n), Incarnation: "1", Modules: []string{"m"}}, now)
+	}
+	for k := range 240 { // a minute of ticks
+		at := now.Add(time.Duration(k) * wire.ActivityEvery)
+		a := wire.Activity{V: wire.Version, Client: "c", Name: "s", Seq: uint64(k + 1)}
+		for n := range 300 {
+			for c := range 10 { // 10 spans of 10 calls per node per tick: 48,000 calls/s
+				st := at.UnixNano() + int64(c)*int64(20*time.Millisecond)
+				a.Spans = append(a.Spans, wire.Span{Node: fmt.Sprintf("node-%03d", n), Module: "m", Func: fmt.Sprint("f", c%3), Start: st, End: st + int64(5*time.Millisecond), N: 10})
+			}
+		}
+		s.activity(a, at)
+		s.tick(at, 1, true)
+	}
+	last := s.log[len(s.log)-1]
+	if len(last.spans) > spansPerTic {
+		t.Errorf("a tick of %d spans", len(last.spans))
+	}
+	b, _ := s.since(0)
+	view, _, _ := s.current(false)
+	t.Logf("a tick: %d spans, %d KiB of JSON; the view %d KiB; the window %d KiB", len(last.spans), len(last.json)>>10, len(view)>>10, len(b)>>10)
+	if len(b) > 4<<20 || len(last.json) > 256<<10 {
+		t.Errorf("%d bytes for a page that opens, %d bytes a tick", len(b), len(last.json))
+	}
+}

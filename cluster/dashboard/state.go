@@ -14,18 +14,21 @@ import (
 
 // How long the dashboard remembers.
 const (
-	window      = time.Minute // the task stream's history
-	lostAfter   = wire.LostAfter * wire.Heartbeat
-	forgetNode  = 5 * time.Minute  // a node lost this long leaves the page
-	forgetGone  = 5 * time.Second  // a session silent this long, while watched, has left
-	keepEnded   = 10 * time.Minute // ended maps stay on the page this long…
-	mostEnded   = 30               // …and this many at most
-	mostEvents  = 100
-	rateWindow  = 2 * time.Second // rates are measured over this much of the past
-	spanGap     = 2 * time.Millisecond
-	spansPerTic = 2000 // spans a tick adds to the task stream, over all nodes, at most
-	spansPerRow = 64   // spans a tick adds per node, at most
-	resetSpans  = 20000
+	window     = time.Minute // the task stream's history
+	lostAfter  = wire.LostAfter * wire.Heartbeat
+	forgetNode = 5 * time.Minute  // a node lost this long leaves the page
+	forgetGone = 5 * time.Second  // a session silent this long, while watched, has left
+	keepEnded  = 10 * time.Minute // ended maps stay on the page this long…
+	mostEnded  = 30               // …and this many at most
+	mostEvents = 100
+	rateWindow = 2 * time.Second // rates are measured over this much of the past
+	spanGap    = 2 * time.Millisecond
+	// A tick adds at most spansPerRow spans per node to the task stream, and spansPerTic over
+	// all nodes (but 2 per node at least): a tick is 8 pixels of a 30-second stream 1000 pixels
+	// wide, and a page draws a minute of them.
+	spansPerTic = 1000
+	spansPerRow = 16
+	resetSpans  = 20000 // spans a page that opens receives, at most
 )
 
 // state is what the dashboard knows of the cluster, from the messages it watches. Its methods
@@ -319,7 +322,7 @@ func merge(in []span, gap time.Duration, perNode, total int) ([]span, int) {
 		byNode[sp.Node] = append(byNode[sp.Node], sp)
 	}
 	sort.Strings(nodes)
-	perNode = max(4, min(perNode, total/max(1, len(nodes))))
+	perNode = max(2, min(perNode, total/max(1, len(nodes))))
 	var out []span
 	for _, id := range nodes {
 		row := byNode[id]

@@ -17,6 +17,7 @@ const rain = {
 window.rainDash = rain;
 
 const $ = (id) => document.getElementById(id);
+const maxSpans = 200000; // the task stream's spans a page keeps, at most
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const token = new URLSearchParams(location.search).get('token');
 const withToken = (path) => (token ? `${path}?token=${encodeURIComponent(token)}` : path);
@@ -77,7 +78,9 @@ function onUpdate(msg) {
   const oldest = st.now - st.window;
   let k = 0;
   while (k < rain.spans.length && rain.spans[k].e < oldest) k++;
+  if (rain.spans.length - k > maxSpans) k = rain.spans.length - maxSpans;
   if (k > 0) rain.spans.splice(0, k);
+  markDirty();
   setLink('live', `live · ${st.watchers} page${st.watchers === 1 ? '' : 's'} open`);
   render(st);
 }
@@ -231,15 +234,22 @@ function renderModules(st) {
 
 // ---- the task stream ----
 
+// The spans are drawn into an offscreen canvas when an update brings new ones (4 times a
+// second), for the time ref; each animation frame copies it, shifted left by the time since
+// ref, under the axis and the rows' labels. A frame costs one copy however many spans there are.
+const stream = { off: document.createElement('canvas'), ref: 0, key: '', dirty: true };
+const markDirty = () => { stream.dirty = true; };
+
 function drawStream() {
   requestAnimationFrame(drawStream);
   const st = rain.state;
   const canvas = $('stream');
   if (!st) return;
   const ids = st.nodes.map((n) => n.id);
-  for (const s of rain.spans) if (!ids.includes(s.n)) ids.push(s.n);
+  const seen = new Set(ids);
+  for (const s of rain.spans) if (!seen.has(s.n)) { seen.add(s.n); ids.push(s.n); }
   const labelW = 120, axisH = 18;
-  const rowH = Math.max(6, Math.min(24, Math.floor(480 / Math.max(1, ids.length))));
+  const rowH = Math.max(2, Math.min(24, Math.floor(480 / Math.max(1, ids.length))));
   const cssW = canvas.clientWidth, cssH = axisH + rowH * Math.max(1, ids.length) + 4;
   const dpr = window.devicePixelRatio || 1;
   if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {
@@ -247,41 +257,68 @@ function drawStream() {
     canvas.height = Math.round(cssH * dpr);
     canvas.style.height = `${cssH}px`;
   }
+  const span = 1000 * Number($('span').value);
+  const now = Date.now() - rain.offset;
+  const plotW = Math.max(10, cssW - labelW - 6), plotH = rowH * ids.length;
+  const key = [ids.join(','), rowH, plotW, span, dpr, colourBy()].join('|');
+  if (stream.dirty || key !== stream.key || now - stream.ref > 2000) {
+    drawSpans(ids, rowH, plotW, plotH, span, now, dpr);
+    stream.key = key;
+    stream.dirty = false;
+  }
   const g = canvas.getContext('2d');
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, cssW, cssH);
-  const span = 1000 * Number($('span').value);
-  const now = Date.now() - rain.offset;
-  const from = now - span, plotW = cssW - labelW - 6;
+  const from = now - span;
   const x = (t) => labelW + ((t - from) / span) * plotW;
-  // Axis: a tick every 5 or 10 s.
-  g.font = '11px system-ui, sans-serif';
+  ids.forEach((id, i) => {
+    const y = axisH + i * rowH;
+    g.fillStyle = i % 2 ? '#fbfbfc' : '#f3f4f7';
+    g.fillRect(labelW, y, plotW, rowH);
+    g.fillStyle = '#1d2330';
+    g.font = '11px system-ui, sans-serif';
+    if (rowH >= 10) g.fillText(id.length > 18 ? id.slice(0, 17) + '…' : id, 4, y + rowH / 2 + 4);
+  });
+  // The spans, as drawn for stream.ref: shifted left by the time since.
+  const dx = ((now - stream.ref) / span) * plotW;
+  g.save();
+  g.beginPath();
+  g.rect(labelW, axisH, plotW, plotH);
+  g.clip();
+  g.drawImage(stream.off, 0, 0, stream.off.width, stream.off.height, labelW - dx, axisH, plotW, plotH);
+  g.restore();
+  // The axis: a tick every 5 or 10 s.
   g.fillStyle = '#6b7385';
-  g.strokeStyle = '#e3e6ec';
+  g.strokeStyle = 'rgba(107, 115, 133, 0.25)';
   const step = span > 30000 ? 10000 : 5000;
   for (let t = Math.ceil(from / step) * step; t <= now; t += step) {
     const px = x(t);
     g.beginPath(); g.moveTo(px, axisH - 4); g.lineTo(px, cssH); g.stroke();
     g.fillText(`-${Math.round((now - t) / 1000)} s`, px + 2, 11);
   }
+}
+
+// drawSpans draws the spans of the last span ms before ref into the offscreen canvas, a row of
+// rowH per node of ids.
+function drawSpans(ids, rowH, plotW, plotH, span, ref, dpr) {
+  const off = stream.off;
+  off.width = Math.round(plotW * dpr);
+  off.height = Math.max(1, Math.round(plotH * dpr));
+  const g = off.getContext('2d');
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, plotW, plotH);
+  stream.ref = ref;
+  const from = ref - span;
   const row = new Map(ids.map((id, i) => [id, i]));
-  ids.forEach((id, i) => {
-    const y = axisH + i * rowH;
-    g.fillStyle = i % 2 ? '#fbfbfc' : '#f3f4f7';
-    g.fillRect(labelW, y, plotW, rowH);
-    g.fillStyle = '#1d2330';
-    if (rowH >= 10) g.fillText(id.length > 18 ? id.slice(0, 17) + '…' : id, 4, y + rowH / 2 + 4);
-  });
+  const pad = rowH >= 6 ? 1 : 0;
   for (const s of rain.spans) {
     if (s.e < from) continue;
-    const i = row.get(s.n);
-    const x0 = Math.max(labelW, x(s.s)), x1 = Math.min(labelW + plotW, x(s.e));
-    if (x1 < labelW) continue;
-    const y = axisH + i * rowH + 1, h = rowH - 2, w = Math.max(1, x1 - x0);
+    const x0 = Math.max(0, ((s.s - from) / span) * plotW), x1 = ((s.e - from) / span) * plotW;
+    const y = row.get(s.n) * rowH + pad, h = rowH - 2 * pad, w = Math.max(1, x1 - x0);
     g.fillStyle = s.k === 3 ? '#333' : colour(spanKey(s));
     g.fillRect(x0, y, w, h);
     if (s.k === 1) { g.fillStyle = '#d63a3a'; g.fillRect(x0, y, w, Math.max(2, h / 3)); }
-    if (s.k === 2) { g.setLineDash([3, 2]); g.strokeStyle = '#e08a1e'; g.lineWidth = 1.5; g.strokeRect(x0, y, w, h); g.setLineDash([]); }
+    if (s.k === 2 && h >= 4) { g.setLineDash([3, 2]); g.strokeStyle = '#e08a1e'; g.lineWidth = 1.5; g.strokeRect(x0, y, w, h); g.setLineDash([]); }
   }
 }
 
@@ -293,6 +330,7 @@ setInterval(() => {
     `<li data-key="${esc(k)}" data-tasks="${n}"><i style="background:${colour(k)}"></i>${esc(keyName(k))} <span>${n.toLocaleString('en')} calls</span></li>`).join('');
 }, 500);
 
-$('colour-by').addEventListener('change', () => rain.colours.clear());
+$('colour-by').addEventListener('change', () => { rain.colours.clear(); markDirty(); });
+$('span').addEventListener('change', markDirty);
 connect();
 requestAnimationFrame(drawStream);
