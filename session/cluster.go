@@ -48,6 +48,9 @@ func (s *Session) clusterText() string {
 	}
 	fmt.Fprintf(&b, "nodes: %s\n\n", s.nodeSummary())
 	fmt.Fprintf(&b, "join a node:  %s\n", joinLine(url, token))
+	if s.dash != nil {
+		fmt.Fprintf(&b, "dashboard:    %s\n", s.dash.URL())
+	}
 	if s.hub != nil && !s.hub.Reachable() {
 		b.WriteString("(this hub listens on loopback only: start the session with --listen 0.0.0.0, or run\n" +
 			"`rain hub` on a machine the nodes reach and %cluster connect to it)\n")
