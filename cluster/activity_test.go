@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -63,8 +64,24 @@ func TestActivity(t *testing.T) {
 
 	watch(false)
 	time.Sleep(wire.ActivityEvery / 2) // the client hears it
+	// A map long enough for the client to tell it running (20,000 calls of chunk 1 take about a
+	// second), while the dashboard says it watches, as it does every second.
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(wire.WatchEvery):
+				watch(false)
+			}
+		}
+	}()
+	args = slices.Repeat(args, 10)
+	spec.Args = args
 	r, err := tc.client.Map(t.Context(), spec, nil)
-	if err != nil || r.Failed != 1 {
+	close(stop)
+	if err != nil || r.Failed != 10 {
 		t.Fatalf("map: %v, %d failed", err, r.Failed)
 	}
 	time.Sleep(2 * wire.ActivityEvery)
@@ -81,7 +98,7 @@ func TestActivity(t *testing.T) {
 				t.Errorf("map %+v", m)
 			}
 			running = running || m.State == wire.MapRunning
-			done = done || m.State == wire.MapDone && m.Done == len(args) && m.Failed == 1 && m.Retried == 1
+			done = done || m.State == wire.MapDone && m.Done == len(args) && m.Failed == 10 && m.Retried == 10
 		}
 		for _, sp := range a.Spans {
 			calls += sp.N
@@ -94,10 +111,10 @@ func TestActivity(t *testing.T) {
 	}
 	mu.Unlock()
 	if !running || !done {
-		t.Errorf("the map was told running: %v, done with 1 failed after 1 retry: %v", running, done)
+		t.Errorf("the map was told running: %v, done with 10 failed after a retry each: %v", running, done)
 	}
-	if calls != len(args)+1 || kinds[wire.SpanTrap] != 2 || 2*spans > calls {
-		t.Errorf("%d spans of %d calls (want %d, with the trap twice), by kind %v", spans, calls, len(args)+1, kinds)
+	if calls != len(args)+10 || kinds[wire.SpanTrap] != 20 || 2*spans > calls {
+		t.Errorf("%d spans of %d calls (want %d, with each of the 10 traps twice), by kind %v", spans, calls, len(args)+10, kinds)
 	}
 
 	watch(true)
