@@ -251,6 +251,12 @@ func (a *activity) beginMap(m *mapRun) uint64 {
 // publishes it at once: a script's session may close right after its last map.
 func (c *Client) endMap(m *mapRun, err error) {
 	a := &c.act
+	if !a.watching.Load() {
+		a.mu.Lock()
+		delete(a.maps, m.id)
+		a.mu.Unlock()
+		return
+	}
 	state := wire.MapDone
 	switch {
 	case errors.Is(err, ErrInterrupted):
@@ -261,14 +267,9 @@ func (c *Client) endMap(m *mapRun, err error) {
 	st := m.state(state, err)
 	a.mu.Lock()
 	delete(a.maps, m.id)
-	watched := a.watching.Load()
-	if watched {
-		a.ended = append(a.ended, endedMap{at: time.Now(), state: st})
-	}
+	a.ended = append(a.ended, endedMap{at: time.Now(), state: st})
 	a.mu.Unlock()
-	if watched {
-		c.publishActivityOnce()
-	}
+	c.publishActivityOnce()
 }
 
 // addLocked adds a call of fn on node, which ran from start to end on the node's clock, to
