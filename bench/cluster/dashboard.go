@@ -31,8 +31,11 @@ type dashFigures struct {
 	// less than in the medians above.
 	RTTRatio    float64 `json:"rtt_open_over_closed"`
 	Chunk1Ratio float64 `json:"map_chunk1_open_over_closed"`
-	Updates     float64 `json:"page_updates_per_s"` // while open
-	PageBytes   float64 `json:"page_bytes_per_s"`
+	// Each round's ratios, to judge the noise by.
+	RTTRatios    []float64 `json:"rtt_open_over_closed_rounds"`
+	Chunk1Ratios []float64 `json:"map_chunk1_open_over_closed_rounds"`
+	Updates      float64   `json:"page_updates_per_s"` // while open
+	PageBytes    float64   `json:"page_bytes_per_s"`
 }
 
 // dashboardCost measures dashFigures over rounds rounds of rtts round trips and a map of
@@ -101,7 +104,7 @@ func dashboardCost(ctx context.Context, hub *cluster.Hub, client *cluster.Client
 	for i := range rttC {
 		rr, cr = append(rr, rttO[i]/rttC[i]), append(cr, rateO[i]/rateC[i])
 	}
-	f.RTTRatio, f.Chunk1Ratio = median(rr), median(cr)
+	f.RTTRatio, f.Chunk1Ratio, f.RTTRatios, f.Chunk1Ratios = median(rr), median(cr), rr, cr
 	// Updates and bytes were counted from the page's opening, a little before each measurement.
 	f.Updates = float64(updates.Load()) / (openFor + time.Duration(rounds)*300*time.Millisecond).Seconds()
 	f.PageBytes = float64(bytes.Load()) / (openFor + time.Duration(rounds)*300*time.Millisecond).Seconds()
