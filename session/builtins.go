@@ -121,6 +121,7 @@ func (s *Session) loadDecoded(thread *starlark.Thread, mod *wasm.Module, name st
 	}
 	m := s.newModule(name, mod, info)
 	s.modules[mod.SHA256] = m
+	s.client.NameModule(mod.SHA256, name)
 	s.showLoad(ctx, threadOutput(thread), newLoadView(name, m.summary(), l))
 	return m, nil
 }

@@ -48,6 +48,9 @@ func (s *Session) clusterText() string {
 	}
 	fmt.Fprintf(&b, "nodes: %s\n\n", s.nodeSummary())
 	fmt.Fprintf(&b, "join a node:  %s\n", joinLine(url, token))
+	if s.dash != nil {
+		fmt.Fprintf(&b, "dashboard:    %s\n", s.dash.URL())
+	}
 	if s.hub != nil && !s.hub.Reachable() {
 		b.WriteString("(this hub listens on loopback only: start the session with --listen 0.0.0.0, or run\n" +
 			"`rain hub` on a machine the nodes reach and %cluster connect to it)\n")
@@ -135,6 +138,7 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 		s.local.Stop()
 		s.local = nil
 	}
+	s.stopDashboard() // it watched the old hub
 	if s.hub != nil {
 		s.hub.Shutdown()
 		s.hub = nil
@@ -149,6 +153,7 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 		if err != nil {
 			return err
 		}
+		client.NameModule(m.mod.SHA256, m.name)
 		if err := l.Wait(ctx); err != nil {
 			if ctx.Err() == nil {
 				l.Cancel() // as Client.Load does: the new nodes refused it

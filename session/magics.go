@@ -84,6 +84,16 @@ func (s *Session) newMagics() map[string]*magic {
 			run: s.magicCluster,
 		},
 		{
+			name: "dashboard", usage: "%dashboard",
+			summary: "the address of the cluster's live dashboard in the browser",
+			doc: "Shows the address (a link in Jupyter) of the page that shows the cluster live: its nodes,\n" +
+				"a task stream of the last seconds, every session's maps with their progress, and the modules\n" +
+				"each node holds. The session's own hub serves one (see --dashboard); on a shared hub it is the\n" +
+				"hub's (`rain hub` serves one), or one this session starts if none watches the hub. The address\n" +
+				"carries the token that opens the page: share it as you would the hub's token.",
+			run: s.magicDashboard,
+		},
+		{
 			name: "inspect", usage: "%inspect MODULE[.FUNCTION] [sort=COL] [all] [limit=N] [start=N] [n=N]",
 			summary: "how big and how costly each function of a module is, or one function in detail",
 			doc: "%inspect MODULE tables every function (exports only above 40 functions: add all): bytes,\n" +

@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/dashboard"
 	"github.com/rain-wasm/rain/cluster/launch"
 	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/display"
@@ -33,6 +34,8 @@ type options struct {
 	listen  string
 	hubWait time.Duration // 0: cluster.DefaultHubTimeout
 	cells   string        // where built cells are kept; "" keeps none
+	dash    dashboard.Addr
+	dashSet bool // dash was given: else a free port on loopback
 }
 
 // WithListen sets the address the session's own hub listens on. The default, 127.0.0.1,
@@ -124,6 +127,7 @@ type Session struct {
 	compiler *compiler // builds the modules of %%c, %%go, %%rust, %%ts and %%wat cells
 
 	hub    *cluster.Hub
+	dash   *dashboard.Server // the session's own hub's, or one %dashboard started
 	local  *launch.LocalNodes
 	client *cluster.Client
 
@@ -147,6 +151,9 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 	}
 	if o.workDir == "" {
 		o.workDir, _ = os.Getwd()
+	}
+	if !o.dashSet {
+		o.dash, _ = dashboard.ParseAddr(dashboard.DefaultAddr)
 	}
 	if o.rain == "" && o.nodes > 0 {
 		exe, err := os.Executable()
@@ -174,6 +181,10 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		}
 		s.hub = hub
 		url, token = hub.URL(), hub.Token()
+		if err := s.startDashboard(); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	client, err := cluster.Connect(ctx, url, token, s.clientOptions()...)
 	if err != nil {
@@ -216,6 +227,7 @@ func (s *Session) Close() error {
 	if s.client != nil {
 		s.client.Close()
 	}
+	s.stopDashboard()
 	if s.hub != nil {
 		s.hub.Shutdown()
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/internal/procfs"
 )
 
 // Run runs a node's supervisor until ctx is done (it then returns nil), the hub refuses
@@ -195,11 +196,15 @@ func (n *supervisor) publishStatus() {
 	if n.worker != nil {
 		st.PID = n.worker.cmd.Process.Pid
 	}
+	st.BusyNs = int64(n.idle.busyTime())
 	for sha := range n.modules {
 		st.Modules = append(st.Modules, sha)
 	}
 	st.Tiers = n.tiers
 	n.mu.Unlock()
+	if kib := procfs.RSS(os.Getpid()); kib > 0 {
+		st.RSS = int64(kib+procfs.RSS(st.PID)) << 10
+	}
 	sort.Strings(st.Modules)
 	b, _ := json.Marshal(st)
 	n.nc.Publish(wire.SubjStatus, b)
