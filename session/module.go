@@ -59,7 +59,7 @@ func (m *Module) Attr(name string) (starlark.Value, error) {
 	case "name":
 		return starlark.String(m.name), nil
 	}
-	return nil, starlark.NoSuchAttrError(fmt.Sprintf("module %s has no export %q (it exports %s)", m.name, name, m.exportList()))
+	return nil, usageError("module %s has no export %q (it exports %s)", m.name, name, m.exportList())
 }
 
 // AttrNames lists the exports.
@@ -126,8 +126,13 @@ func (f *Function) Attr(name string) (starlark.Value, error) {
 	case "on":
 		return starlark.NewBuiltin("on", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			var node string
-			if err := starlark.UnpackPositionalArgs(f.Name()+".on", args, kwargs, 1, &node); err != nil {
+			if err := unpackPositional(f.Name()+".on", args, kwargs, 1, &node); err != nil {
 				return nil, err
+			}
+			if s := f.module.s; s.client != nil {
+				if err := s.checkNode(f.Name()+".on", node); err != nil {
+					return nil, err
+				}
 			}
 			g := *f
 			g.node = node
@@ -144,7 +149,7 @@ func (f *Function) AttrNames() []string { return []string{"on"} }
 // node and converts the results back.
 func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(kwargs) > 0 {
-		return nil, fmt.Errorf("%s%s takes no keyword arguments", f.Name(), signature(f.sig))
+		return nil, usageError("%s%s takes no keyword arguments", f.Name(), signature(f.sig))
 	}
 	raw, err := f.encode(args)
 	if err != nil {
@@ -163,7 +168,7 @@ func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kw
 		return nil, err
 	}
 	if len(res.Values) != len(f.sig.Results) {
-		return nil, fmt.Errorf("%s: node %s answered %d values for %d results: a node of another build?", f.Name(), res.Node, len(res.Values), len(f.sig.Results))
+		return nil, failure(kindCluster, "%s: node %s answered %d values for %d results: a node of another build?", f.Name(), res.Node, len(res.Values), len(f.sig.Results))
 	}
 	return decodeResults(f.sig.Results, res.Values), nil
 }
@@ -171,13 +176,13 @@ func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kw
 // encode converts Starlark arguments to wazero's raw encoding.
 func (f *Function) encode(args starlark.Tuple) ([]uint64, error) {
 	if len(args) != len(f.sig.Params) {
-		return nil, fmt.Errorf("%s%s takes %d argument%s, got %d", f.Name(), signature(f.sig), len(f.sig.Params), plural(len(f.sig.Params)), len(args))
+		return nil, usageError("%s%s takes %d argument%s, got %d", f.Name(), signature(f.sig), len(f.sig.Params), plural(len(f.sig.Params)), len(args))
 	}
 	raw := make([]uint64, len(args))
 	for i, a := range args {
 		v, err := encodeValue(f.sig.Params[i], a)
 		if err != nil {
-			return nil, fmt.Errorf("%s%s: argument %d: %s", f.Name(), signature(f.sig), i+1, err)
+			return nil, usageError("%s%s: argument %d: %s", f.Name(), signature(f.sig), i+1, err)
 		}
 		raw[i] = v
 	}

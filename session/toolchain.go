@@ -22,7 +22,7 @@ var (
 func (t tool) find() (string, error) {
 	path, err := exec.LookPath(t.cmd)
 	if err != nil {
-		return "", usageError("%s is not installed: install Debian's %s (apt-get install %s)", t.cmd, t.pkg, t.pkg)
+		return "", failure(kindCompile, "%s is not installed: install Debian's %s (apt-get install %s)", t.cmd, t.pkg, t.pkg)
 	}
 	return path, nil
 }
@@ -60,7 +60,7 @@ func compile(ctx context.Context, name, src string, argv func(in, out string) []
 		if diag == "" {
 			first = err.Error()
 		}
-		return nil, &Error{Name: "CompileError", Value: fmt.Sprintf("%s: %s", filepath.Base(path), first), Traceback: lines}
+		return nil, &Error{Name: kindCompile, Value: fmt.Sprintf("%s: %s", filepath.Base(path), first), Traceback: lines}
 	}
 	return os.ReadFile(out)
 }
