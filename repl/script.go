@@ -19,6 +19,7 @@ func RunScript(ctx context.Context, s *session.Session, name, src string, stdout
 	out := &printer{stdout: stdout, stderr: stderr}
 	for _, cell := range session.SplitCells(src) {
 		v, err := s.Exec(ctx, cell, out)
+		out.endCell() // a display the cell left live (a load still under way) is printed now
 		if err != nil {
 			line := 1 + len(cell) - len(trimLeadingNewlines(cell))
 			e, ok := err.(*session.Error)
