@@ -153,37 +153,42 @@ func (s *Session) readModule(path string) ([]byte, error) {
 
 func (s *Session) builtinRainLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path, name string
-	if err := starlark.UnpackPositionalArgs("%load", args, kwargs, 2, &path, &name); err != nil {
+	if err := unpackPositional("%load", args, kwargs, 2, &path, &name); err != nil {
 		return nil, err
 	}
-	bin, err := s.readModule(path)
-	if err != nil {
-		return nil, err
-	}
-	return s.load(thread, bin, name)
+	return s.loadFile(thread, path, name)
 }
 
 func (s *Session) builtinLoadModule(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
 	var name starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "name?", &name); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "path", &path, "name?", &name); err != nil {
 		return nil, err
 	}
 	n := moduleName(path)
 	if s, ok := name.(starlark.String); ok {
 		n = string(s)
 	}
+	return s.loadFile(thread, path, n)
+}
+
+// loadFile loads the module in the file at path, a path the user gave: its errors name it.
+func (s *Session) loadFile(thread *starlark.Thread, path, name string) (starlark.Value, error) {
 	bin, err := s.readModule(path)
 	if err != nil {
 		return nil, err
 	}
-	return s.load(thread, bin, n)
+	m, err := s.load(thread, bin, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
 }
 
 func (s *Session) builtinWat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var text string
 	name := "wat"
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text, "name?", &name); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "text", &text, "name?", &name); err != nil {
 		return nil, err
 	}
 	bin, err := s.compiler.build(threadContext(thread), langWAT, text, nil)
@@ -255,7 +260,7 @@ func (s *Session) checkCellName(name, origin string) error {
 
 func (s *Session) builtinMagic(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, rest string
-	if err := starlark.UnpackPositionalArgs("magic", args, kwargs, 2, &name, &rest); err != nil {
+	if err := unpackPositional("magic", args, kwargs, 2, &name, &rest); err != nil {
 		return nil, err
 	}
 	return s.magics[name].run(thread, strings.TrimSpace(rest))
@@ -271,7 +276,7 @@ func timed(thread *starlark.Thread, fn starlark.Callable) (starlark.Value, time.
 func builtinTime(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var fn starlark.Callable
 	var src string
-	if err := starlark.UnpackPositionalArgs("%time", args, kwargs, 2, &fn, &src); err != nil {
+	if err := unpackPositional("%time", args, kwargs, 2, &fn, &src); err != nil {
 		return nil, err
 	}
 	v, d, err := timed(thread, fn)
@@ -286,7 +291,7 @@ func builtinTimeit(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	var fn starlark.Callable
 	var src string
 	var loops, runs int
-	if err := starlark.UnpackPositionalArgs("%timeit", args, kwargs, 4, &fn, &src, &loops, &runs); err != nil {
+	if err := unpackPositional("%timeit", args, kwargs, 4, &fn, &src, &loops, &runs); err != nil {
 		return nil, err
 	}
 	run := func(n int) (time.Duration, error) {
@@ -355,7 +360,7 @@ func (s *Session) magicWho(thread *starlark.Thread, args string) (starlark.Value
 
 func builtinDisplay(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(kwargs) > 0 {
-		return nil, fmt.Errorf("display takes no keyword arguments")
+		return nil, usageError("display takes no keyword arguments: display(value, ...)")
 	}
 	for _, v := range args {
 		threadOutput(thread).Display(display.Of(v), "", false)
@@ -365,7 +370,7 @@ func builtinDisplay(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 
 func builtinClearOutput(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wait := false
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "wait?", &wait); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "wait?", &wait); err != nil {
 		return nil, err
 	}
 	threadOutput(thread).Clear(wait)
@@ -375,7 +380,7 @@ func builtinClearOutput(thread *starlark.Thread, b *starlark.Builtin, args starl
 func builtinInput(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	prompt := ""
 	password := false
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "prompt?", &prompt, "password?", &password); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "prompt?", &prompt, "password?", &password); err != nil {
 		return nil, err
 	}
 	line, err := threadOutput(thread).Input(prompt, password)

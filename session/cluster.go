@@ -71,7 +71,7 @@ func joinLine(url, token string) string {
 // is dialled: a typo fails at once rather than after the reconnect window.
 func CheckURL(urls string) error {
 	if strings.TrimSpace(urls) == "" {
-		return errors.New("session: empty NATS URL")
+		return usageError("session: empty NATS URL: use nats://HOST:PORT")
 	}
 	for _, raw := range strings.Split(urls, ",") {
 		raw = strings.TrimSpace(raw)
@@ -80,15 +80,15 @@ func CheckURL(urls string) error {
 		}
 		u, err := url.Parse(raw)
 		if err != nil {
-			return fmt.Errorf("session: bad NATS URL %q: use nats://HOST:PORT", raw)
+			return usageError("session: bad NATS URL %q: use nats://HOST:PORT", raw)
 		}
 		switch u.Scheme {
 		case "nats", "tls", "ws", "wss":
 		default:
-			return fmt.Errorf("session: bad NATS URL %q: the scheme must be nats, tls, ws or wss", raw)
+			return usageError("session: bad NATS URL %q: the scheme must be nats, tls, ws or wss", raw)
 		}
 		if u.Hostname() == "" {
-			return fmt.Errorf("session: bad NATS URL %q: no host", raw)
+			return usageError("session: bad NATS URL %q: no host", raw)
 		}
 	}
 	return nil
@@ -146,7 +146,7 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.WaitNodes(wctx, 1); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("session: no node has joined %s yet: start one with rain node --join %s", url, url)
+		return failure(kindNoNodes, "session: no node has joined %s yet: start one with rain node --join %s", url, url)
 	}
 	for _, m := range s.modules {
 		l, err := client.StartLoad(m.mod)

@@ -226,7 +226,7 @@ func TestToolMissing(t *testing.T) {
 	} {
 		_, err := tl.find()
 		e := cellError(err)
-		if err == nil || e.Name != "UsageError" || strings.Contains(e.Value, "\n") || !strings.Contains(e.Value, tl.cmd+" is not installed: install "+tl.install) {
+		if err == nil || e.Name != "CompileError" || strings.Contains(e.Value, "\n") || !strings.Contains(e.Value, tl.cmd+" is not installed: install "+tl.install) {
 			t.Errorf("%s: %v", tl.cmd, err)
 		}
 	}

@@ -63,11 +63,14 @@ func (v tableValue) Show() display.Bundle       { return v.t.Bundle() }
 func (v tableValue) Terminal(color bool) string { return v.t.Terminal(color) }
 
 func (s *Session) magicNodes(thread *starlark.Thread, args string) (starlark.Value, error) {
+	if args != "" {
+		return nil, usageError("%%nodes takes no arguments")
+	}
 	return tableValue{"nodes", s.nodesTable()}, nil
 }
 
 func (s *Session) builtinNodes(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+	if err := unpackPositional(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
 	return tableValue{"nodes", s.nodesTable()}, nil

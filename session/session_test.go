@@ -125,39 +125,6 @@ func TestExecStarlark(t *testing.T) {
 	}
 }
 
-func TestExecErrors(t *testing.T) {
-	tests := []struct {
-		name, code, kind, value string
-	}{
-		{"syntax", "x = (1 +\ny = 2", "SyntaxError", "line 2, column"},
-		{"undefined", "nope + 1", "Error", "undefined: nope"},
-		{"unknown magic", "%frob", "UsageError", "unknown magic %frob"},
-		{"unknown cell magic", "%%frob x\nbody", "UsageError", "unknown cell magic %%frob"},
-		{"cell magic not first", "x = 1\n%%wat m", "UsageError", "must be the first line"},
-		{"load usage", "%load a b c d", "UsageError", "usage: %load PATH [as NAME]"},
-		{"load bad name", "%load x.wasm as 9x", "UsageError", "not a valid name"},
-		{"time needs an expression", "%time", "UsageError", "give an expression"},
-		{"timeit bad -n", "%timeit -n zero 1", "UsageError", "-n wants a positive number"},
-		{"missing file", "%load nothing.wasm", "UsageError", "no such file"},
-		{"help on nothing", "%help nothing_at_all", "UsageError", "nothing is called"},
-		{"fail()", "fail('boom')", "Error", "boom"},
-		{"input without stdin", "input()", "Error", "does not accept input"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := offline(t)
-			_, err := s.Exec(context.Background(), tt.code, &recorder{})
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("want *Error, got %v", err)
-			}
-			if e.Name != tt.kind || !strings.Contains(e.Value, tt.value) || strings.Contains(e.Value, "\n") {
-				t.Errorf("got %s: %q, want %s: …%s… on one line", e.Name, e.Value, tt.kind, tt.value)
-			}
-		})
-	}
-}
-
 func TestExecKeepsStateAfterError(t *testing.T) {
 	s := offline(t)
 	ctx := context.Background()

@@ -49,7 +49,7 @@ func (t tool) find() (string, error) {
 	if p, err := exec.LookPath(t.cmd); err == nil {
 		return p, nil
 	}
-	return "", usageError("%s is not installed: install %s", t.cmd, t.install)
+	return "", failure(kindCompile, "%s is not installed: install %s", t.cmd, t.install)
 }
 
 // findInProject looks for rel (a path in Rain's source tree) in the directories above the
