@@ -63,7 +63,7 @@ func TestActivity(t *testing.T) {
 	}
 
 	watch(false)
-	time.Sleep(wire.ActivityEvery / 2) // the client hears it
+	waitWatching(t, tc.client, true)
 	// A map long enough for the client to tell it running (20,000 calls of chunk 1 take about a
 	// second), while the dashboard says it watches, as it does every second.
 	stop := make(chan struct{})
@@ -118,7 +118,8 @@ func TestActivity(t *testing.T) {
 	}
 
 	watch(true)
-	time.Sleep(2 * wire.ActivityEvery) // the client's publisher stops at its next tick
+	waitWatching(t, tc.client, false)
+	time.Sleep(2 * wire.ActivityEvery) // the publisher's last tick, with what it still had
 	before := count()
 	if _, err := tc.client.Map(t.Context(), MapSpec{Export: spec.Export, Args: args[:100]}, nil); err != nil {
 		t.Fatal(err)
@@ -142,6 +143,16 @@ func BenchmarkActivitySpan(b *testing.B) {
 		a.addResults(e, rs)
 		if len(a.spans) > 1000 {
 			a.spans, a.open = nil, nil
+		}
+	}
+}
+
+// waitWatching waits until the client knows whether a dashboard watches.
+func waitWatching(t *testing.T, c *Client, on bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); c.act.watching.Load() != on; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the client never heard that a dashboard watches: %v", on)
 		}
 	}
 }

@@ -272,7 +272,10 @@ func TestStream(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		time.Sleep(300 * time.Millisecond) // the session hears the page's watch
+		// The session has heard the page's watch once it tells the dashboard its activity.
+		for activity.Load() == 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond) // between checks of the count of activity messages
+		}
 		r, err := tc.client.Map(ctx, cluster.MapSpec{Export: add, Args: args, Chunk: 1}, nil)
 		if err == nil && r.Failed > 0 {
 			err = fmt.Errorf("%d calls failed", r.Failed)
