@@ -2,19 +2,17 @@ package launch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/internal/nodetest"
+	"github.com/rain-wasm/rain/internal/slurmtest"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -29,10 +27,7 @@ func TestMain(m *testing.M) {
 		owner(words)
 	}
 	code := m.Run()
-	if slurmDir != "" {
-		exec.Command("../../scripts/slurm-local", "stop", slurmDir).Run()
-		os.RemoveAll(slurmDir)
-	}
+	slurmtest.Stop()
 	os.Exit(code)
 }
 
@@ -42,7 +37,7 @@ func owner(words string) {
 	r, err := ParseRequest(strings.Fields(words), s, nil)
 	if err == nil {
 		var j *Job
-		if j, err = Start(context.Background(), r, os.Getenv("RAIN_TEST_HUB"), os.Getenv(node.TokenEnv), WithBinary(os.Args[0])); err == nil {
+		if j, err = Start(context.Background(), r, os.Getenv("RAIN_TEST_HUB"), os.Getenv(node.TokenEnv), WithBinary(os.Args[0]), WithLogDir(os.Getenv("RAIN_TEST_LOGS"))); err == nil {
 			fmt.Println(j.Name, j.SchedulerID)
 			select {}
 		}
@@ -163,46 +158,5 @@ func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	}
 }
 
-// slurmDir holds the one-machine Slurm cluster the tests share, once one has started it.
-var (
-	slurmDir  string
-	slurmOnce sync.Once
-	slurmErr  error
-)
-
-// errSkip is a reason a test cannot run here.
-type errSkip string
-
-func (e errSkip) Error() string { return string(e) }
-
-// needSlurm starts the one-machine Slurm cluster of scripts/slurm-local once, and points
-// Slurm's commands at it ($SLURM_CONF). A test that is not root is skipped: slurmd runs jobs
-// as their users, and only root can.
-func needSlurm(t *testing.T) {
-	t.Helper()
-	slurmOnce.Do(func() {
-		if os.Geteuid() != 0 {
-			slurmErr = errSkip("Slurm: slurmd must run as root to start a one-machine cluster")
-			return
-		}
-		dir, err := os.MkdirTemp("", "rain-slurm-")
-		if err != nil {
-			slurmErr = err
-			return
-		}
-		out, err := exec.Command("../../scripts/slurm-local", "start", dir).CombinedOutput()
-		slurmDir = dir
-		if err != nil {
-			slurmErr = fmt.Errorf("scripts/slurm-local start: %v\n%s", err, out)
-			return
-		}
-		os.Setenv("SLURM_CONF", filepath.Join(dir, "slurm.conf"))
-	})
-	var skip errSkip
-	if errors.As(slurmErr, &skip) {
-		t.Skip(skip)
-	}
-	if slurmErr != nil {
-		t.Fatal(slurmErr)
-	}
-}
+// needSlurm starts the one-machine Slurm cluster the tests share, or skips the test.
+func needSlurm(t *testing.T) { slurmtest.Need(t) }

@@ -29,7 +29,7 @@ func TestOwnerKilled(t *testing.T) {
 			tt.need(t)
 			hub, client := testHub(t)
 			cmd := exec.Command(os.Args[0])
-			cmd.Env = append(os.Environ(), ownerEnv+"="+tt.words, "RAIN_TEST_HUB="+hub.URL(), node.TokenEnv+"="+hub.Token())
+			cmd.Env = append(os.Environ(), ownerEnv+"="+tt.words, "RAIN_TEST_HUB="+hub.URL(), node.TokenEnv+"="+hub.Token(), "RAIN_TEST_LOGS="+t.TempDir())
 			stdout, _ := cmd.StdoutPipe()
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
