@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
+
+	"github.com/rain-wasm/rain/cluster/launch"
 )
 
 // magic is one %name (line) or %%name (cell) magic.
@@ -76,11 +78,25 @@ func (s *Session) newMagics() map[string]*magic {
 		},
 		{name: "nodes", usage: "%nodes", summary: "list the cluster's nodes", run: s.magicNodes},
 		{
-			name: "cluster", usage: "%cluster [connect URL [TOKEN]]",
-			summary: "where the hub is and how nodes join; or move to a shared hub",
-			doc: "%cluster prints the hub's address and the exact `rain node --join ...` line for another\n" +
-				"machine. %cluster connect URL [TOKEN] moves this session to a shared hub (see `rain hub`):\n" +
-				"its local nodes stop and loaded modules are shipped to the hub's nodes.",
+			name: "cluster", usage: "%cluster [connect URL [TOKEN] | launch LAUNCHER ... | stop JOB]",
+			summary: "where the hub is, how nodes join, the jobs; start nodes through Slurm, MPI, SSH; move to a shared hub",
+			doc: "%cluster prints the hub's address, the exact `rain node --join ...` line for another\n" +
+				"machine, and the jobs this session launched. %cluster connect URL [TOKEN] moves this session\n" +
+				"to a shared hub (see `rain hub`): its local nodes and jobs stop and loaded modules are shipped\n" +
+				"to the hub's nodes.\n\n" +
+				"%cluster launch starts nodes where the machines are, as a job:\n" +
+				"  %cluster launch " + launch.Usage("slurm") + "\n" +
+				"  %cluster launch " + launch.Usage("mpi") + "\n" +
+				"  %cluster launch " + launch.Usage("ssh") + "\n" +
+				"  %cluster launch " + launch.Usage("local") + "\n" +
+				"The job shows its state live (pending with Slurm's reason, running, done, failed with the\n" +
+				"end of its output) and its nodes as they join; `j = %cluster launch ...` keeps it: j.state,\n" +
+				"j.nodes, j.stop(). The nodes run with this session's --tier, --dir and --memory-limit unless\n" +
+				"the launch gives its own, and find rain at --rain PATH, else at this binary's path (a shared\n" +
+				"file system), else on their PATH; ssh copies rain to a host that has none (its OS and\n" +
+				"architecture's binary of `make release`). The hub's token reaches them in their environment,\n" +
+				"never on a command line. %cluster stop JOB ends one (scancel, mpirun, ssh); every job ends\n" +
+				"with the session, even when it is killed. ssh runs $RAIN_SSH when set (\"ssh -F FILE\").",
 			run: s.magicCluster,
 		},
 		{
@@ -188,6 +204,9 @@ func (s *Session) newMagics() map[string]*magic {
 	}
 	m := make(map[string]*magic, len(list))
 	for _, mg := range list {
+		if mg.name == "cluster" {
+			mg.translate = mg.translateCluster
+		}
 		if mg.translate == nil && !mg.cell {
 			mg.translate = mg.call
 		}

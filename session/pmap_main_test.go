@@ -7,11 +7,14 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/internal/nodetest"
+	"github.com/rain-wasm/rain/internal/slurmtest"
 )
 
 func TestMain(m *testing.M) {
 	nodetest.Main() // the sessions' local nodes are this test binary
-	os.Exit(m.Run())
+	code := m.Run()
+	slurmtest.Stop()
+	os.Exit(code)
 }
 
 // online is a session with n local nodes (this test binary), ready, and with basics and

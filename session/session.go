@@ -39,7 +39,9 @@ type options struct {
 }
 
 // WithListen sets the address the session's own hub listens on. The default, 127.0.0.1,
-// admits only this machine's nodes; 0.0.0.0 lets other machines join (with the token).
+// admits only this machine's nodes, until %cluster launch starts nodes that reach this machine
+// beyond loopback: the hub then moves to every interface (0.0.0.0). Given, the address stays:
+// 0.0.0.0 lets other machines join (with the token) from the start.
 func WithListen(host string) Option {
 	return func(o *options) error { o.listen = host; return nil }
 }
@@ -130,6 +132,7 @@ type Session struct {
 	dash   *dashboard.Server // the session's own hub's, or one %dashboard started
 	local  *launch.LocalNodes
 	client *cluster.Client
+	jobs   jobs // launched with %cluster launch
 
 	loadShowAfter time.Duration // how long a load runs before it shows its progress; 0 is loadShowAfter
 }
@@ -218,8 +221,10 @@ func (s *Session) clientOptions() []cluster.ClientOption {
 // WaitNodes waits until n nodes are ready or ctx ends.
 func (s *Session) WaitNodes(ctx context.Context, n int) error { return s.client.WaitNodes(ctx, n) }
 
-// Close stops local nodes, the hub and the resident compilers the session started.
+// Close stops the jobs the session launched, local nodes, the hub and the resident compilers
+// the session started.
 func (s *Session) Close() error {
+	s.jobs.stopAll()
 	s.compiler.close()
 	if s.local != nil {
 		s.local.Stop()
