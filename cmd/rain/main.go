@@ -29,6 +29,7 @@ Usage:
   rain install [--user | --sys-prefix | --prefix DIR]   install the "rain" Jupyter kernelspec
   rain node --join URL --token T   a worker node joining a hub
   rain hub                         a standalone hub that nodes and sessions share
+  rain launch slurm|mpi|ssh|local ... --join URL   start nodes through Slurm, MPI, SSH, joined to a hub
   rain version                     print the version
 
 Run "rain COMMAND --help" for a command's flags.
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runInstall(args, stdout, stderr)
 	case "hub":
 		return runHub(ctx, args, stdout, stderr)
+	case "launch":
+		return runLaunch(ctx, args, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "rain", session.Version)
 		return nil
@@ -101,7 +104,7 @@ func (f *sessionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the token of the NATS server given with --nats or --join (default $RAIN_TOKEN)")
 	fs.DurationVar(&f.hubWait, "hub-timeout", cluster.DefaultHubTimeout, "how long a cell waits for a hub (--nats, --join) that went away before it fails; the session keeps trying to reach it")
 	f.tls.register(fs, "the hub's")
-	fs.StringVar(&f.listen, "listen", "127.0.0.1", "address the session's own hub listens on (0.0.0.0 lets other machines' nodes join)")
+	fs.StringVar(&f.listen, "listen", "", "address the session's own hub listens on: 0.0.0.0 lets other machines' nodes join (default 127.0.0.1, moved to 0.0.0.0 when %cluster launch starts nodes on other machines)")
 	f.dash, _ = dashboard.ParseAddr(dashboard.DefaultAddr)
 	fs.Var(&f.dash, "dashboard", "where the live dashboard of the session's own hub listens: HOST:PORT, a port (on loopback; 0 picks a free one), or off; %dashboard shows its address")
 }
