@@ -88,7 +88,7 @@ type Job struct {
 	stopOnce sync.Once
 	stopErr  error
 	stopping bool
-	seen     bool // a node of the job has joined
+	seen     bool         // a node of the job has joined
 	stop     func() error // ends the job's processes; the job's watcher then sets its final state
 }
 
