@@ -65,18 +65,17 @@ func runLaunch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	// A client of the hub sees the nodes join; a hub it cannot use, they could not either.
+	client, err := cluster.Connect(ctx, *join, *token)
+	if err != nil {
+		return fmt.Errorf("launch: %w", err)
+	}
+	defer client.Close()
 	j, err := launch.Start(ctx, req, *join, *token)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s · %s · output in %s\n", j.Name, j.Status(), j.Output)
-	// A client of the hub sees the nodes join; without one, the job's state alone is shown.
-	client, err := cluster.Connect(ctx, *join, *token)
-	if err != nil {
-		fmt.Fprintf(stderr, "rain launch: cannot watch the nodes join: %v\n", err)
-	} else {
-		defer client.Close()
-	}
 	last, allJoined, first := j.Status(), false, time.Time{}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -92,7 +91,7 @@ func runLaunch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		case <-j.Changed():
 		case <-tick.C:
 		}
-		if client != nil && !allJoined {
+		if !allJoined {
 			joined := 0
 			for _, n := range client.Nodes() {
 				if n.Ready && j.Owns(n.ID) {
@@ -110,12 +109,12 @@ func runLaunch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		}
 		st := j.Status()
+		if st.State == launch.Failed {
+			return fmt.Errorf("launch: %s failed: %s", j.Name, st.Reason)
+		}
 		if st != last {
 			last = st
 			fmt.Fprintf(stdout, "%s · %s · after %s\n", j.Name, st, units.Duration(time.Since(j.Started)))
-		}
-		if st.State == launch.Failed {
-			return fmt.Errorf("launch: %s failed: %s", j.Name, st.Reason)
 		}
 		if st.State.Ended() {
 			return nil
