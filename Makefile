@@ -28,7 +28,8 @@ examples:
 
 # Benchmarks print rain's figures beside its peers' (ipykernel, ipyparallel, Dask), measured in
 # the same run; each script installs its own peers through apt-get when missing. bench/link
-# needs root (network namespaces, tc): it uses sudo -n when not root, and is skipped without.
+# needs root (network namespaces, tc): it uses sudo -n when not root, and is skipped without;
+# bench/launch needs root too (a one-machine Slurm cluster), and says it is skipped without.
 bench: build
 	RAIN=$(CURDIR)/$(RAIN) bench/kernel/run
 	RAIN=$(CURDIR)/$(RAIN) bench/cluster/run
@@ -37,6 +38,7 @@ bench: build
 	$(GO) test ./session -run '^$$' -bench CellBuild -benchtime 5x
 	RAIN=$(CURDIR)/$(RAIN) bench/load/run -reps 3
 	RAIN=$(CURDIR)/$(RAIN) bench/link/run -reps 5
+	RAIN=$(CURDIR)/$(RAIN) bench/launch/run -reps 3
 
 install: build
 	./$(RAIN) install --user
