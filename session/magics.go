@@ -78,9 +78,10 @@ func (s *Session) newMagics() map[string]*magic {
 		},
 		{name: "nodes", usage: "%nodes", summary: "list the cluster's nodes", run: s.magicNodes},
 		{
-			name: "cluster", usage: "%cluster [connect URL [TOKEN] | launch LAUNCHER ... | stop JOB]",
-			summary: "where the hub is, how nodes join, the jobs; start nodes through Slurm, MPI, SSH; move to a shared hub",
-			doc: "%cluster prints the hub's address, the exact `rain node --join ...` line for another\n" +
+			name: "cluster", usage: "%cluster [connect|launch|stop ...]",
+			summary: "the hub, its join line and jobs; launch nodes (Slurm, MPI, SSH), stop them; move to a shared hub",
+			doc: "%cluster [connect URL [TOKEN] | launch LAUNCHER ... | stop JOB]\n\n" +
+				"%cluster prints the hub's address, the exact `rain node --join ...` line for another\n" +
 				"machine, and the jobs this session launched. %cluster connect URL [TOKEN] moves this session\n" +
 				"to a shared hub (see `rain hub`): its local nodes and jobs stop and loaded modules are shipped\n" +
 				"to the hub's nodes.\n\n" +
