@@ -65,7 +65,11 @@ func startSlurm(ctx context.Context, r Request, url, token string, o options) (*
 	cmd.Env = append(os.Environ(), node.TokenEnv+"="+token)
 	stdout, err := run(cmd)
 	if err != nil {
-		g.dismiss()
+		if ctx.Err() != nil {
+			g.fire() // sbatch was stopped: the job may be in the queue, under its name
+		} else {
+			g.dismiss() // Slurm refused the job
+		}
 		return nil, fmt.Errorf("launch: slurm: %w", err)
 	}
 	id, _, _ := strings.Cut(strings.TrimSpace(string(stdout)), ";") // "1234" or "1234;cluster"

@@ -210,6 +210,15 @@ func startGuard(script string) (*guard, error) {
 // setID passes the guard the ID of what it cleans up.
 func (g *guard) setID(id string) { fmt.Fprintln(g.w, id) }
 
+// fire runs the guard's command now, and waits for it a while.
+func (g *guard) fire() {
+	g.w.Close()
+	select {
+	case <-g.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
 // dismiss ends the guard without running its command.
 func (g *guard) dismiss() {
 	g.cmd.Process.Kill()
