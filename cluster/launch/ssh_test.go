@@ -137,6 +137,15 @@ PermitUserEnvironment PATH,XDG_CACHE_HOME
 			t.Fatal("sshd does not listen after 10 s")
 		}
 	}
+	// sshd not run by root logs in only the user who runs it, and only an account that is not
+	// locked.
+	if out, err := exec.Command("ssh", "-F", filepath.Join(dir, "ssh_config"), "-o", "BatchMode=yes", "rain-test", "true").CombinedOutput(); err != nil {
+		msg := strings.TrimSpace(string(out))
+		if os.Geteuid() != 0 {
+			t.Skipf("SSH: sshd run by %s does not log %[1]s in: %s", me.Username, msg)
+		}
+		t.Fatalf("ssh to the test's sshd: %v: %s", err, msg)
+	}
 	return st
 }
 
