@@ -39,7 +39,7 @@ func (s *Session) magicCluster(thread *starlark.Thread, args string) (starlark.V
 		threadOutput(thread).Display(display.Plain("connected to "+f[1]+" · "+s.nodeSummary()), "", false)
 		return starlark.None, nil
 	}
-	return nil, usageError("usage: %%cluster, %%cluster connect URL [TOKEN] (TOKEN defaults to $%s), %%cluster launch %s ..., or %%cluster stop JOB", cluster.TokenEnv, strings.Join(launch.Launchers, "|"))
+	return nil, usageError("usage: %%cluster, %%cluster connect URL [TOKEN] (TOKEN defaults to $%s), %%cluster launch %s ..., or %%cluster stop JOB", cluster.TokenEnv, strings.Join(launch.Launchers(), "|"))
 }
 
 // translateCluster is the default translation, but that a bare %cluster launch assigns its

@@ -12,7 +12,7 @@ import (
 )
 
 // Launchers are the launchers a Request may name.
-var Launchers = []string{"slurm", "mpi", "ssh", "local"}
+func Launchers() []string { return []string{"slurm", "mpi", "ssh", "local"} }
 
 // A Request is a launch a user asked for, in the words of `%cluster launch` or `rain launch`:
 // which launcher, how many nodes, where, and how the nodes run. ParseRequest reads it; Start
@@ -60,9 +60,9 @@ func Usage(launcher string) string {
 	if u, ok := usages[launcher]; ok {
 		return u
 	}
-	lines := make([]string, len(Launchers))
-	for i, l := range Launchers {
-		lines[i] = usages[l]
+	var lines []string
+	for _, l := range Launchers() {
+		lines = append(lines, usages[l])
 	}
 	return strings.Join(lines, "\n")
 }
@@ -74,7 +74,7 @@ var ErrUsage = errors.New("launch: usage")
 func usageError(launcher, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if launcher == "" {
-		return fmt.Errorf("%w: %s: launch %s", ErrUsage, msg, strings.Join(Launchers, "|"))
+		return fmt.Errorf("%w: %s: launch %s", ErrUsage, msg, strings.Join(Launchers(), "|"))
 	}
 	return fmt.Errorf("%w: %s: launch %s", ErrUsage, msg, usages[launcher])
 }
