@@ -32,7 +32,10 @@
 //     ClusterError (anything else a node or the hub reported: the line names the node and
 //     the function), HubLost (the hub has been unreachable for the hub timeout), Timeout (a
 //     limit the user gave ran out: wait(timeout=), grain(limit=)), Interrupted (the user
-//     stopped the cell, or the map), StdinError (input() where the front end takes none).
+//     stopped the cell, or the map), StdinError (input() where the front end takes none),
+//     LaunchError (%cluster launch could not start its job, or the job failed before its
+//     nodes joined: the line is the scheduler's words — sbatch's, ssh's — or the end of the
+//     job's output).
 //
 // In the code: a builtin unpacks its arguments with unpackArgs or unpackPositional, whose
 // errors are UsageErrors in Starlark's words; it reports any other mistake in its input with

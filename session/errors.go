@@ -39,6 +39,7 @@ const (
 	kindTimeout     = "Timeout"
 	kindInterrupted = "Interrupted"
 	kindStdin       = "StdinError"
+	kindLaunch      = "LaunchError"
 )
 
 // kinded is an error this package makes, of a kind it names: a UsageError, or a failure it

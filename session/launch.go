@@ -84,12 +84,12 @@ func (s *Session) magicLaunch(thread *starlark.Thread, args string) (starlark.Va
 	}
 	ctx := threadContext(thread)
 	if s.opts.tls != (cluster.TLS{}) {
-		return nil, &Error{Name: "LaunchError", Value: "nodes that join over TLS are not launched yet: start them with rain node --join URL --tls-ca ... on their machines"}
+		return nil, failure(kindLaunch, "nodes that join over TLS are not launched yet: start them with rain node --join URL --tls-ca ... on their machines")
 	}
 	rain := s.opts.rain
 	if rain == "" {
 		if rain, err = os.Executable(); err != nil {
-			return nil, &Error{Name: "LaunchError", Value: "cannot find this executable for the nodes: " + err.Error()}
+			return nil, failure(kindLaunch, "cannot find this executable for the nodes: %v", err)
 		}
 	}
 	opts := []launch.Option{launch.WithBinary(rain)}
@@ -122,13 +122,14 @@ func (s *Session) magicLaunch(thread *starlark.Thread, args string) (starlark.Va
 	return v, nil
 }
 
-// launchError is a launch's error as a cell's: a usage error, or one line of what failed.
+// launchError is a launch's error as a cell's: a UsageError for its words, else a
+// LaunchError of one line.
 func launchError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "launch: ")
 	if errors.Is(err, launch.ErrUsage) {
 		return usageError("%%cluster %s", strings.TrimPrefix(msg, "usage: "))
 	}
-	return &Error{Name: "LaunchError", Value: msg}
+	return failure(kindLaunch, "%s", msg)
 }
 
 // launchHub is the hub URL and token a request's nodes join with. The session's own hub is
@@ -306,7 +307,7 @@ func (v *jobValue) Attr(name string) (starlark.Value, error) {
 		return starlark.String(v.job.Output), nil
 	case "stop":
 		return starlark.NewBuiltin("stop", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackPositionalArgs("job.stop", args, kwargs, 0); err != nil {
+			if err := unpackPositional("job.stop", args, kwargs, 0); err != nil {
 				return nil, err
 			}
 			return v.stop(threadContext(thread))
@@ -391,9 +392,9 @@ func (v *jobValue) waitJoined(ctx context.Context, tick func()) error {
 		st := v.job.Status()
 		switch {
 		case st.State == launch.Failed:
-			return &Error{Name: "LaunchError", Value: v.job.Name + " failed: " + st.Reason}
+			return failure(kindLaunch, "%s failed: %s", v.job.Name, st.Reason)
 		case st.State.Ended():
-			return &Error{Name: "LaunchError", Value: v.job.Name + " ended before its nodes joined: " + st.String()}
+			return failure(kindLaunch, "%s ended before its nodes joined: %s", v.job.Name, st)
 		case st.State == launch.Pending && st.Reason != "":
 			return nil
 		case len(v.nodes()) == v.job.Nodes:
