@@ -127,6 +127,6 @@ func TestREPLKilledEndsSlurmJob(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("job %s is still in the queue a minute after its REPL was killed:\n%s", id, out)
 		}
-		time.Sleep(50 * time.Millisecond) // polls the queue
+		time.Sleep(50 * time.Millisecond) // between checks of the queue: squeue has no event for a job leaving it
 	}
 }
