@@ -16,6 +16,7 @@ import (
 // loaded when n > 0 (a load waits for a node).
 func launchSession(t *testing.T, n int) *Session {
 	t.Helper()
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // where jobs write their output
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	s, err := New(ctx, WithNodes(n), WithRainBinary(os.Args[0]), WithWorkDir("../examples"))
