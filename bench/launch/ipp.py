@@ -14,6 +14,10 @@ import ipyparallel as ipp
 
 n, reps = int(sys.argv[1]), int(sys.argv[2])
 with tempfile.TemporaryDirectory() as profile:
+    # An engine gives up when the controller has not answered its registration in 5 s, which
+    # 16 engines starting on 2 busy cores may take: they get 2 minutes.
+    with open(os.path.join(profile, "ipengine_config.py"), "w") as f:
+        f.write("c.IPEngine.timeout = 120\n")
     for _ in range(reps):
         c = ipp.Cluster(n=n, engine_launcher_class="slurm", profile_dir=profile, log_level=40)
         c.start_controller_sync()
