@@ -46,6 +46,13 @@ type BatchHeader struct {
 	Solo bool `json:"solo,omitempty"`
 	// Bufs says the calls' buffers follow their arguments (see PackBatchRequest).
 	Bufs bool `json:"bufs,omitempty"`
+	// Data gives calls arrays the node has: parts it keeps, or zeros it makes (see data.go).
+	Data []DataRef `json:"data,omitempty"`
+	// Keep, if set, asks the node to keep the array each call left in this argument as a part
+	// (see data.go), and to answer its SHA-256 instead of its bytes.
+	Keep *int `json:"keep,omitempty"`
+	// Client is the client that sent the batch: the node keeps the parts of Keep for it.
+	Client string `json:"client,omitempty"`
 }
 
 // BatchReplyHeader heads a batch answer.
@@ -60,6 +67,7 @@ type BatchReplyHeader struct {
 	Errs     []BatchError `json:"errs,omitempty"` // calls that failed, by index
 	Err      *Error       `json:"err,omitempty"`  // the whole message failed: no body
 	Bufs     bool         `json:"bufs,omitempty"` // the buffers calls changed follow the values
+	Kept     []Kept       `json:"kept,omitempty"` // the parts the node kept (BatchHeader.Keep)
 }
 
 // BatchError is the failure of call I of a batch.
@@ -306,3 +314,46 @@ func (a BatchAnswer) Values() []uint64 {
 // Finished is when call i finished (Unix ns, node clock). It started when call i-1 finished,
 // the first call at Started.
 func (a BatchAnswer) Finished(i int) int64 { return int64(binary.LittleEndian.Uint64(a.body[8*i:])) }
+
+// BatchPieces lays out a batch request as PackBatchRequest does, with its args (h.N×h.Arity
+// values, encoded) filled in, in pieces whose concatenation is the message: the arrays' bytes
+// are not copied. A supervisor hands its worker a batch whose parts it put in this way (see
+// FrameWriter.WritePieces).
+func BatchPieces(h BatchHeader, args []byte, bufs [][]wasm.Buffer) [][]byte {
+	h.Bufs = false
+	for _, b := range bufs {
+		if len(b) > 0 {
+			h.Bufs = true
+			break
+		}
+	}
+	hdr, _ := json.Marshal(h)
+	small := binary.BigEndian.AppendUint32(nil, uint32(len(hdr)))
+	small = append(append(small, hdr...), args...)
+	if !h.Bufs {
+		return [][]byte{small}
+	}
+	var pieces [][]byte
+	for i := range h.N {
+		var bs []wasm.Buffer
+		if i < len(bufs) {
+			bs = bufs[i]
+		}
+		small = binary.AppendUvarint(small, uint64(len(bs)))
+		for _, b := range bs {
+			small = binary.AppendUvarint(small, uint64(b.Arg))
+			small = binary.AppendUvarint(small, uint64(b.Align))
+			small = binary.AppendUvarint(small, uint64(len(b.Data)))
+			if len(b.Data) <= smallFrame {
+				small = append(small, b.Data...)
+				continue
+			}
+			pieces = append(pieces, small, b.Data)
+			small = nil
+		}
+	}
+	if len(small) > 0 {
+		pieces = append(pieces, small)
+	}
+	return pieces
+}
