@@ -62,6 +62,7 @@ func Run(ctx context.Context, opts ...Option) error {
 		modules:   map[string]bool{},
 		cancelled: map[string]time.Time{},
 		parts:     map[string]*partial{},
+		data:      newStore(int64(o.settings.MemoryLimit)),
 	}
 	if err := bind(o.settings.CPU); err != nil {
 		n.log.Print(err)
@@ -78,6 +79,7 @@ func Run(ctx context.Context, opts ...Option) error {
 	// would wait for an answer that never comes. Calls beyond maxQueue are answered "busy".
 	for verb, h := range map[string]nats.MsgHandler{
 		"call": n.onCall, "batch": n.onBatch, "cancel": n.onCancel, "load": n.onLoad, "ping": n.onPing,
+		"data": n.onData,
 	} {
 		sub, err := nc.Subscribe(wire.NodeSubject(o.settings.ID, verb), h)
 		if err == nil {
@@ -98,6 +100,7 @@ func Run(ctx context.Context, opts ...Option) error {
 		return fmt.Errorf("cluster: node: %w", err)
 	}
 	n.log.Printf("joined %s as incarnation %s", o.url, n.inc)
+	go n.collect(ctx.Done())
 	err = n.run(ctx)
 	if ctx.Err() != nil {
 		return nil
@@ -140,6 +143,7 @@ type supervisor struct {
 	worker    *workerProc     // current worker, or nil
 	cancelled map[string]time.Time
 	parts     map[string]*partial // by SHA-256 and transfer
+	data      *store              // the data kept for clients (see data.go)
 	tiers     []wire.Tier         // the current worker's last wire.FrameTiers
 	queued    int
 	done      int
@@ -151,6 +155,7 @@ type item struct {
 	call  *wire.Call
 	raw   []byte // for a call: the message, forwarded to the worker as is
 	batch []byte // for a batch: the message, forwarded to the worker as is (call has its task)
+	data  bool   // for a batch: it names data the node keeps (see runData)
 	calls int    // calls in the batch
 	solo  bool   // for a batch: never run in a group (wire.BatchHeader.Solo)
 	reply string // subject of the call's reply
@@ -200,6 +205,8 @@ func (n *supervisor) publishStatus() {
 	}
 	st.Tiers = n.tiers
 	n.mu.Unlock()
+	st.Data, st.Parts = n.data.usage()
+	st.DataLimit = n.data.limit
 	sort.Strings(st.Modules)
 	b, _ := json.Marshal(st)
 	n.nc.Publish(wire.SubjStatus, b)

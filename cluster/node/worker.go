@@ -131,7 +131,7 @@ func newWorker(ctx context.Context, s Settings, out io.Writer) (*worker, error) 
 // serve answers frames from r until it ends.
 func (w *worker) serve(ctx context.Context, r io.Reader) error {
 	for {
-		typ, payload, err := wire.ReadFrame(r)
+		typ, payload, err := wire.ReadFrameUpTo(r, wire.MaxDataFrame) // from its supervisor only
 		if err != nil {
 			return err
 		}
