@@ -36,6 +36,7 @@ type Client struct {
 	nodes   map[string]*nodeState
 	modules map[string]*wasm.Module // by SHA-256: shipped to every node
 	order   []string                // modules in load order
+	parts   map[string]*stored      // data kept on the nodes, by SHA-256 (see Scatter)
 	pending map[string]*pending
 	changed chan struct{} // closed and replaced whenever a node changes
 	seq     uint64
@@ -171,7 +172,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	c := &Client{
 		nc: nc, o: o, url: url, id: wire.RandomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
 		ctx: bg, stop: stop,
-		nodes: map[string]*nodeState{}, modules: map[string]*wasm.Module{},
+		nodes: map[string]*nodeState{}, modules: map[string]*wasm.Module{}, parts: map[string]*stored{},
 		pending: map[string]*pending{}, changed: make(chan struct{}),
 		watches: map[uint64]context.CancelCauseFunc{},
 	}
@@ -184,6 +185,9 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	}
 	if err == nil {
 		_, err = nc.Subscribe(wire.SubjStatus, c.onStatus)
+	}
+	if err == nil { // nodes that keep data for the client ask whether it is still there
+		_, err = nc.Subscribe(wire.ClientSubject(c.id, "alive"), func(m *nats.Msg) { m.Respond(nil) })
 	}
 	if err == nil {
 		err = nc.Publish(wire.SubjDiscover, nil)
@@ -199,7 +203,8 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	return c, nil
 }
 
-// Close disconnects; calls in flight fail with ErrClosed.
+// Close disconnects; calls in flight fail with ErrClosed, and the nodes drop the data the
+// client kept on them.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -208,6 +213,7 @@ func (c *Client) Close() error {
 	}
 	c.closed = true
 	close(c.done)
+	c.freeAllLocked()
 	if c.hubTimer != nil {
 		c.hubTimer.Stop()
 	}
@@ -342,7 +348,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 	s.info = NodeInfo{
 		ID: st.ID, Host: st.Host, OS: st.OS, Arch: st.Arch, Cores: st.Cores, Engine: st.Engine,
 		Modules: modules, Done: st.Done, Restarts: st.Restarts, PID: st.PID, RTT: s.info.RTT,
-		Tiers: wire.FromTiers(st.Tiers),
+		Tiers: wire.FromTiers(st.Tiers), Data: st.Data, DataParts: st.Parts, DataLimit: st.DataLimit,
 	}
 	s.lastSeen = time.Now()
 	s.lost = false
