@@ -703,6 +703,15 @@ func (c *Client) Nodes() []NodeInfo {
 	return list
 }
 
+// Changed is closed when next the client's view of the nodes changes: a status arrives (with
+// the bytes of data a node keeps, say), a node is lost or joins, a module or a part reaches a
+// node. Read Nodes after it to see the change.
+func (c *Client) Changed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
 // WaitNodes waits until at least n nodes are ready. While the hub is away, it waits for the hub
 // too, however long: ctx bounds the wait.
 func (c *Client) WaitNodes(ctx context.Context, n int) error {

@@ -9,12 +9,41 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/wasm"
 )
+
+// waitNodes waits until cond holds of the client's nodes, as their statuses change.
+func waitNodes(t *testing.T, c *Client, cond func([]NodeInfo) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for {
+		changed := c.Changed()
+		if cond(c.Nodes()) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("the nodes are %+v", c.Nodes())
+		}
+	}
+}
+
+// noData says whether the nodes keep no data.
+func noData(nodes []NodeInfo) bool {
+	for _, n := range nodes {
+		if n.Data != 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // f64s is xs as little-endian bytes, as an f64 array holds them.
 func f64s(xs []float64) []byte {
@@ -110,14 +139,7 @@ func TestScatterGather(t *testing.T) {
 		tc.client.Free(shas...)
 	}
 	// Freed, the nodes hold nothing more.
-	waitFor(t, func() bool {
-		for _, n := range tc.client.Nodes() {
-			if n.Data != 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitNodes(t, tc.client, noData)
 	if _, err := tc.client.Gather(t.Context(), []string{strings.Repeat("a", 64)}); !errors.Is(err, ErrUnknownData) {
 		t.Errorf("gather of a part never scattered: %v", err)
 	}
@@ -227,14 +249,7 @@ func TestMapKeep(t *testing.T) {
 		tc.client.Free(p.SHA256)
 	}
 	tc.client.Free(shas...)
-	waitFor(t, func() bool {
-		for _, n := range tc.client.Nodes() {
-			if n.Data != 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitNodes(t, tc.client, noData)
 }
 
 // A node keeps data up to its memory limit: a part past it fails with ErrDataLimit, naming the
@@ -258,7 +273,7 @@ func TestScatterDataLimit(t *testing.T) {
 	}
 	t.Log(err)
 	tc.client.Free(placed[0].SHA256)
-	waitFor(t, func() bool { return tc.client.Nodes()[0].Data == 0 })
+	waitNodes(t, tc.client, noData)
 	if _, err := tc.client.Scatter(t.Context(), [][]byte{bytes.Repeat([]byte{1}, 600<<10)}, 8); err != nil {
 		t.Fatalf("a part that fits once the other was freed: %v", err)
 	}
@@ -297,7 +312,7 @@ func TestCloseFreesData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*1e9)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := other.WaitNodes(ctx, 1); err != nil {
 		t.Fatal(err)
@@ -309,10 +324,10 @@ func TestCloseFreesData(t *testing.T) {
 	if _, err := other.Scatter(t.Context(), [][]byte{shared, testData(2000)}, 8); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return tc.client.Nodes()[0].DataParts == 2 })
+	waitNodes(t, tc.client, func(n []NodeInfo) bool { return n[0].DataParts == 2 })
 	other.Close()
 	// The part both held stays; the other's own goes.
-	waitFor(t, func() bool { n := tc.client.Nodes()[0]; return n.DataParts == 1 && n.Data == int64(len(shared)) })
+	waitNodes(t, tc.client, func(n []NodeInfo) bool { return n[0].DataParts == 1 && n[0].Data == int64(len(shared)) })
 }
 
 // The parts' SHA-256 names them: the same bytes scattered twice are kept once, and held until

@@ -215,8 +215,8 @@ func TestKeptLostComputedAgain(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool {
-		for _, n := range tc.client.Nodes() {
+	waitNodes(t, tc.client, func(nodes []NodeInfo) bool {
+		for _, n := range nodes {
 			if n.ID == victim {
 				return !n.Ready
 			}
