@@ -113,6 +113,8 @@ type Session struct {
 	modules map[string]*Module // by SHA-256
 	insp    *inspector         // the modules' metrics, for %inspect
 
+	scattered map[*Scattered]bool // arrays kept on the nodes, until freed (see collectScattered)
+
 	hub    *cluster.Hub
 	local  *launch.LocalNodes
 	client *cluster.Client
@@ -145,7 +147,7 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		}
 		o.rain = exe
 	}
-	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector()}
+	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector(), scattered: map[*Scattered]bool{}}
 	s.magics = s.newMagics()
 	s.builtin = s.newBuiltins()
 	s.globals = starlark.StringDict{}
@@ -313,12 +315,19 @@ func (s *Session) execThread(thread *starlark.Thread, code string) (starlark.Val
 		globals[k] = v
 	}
 	s.mu.Unlock()
+	var deleted []string
+	thread.SetLocal(delKey, &deleted)
 	err = starlark.ExecREPLChunk(f, thread, globals)
 	s.mu.Lock()
 	for k, v := range globals {
 		s.globals[k] = v
 	}
+	for _, k := range deleted {
+		delete(s.globals, k)
+		delete(globals, k)
+	}
 	s.mu.Unlock()
+	s.collectScattered()
 	if err != nil || !last {
 		return nil, err
 	}
