@@ -315,11 +315,18 @@ func (a BatchAnswer) Values() []uint64 {
 // the first call at Started.
 func (a BatchAnswer) Finished(i int) int64 { return int64(binary.LittleEndian.Uint64(a.body[8*i:])) }
 
+// PieceBuffer is an array for BatchPieces whose bytes are in pieces, one after another: a part
+// a node keeps is kept in the chunks it arrived in.
+type PieceBuffer struct {
+	Arg, Align int
+	Data       [][]byte
+}
+
 // BatchPieces lays out a batch request as PackBatchRequest does, with its args (h.N×h.Arity
 // values, encoded) filled in, in pieces whose concatenation is the message: the arrays' bytes
 // are not copied. A supervisor hands its worker a batch whose parts it put in this way (see
 // FrameWriter.WritePieces).
-func BatchPieces(h BatchHeader, args []byte, bufs [][]wasm.Buffer) [][]byte {
+func BatchPieces(h BatchHeader, args []byte, bufs [][]PieceBuffer) [][]byte {
 	h.Bufs = false
 	for _, b := range bufs {
 		if len(b) > 0 {
@@ -335,21 +342,27 @@ func BatchPieces(h BatchHeader, args []byte, bufs [][]wasm.Buffer) [][]byte {
 	}
 	var pieces [][]byte
 	for i := range h.N {
-		var bs []wasm.Buffer
+		var bs []PieceBuffer
 		if i < len(bufs) {
 			bs = bufs[i]
 		}
 		small = binary.AppendUvarint(small, uint64(len(bs)))
 		for _, b := range bs {
+			n := 0
+			for _, p := range b.Data {
+				n += len(p)
+			}
 			small = binary.AppendUvarint(small, uint64(b.Arg))
 			small = binary.AppendUvarint(small, uint64(b.Align))
-			small = binary.AppendUvarint(small, uint64(len(b.Data)))
-			if len(b.Data) <= smallFrame {
-				small = append(small, b.Data...)
-				continue
+			small = binary.AppendUvarint(small, uint64(n))
+			for _, p := range b.Data {
+				if len(p) <= smallFrame {
+					small = append(small, p...)
+					continue
+				}
+				pieces = append(pieces, small, p)
+				small = nil
 			}
-			pieces = append(pieces, small, b.Data)
-			small = nil
 		}
 	}
 	if len(small) > 0 {

@@ -22,8 +22,8 @@ import (
 //	op "chunk"  bytes Offset… of a part of Size bytes; the first makes room for the whole part
 //	            under the node's memory limit, or fails with ErrDataLimit; the last one makes
 //	            the node check the part's SHA-256 and keep it.
-//	op "get"    the bytes Offset…Offset+Length of a part: the answer is GetOK and the bytes, or
-//	            GetFailed and an Error in JSON.
+//	op "get"    the bytes Offset…Offset+Length of a part: the answer is the bytes, or, with the
+//	            header HdrError, none and the Error in JSON in that header.
 //	op "free"   the client no longer needs the part: the node drops it once no client does.
 //
 // A batch names the parts its calls take (BatchHeader.Data): the node's supervisor puts their
@@ -34,12 +34,7 @@ import (
 const (
 	HdrClient = "Rain-Client" // the client a part is kept for
 	HdrLength = "Rain-Length" // of a get: how many bytes
-)
-
-// The first byte of an answer to a get.
-const (
-	GetOK     byte = 0
-	GetFailed byte = 1
+	HdrError  = "Rain-Error"  // of the answer to a get that failed: the Error, in JSON
 )
 
 // MaxPart is the largest part a node keeps: 2 GiB. A call copies a part into a Wasm instance's
@@ -134,22 +129,22 @@ func CheckRefs(h BatchHeader) error {
 }
 
 // GetFailure is the answer to a get that failed.
-func GetFailure(err error) []byte {
+func GetFailure(err error) *nats.Msg {
 	e, _ := json.Marshal(EncodeError(err))
-	return append([]byte{GetFailed}, e...)
+	m := nats.NewMsg("")
+	m.Header.Set(HdrError, string(e))
+	return m
 }
 
-// ReadGet reads the answer to a get: the bytes, or the node's error.
-func ReadGet(msg []byte) ([]byte, error) {
-	switch {
-	case len(msg) == 0:
-		return nil, ErrShortMessage
-	case msg[0] == GetOK:
-		return msg[1:], nil
+// ReadGet reads the answer to a get, body and headers: the bytes, or the node's error.
+func ReadGet(body []byte, h nats.Header) ([]byte, error) {
+	e := h.Get(HdrError)
+	if e == "" {
+		return body, nil
 	}
-	var e Error
-	if err := json.Unmarshal(msg[1:], &e); err != nil {
+	var w Error
+	if err := json.Unmarshal([]byte(e), &w); err != nil {
 		return nil, fmt.Errorf("cluster: bad answer to a get: %w", err)
 	}
-	return nil, DecodeError(&e)
+	return nil, DecodeError(&w)
 }
