@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -31,16 +33,46 @@ type store struct {
 	missing  map[string]time.Time // clients that did not answer since then (see collect)
 }
 
-// held is a part, and the clients that keep it.
+// held is a part, kept in the chunks it arrived in (no part is copied into one array as its
+// chunks arrive), and the clients that keep it.
 type held struct {
-	data   []byte
+	chunks [][]byte
+	starts []int // where each chunk begins in the part
+	size   int
 	owners map[string]bool
+}
+
+func newHeld(chunks [][]byte, client string) *held {
+	h := &held{chunks: chunks, starts: make([]int, len(chunks)), owners: map[string]bool{client: true}}
+	for i, c := range chunks {
+		h.starts[i] = h.size
+		h.size += len(c)
+	}
+	return h
+}
+
+// bytes are the part's bytes off…off+n: a chunk's own when they lie within one, else a copy.
+func (h *held) bytes(off, n int) []byte {
+	i := sort.Search(len(h.starts), func(i int) bool { return h.starts[i] > off }) - 1
+	if c := h.chunks[i]; off-h.starts[i]+n <= len(c) {
+		return c[off-h.starts[i] : off-h.starts[i]+n : off-h.starts[i]+n]
+	}
+	out := make([]byte, 0, n)
+	for ; len(out) < n; i++ {
+		c := h.chunks[i][max(0, off-h.starts[i]):]
+		out = append(out, c[:min(len(c), n-len(out))]...)
+	}
+	return out
 }
 
 // incoming is a part arriving in chunks, its room counted in the store's used.
 type incoming struct {
-	partial
-	client string
+	chunks  [][]byte
+	got     int
+	size    int
+	sum     hash.Hash // the part's SHA-256, kept as chunks arrive
+	started time.Time
+	client  string
 }
 
 func newStore(limit int64) *store {
@@ -52,20 +84,17 @@ func (s *store) usage() (bytes int64, parts int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, h := range s.parts {
-		bytes += int64(len(h.data))
+		bytes += int64(h.size)
 	}
 	return bytes, len(s.parts)
 }
 
-// get is part sha's bytes, if the store holds it. They must not be changed.
-func (s *store) get(sha string) ([]byte, bool) {
+// get is part sha, if the store holds it. Its bytes must not be changed.
+func (s *store) get(sha string) (*held, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.parts[sha]
-	if h == nil {
-		return nil, false
-	}
-	return h.data, true
+	return h, h != nil
 }
 
 // has says whether the store holds part sha, and then holds it for client too.
@@ -101,7 +130,7 @@ func (s *store) keep(sha string, data []byte, client string) error {
 	if err := s.reserveLocked(len(data)); err != nil {
 		return err
 	}
-	s.parts[sha] = &held{data: data, owners: map[string]bool{client: true}}
+	s.parts[sha] = newHeld([][]byte{data}, client)
 	return nil
 }
 
@@ -121,12 +150,12 @@ func (s *store) free(sha, client string) bool {
 }
 
 func (s *store) dropLocked(sha string) {
-	s.used -= int64(len(s.parts[sha].data))
+	s.used -= int64(s.parts[sha].size)
 	delete(s.parts, sha)
 }
 
-// chunk takes a chunk of a part on its way in, and returns the whole part once its last chunk
-// has come and its bytes match its SHA-256.
+// chunk takes a chunk of a part on its way in (data, which it keeps), and keeps the part once
+// its last chunk has come and its bytes match its SHA-256, which it reports.
 func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
 	key := d.SHA + "/" + d.Transfer
 	s.mu.Lock()
@@ -146,20 +175,20 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
 		if err := s.reserveLocked(d.Size); err != nil {
 			return false, err
 		}
-		in = &incoming{partial: partial{size: d.Size, sum: sha256.New(), started: time.Now()}, client: d.Client}
-		in.buf = make([]byte, 0, d.Size)
+		in = &incoming{size: d.Size, sum: sha256.New(), started: time.Now(), client: d.Client}
 		s.incoming[key] = in
 	}
-	if in == nil || len(in.buf) != d.Off || in.size != d.Size || in.client != d.Client {
+	if in == nil || in.got != d.Off || in.size != d.Size || in.client != d.Client {
 		if in != nil {
 			s.used -= int64(in.size)
 			delete(s.incoming, key)
 		}
 		return false, fmt.Errorf("chunk at %d of part %s out of order", d.Off, d.SHA)
 	}
-	in.buf = append(in.buf, data...)
+	in.chunks = append(in.chunks, data)
+	in.got += len(data)
 	in.sum.Write(data)
-	if len(in.buf) < in.size {
+	if in.got < in.size {
 		return false, nil
 	}
 	delete(s.incoming, key)
@@ -172,7 +201,7 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
 		return true, nil
 	}
 	s.used += int64(in.size) // reserved at the first chunk: there is room
-	s.parts[d.SHA] = &held{data: in.buf, owners: map[string]bool{d.Client: true}}
+	s.parts[d.SHA] = newHeld(in.chunks, d.Client)
 	return true, nil
 }
 
@@ -230,7 +259,7 @@ func (n *supervisor) onData(m *nats.Msg) {
 	d, err := wire.ReadData(m.Header, m.Data)
 	if err != nil {
 		if m.Header.Get(wire.HdrOp) == "get" && m.Reply != "" {
-			m.Respond(wire.GetFailure(err))
+			m.RespondMsg(wire.GetFailure(err))
 			return
 		}
 		fail(err)
@@ -250,14 +279,14 @@ func (n *supervisor) onData(m *nats.Msg) {
 			n.publishStatus() // the clients see the bytes it holds
 		}
 	case "get":
-		data, ok := n.data.get(d.SHA)
+		h, ok := n.data.get(d.SHA)
 		switch {
 		case !ok:
-			m.Respond(wire.GetFailure(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, d.SHA[:12], n.o.settings.ID)))
-		case d.Off+d.Length > len(data):
-			m.Respond(wire.GetFailure(fmt.Errorf("get of bytes %d…%d of a part of %d", d.Off, d.Off+d.Length, len(data))))
+			m.RespondMsg(wire.GetFailure(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, d.SHA[:12], n.o.settings.ID)))
+		case d.Off+d.Length > h.size:
+			m.RespondMsg(wire.GetFailure(fmt.Errorf("get of bytes %d…%d of a part of %d", d.Off, d.Off+d.Length, h.size)))
 		default:
-			m.Respond(append([]byte{wire.GetOK}, data[d.Off:d.Off+d.Length]...))
+			m.Respond(h.bytes(d.Off, d.Length))
 		}
 	case "free":
 		if n.data.free(d.SHA, d.Client) {
@@ -302,9 +331,9 @@ func (n *supervisor) collect(done <-chan struct{}) {
 // worker: with the data put in.
 type dataBatch struct {
 	h      wire.BatchHeader
-	pieces [][]byte        // the message for the worker (see wire.BatchPieces)
-	bufs   [][]wasm.Buffer // each call's arrays, data included
-	parts  [][]int         // each call's arguments that take a part: what the call leaves there stays here
+	pieces [][]byte // the message for the worker (see wire.BatchPieces)
+	parts  [][]int  // each call's arguments that take a part: what the call leaves there stays here
+	outs   [][]byte // with Keep, each call's array of that argument as the call got it
 }
 
 // dataBatch puts into a batch message the data its calls take: the parts it names, and the
@@ -318,26 +347,38 @@ func (n *supervisor) dataBatch(msg []byte) (*dataBatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bufs == nil {
-		bufs = make([][]wasm.Buffer, h.N)
-	}
-	d := &dataBatch{h: h, bufs: bufs, parts: make([][]int, h.N)}
-	for _, r := range h.Data {
-		var data []byte
-		if r.SHA != "" {
-			var ok bool
-			if data, ok = n.data.get(r.SHA); !ok {
-				return nil, fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, r.SHA[:12], n.o.settings.ID)
-			}
-			d.parts[r.I] = append(d.parts[r.I], r.Arg)
-		} else {
-			data = make([]byte, r.Zeros)
+	d := &dataBatch{h: h, parts: make([][]int, h.N)}
+	pbufs := make([][]wire.PieceBuffer, h.N)
+	for i, bs := range bufs {
+		for _, b := range bs {
+			pbufs[i] = append(pbufs[i], wire.PieceBuffer{Arg: b.Arg, Align: b.Align, Data: [][]byte{b.Data}})
 		}
-		bufs[r.I] = append(bufs[r.I], wasm.Buffer{Arg: r.Arg, Align: r.Align, Data: data})
+	}
+	for _, r := range h.Data {
+		if r.SHA == "" {
+			pbufs[r.I] = append(pbufs[r.I], wire.PieceBuffer{Arg: r.Arg, Align: r.Align, Data: [][]byte{make([]byte, r.Zeros)}})
+			continue
+		}
+		p, ok := n.data.get(r.SHA)
+		if !ok {
+			return nil, fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, r.SHA[:12], n.o.settings.ID)
+		}
+		d.parts[r.I] = append(d.parts[r.I], r.Arg)
+		pbufs[r.I] = append(pbufs[r.I], wire.PieceBuffer{Arg: r.Arg, Align: r.Align, Data: p.chunks})
+	}
+	if h.Keep != nil {
+		d.outs = make([][]byte, h.N)
+		for i, bs := range pbufs {
+			for _, b := range bs {
+				if b.Arg == *h.Keep && len(b.Data) == 1 { // an array the message carried, or zeros
+					d.outs[i] = b.Data[0]
+				}
+			}
+		}
 	}
 	w := h
 	w.Data, w.Keep, w.Client = nil, nil, ""
-	d.pieces = wire.BatchPieces(w, args, bufs)
+	d.pieces = wire.BatchPieces(w, args, pbufs)
 	return d, nil
 }
 
@@ -369,7 +410,7 @@ func (n *supervisor) dataAnswer(d *dataBatch, answer []byte) []byte {
 		}
 		out, ok := bufferOf(a.Buffers(i), *h.Keep)
 		if !ok { // unchanged: as the call was given it
-			out, _ = bufferOf(d.bufs[i], *h.Keep)
+			out = d.outs[i]
 		}
 		sum := sha256.Sum256(out)
 		sha := hex.EncodeToString(sum[:])
