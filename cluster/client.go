@@ -141,7 +141,8 @@ type pending struct {
 
 type outcome struct {
 	rep *wire.Reply
-	raw []byte // a batch answer
+	raw []byte      // a batch answer, or an answer to a data message
+	hdr nats.Header // the headers of raw's message
 	err error
 }
 
@@ -674,7 +675,7 @@ func (c *Client) onInbox(m *nats.Msg) {
 			return
 		}
 		if p.batch {
-			p.result <- outcome{raw: m.Data}
+			p.result <- outcome{raw: m.Data, hdr: m.Header}
 			return
 		}
 		rep := new(wire.Reply)
@@ -701,6 +702,45 @@ func (c *Client) Nodes() []NodeInfo {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	return list
+}
+
+// Refresh asks every node for its status now, and returns once each node that is not lost
+// has sent it, or when ctx ends: Nodes then shows what the nodes hold now (a status otherwise
+// comes every heartbeat, 500 ms).
+func (c *Client) Refresh(ctx context.Context) {
+	c.mu.Lock()
+	asked := time.Now()
+	var ids []string
+	for id, s := range c.nodes {
+		if !s.lost {
+			ids = append(ids, id)
+		}
+	}
+	c.mu.Unlock()
+	if c.nc.Publish(wire.SubjDiscover, nil) != nil {
+		return
+	}
+	for {
+		c.mu.Lock()
+		fresh := true
+		for _, id := range ids {
+			if s := c.nodes[id]; s != nil && !s.lost && !s.lastSeen.After(asked) {
+				fresh = false
+			}
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		if fresh {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		}
+	}
 }
 
 // Changed is closed when next the client's view of the nodes changes: a status arrives (with

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -201,8 +202,14 @@ func (c *Client) placeAll(ctx context.Context, parts []*stored) error {
 	var wg sync.WaitGroup
 	for k, node := range nodes {
 		wg.Go(func() {
-			for _, p := range byNode[node] {
-				if _, err := c.ensureOn(ctx, p, node); err != nil {
+			// The parts no one else is placing, sent in one go; then each part is placed,
+			// or placed elsewhere if that failed, or waited for if another was placing it.
+			ps := byNode[node]
+			mine := c.claim(ps)
+			inc, perrs := c.sendParts(ctx, node, mine)
+			c.settle(mine, node, inc, perrs)
+			for _, p := range ps {
+				if _, err := c.ensureOn(ctx, p, ""); err != nil {
 					errs[k] = err
 					return
 				}
@@ -211,6 +218,36 @@ func (c *Client) placeAll(ctx context.Context, parts []*stored) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// claim marks the parts of ps that are nowhere, with a copy to send and nobody placing them, as
+// being placed, and returns them.
+func (c *Client) claim(ps []*stored) []*stored {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var mine []*stored
+	for _, p := range ps {
+		if !c.placedLocked(p) && p.placing == nil && p.data != nil {
+			p.placing = make(chan struct{})
+			mine = append(mine, p)
+		}
+	}
+	return mine
+}
+
+// settle ends the placing of parts claimed, sent to node in incarnation inc, errs their errors.
+func (c *Client) settle(parts []*stored, node, inc string, errs []error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, p := range parts {
+		if errs[i] == nil {
+			p.node, p.inc = node, inc
+		}
+		close(p.placing)
+		p.placing = nil
+		c.releaseLocked(p) // if it was freed meanwhile
+	}
+	c.broadcastLocked()
 }
 
 // dataLoad is what a ready node holds: this client's parts, and all clients' (as the node
@@ -352,7 +389,9 @@ func (c *Client) ensureOn(ctx context.Context, p *stored, node string) (string, 
 		var err error
 		if p.data != nil {
 			at = target
-			inc, err = c.sendPart(ctx, target, p)
+			var errs []error
+			inc, errs = c.sendParts(ctx, target, []*stored{p})
+			err = errs[0]
 		} else {
 			at, inc, err = c.recompute(ctx, p)
 		}
@@ -434,18 +473,18 @@ func (c *Client) forget(r *dataRequest) {
 }
 
 // wait waits for r's answer from node.
-func (c *Client) wait(ctx context.Context, node string, r *dataRequest) ([]byte, error) {
+func (c *Client) wait(ctx context.Context, node string, r *dataRequest) ([]byte, nats.Header, error) {
 	select {
 	case out := <-r.p.result:
 		if out.err != nil {
-			return nil, &RemoteError{Node: node, Err: out.err}
+			return nil, nil, &RemoteError{Node: node, Err: out.err}
 		}
-		return out.raw, nil
+		return out.raw, out.hdr, nil
 	case <-ctx.Done():
 		c.forget(r)
-		return nil, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
+		return nil, nil, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
 	case <-c.done:
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 }
 
@@ -461,97 +500,136 @@ func loadReply(node string, raw []byte) (*wire.LoadReply, error) {
 	return &rep, nil
 }
 
-// sendPart sends part p to node, unless the node holds it already, and returns the node's
-// incarnation that holds it. Its chunks go dataWindow at a time; a part whose bytes arrive
-// damaged (the node checks its SHA-256 at the last chunk) is sent again, chunkTries times at
-// most.
-func (c *Client) sendPart(ctx context.Context, node string, p *stored) (string, error) {
+// sendParts sends parts to node, each unless the node holds it already, and returns the
+// node's incarnation that holds them and each part's error. It asks whether the node holds
+// each part all at once, then sends the chunks of those it lacks one after another, dataWindow
+// chunks on their way at a time; a part whose bytes arrive damaged (the node checks its SHA-256
+// at its last chunk) is sent again, chunkTries times at most.
+func (c *Client) sendParts(ctx context.Context, node string, parts []*stored) (string, []error) {
+	errs := make([]error, len(parts))
 	c.mu.Lock()
 	s := c.nodes[node]
-	if s == nil {
-		c.mu.Unlock()
-		return "", &RemoteError{Node: node, Err: ErrNodeLost}
+	inc := ""
+	if s != nil {
+		inc = s.inc
 	}
-	inc := s.inc
 	c.mu.Unlock()
-	r, err := c.publishData(node, inc, c.dataMsg(node, "has", p))
-	if err != nil {
-		return "", err
+	if s == nil {
+		for i := range errs {
+			errs[i] = &RemoteError{Node: node, Err: ErrNodeLost}
+		}
+		return "", errs
 	}
-	raw, err := c.wait(ctx, node, r)
-	if err != nil {
-		return "", err
+	asks := make([]*dataRequest, len(parts))
+	for i, p := range parts {
+		asks[i], errs[i] = c.publishData(node, inc, c.dataMsg(node, "has", p))
 	}
-	if rep, err := loadReply(node, raw); err != nil || rep.Have {
-		return inc, err
-	}
-	for try := 1; ; try++ {
-		err = c.sendChunks(ctx, node, inc, p)
-		if !errors.Is(err, ErrChecksum) || try == chunkTries {
-			return inc, err
+	var todo []int
+	for i, r := range asks {
+		if r == nil {
+			continue
+		}
+		raw, _, err := c.wait(ctx, node, r)
+		var rep *wire.LoadReply
+		if err == nil {
+			rep, err = loadReply(node, raw)
+		}
+		switch {
+		case err != nil:
+			errs[i] = err
+		case !rep.Have:
+			todo = append(todo, i)
 		}
 	}
+	for try := 1; len(todo) > 0; try++ {
+		c.sendChunks(ctx, node, inc, parts, todo, errs)
+		if try == chunkTries {
+			break
+		}
+		var again []int
+		for _, i := range todo {
+			if errors.Is(errs[i], ErrChecksum) {
+				errs[i] = nil
+				again = append(again, i)
+			}
+		}
+		todo = again
+	}
+	return inc, errs
 }
 
-// sendChunks sends part p's bytes to node, in incarnation inc.
-func (c *Client) sendChunks(ctx context.Context, node, inc string, p *stored) error {
-	transfer := wire.RandomHex(8)
+// sendChunks sends the bytes of parts[i], for each i of todo, to node in incarnation inc, and
+// sets errs[i] to the part's failure.
+func (c *Client) sendChunks(ctx context.Context, node, inc string, parts []*stored, todo []int, errs []error) {
 	chunk := c.dataChunkSize()
-	var window []*dataRequest
+	type sent struct {
+		r    *dataRequest
+		i    int  // the part
+		last bool // its last chunk
+	}
+	var window []sent
 	defer func() {
-		for _, r := range window {
-			c.forget(r)
+		for _, w := range window {
+			c.forget(w.r)
 		}
 	}()
-	var last *wire.LoadReply
-	take := func() error {
-		r := window[0]
+	take := func() {
+		w := window[0]
 		window = window[1:]
-		raw, err := c.wait(ctx, node, r)
+		raw, _, err := c.wait(ctx, node, w.r)
+		var rep *wire.LoadReply
 		if err == nil {
-			last, err = loadReply(node, raw)
+			rep, err = loadReply(node, raw)
 		}
-		return err
+		if err == nil && w.last && !rep.Have {
+			err = &RemoteError{Node: node, Err: errors.New("part not kept after its last chunk")}
+		}
+		if errs[w.i] == nil {
+			errs[w.i] = err
+		}
 	}
-	for off := 0; off < p.size; off += chunk {
-		end := min(off+chunk, p.size)
-		m := c.dataMsg(node, "chunk", p)
-		m.Header.Set(wire.HdrSize, strconv.Itoa(p.size))
-		m.Header.Set(wire.HdrOffset, strconv.Itoa(off))
-		m.Header.Set(wire.HdrTransfer, transfer)
-		m.Data = p.data[off:end]
-		if c.damage != nil {
-			m.Data = c.damage(node, off, m.Data)
-		}
-		r, err := c.publishData(node, inc, m)
-		if err != nil {
-			return err
-		}
-		window = append(window, r)
-		if len(window) == dataWindow {
-			if err := take(); err != nil {
-				return err
+	for _, i := range todo {
+		p := parts[i]
+		transfer := wire.RandomHex(8)
+		for off := 0; off < p.size && errs[i] == nil; off += chunk {
+			end := min(off+chunk, p.size)
+			m := c.dataMsg(node, "chunk", p)
+			m.Header.Set(wire.HdrSize, strconv.Itoa(p.size))
+			m.Header.Set(wire.HdrOffset, strconv.Itoa(off))
+			m.Header.Set(wire.HdrTransfer, transfer)
+			m.Data = p.data[off:end]
+			if c.damage != nil {
+				m.Data = c.damage(node, off, m.Data)
+			}
+			r, err := c.publishData(node, inc, m)
+			if err != nil {
+				for _, k := range todo {
+					if errs[k] == nil {
+						errs[k] = err // the node is gone: so are the parts not yet sent
+					}
+				}
+				return
+			}
+			window = append(window, sent{r, i, end == p.size})
+			if len(window) == dataWindow {
+				take()
 			}
 		}
 	}
 	for len(window) > 0 {
-		if err := take(); err != nil {
-			return err
-		}
+		take()
 	}
-	if last == nil || !last.Have {
-		return &RemoteError{Node: node, Err: errors.New("part not kept after its last chunk")}
-	}
-	return nil
 }
 
-// fetchPart brings part p's bytes back from node, dataWindow chunks at a time.
-func (c *Client) fetchPart(ctx context.Context, node string, p *stored) ([]byte, error) {
-	out := make([]byte, p.size)
+// fetchParts brings the bytes of parts back from node into outs (outs[i] for parts[i]), the
+// chunks of one part after another, dataWindow chunks on their way at a time, and returns each
+// part's error.
+func (c *Client) fetchParts(ctx context.Context, node string, parts []*stored, outs [][]byte) []error {
+	errs := make([]error, len(parts))
 	chunk := c.dataChunkSize()
 	type get struct {
-		r   *dataRequest
-		off int
+		r      *dataRequest
+		i, off int
 	}
 	var window []get
 	defer func() {
@@ -559,50 +637,62 @@ func (c *Client) fetchPart(ctx context.Context, node string, p *stored) ([]byte,
 			c.forget(g.r)
 		}
 	}()
-	take := func() error {
+	take := func() {
 		g := window[0]
 		window = window[1:]
-		raw, err := c.wait(ctx, node, g.r)
-		if err != nil {
-			return err
+		p := parts[g.i]
+		raw, hdr, err := c.wait(ctx, node, g.r)
+		var data []byte
+		if err == nil {
+			if data, err = wire.ReadGet(raw, hdr); err != nil {
+				err = &RemoteError{Node: node, Err: err}
+			}
 		}
-		data, err := wire.ReadGet(raw)
-		if err != nil {
-			return &RemoteError{Node: node, Err: err}
+		if want := min(chunk, p.size-g.off); err == nil && len(data) != want {
+			err = &RemoteError{Node: node, Err: fmt.Errorf("%d bytes of part %.12s at %d, asked for %d", len(data), p.sha, g.off, want)}
 		}
-		if len(data) != min(chunk, p.size-g.off) {
-			return &RemoteError{Node: node, Err: fmt.Errorf("%d bytes of part %.12s at %d, asked for %d", len(data), p.sha, g.off, min(chunk, p.size-g.off))}
+		if err == nil {
+			copy(outs[g.i][g.off:], data)
+		} else if errs[g.i] == nil {
+			errs[g.i] = err
 		}
-		copy(out[g.off:], data)
-		return nil
 	}
-	for off := 0; off < p.size; off += chunk {
-		m := c.dataMsg(node, "get", p)
-		m.Header.Set(wire.HdrOffset, strconv.Itoa(off))
-		m.Header.Set(wire.HdrLength, strconv.Itoa(min(chunk, p.size-off)))
-		r, err := c.publishData(node, "", m)
-		if err != nil {
-			return nil, err
-		}
-		window = append(window, get{r, off})
-		if len(window) == dataWindow {
-			if err := take(); err != nil {
-				return nil, err
+	for i, p := range parts {
+		for off := 0; off < p.size && errs[i] == nil; off += chunk {
+			m := c.dataMsg(node, "get", p)
+			m.Header.Set(wire.HdrOffset, strconv.Itoa(off))
+			m.Header.Set(wire.HdrLength, strconv.Itoa(min(chunk, p.size-off)))
+			r, err := c.publishData(node, "", m)
+			if err != nil {
+				for k := i; k < len(parts); k++ {
+					if errs[k] == nil {
+						errs[k] = err
+					}
+				}
+				for len(window) > 0 {
+					take()
+				}
+				return errs
+			}
+			window = append(window, get{r, i, off})
+			if len(window) == dataWindow {
+				take()
 			}
 		}
 	}
 	for len(window) > 0 {
-		if err := take(); err != nil {
-			return nil, err
-		}
+		take()
 	}
-	return out, nil
+	return errs
 }
 
 // Gather brings back the bytes of parts kept on the nodes (see Scatter and MapSpec.Keep), in
 // order: each from the node that holds it, from several nodes at once. A part whose node was
 // lost is first placed again (sent from the client's copy, or computed again from its input).
 // It fails with ErrUnknownData for a part the client does not hold.
+//
+// The parts come back one after another in one array: the first part's slice reaches, within
+// its capacity, over them all, so that the whole array needs no copy (see Joined).
 func (c *Client) Gather(ctx context.Context, shas []string) ([][]byte, error) {
 	c.mu.Lock()
 	parts := make([]*stored, len(shas))
@@ -615,37 +705,69 @@ func (c *Client) Gather(ctx context.Context, shas []string) ([][]byte, error) {
 	}
 	c.mu.Unlock()
 	defer c.Free(shas...)
+	total := 0
+	for _, p := range parts {
+		total += p.size
+	}
+	all := make([]byte, total)
 	out := make([][]byte, len(shas))
+	for i, off := 0, 0; i < len(parts); i++ {
+		out[i] = all[off : off+parts[i].size]
+		off += parts[i].size
+	}
 	errs := make([]error, len(shas))
-	// One goroutine per node, fetching its parts in turn.
-	byNode := map[string][]int{}
-	var wg sync.WaitGroup
+	// fetch places part i if it is nowhere, and brings it back.
 	fetch := func(i int) {
 		for try := 0; ; try++ {
 			node, err := c.ensureOn(ctx, parts[i], "")
 			if err == nil {
-				out[i], err = c.fetchPart(ctx, node, parts[i])
+				err = c.fetchParts(ctx, node, parts[i:i+1], out[i:i+1])[0]
 			}
 			if err == nil || try == placeTries || ctx.Err() != nil || !errors.Is(err, ErrNodeLost) && !errors.Is(err, ErrNoData) {
 				errs[i] = err
 				return
 			}
 			if errors.Is(err, ErrNoData) { // the node restarted: the part is nowhere
-				c.mu.Lock()
-				if parts[i].node == node {
-					parts[i].node = ""
-				}
-				c.mu.Unlock()
+				c.unplace(node, []string{parts[i].sha})
 			}
 		}
 	}
+	// One goroutine per node, fetching its parts in one stream; those that fail, and those
+	// that are nowhere, one by one after.
+	byNode := map[string][]int{}
 	c.mu.Lock()
 	for i, p := range parts {
-		byNode[p.node] = append(byNode[p.node], i) // "" for parts nowhere: placed as they are fetched
+		node := ""
+		if c.placedLocked(p) {
+			node = p.node
+		}
+		byNode[node] = append(byNode[node], i)
 	}
 	c.mu.Unlock()
-	for _, list := range byNode {
+	var wg sync.WaitGroup
+	for node, list := range byNode {
 		wg.Go(func() {
+			if node != "" {
+				ps, outs := make([]*stored, len(list)), make([][]byte, len(list))
+				for k, i := range list {
+					ps[k], outs[k] = parts[i], out[i]
+				}
+				ferrs := c.fetchParts(ctx, node, ps, outs)
+				var again []int
+				for k, err := range ferrs {
+					switch {
+					case err == nil:
+					case ctx.Err() == nil && (errors.Is(err, ErrNodeLost) || errors.Is(err, ErrNoData)):
+						if errors.Is(err, ErrNoData) {
+							c.unplace(node, []string{ps[k].sha})
+						}
+						again = append(again, list[k])
+					default:
+						errs[list[k]] = err
+					}
+				}
+				list = again
+			}
 			for _, i := range list {
 				fetch(i)
 			}
@@ -656,6 +778,26 @@ func (c *Client) Gather(ctx context.Context, shas []string) ([][]byte, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Joined is the parts Gather brought back as one array: without a copy (see Gather), unless
+// they were not brought back by Gather.
+func Joined(parts [][]byte) []byte {
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	if len(parts) == 0 || cap(parts[0]) < total {
+		return bytes.Join(parts, nil)
+	}
+	joined := parts[0][:total]
+	for i, off := 0, 0; i < len(parts); i++ {
+		if len(parts[i]) > 0 && &joined[off] != &parts[i][0] {
+			return bytes.Join(parts, nil)
+		}
+		off += len(parts[i])
+	}
+	return joined
 }
 
 // Free lets go of parts kept on the nodes, once for each time it is named: a part that nothing
