@@ -3,9 +3,11 @@ package cluster
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -122,6 +124,25 @@ func startVictim(t *testing.T) (tc *testCluster, victim string, pid int) {
 	return tc, victim, tc.nodes[1].PIDs()[0]
 }
 
+// stop stops process pid (SIGSTOP), and returns once the kernel says it is stopped.
+func stop(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) > 0 && f[0] == "T" {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
 // A node killed during a map over scattered data loses its parts: they are sent again from the
 // client's copy to the other node, their tasks run there, and the map ends with every result,
 // equal to those of the parts. The node is stopped before the map (so that it surely has tasks
@@ -144,9 +165,7 @@ func TestMapOverDataNodeKilled(t *testing.T) {
 	if lost == 0 || lost == len(parts) {
 		t.Fatalf("parts on %v: want some on each node", placed)
 	}
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, pid)
 	killed := false
 	r, err := tc.client.Map(t.Context(), sumSpec(sha, placed), func(p MapProgress) {
 		if !killed {
@@ -160,7 +179,7 @@ func TestMapOverDataNodeKilled(t *testing.T) {
 	checkSums(t, r, sums(parts))
 	for i, task := range r.Tasks {
 		if task.Node == victim {
-			t.Errorf("task %d ran on the node killed", i)
+			t.Errorf("task %d ran on the node killed: %+v", i, task)
 		}
 	}
 	shas := make([]string, len(placed))
