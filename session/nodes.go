@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,13 +66,23 @@ func (v tableValue) Show() display.Bundle       { return v.t.Bundle() }
 func (v tableValue) Terminal(color bool) string { return v.t.Terminal(color) }
 
 func (s *Session) magicNodes(thread *starlark.Thread, args string) (starlark.Value, error) {
+	s.refreshNodes(thread)
 	return tableValue{"nodes", s.nodesTable()}, nil
+}
+
+// refreshNodes has the nodes say how they are now (the data they keep, say), waiting a
+// quarter of a second at most.
+func (s *Session) refreshNodes(thread *starlark.Thread) {
+	ctx, cancel := context.WithTimeout(threadContext(thread), 250*time.Millisecond)
+	defer cancel()
+	s.client.Refresh(ctx)
 }
 
 func (s *Session) builtinNodes(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
+	s.refreshNodes(thread)
 	return tableValue{"nodes", s.nodesTable()}, nil
 }
 

@@ -328,7 +328,7 @@ func (s *Session) builtinGather(thread *starlark.Thread, b *starlark.Builtin, ar
 		return nil, dataError(b.Name(), err)
 	}
 	n, rest := d.rows()
-	a, err := array.FromBytes(d.dtype, bytes.Join(parts, nil), append([]int{n}, rest...)...)
+	a, err := array.FromBytes(d.dtype, cluster.Joined(parts), append([]int{n}, rest...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
