@@ -62,17 +62,18 @@ type lineage struct {
 	keep     int
 }
 
-// Scatter keeps each of parts on a node, where it stays until Free: the parts go to the ready
-// nodes with the most room (a node keeps data up to its memory limit), each to one node,
-// shipped in chunks as modules are, and only to a node that does not hold it already. A part
-// is addressed by its SHA-256, as a module is, and a map over parts (MapSpec.Data) runs each
-// task on the node that holds its part, sending none of its bytes. align is the alignment a
-// call gives a part in an instance's memory (its elements' size).
+// Scatter keeps each of parts on a node, where it stays until Free: each part goes to one
+// ready node, the one holding least of the client's data among those with room for it (a node
+// keeps data up to its memory limit, all clients' together), shipped in chunks as modules are,
+// and only to a node that does not hold it already. A part is addressed by its SHA-256, as a
+// module is: the same bytes scattered twice are kept once. A map over parts (MapSpec.Data) runs
+// each task on the node that holds its part, sending none of its bytes. align is the alignment
+// a call gives a part in an instance's memory (its elements' size).
 //
 // The client keeps parts (not a copy of their bytes: they must not change until freed), and
 // sends a part again to another node when its node is lost. It returns where each part went, in
-// order, or the first error: ErrNoNodes, an error wrapping ErrDataLimit when no node has room
-// for a part, or a node's failure. Parts already sent stay until freed.
+// order, or the first error — ErrNoNodes, an error wrapping ErrDataLimit when no node has room
+// for a part, or a node's failure — after letting go of the parts.
 func (c *Client) Scatter(ctx context.Context, parts [][]byte, align int) ([]DataPart, error) {
 	if align < 0 || align > wire.MaxAlign || align&(align-1) != 0 {
 		return nil, fmt.Errorf("cluster: scatter: alignment %d is not a power of two up to %d", align, wire.MaxAlign)
@@ -380,7 +381,7 @@ func (c *Client) ensureOn(ctx context.Context, p *stored, node string) (string, 
 		}
 		if p.data == nil && p.from == nil {
 			c.mu.Unlock()
-			return "", fmt.Errorf("%w: part %.12s was lost with node %s, and this client has no copy of it", ErrNoData, p.sha, p.node)
+			return "", fmt.Errorf("%w: part %.12s was lost with its node, and this client has no copy of it", ErrNoData, p.sha)
 		}
 		done := make(chan struct{})
 		p.placing = done

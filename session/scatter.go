@@ -230,6 +230,7 @@ func (s *Session) builtinScatter(thread *starlark.Thread, b *starlark.Builtin, a
 	if s.client == nil {
 		return nil, fmt.Errorf("%s: no cluster", b.Name())
 	}
+	s.waitLocalNodes(threadContext(thread)) // the parts spread over the nodes the session starts
 	k := 0
 	if partsV == starlark.None {
 		for _, n := range s.client.Nodes() {
