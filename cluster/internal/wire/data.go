@@ -26,11 +26,11 @@ import (
 //	            header HdrError, none and the Error in JSON in that header.
 //	op "free"   the client no longer needs the part: the node drops it once no client does.
 //
-// A batch names the parts its calls take (BatchHeader.Data): the node's supervisor puts their
-// bytes in the message it hands its worker, as if the client had sent them, so no byte of a
-// part crosses the hub for a call. With BatchHeader.Keep, the supervisor keeps the array a call
-// left in argument Keep as a part of its own, and answers its SHA-256 and size
-// (BatchReplyHeader.Kept) instead of its bytes.
+// A batch names the parts its calls take (BatchHeader.Data), so no byte of a part crosses the
+// hub for a call: the node's supervisor hands its worker each part once (FrameData), and the
+// worker passes it to the calls that name it as if the client had sent it, read-only. With
+// BatchHeader.Keep, the supervisor keeps the array a call left in argument Keep as a part of its
+// own, and answers its SHA-256 and size (BatchReplyHeader.Kept) instead of its bytes.
 const (
 	HdrClient = "Rain-Client" // the client a part is kept for
 	HdrLength = "Rain-Length" // of a get: how many bytes

@@ -129,20 +129,6 @@ func FuzzReadBatch(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(again, want) || !bytes.Equal(args2, args) || !reflect.DeepEqual(bufs2, bufs) {
 			t.Fatalf("%+v encoded and read: %+v, %v", h, again, err)
 		}
-		// The same message in pieces, as a supervisor hands its worker a batch with data: each
-		// array cut in two.
-		var pbufs [][]wire.PieceBuffer
-		for _, bs := range bufs {
-			var pb []wire.PieceBuffer
-			for _, b := range bs {
-				half := len(b.Data) / 2
-				pb = append(pb, wire.PieceBuffer{Arg: b.Arg, Align: b.Align, Data: [][]byte{b.Data[:half], b.Data[half:]}})
-			}
-			pbufs = append(pbufs, pb)
-		}
-		if pieces := bytes.Join(wire.BatchPieces(h, args, pbufs), nil); !bytes.Equal(pieces, req) {
-			t.Fatalf("%+v in pieces: %q, want %q", h, pieces, req)
-		}
 	})
 }
 

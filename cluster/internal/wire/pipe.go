@@ -14,7 +14,10 @@ import (
 //	supervisor → worker   FrameLoad (SHA-256 of a module in the cache dir),
 //	                      FrameCall (a call as the client sent it, see call.go),
 //	                      FrameBatch (a batch message as the client sent it, see batch.go),
-//	                      FrameBatches (batch messages, each behind its 4-byte length)
+//	                      FrameBatches (batch messages, each behind its 4-byte length),
+//	                      FrameData (a part of data the node keeps, see data.go: its SHA-256
+//	                      in hex, then its bytes; no answer), FrameFree (a part's SHA-256:
+//	                      drop it; no answer)
 //	worker → supervisor   FrameHello (the wire version, first), FrameLoaded (LoadReply),
 //	                      FrameStdout, FrameStderr (raw WASI output, one frame per write),
 //	                      FrameResult (a call's reply, sent on as is),
@@ -38,6 +41,9 @@ const (
 	FrameBatchResults byte = 'g'
 
 	FrameTiers byte = 't'
+
+	FrameData byte = 'D'
+	FrameFree byte = 'F'
 )
 
 // ErrBadFrame is a frame that cannot be: the other side does not speak this protocol.
@@ -48,7 +54,8 @@ var ErrBadFrame = errors.New("cluster: bad frame")
 const maxFrame = 65 << 20
 
 // MaxDataFrame bounds the frames of a supervisor and its worker once they know each other (the
-// worker said hello): a batch with a part the node keeps (MaxPart) put in, and its answer.
+// worker said hello): a part the node keeps (MaxPart, FrameData), and the answer to a batch
+// that left an output as large.
 const MaxDataFrame = maxFrame + MaxPart
 
 // FrameWriter writes frames to an io.Writer, one at a time: it may be shared.
