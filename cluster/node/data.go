@@ -223,30 +223,30 @@ func (s *store) owners() []string {
 }
 
 // gone notes whether client answered (alive) or not, and drops its hold on every part once
-// it has not answered for after.
-func (s *store) gone(client string, alive bool, after time.Duration) int {
+// it has not answered for after; it returns the parts it dropped.
+func (s *store) gone(client string, alive bool, after time.Duration) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if alive {
 		delete(s.missing, client)
-		return 0
+		return nil
 	}
 	since, ok := s.missing[client]
 	if !ok {
 		s.missing[client] = time.Now()
-		return 0
+		return nil
 	}
 	if time.Since(since) < after {
-		return 0
+		return nil
 	}
 	delete(s.missing, client)
-	dropped := 0
+	var dropped []string
 	for sha, h := range s.parts {
 		if h.owners[client] {
 			delete(h.owners, client)
 			if len(h.owners) == 0 {
 				s.dropLocked(sha)
-				dropped++
+				dropped = append(dropped, sha)
 			}
 		}
 	}
@@ -290,6 +290,7 @@ func (n *supervisor) onData(m *nats.Msg) {
 		}
 	case "free":
 		if n.data.free(d.SHA, d.Client) {
+			n.dropParts([]string{d.SHA})
 			n.publishStatus()
 		}
 		n.respond(m, wire.LoadReply{V: wire.Version})
@@ -319,72 +320,102 @@ func (n *supervisor) collect(done <-chan struct{}) {
 			if err != nil && !errors.Is(err, nats.ErrNoResponders) {
 				continue // the hub, not the client, may be away: no news
 			}
-			if k := n.data.gone(c, err == nil, wire.HubTimeout); k > 0 {
-				n.log.Printf("client %s has gone: dropped %d parts of its data", c, k)
+			if dropped := n.data.gone(c, err == nil, wire.HubTimeout); len(dropped) > 0 {
+				n.log.Printf("client %s has gone: dropped %d parts of its data", c, len(dropped))
+				n.dropParts(dropped)
 				n.publishStatus()
 			}
 		}
 	}
 }
 
-// dataBatch is a batch that names data the node keeps, as the supervisor hands it to its
-// worker: with the data put in.
+// dataBatch is a batch that names data the node keeps, as the supervisor runs it.
 type dataBatch struct {
-	h      wire.BatchHeader
-	pieces [][]byte // the message for the worker (see wire.BatchPieces)
-	parts  [][]int  // each call's arguments that take a part: what the call leaves there stays here
-	outs   [][]byte // with Keep, each call's array of that argument as the call got it
+	h    wire.BatchHeader
+	outs [][]byte // with Keep, each call's array of that argument as the call got it
 }
 
-// dataBatch puts into a batch message the data its calls take: the parts it names, and the
-// zeros of outputs. A part the node does not hold fails the whole message with ErrNoData (the
-// client sends it again, and the calls with it).
-func (n *supervisor) dataBatch(msg []byte) (*dataBatch, error) {
-	h, args, bufs, err := wire.ReadBatch(msg)
+// dataBatch reads a batch that names data, and hands its worker the parts it names that the
+// worker lacks (see giveParts). A part the node does not hold fails the whole message with
+// ErrNoData: the client sends it again, and the calls with it.
+func (n *supervisor) dataBatch(wp *workerProc, msg []byte) (*dataBatch, error) {
+	h, _, bufs, err := wire.ReadBatch(msg)
 	if err == nil {
 		err = wire.CheckRefs(h)
 	}
 	if err != nil {
 		return nil, err
 	}
-	d := &dataBatch{h: h, parts: make([][]int, h.N)}
-	pbufs := make([][]wire.PieceBuffer, h.N)
-	for i, bs := range bufs {
-		for _, b := range bs {
-			pbufs[i] = append(pbufs[i], wire.PieceBuffer{Arg: b.Arg, Align: b.Align, Data: [][]byte{b.Data}})
-		}
-	}
+	var shas []string
 	for _, r := range h.Data {
-		if r.SHA == "" {
-			pbufs[r.I] = append(pbufs[r.I], wire.PieceBuffer{Arg: r.Arg, Align: r.Align, Data: [][]byte{make([]byte, r.Zeros)}})
-			continue
+		if r.SHA != "" && !slices.Contains(shas, r.SHA) {
+			shas = append(shas, r.SHA)
 		}
-		p, ok := n.data.get(r.SHA)
-		if !ok {
-			return nil, fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, r.SHA[:12], n.o.settings.ID)
-		}
-		d.parts[r.I] = append(d.parts[r.I], r.Arg)
-		pbufs[r.I] = append(pbufs[r.I], wire.PieceBuffer{Arg: r.Arg, Align: r.Align, Data: p.chunks})
 	}
+	if err := n.giveParts(wp, shas); err != nil {
+		return nil, err
+	}
+	d := &dataBatch{h: h}
 	if h.Keep != nil {
 		d.outs = make([][]byte, h.N)
-		for i, bs := range pbufs {
+		for i, bs := range bufs {
 			for _, b := range bs {
-				if b.Arg == *h.Keep && len(b.Data) == 1 { // an array the message carried, or zeros
-					d.outs[i] = b.Data[0]
+				if b.Arg == *h.Keep {
+					d.outs[i] = b.Data
 				}
 			}
 		}
+		for _, r := range h.Data {
+			if r.Arg == *h.Keep && r.SHA == "" {
+				d.outs[r.I] = make([]byte, r.Zeros)
+			}
+		}
 	}
-	w := h
-	w.Data, w.Keep, w.Client = nil, nil, ""
-	d.pieces = wire.BatchPieces(w, args, pbufs)
 	return d, nil
 }
 
-// dataAnswer is the worker's answer to a data batch as the client gets it: what calls left in
-// the parts they took stays here (the parts do not change), and with Keep, the array each call
-// left in that argument is kept as a part, named in the answer instead of sent.
+// giveParts hands the worker the parts it lacks of shas (wire.FrameData), each once in the
+// worker's life: a batch that names them then takes them from the worker's memory, and no part
+// crosses the pipe twice. The worker keeps them until the node drops them (see dropParts).
+func (n *supervisor) giveParts(wp *workerProc, shas []string) error {
+	n.partsMu.Lock()
+	defer n.partsMu.Unlock()
+	for _, sha := range shas {
+		if n.inWorker[sha] {
+			continue
+		}
+		p, ok := n.data.get(sha)
+		if !ok {
+			return fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, sha[:12], n.o.settings.ID)
+		}
+		if err := wp.fw.WritePieces(wire.FrameData, append([][]byte{[]byte(sha)}, p.chunks...)); err != nil {
+			return fmt.Errorf("%w: %v", wire.ErrNodeLost, err)
+		}
+		n.inWorker[sha] = true
+	}
+	return nil
+}
+
+// dropParts tells the worker to drop parts the node no longer keeps (wire.FrameFree).
+func (n *supervisor) dropParts(shas []string) {
+	n.mu.Lock()
+	wp := n.worker
+	n.mu.Unlock()
+	n.partsMu.Lock()
+	defer n.partsMu.Unlock()
+	for _, sha := range shas {
+		if n.inWorker[sha] {
+			delete(n.inWorker, sha)
+			if wp != nil {
+				wp.fw.Write(wire.FrameFree, []byte(sha))
+			}
+		}
+	}
+}
+
+// dataAnswer is the worker's answer to a data batch as the client gets it: with Keep, the
+// array each call left in that argument is kept as a part, named in the answer instead of sent.
+// (The worker passes parts read-only: what a call does to its copy of a part never comes back.)
 func (n *supervisor) dataAnswer(d *dataBatch, answer []byte) []byte {
 	h := d.h
 	a, err := wire.ReadBatchAnswer(answer, h.N)
@@ -401,7 +432,7 @@ func (n *supervisor) dataAnswer(d *dataBatch, answer []byte) []byte {
 	for i := range h.N {
 		finished[i] = a.Finished(i)
 		for _, b := range a.Buffers(i) {
-			if !slices.Contains(d.parts[i], b.Arg) && (h.Keep == nil || b.Arg != *h.Keep) {
+			if h.Keep == nil || b.Arg != *h.Keep {
 				changed[i] = append(changed[i], b)
 			}
 		}

@@ -110,13 +110,13 @@ func TestStoreGone(t *testing.T) {
 	if got := s.owners(); len(got) != 1 || got[0] != "c1" {
 		t.Fatalf("owners %v", got)
 	}
-	if s.gone("c1", false, time.Hour) != 0 || s.gone("c1", false, time.Hour) != 0 {
+	if s.gone("c1", false, time.Hour) != nil || s.gone("c1", false, time.Hour) != nil {
 		t.Fatal("dropped before the timeout")
 	}
-	if s.gone("c1", true, 0) != 0 || s.gone("c1", false, 0) != 0 {
+	if s.gone("c1", true, 0) != nil || s.gone("c1", false, 0) != nil {
 		t.Fatal("dropped at the first silence after an answer")
 	}
-	if s.gone("c1", false, 0) != 1 || s.used != 0 {
+	if got := s.gone("c1", false, 0); len(got) != 1 || got[0] != shaOf(data) || s.used != 0 {
 		t.Fatalf("not dropped after the timeout: %d bytes used", s.used)
 	}
 }

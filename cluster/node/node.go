@@ -63,6 +63,7 @@ func Run(ctx context.Context, opts ...Option) error {
 		cancelled: map[string]time.Time{},
 		parts:     map[string]*partial{},
 		data:      newStore(int64(o.settings.MemoryLimit)),
+		inWorker:  map[string]bool{},
 	}
 	if err := bind(o.settings.CPU); err != nil {
 		n.log.Print(err)
@@ -144,10 +145,14 @@ type supervisor struct {
 	cancelled map[string]time.Time
 	parts     map[string]*partial // by SHA-256 and transfer
 	data      *store              // the data kept for clients (see data.go)
-	tiers     []wire.Tier         // the current worker's last wire.FrameTiers
-	queued    int
-	done      int
-	restarts  int
+	// partsMu guards inWorker, the parts the current worker was given (wire.FrameData), and
+	// orders the frames that give and drop them.
+	partsMu  sync.Mutex
+	inWorker map[string]bool
+	tiers    []wire.Tier // the current worker's last wire.FrameTiers
+	queued   int
+	done     int
+	restarts int
 }
 
 // item is one job for the runner: a call, or the instantiation of a module.
@@ -516,6 +521,9 @@ func (n *supervisor) run(ctx context.Context) error {
 		n.tiers = nil
 		n.restarts++
 		n.mu.Unlock()
+		n.partsMu.Lock()
+		clear(n.inWorker) // a new worker is given the parts it needs again
+		n.partsMu.Unlock()
 		code := old.cmd.ProcessState.ExitCode()
 		switch {
 		case old.killed.Load():

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -43,14 +44,14 @@ func (n *supervisor) runBatch(wp *workerProc, it *item) {
 	var err error
 	var d *dataBatch
 	if it.data {
-		if d, err = n.dataBatch(it.batch); err != nil {
+		if d, err = n.dataBatch(wp, it.batch); err != nil && !errors.Is(err, wire.ErrNodeLost) {
 			if it.reply != "" {
 				n.nc.Publish(it.reply, wire.BatchFailure(it.call.Task, err))
 			}
 			return
 		}
-		err = wp.fw.WritePieces(wire.FrameBatch, d.pieces)
-	} else {
+	}
+	if err == nil {
 		err = wp.fw.Write(wire.FrameBatch, it.batch)
 	}
 	if err == nil {
