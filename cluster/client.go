@@ -37,6 +37,7 @@ type Client struct {
 	modules map[string]*wasm.Module // by SHA-256: shipped to every node
 	order   []string                // modules in load order
 	parts   map[string]*stored      // data kept on the nodes, by SHA-256 (see Scatter)
+	inbound chan struct{}           // a token for each chunk on its way back (see dataInbound)
 	pending map[string]*pending
 	changed chan struct{} // closed and replaced whenever a node changes
 	seq     uint64
@@ -200,6 +201,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 		c.Close()
 		return nil, fmt.Errorf("cluster: connect: %w", err)
 	}
+	c.inbound = make(chan struct{}, max(1, dataInbound/c.dataChunkSize()))
 	go c.monitor()
 	return c, nil
 }

@@ -416,14 +416,20 @@ func (c *Client) ensureOn(ctx context.Context, p *stored, node string) (string, 
 	}
 }
 
-// dataWindow is how many chunks of a part are on their way to or from a node at once.
-const dataWindow = 4
+// dataWindow is how many chunks of parts are on their way to or from a node at once.
+const dataWindow = 8
 
-// dataChunkSize is the size of the chunks parts travel in: 4 MiB, or less under a hub that
-// carries less (room is left for the headers).
+// dataInbound bounds the bytes of the chunks on their way back to the client from all its
+// nodes at once (see Gather). The hub holds what a client has not read yet up to its max
+// pending, 64 MiB by default, past which it drops the client as a slow consumer: many nodes
+// answering with full windows at once would pass it.
+const dataInbound = 16 << 20
+
+// dataChunkSize is the size of the chunks parts travel in: 1 MiB, or less under a hub that
+// carries less (room is left for the headers). Larger chunks were no faster on loopback.
 func (c *Client) dataChunkSize() int {
 	limit := int(c.nc.MaxPayload())
-	return max(1, min(4<<20, limit-min(4096, limit/4)))
+	return max(1, min(1<<20, limit-min(4096, limit/4)))
 }
 
 // dataMsg is a data message to node about part p.
@@ -622,6 +628,31 @@ func (c *Client) sendChunks(ctx context.Context, node, inc string, parts []*stor
 	}
 }
 
+// errWindowFirst says that the answers already asked for must come first.
+var errWindowFirst = errors.New("cluster: take an answer first")
+
+// inboundToken takes one of the client's tokens for a chunk on its way back (see dataInbound).
+// With others of its own on their way (pending), it gives errWindowFirst rather than wait
+// for a token while holding them.
+func (c *Client) inboundToken(ctx context.Context, pending bool) error {
+	select {
+	case c.inbound <- struct{}{}:
+		return nil
+	default:
+	}
+	if pending {
+		return errWindowFirst
+	}
+	select {
+	case c.inbound <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
+	case <-c.done:
+		return ErrClosed
+	}
+}
+
 // fetchParts brings the bytes of parts back from node into outs (outs[i] for parts[i]), the
 // chunks of one part after another, dataWindow chunks on their way at a time, and returns each
 // part's error.
@@ -636,6 +667,7 @@ func (c *Client) fetchParts(ctx context.Context, node string, parts []*stored, o
 	defer func() {
 		for _, g := range window {
 			c.forget(g.r)
+			<-c.inbound
 		}
 	}()
 	take := func() {
@@ -643,6 +675,7 @@ func (c *Client) fetchParts(ctx context.Context, node string, parts []*stored, o
 		window = window[1:]
 		p := parts[g.i]
 		raw, hdr, err := c.wait(ctx, node, g.r)
+		<-c.inbound
 		var data []byte
 		if err == nil {
 			if data, err = wire.ReadGet(raw, hdr); err != nil {
@@ -663,7 +696,17 @@ func (c *Client) fetchParts(ctx context.Context, node string, parts []*stored, o
 			m := c.dataMsg(node, "get", p)
 			m.Header.Set(wire.HdrOffset, strconv.Itoa(off))
 			m.Header.Set(wire.HdrLength, strconv.Itoa(min(chunk, p.size-off)))
-			r, err := c.publishData(node, "", m)
+			err := c.inboundToken(ctx, len(window) > 0)
+			if errors.Is(err, errWindowFirst) {
+				take() // the window's oldest answer first: it frees a token
+				err = c.inboundToken(ctx, false)
+			}
+			var r *dataRequest
+			if err == nil {
+				if r, err = c.publishData(node, "", m); err != nil {
+					<-c.inbound
+				}
+			}
 			if err != nil {
 				for k := i; k < len(parts); k++ {
 					if errs[k] == nil {
