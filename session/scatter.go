@@ -262,11 +262,9 @@ func (s *Session) builtinScatter(thread *starlark.Thread, b *starlark.Builtin, a
 	rest := a.Shape()[1:]
 	parts := make([][]byte, k)
 	shapes := make([][]int, k)
-	for i, lo := range splitRows(a.Len(), k) {
-		hi := a.Len()
-		if i+1 < k {
-			hi = splitRows(a.Len(), k)[i+1]
-		}
+	starts := append(splitRows(a.Len(), k), a.Len())
+	for i := range k {
+		lo, hi := starts[i], starts[i+1]
 		parts[i] = data[lo*row : hi*row : hi*row]
 		shapes[i] = append([]int{hi - lo}, rest...)
 	}
