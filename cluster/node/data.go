@@ -25,9 +25,6 @@ import (
 // of parts and of parts on their way in (0: no limit).
 type store struct {
 	limit int64
-	// busy, if not nil, is told when parts begin to arrive (true) and when none is arriving
-	// any more (false), under the store's lock.
-	busy func(bool)
 
 	mu       sync.Mutex
 	parts    map[string]*held     // by SHA-256
@@ -163,14 +160,6 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
 	key := d.SHA + "/" + d.Transfer
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.busy != nil {
-		before := len(s.incoming)
-		defer func() {
-			if after := len(s.incoming); (before == 0) != (after == 0) {
-				s.busy(after > 0)
-			}
-		}()
-	}
 	in := s.incoming[key]
 	if d.Off == 0 {
 		if in != nil { // the sender began again

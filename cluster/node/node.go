@@ -43,8 +43,7 @@ func Run(ctx context.Context, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	procs := os.Getenv("GOMAXPROCS") == ""
-	if procs {
+	if os.Getenv("GOMAXPROCS") == "" {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	}
 	moduleDir := filepath.Join(o.settings.CacheDir, "modules")
@@ -65,9 +64,6 @@ func Run(ctx context.Context, opts ...Option) error {
 		parts:     map[string]*partial{},
 		data:      newStore(int64(o.settings.MemoryLimit)),
 		inWorker:  map[string]bool{},
-	}
-	if procs && runtime.NumCPU() > 1 {
-		n.data.busy = n.dataProcs
 	}
 	if err := bind(o.settings.CPU); err != nil {
 		n.log.Print(err)
@@ -113,18 +109,6 @@ func Run(ctx context.Context, opts ...Option) error {
 	return err
 }
 
-// dataProcs gives the supervisor one P more while parts arrive (on), so that the connection
-// reads the next chunk while the last one is checked (its SHA-256, about 1 GB/s a core): with
-// one P, each waited for the other. Calls, which a P more would only slow, do not run then.
-func (n *supervisor) dataProcs(on bool) {
-	if on {
-		n.procs = runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
-	} else if n.procs > 0 {
-		runtime.GOMAXPROCS(n.procs)
-		n.procs = 0
-	}
-}
-
 // workerStartTimeout bounds the time a worker takes to say hello.
 const workerStartTimeout = 10 * time.Second
 
@@ -165,7 +149,6 @@ type supervisor struct {
 	// orders the frames that give and drop them.
 	partsMu  sync.Mutex
 	inWorker map[string]bool
-	procs    int         // GOMAXPROCS before parts began to arrive (see dataProcs), guarded by data's lock
 	tiers    []wire.Tier // the current worker's last wire.FrameTiers
 	queued   int
 	done     int
