@@ -33,6 +33,7 @@ examples:
 bench: build
 	RAIN=$(CURDIR)/$(RAIN) bench/kernel/run
 	RAIN=$(CURDIR)/$(RAIN) bench/cluster/run
+	RAIN=$(CURDIR)/$(RAIN) bench/data/run
 	$(GO) run ./bench/grain -reps 3
 	bench/wasm/run -reps 3
 	$(GO) test ./session -run '^$$' -bench CellBuild -benchtime 5x

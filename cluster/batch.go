@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
@@ -24,7 +25,16 @@ type BatchCall struct {
 	Node    string // optional: run on this node ID; empty means least-loaded
 
 	solo bool // run in a frame of its own on the node (wire.BatchHeader.Solo)
+	// data, if not nil, are the arrays the node has that each call takes (wire.DataRef, I
+	// ignored), and dataSizes their bytes, by which messages are cut as by arrays'.
+	data      [][]wire.DataRef
+	dataSizes []int
+	keep      *int     // the argument whose array the node keeps (wire.BatchHeader.Keep)
+	traffic   *traffic // if not nil, counts the bytes of the messages and their answers
 }
+
+// traffic counts the bytes of a map's messages to its nodes, and of their answers.
+type traffic struct{ sent, received atomic.Int64 }
 
 // CallBatch runs b.Func once per argument tuple on one node (b.Node, or the least-loaded ready
 // node), in order, and returns one Result per tuple, in input order. The calls travel in
@@ -73,10 +83,11 @@ var batchScratch sync.Pool
 // reached the point of sending; got is never called otherwise. A map decodes each answer
 // straight into its own results, with no array of them per chunk.
 //
-// sent, if not nil, is told the tasks of the batch's messages once they are sent to their node:
-// a map may then steal them while they wait in the node's queue (Client.steal). If ctx ends
-// with the cause errStolen, the node has dropped them already and is not told to cancel.
-func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent func(tasks []string),
+// sent, if not nil, is told the node's incarnation and the tasks of the batch's messages once
+// they are sent to their node: a map may then steal them while they wait in the node's queue
+// (Client.steal). If ctx ends with the cause errStolen, the node has dropped them already and is
+// not told to cancel.
+func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent func(inc string, tasks []string),
 	got func(lo int, rs []Result)) (bool, error) {
 	n := len(b.Args)
 	arity := 0
@@ -91,6 +102,9 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	if b.Buffers != nil && len(b.Buffers) != n {
 		return false, fmt.Errorf("cluster: batch: arrays for %d calls, arguments for %d", len(b.Buffers), n)
 	}
+	if b.data != nil && (len(b.data) != n || len(b.dataSizes) != n) {
+		return false, fmt.Errorf("cluster: batch: data for %d calls, arguments for %d", len(b.data), n)
+	}
 	if n == 0 {
 		return true, nil
 	}
@@ -99,9 +113,9 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 	budget := max(1, min(wire.MaxBatchBytes, limit-batchOverhead))
 	per := min(wire.MaxBatchItems, max(1, budget/(8*max(arity, 1))))
 	var bounds []int // with arrays, where each message begins, and n
-	if b.Buffers != nil {
+	if b.Buffers != nil || b.data != nil {
 		var err error
-		if bounds, err = split(b.Func, arity, per, budget, limit, b.Buffers); err != nil {
+		if bounds, err = split(b.Func, arity, per, budget, limit, b.Buffers, b.dataSizes); err != nil {
 			return false, err
 		}
 	}
@@ -146,7 +160,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 		submitted time.Time
 	}
 	msgs := make([]*message, 0, (n+per-1)/per)
-	node := s.info.ID
+	node, inc := s.info.ID, s.inc
 	for k, lo := 0, 0; lo < n; k++ {
 		hi := min(lo+per, n)
 		if bounds != nil {
@@ -178,8 +192,20 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 		if b.Buffers != nil {
 			bufs = b.Buffers[m.lo:m.hi]
 		}
-		req, body := wire.PackBatchRequest(wire.BatchHeader{V: wire.Version, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
-			N: m.hi - m.lo, Arity: arity}, bufs)
+		h := wire.BatchHeader{V: wire.Version, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
+			N: m.hi - m.lo, Arity: arity, Keep: b.keep}
+		if b.data != nil {
+			for i := m.lo; i < m.hi; i++ {
+				for _, r := range b.data[i] {
+					r.I = i - m.lo
+					h.Data = append(h.Data, r)
+				}
+			}
+		}
+		if b.keep != nil {
+			h.Client = c.id
+		}
+		req, body := wire.PackBatchRequest(h, bufs)
 		k := 0
 		for _, a := range b.Args[m.lo:m.hi] {
 			for _, v := range a {
@@ -191,13 +217,16 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 		if err := c.nc.PublishRequest(wire.NodeSubject(node, "batch"), c.inbox+"."+m.task, req); err != nil {
 			return false, fmt.Errorf("cluster: batch: %w", err)
 		}
+		if b.traffic != nil {
+			b.traffic.sent.Add(int64(len(req)))
+		}
 	}
 	if sent != nil {
 		tasks := make([]string, len(msgs))
 		for k, m := range msgs {
 			tasks[k] = m.task
 		}
-		sent(tasks)
+		sent(inc, tasks)
 	}
 	var failed error // a message that failed for a reason that is not the node's death
 	fail := func(m *message, err error) {
@@ -214,6 +243,9 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 		select {
 		case out := <-m.p.result:
 			received := time.Now()
+			if b.traffic != nil {
+				b.traffic.received.Add(int64(len(out.raw)))
+			}
 			if out.err != nil {
 				fail(m, &RemoteError{Node: node, Func: b.Func, Err: out.err})
 				continue
@@ -263,9 +295,14 @@ func decodeBatch(msg []byte, n int, res []Result, node, fn string) error {
 			Tier: a.Tier, Started: wire.Time(started), Finished: wire.Time(finished)}
 		started = finished
 	}
+	for _, k := range a.Kept {
+		if k.I >= 0 && k.I < n && wire.ValidSHA(k.SHA) {
+			res[k.I].Kept = &DataPart{SHA256: k.SHA, Size: k.Size, Node: node}
+		}
+	}
 	for _, e := range a.Errs {
 		if e.I >= 0 && e.I < n {
-			res[e.I].Values, res[e.I].Buffers = nil, nil
+			res[e.I].Values, res[e.I].Buffers, res[e.I].Kept = nil, nil, nil
 			res[e.I].Err = &RemoteError{Node: node, Func: fn, Err: wire.DecodeError(e.Err)}
 		}
 	}
@@ -279,17 +316,22 @@ const batchOverhead = 4096
 // split cuts calls with arrays into messages of at most per calls and budget bytes of
 // arguments and arrays (a call larger than that goes alone), and returns where each message
 // begins, then the number of calls. A call too large for the hub's max payload, limit, fails
-// them all.
-func split(fn string, arity, per, budget, limit int, bufs [][]wasm.Buffer) ([]int, error) {
+// them all. data, if not nil, are the bytes of each call's arrays that the node has: they count
+// toward the budget (the node puts them in the message its worker gets), not toward the limit.
+func split(fn string, arity, per, budget, limit int, bufs [][]wasm.Buffer, data []int) ([]int, error) {
 	bounds := []int{0}
 	size, calls := 0, 0
-	for i, bs := range bufs {
+	n := max(len(bufs), len(data))
+	for i := range n {
 		s := 8 * arity
-		if len(bs) > 0 {
-			s += wire.BuffersSize(bs)
+		if bufs != nil && len(bufs[i]) > 0 {
+			s += wire.BuffersSize(bufs[i])
 		}
 		if s+batchOverhead > limit {
 			return nil, tooLarge(fmt.Sprintf("%s (call %d of the batch)", fn, i), s+batchOverhead, limit)
+		}
+		if data != nil {
+			s += data[i]
 		}
 		if calls > 0 && (calls == per || size+s > budget) {
 			bounds = append(bounds, i)
@@ -298,5 +340,5 @@ func split(fn string, arity, per, budget, limit int, bufs [][]wasm.Buffer) ([]in
 		size += s
 		calls++
 	}
-	return append(bounds, len(bufs)), nil
+	return append(bounds, n), nil
 }

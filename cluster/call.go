@@ -26,6 +26,12 @@ type NodeInfo struct {
 	// whether the compiled code came from the node's cache, and when it became callable and
 	// compiled (Loaded is read from the node's clock). It is as fresh as the node's last status.
 	Tiers map[string]wasm.ModuleTier
+	// Data is the bytes of the parts of arrays the node keeps, for all clients (see Scatter),
+	// DataParts how many they are, and DataLimit the most it keeps: its memory limit, 0 for
+	// none. They are as fresh as the node's last status.
+	Data      int64
+	DataParts int
+	DataLimit int64
 }
 
 // Export names an exported function of a module the client loaded: what a Call, a BatchCall
@@ -70,6 +76,9 @@ type Result struct {
 	// Retries is how many times a map ran the task again (after traps or lost nodes) before
 	// this result; 0 for Call and CallBatch.
 	Retries int
+	// Kept is the output a map with Keep left on the task's node, held by the client until
+	// Free; nil otherwise.
+	Kept *DataPart
 }
 
 // Buffer is the bytes the call left in its array for argument arg, if the call changed them

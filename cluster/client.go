@@ -36,6 +36,8 @@ type Client struct {
 	nodes   map[string]*nodeState
 	modules map[string]*wasm.Module // by SHA-256: shipped to every node
 	order   []string                // modules in load order
+	parts   map[string]*stored      // data kept on the nodes, by SHA-256 (see Scatter)
+	inbound chan struct{}           // a token for each chunk on its way back (see dataInbound)
 	pending map[string]*pending
 	changed chan struct{} // closed and replaced whenever a node changes
 	seq     uint64
@@ -143,7 +145,8 @@ type pending struct {
 
 type outcome struct {
 	rep *wire.Reply
-	raw []byte // a batch answer
+	raw []byte      // a batch answer, or an answer to a data message
+	hdr nats.Header // the headers of raw's message
 	err error
 }
 
@@ -174,7 +177,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	c := &Client{
 		nc: nc, o: o, url: url, id: wire.RandomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
 		ctx: bg, stop: stop,
-		nodes: map[string]*nodeState{}, modules: map[string]*wasm.Module{},
+		nodes: map[string]*nodeState{}, modules: map[string]*wasm.Module{}, parts: map[string]*stored{},
 		pending: map[string]*pending{}, changed: make(chan struct{}),
 		watches: map[uint64]context.CancelCauseFunc{},
 	}
@@ -187,6 +190,9 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	}
 	if err == nil {
 		_, err = nc.Subscribe(wire.SubjStatus, c.onStatus)
+	}
+	if err == nil { // nodes that keep data for the client ask whether it is still there
+		_, err = nc.Subscribe(wire.ClientSubject(c.id, "alive"), func(m *nats.Msg) { m.Respond(nil) })
 	}
 	if err == nil {
 		_, err = nc.Subscribe(wire.SubjWatch, c.onWatch)
@@ -204,11 +210,13 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 		c.Close()
 		return nil, fmt.Errorf("cluster: connect: %w", err)
 	}
+	c.inbound = make(chan struct{}, max(1, dataInbound/c.dataChunkSize()))
 	go c.monitor()
 	return c, nil
 }
 
-// Close disconnects; calls in flight fail with ErrClosed.
+// Close disconnects; calls in flight fail with ErrClosed, and the nodes drop the data the
+// client kept on them.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -217,6 +225,7 @@ func (c *Client) Close() error {
 	}
 	c.closed = true
 	close(c.done)
+	c.freeAllLocked()
 	if c.hubTimer != nil {
 		c.hubTimer.Stop()
 	}
@@ -351,7 +360,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 	s.info = NodeInfo{
 		ID: st.ID, Host: st.Host, OS: st.OS, Arch: st.Arch, Cores: st.Cores, Engine: st.Engine,
 		Modules: modules, Done: st.Done, Restarts: st.Restarts, PID: st.PID, RTT: s.info.RTT,
-		Tiers: wire.FromTiers(st.Tiers),
+		Tiers: wire.FromTiers(st.Tiers), Data: st.Data, DataParts: st.Parts, DataLimit: st.DataLimit,
 	}
 	s.lastSeen = time.Now()
 	s.lost = false
@@ -684,7 +693,7 @@ func (c *Client) onInbox(m *nats.Msg) {
 			return
 		}
 		if p.batch {
-			p.result <- outcome{raw: m.Data}
+			p.result <- outcome{raw: m.Data, hdr: m.Header}
 			return
 		}
 		rep := new(wire.Reply)
@@ -711,6 +720,54 @@ func (c *Client) Nodes() []NodeInfo {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	return list
+}
+
+// Refresh asks every node for its status now, and returns once each node that is not lost
+// has sent it, or when ctx ends: Nodes then shows what the nodes hold now (a status otherwise
+// comes every heartbeat, 500 ms).
+func (c *Client) Refresh(ctx context.Context) {
+	c.mu.Lock()
+	asked := time.Now()
+	var ids []string
+	for id, s := range c.nodes {
+		if !s.lost {
+			ids = append(ids, id)
+		}
+	}
+	c.mu.Unlock()
+	if c.nc.Publish(wire.SubjDiscover, nil) != nil {
+		return
+	}
+	for {
+		c.mu.Lock()
+		fresh := true
+		for _, id := range ids {
+			if s := c.nodes[id]; s != nil && !s.lost && !s.lastSeen.After(asked) {
+				fresh = false
+			}
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		if fresh {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// Changed is closed when next the client's view of the nodes changes: a status arrives (with
+// the bytes of data a node keeps, say), a node is lost or joins, a module or a part reaches a
+// node. Read Nodes after it to see the change.
+func (c *Client) Changed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
 }
 
 // WaitNodes waits until at least n nodes are ready. While the hub is away, it waits for the hub

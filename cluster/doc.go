@@ -32,6 +32,23 @@
 // large is for data kept on the nodes, not for arguments. An answer that would not fit either
 // comes back as an error that says so.
 //
+// # Data kept on the nodes
+//
+// Scatter keeps parts of an array on the nodes, each on one node (the ready node with the most
+// room that holds least of the client's data), until Free: a part is addressed by its SHA-256
+// and shipped in chunks as a module is, and a node keeps data up to its memory limit
+// (ErrDataLimit past it). A map over parts (MapSpec.Data) pins each task to the node that holds
+// its part: the node puts the part in the instance's memory as if the call had carried it, so
+// no byte of it crosses the hub (MapResult.Sent and Hub.Traffic show it), and no other node
+// steals it. With MapSpec.Keep a map's outputs stay on their nodes as new parts (Result.Kept),
+// for a next map; Gather brings parts back.
+//
+// The client keeps the parts it scattered (not copies), and remembers how a kept output was
+// computed. A node that dies, or restarts, loses its parts: the next map or Gather that needs
+// one sends it again from the client's copy, or computes a kept output again from its input, on
+// another node, and runs its tasks there, so that a map ends with nothing lost. A node drops the
+// data of a client that closes, or that has not answered for the hub timeout.
+//
 // # Cancellation
 //
 // wazero cannot interrupt compiled code cheaply (closing a module on context cancellation slows
@@ -67,7 +84,8 @@
 // Messages are small JSON documents with a version field "v", on subjects under "rain."
 // (package cluster/internal/wire, which client and node both import), except a call and its
 // reply, in binary behind a version byte: for a tiny call, JSON cost more than running it.
-// Arrays travel as raw bytes in calls, batches and their answers (wire version 3).
+// Arrays travel as raw bytes in calls, batches and their answers (wire version 3), and parts
+// of data kept on the nodes in chunks, as modules do (version 4).
 // Module bytes travel raw, in chunks with a SHA-256 per chunk, described by NATS headers. A
 // node rejects a chunk whose bytes do not match its SHA-256 before keeping any of it, and the
 // client sends that chunk again (3 times at most, then Load fails with ErrChecksum).

@@ -55,6 +55,20 @@ var (
 	// the limit. Arrays are not split over several messages: pass smaller ones, or start the
 	// hub with a larger max payload.
 	ErrTooLarge = errors.New("cluster: message too large for the hub")
+
+	// ErrNoData is returned (wrapped) for data kept on the nodes that is no longer anywhere: a
+	// part freed, or a map's output lost with its node when what it was computed from is gone
+	// too. A map's task whose node no longer holds its part (it restarted) gets it inside a
+	// *RemoteError, and runs again once the part is sent again.
+	ErrNoData = wire.ErrNoData
+
+	// ErrDataLimit is returned (wrapped) for a part of an array no node has room for: a node
+	// keeps data up to its memory limit (node.Settings.MemoryLimit). The message names the
+	// sizes.
+	ErrDataLimit = wire.ErrDataLimit
+
+	// ErrUnknownData is returned for a part this client did not scatter or keep, or freed.
+	ErrUnknownData = errors.New("cluster: no such data: it was freed, or kept by another client")
 )
 
 // tooLarge is the error of a call of fn whose message would be size bytes, over limit.

@@ -168,3 +168,14 @@ func (h *Hub) Shutdown() {
 	h.srv.Shutdown()
 	h.srv.WaitForShutdown()
 }
+
+// Traffic is the bytes of the messages the hub has received from its clients and nodes, and
+// sent on to them, since it started: the NATS server's own counters (its varz's in_bytes and
+// out_bytes), headers included.
+func (h *Hub) Traffic() (in, out int64) {
+	v, err := h.srv.Varz(nil)
+	if err != nil {
+		return 0, 0
+	}
+	return v.InBytes, v.OutBytes
+}

@@ -39,6 +39,20 @@ type MapSpec struct {
 	// Retries is how many times a task that traps is run again. A task whose node dies under
 	// it is always run again elsewhere (up to maxLossRetries times).
 	Retries int
+	// Data, if not nil, gives task i a part kept on the nodes (see Client.Scatter) as its
+	// argument Data[i].Arg, put in the instance's memory as an array of Buffers is: the task runs
+	// on the node that holds its part, and no byte of the part travels. A task is pinned to its
+	// part's node: no other node steals it. A node lost during the map loses its parts: each is
+	// sent again from the client's copy (or computed again, for a map's kept output) to the node
+	// with the most room, and its tasks run there. Nodes must be empty.
+	Data []DataArg
+	// Keep, with Data and Out, leaves each task's Out array on its node as a part (see
+	// Result.Kept) instead of sending it back: the client holds it until Free, and computes it
+	// again from its input should its node be lost.
+	Keep bool
+	// OutLike, with Data and Out, gives each task an Out array as large as its part, of zeros:
+	// Out.Data is not used, Out.Align is.
+	OutLike bool
 }
 
 // maxLossRetries bounds the reruns of a task whose node died under it, in case the task itself
@@ -85,6 +99,9 @@ type MapResult struct {
 	Failed      int    // tasks whose Err is set
 	Began       time.Time
 	Elapsed     time.Duration
+	// Sent and Received are the bytes of the map's messages to its nodes and of their answers:
+	// of a map over data kept on the nodes (MapSpec.Data), no byte of the data.
+	Sent, Received int64
 }
 
 // NodeStats is one node's share of a map.
@@ -171,9 +188,32 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 		return nil, fmt.Errorf("cluster: map: retries %d", spec.Retries)
 	case spec.Buffers != nil && len(spec.Buffers) != len(spec.Args):
 		return nil, fmt.Errorf("cluster: map: arrays for %d tasks, arguments for %d", len(spec.Buffers), len(spec.Args))
+	case spec.Data != nil && len(spec.Data) != len(spec.Args):
+		return nil, fmt.Errorf("cluster: map: data for %d tasks, arguments for %d", len(spec.Data), len(spec.Args))
+	case spec.Data != nil && len(spec.Nodes) > 0:
+		return nil, errors.New("cluster: map: a map over data runs where its parts are: give no Nodes")
+	case (spec.Keep || spec.OutLike) && (spec.Data == nil || spec.Out == nil):
+		return nil, errors.New("cluster: map: Keep and OutLike are for a map over data (Data) with an output (Out)")
+	}
+	for i, d := range spec.Data {
+		if d.Arg < 0 || d.Arg >= len(spec.Args[i]) {
+			return nil, fmt.Errorf("cluster: map: task %d takes its part as argument %d of %d", i, d.Arg, len(spec.Args[i]))
+		}
 	}
 	if err := c.checkMapSize(spec); err != nil {
 		return nil, err
+	}
+	var infos map[string]partInfo
+	if spec.Data != nil {
+		shas := make([]string, len(spec.Data))
+		for i, d := range spec.Data {
+			shas[i] = d.SHA256
+		}
+		if err := c.hold(shas); err != nil { // so that a Free while the map runs leaves them
+			return nil, err
+		}
+		defer c.Free(shas...)
+		infos = c.partInfos(shas)
 	}
 	// A hub away for longer than the hub timeout ends the map, with a *HubError.
 	ctx, unwatch := c.WatchHub(ctx)
@@ -182,9 +222,14 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	r := &MapResult{Tasks: make([]Result, n), Chunk: spec.Chunk, Began: time.Now()}
 	m := &mapRun{c: c, spec: spec, r: r, progress: progress, left: n, slots: map[string]int{},
 		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1),
-		final: make([]bool, n), retries: make([]int, n), flights: map[*flight]bool{}}
+		final: make([]bool, n), retries: make([]int, n), flights: map[*flight]bool{},
+		infos: infos, queues: map[string][]int{}}
 	m.id = c.act.beginMap(m)
 	defer func() { c.endMap(m, err) }()
+	if spec.Out != nil && spec.Data != nil {
+		m.outZeros = spec.OutLike || !slices.ContainsFunc(spec.Out.Data, func(b byte) bool { return b != 0 })
+	}
+	defer func() { r.Sent, r.Received = m.traffic.sent.Load(), m.traffic.received.Load() }()
 	if spec.Chunk == 0 {
 		m.g = grain.NewAuto(slotsPerNode, wire.MaxBatchItems)
 	}
@@ -213,6 +258,15 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m.ctx = ctx
+	if spec.Data != nil {
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
+		}
+		m.mu.Lock()
+		m.requeueLocked(all)
+		m.mu.Unlock()
+	}
 	m.run()
 	r.Elapsed = time.Since(r.Began)
 	var hub *HubError
@@ -234,12 +288,13 @@ func (c *Client) checkMapSize(spec MapSpec) error {
 		return nil
 	}
 	limit := int(c.nc.MaxPayload())
+	zeros := spec.Data != nil && (spec.OutLike || spec.Out != nil && !slices.ContainsFunc(spec.Out.Data, func(b byte) bool { return b != 0 }))
 	for i, a := range spec.Args {
 		size := batchOverhead + 8*(len(a)+1)
 		if spec.Buffers != nil && len(spec.Buffers[i]) > 0 {
 			size += wire.BuffersSize(spec.Buffers[i])
 		}
-		if spec.Out != nil {
+		if spec.Out != nil && !zeros { // zeros for a map over data are made by the node
 			size += wire.BuffersSize([]wasm.Buffer{*spec.Out})
 		}
 		if size > limit {
@@ -309,7 +364,31 @@ type mapRun struct {
 	costN   int              // calls answered so far, and their node-side time
 	costSum time.Duration
 
+	// A map over data (MapSpec.Data): each task waits in the queue of the node that holds its
+	// part, or for its part to be placed again (placing counts those tasks).
+	infos    map[string]partInfo
+	queues   map[string][]int
+	placing  int
+	outZeros bool // the Out arrays are zeros, made by the nodes
+	traffic  traffic
+
 	progressMu sync.Mutex
+}
+
+// partInfo is what a map over data needs to know of a part.
+type partInfo struct{ size, align int }
+
+// partInfos are the sizes and alignments of parts the client holds.
+func (c *Client) partInfos(shas []string) map[string]partInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	infos := map[string]partInfo{}
+	for _, sha := range shas {
+		if p := c.parts[sha]; p != nil {
+			infos[sha] = partInfo{p.size, p.align}
+		}
+	}
+	return infos
 }
 
 // flight is a chunk out on a node.
@@ -364,6 +443,9 @@ func (m *mapRun) run() {
 		if len(ready) > 0 {
 			m.nodes = len(ready)
 		}
+		if m.spec.Data != nil {
+			m.restaleLocked()
+		}
 		for _, id := range ready {
 			for m.slots[id] < m.slotsPerNode() {
 				m.slots[id]++
@@ -412,7 +494,7 @@ func (m *mapRun) slot(id string) {
 	for {
 		m.mu.Lock()
 		var chunk []int
-		for !m.queuedLocked() && m.left > 0 && m.ctx.Err() == nil {
+		for !m.queuedForLocked(id) && m.left > 0 && m.ctx.Err() == nil {
 			if f := m.victimLocked(id); f != nil {
 				f.stealing = true
 				m.mu.Unlock()
@@ -434,7 +516,7 @@ func (m *mapRun) slot(id string) {
 			m.mu.Lock()
 		}
 		if chunk == nil {
-			if !m.queuedLocked() || m.ctx.Err() != nil {
+			if !m.queuedForLocked(id) || m.ctx.Err() != nil {
 				m.mu.Unlock()
 				return
 			}
@@ -449,7 +531,11 @@ func (m *mapRun) slot(id string) {
 			// back to the queue unrun, rather than fail at once and spend one of its tasks'
 			// retries on a node known to be gone.
 			m.mu.Lock()
-			m.reruns = append([][]int{chunk}, m.reruns...)
+			if m.spec.Data != nil {
+				m.requeueLocked(chunk)
+			} else {
+				m.reruns = append([][]int{chunk}, m.reruns...)
+			}
 			m.wakeLocked()
 			m.mu.Unlock()
 			return
@@ -470,7 +556,10 @@ func (m *mapRun) slot(id string) {
 func (m *mapRun) runChunk(id string, chunk []int) bool {
 	var args [][]uint64
 	var bufs [][]wasm.Buffer
+	b := BatchCall{Export: m.spec.Export, Node: id, traffic: &m.traffic}
 	switch {
+	case m.spec.Data != nil:
+		args, bufs = m.dataChunk(chunk, &b)
 	case m.spec.Out != nil: // one argument more, for the output's pointer
 		args, bufs = make([][]uint64, len(chunk)), make([][]wasm.Buffer, len(chunk))
 		for k, i := range chunk {
@@ -498,6 +587,7 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 			}
 		}
 	}
+	b.Args, b.Buffers = args, bufs
 	ctx, cancel := context.WithCancelCause(m.ctx)
 	defer cancel(nil)
 	f := &flight{tasks: chunk, node: id, sent: time.Now(), cancel: cancel}
@@ -505,8 +595,10 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	m.flights[f] = true
 	m.mu.Unlock()
 	var st chunkStats
-	sent := func(tasks []string) {
+	var inc string // the node's incarnation the chunk went to
+	sent := func(at string, tasks []string) {
 		m.mu.Lock()
+		inc = at
 		f.msgs = tasks
 		if !m.queuedLocked() {
 			m.wakeLocked() // an idle node may steal it
@@ -516,13 +608,17 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	m.mu.Lock()
 	solo := m.costN > 0 && time.Duration(len(chunk))*m.costSum/time.Duration(m.costN) > soloWork
 	m.mu.Unlock()
-	ok, err := m.c.streamBatch(ctx, BatchCall{Export: m.spec.Export, Args: args, Buffers: bufs, Node: id, solo: solo}, true, sent,
+	b.solo = solo
+	ok, err := m.c.streamBatch(ctx, b, true, sent,
 		func(lo int, rs []Result) {
 			if ctx.Err() == nil { // else interrupted, or stolen: not this one's results
-				if m.spec.Out != nil {
-					m.withOut(args[lo:lo+len(rs)], rs)
+				if m.spec.Out != nil && !m.spec.Keep {
+					m.withOut(chunk[lo:lo+len(rs)], args[lo:lo+len(rs)], rs)
 				}
 				m.record(id, chunk[lo:lo+len(rs)], rs, &st)
+				if len(st.kept) > 0 {
+					m.keep(id, inc, chunk[lo:lo+len(rs)], args[lo:lo+len(rs)], rs, &st)
+				}
 			}
 		})
 	if !ok && ctx.Err() == nil { // the batch failed as a whole, before reaching the node
@@ -535,15 +631,23 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	if m.g != nil && ctx.Err() == nil && !st.first.IsZero() {
 		m.g.Observe(id, len(chunk)-len(st.lost)-len(st.again), st.busy, st.last.Sub(st.first))
 	}
+	if len(st.noData) > 0 { // the node no longer holds these parts (it restarted): send them again
+		m.c.unplace(id, st.noData)
+	}
 	m.mu.Lock()
 	delete(m.flights, f)
 	m.costN += len(chunk) - len(st.lost) - len(st.again)
 	m.costSum += st.busy
-	if len(st.lost) > 0 {
-		m.reruns = append(m.reruns, st.lost)
-	}
-	if len(st.again) > 0 {
-		m.reruns = append(m.reruns, st.again)
+	switch {
+	case m.spec.Data != nil:
+		m.requeueLocked(append(st.lost, st.again...))
+	default:
+		if len(st.lost) > 0 {
+			m.reruns = append(m.reruns, st.lost)
+		}
+		if len(st.again) > 0 {
+			m.reruns = append(m.reruns, st.again)
+		}
 	}
 	if len(st.lost)+len(st.again) > 0 {
 		m.wakeLocked()
@@ -556,17 +660,170 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 }
 
 // withOut gives every call of rs that succeeded its Out array, a copy of Out.Data if the call
-// left it unchanged (and so it did not travel back); args are the calls' arguments, the Out
-// pointer last.
-func (m *mapRun) withOut(args [][]uint64, rs []Result) {
+// left it unchanged (and so it did not travel back); tasks are the calls' tasks, and args their
+// arguments, the Out pointer last.
+func (m *mapRun) withOut(tasks []int, args [][]uint64, rs []Result) {
 	for k := range rs {
 		r := &rs[k]
 		arg := len(args[k]) - 1
 		if _, ok := r.Buffer(arg); ok || r.Err != nil {
 			continue
 		}
-		r.Buffers = append(r.Buffers[:len(r.Buffers):len(r.Buffers)], wasm.Buffer{Arg: arg, Data: bytes.Clone(m.spec.Out.Data), Align: m.spec.Out.Align})
+		out := bytes.Clone(m.spec.Out.Data)
+		if m.spec.OutLike {
+			out = make([]byte, m.infos[m.spec.Data[tasks[k]].SHA256].size)
+		}
+		r.Buffers = append(r.Buffers[:len(r.Buffers):len(r.Buffers)], wasm.Buffer{Arg: arg, Data: out, Align: m.spec.Out.Align})
 	}
+}
+
+// dataChunk lays out a chunk of a map over data: each call's part, and its output (zeros the
+// node makes, or a copy of Out.Data), as data b names; and the calls' arguments and arrays.
+func (m *mapRun) dataChunk(chunk []int, b *BatchCall) (args [][]uint64, bufs [][]wasm.Buffer) {
+	out := m.spec.Out
+	args = make([][]uint64, len(chunk))
+	b.data, b.dataSizes = make([][]wire.DataRef, len(chunk)), make([]int, len(chunk))
+	if m.spec.Buffers != nil || out != nil && !m.outZeros {
+		bufs = make([][]wasm.Buffer, len(chunk))
+	}
+	for k, i := range chunk {
+		a, d := m.spec.Args[i], m.spec.Data[i]
+		info := m.infos[d.SHA256]
+		b.data[k] = []wire.DataRef{{Arg: d.Arg, Align: info.align, SHA: d.SHA256}}
+		b.dataSizes[k] = info.size
+		if m.spec.Buffers != nil {
+			bufs[k] = m.spec.Buffers[i][:len(m.spec.Buffers[i]):len(m.spec.Buffers[i])]
+		}
+		if out == nil {
+			args[k] = a
+			continue
+		}
+		args[k] = append(a[:len(a):len(a)], 0)
+		switch {
+		case m.outZeros:
+			size := len(out.Data)
+			if m.spec.OutLike {
+				size = info.size
+			}
+			b.data[k] = append(b.data[k], wire.DataRef{Arg: len(a), Align: out.Align, Zeros: size})
+			b.dataSizes[k] += size
+		default:
+			bufs[k] = append(bufs[k], wasm.Buffer{Arg: len(a), Data: out.Data, Align: out.Align})
+		}
+	}
+	if m.spec.Keep {
+		keep := len(m.spec.Args[chunk[0]])
+		b.keep = &keep
+	}
+	return args, bufs
+}
+
+// keep records the outputs the tasks' node (in incarnation inc) kept: those of final results
+// (st.kept) the client holds from now on, with how they were computed; those of copies
+// answered after them are dropped. tasks, args and rs are as record and withOut take them.
+func (m *mapRun) keep(id, inc string, tasks []int, args [][]uint64, rs []Result, st *chunkStats) {
+	for _, k := range st.kept {
+		r := &rs[k]
+		i := tasks[k]
+		if !st.final[k] {
+			m.c.drop(id, r.Kept.SHA256)
+			continue
+		}
+		d := m.spec.Data[i]
+		from := &lineage{export: m.spec.Export, args: args[k], input: d.SHA256, inputArg: d.Arg,
+			outAlign: m.spec.Out.Align, keep: len(args[k]) - 1}
+		switch {
+		case !m.outZeros:
+			from.out = m.spec.Out.Data
+		case m.spec.OutLike:
+			from.outZeros = m.infos[d.SHA256].size
+		default:
+			from.outZeros = len(m.spec.Out.Data)
+		}
+		m.c.kept(wire.Kept{SHA: r.Kept.SHA256, Size: r.Kept.Size}, id, inc, m.spec.Out.Align, from)
+	}
+	st.kept, st.final = st.kept[:0], st.final[:0]
+}
+
+// requeueLocked queues tasks of a map over data, that have no final result, on the nodes that
+// hold their parts; tasks whose part is nowhere wait for it to be placed again.
+func (m *mapRun) requeueLocked(tasks []int) {
+	var nowhere []int
+	m.c.mu.Lock()
+	for _, i := range tasks {
+		if m.final[i] {
+			continue
+		}
+		if p := m.c.parts[m.spec.Data[i].SHA256]; p != nil && m.c.placedLocked(p) {
+			m.queues[p.node] = append(m.queues[p.node], i)
+		} else {
+			nowhere = append(nowhere, i)
+		}
+	}
+	m.c.mu.Unlock()
+	if len(tasks) > 0 {
+		m.wakeLocked()
+	}
+	if len(nowhere) == 0 {
+		return
+	}
+	bySHA := map[string][]int{}
+	for _, i := range nowhere {
+		sha := m.spec.Data[i].SHA256
+		bySHA[sha] = append(bySHA[sha], i)
+	}
+	m.placing += len(nowhere)
+	for sha, tasks := range bySHA {
+		m.wg.Go(func() {
+			node, err := m.c.ensure(m.ctx, sha)
+			m.mu.Lock()
+			m.placing -= len(tasks)
+			if err == nil {
+				m.queues[node] = append(m.queues[node], tasks...)
+			}
+			m.wakeLocked()
+			m.mu.Unlock()
+			if err != nil && m.ctx.Err() == nil {
+				// Said without its sentinel, so that record takes it as final: ensure tried.
+				err = fmt.Errorf("cluster: map: the part %.12s of this task could not be placed again: %v", sha, err)
+				rs := make([]Result, len(tasks))
+				for k := range rs {
+					rs[k].Err = err
+				}
+				m.record("", tasks, rs, &chunkStats{})
+			}
+		})
+	}
+}
+
+// restaleLocked moves the tasks queued on a node that no longer holds their parts (it was
+// lost, or restarted) to be queued again, where their parts are placed again.
+func (m *mapRun) restaleLocked() {
+	var stale []int
+	m.c.mu.Lock()
+	for id, q := range m.queues {
+		keep := q[:0]
+		for _, i := range q {
+			if p := m.c.parts[m.spec.Data[i].SHA256]; p != nil && p.node == id && m.c.placedLocked(p) {
+				keep = append(keep, i)
+			} else {
+				stale = append(stale, i)
+			}
+		}
+		m.queues[id] = keep
+	}
+	m.c.mu.Unlock()
+	if len(stale) > 0 {
+		m.requeueLocked(stale)
+	}
+}
+
+// queuedForLocked says whether tasks wait to be handed out to node id.
+func (m *mapRun) queuedForLocked(id string) bool {
+	if m.spec.Data != nil {
+		return len(m.queues[id]) > 0
+	}
+	return m.queuedLocked()
 }
 
 // consecutive reports whether chunk is i, i+1, i+2….
@@ -585,6 +842,9 @@ type chunkStats struct {
 	first, last time.Time      // first submitted, last received
 	lost, again []int          // tasks to run again: their node died, or they trapped
 	notes       []progressNote // record's, kept from one message to the next
+	noData      []string       // parts the node said it does not hold
+	kept        []int          // results (indexes in record's rs) with a kept output
+	final       []bool         // for each of kept: whether its result was final
 }
 
 // progressNote is what a MapProgress says beyond the task's result, at the time it was recorded.
@@ -608,12 +868,19 @@ func (m *mapRun) record(id string, tasks []int, rs []Result, st *chunkStats) {
 	}
 	for k, i := range tasks {
 		b := &rs[k]
+		if b.Kept != nil {
+			st.kept, st.final = append(st.kept, k), append(st.final, !m.final[i])
+		}
 		if m.final[i] { // a copy answered first
 			continue
 		}
 		if b.Err != nil {
 			var trap *wasm.Trap
-			lost := errors.Is(b.Err, ErrNodeLost)
+			noData := errors.Is(b.Err, ErrNoData) && m.spec.Data != nil
+			if noData {
+				st.noData = append(st.noData, m.spec.Data[i].SHA256)
+			}
+			lost := errors.Is(b.Err, ErrNodeLost) || noData
 			if lost && m.retries[i] < m.spec.Retries+maxLossRetries || !lost && errors.As(b.Err, &trap) && m.retries[i] < m.spec.Retries {
 				m.retries[i]++
 				m.r.Retried++
@@ -670,8 +937,8 @@ func (m *mapRun) record(id string, tasks []int, rs []Result, st *chunkStats) {
 // whose node would start it last). Only a node with no chunk of the map in flight steals: a
 // node still busy might not start a stolen chunk any sooner. nil if there is none.
 func (m *mapRun) victimLocked(id string) *flight {
-	first := map[string]*flight{} // each node's earliest chunk: likely running
-	if m.busyLocked(id) {
+	first := map[string]*flight{}               // each node's earliest chunk: likely running
+	if m.busyLocked(id) || m.spec.Data != nil { // a task over data is pinned to its part's node
 		return nil
 	}
 	for f := range m.flights {
@@ -714,12 +981,23 @@ func (m *mapRun) busyLocked(id string) bool {
 
 // queuedLocked says whether tasks wait to be handed out.
 func (m *mapRun) queuedLocked() bool {
+	if m.spec.Data != nil {
+		for _, q := range m.queues {
+			if len(q) > 0 {
+				return true
+			}
+		}
+		return m.placing > 0
+	}
 	return len(m.reruns) > 0 || m.next < len(m.spec.Args)
 }
 
 // takeLocked hands out the next chunk for node id: a rerun first, else the next tasks in input
 // order, as many as the asked chunk size or auto-grain says.
 func (m *mapRun) takeLocked(id string) []int {
+	if m.spec.Data != nil {
+		return m.takeDataLocked(id)
+	}
 	for len(m.reruns) > 0 {
 		chunk := slices.DeleteFunc(m.reruns[0], func(i int) bool { return m.final[i] }) // a copy may have answered
 		m.reruns = m.reruns[1:]
@@ -747,6 +1025,27 @@ func (m *mapRun) takeLocked(id string) []int {
 		chunk[k] = m.next + k
 	}
 	m.next += size
+	m.r.Chunks = append(m.r.Chunks, size)
+	return chunk
+}
+
+// takeDataLocked hands out the next chunk of node id's queue, in a map over data.
+func (m *mapRun) takeDataLocked(id string) []int {
+	q := slices.DeleteFunc(m.queues[id], func(i int) bool { return m.final[i] })
+	if len(q) == 0 {
+		m.queues[id] = q
+		return nil
+	}
+	size := m.spec.Chunk
+	if m.g != nil {
+		size = m.g.Size(id, len(q), m.nodes)
+		if time.Duration(size)*m.g.Cost() > halveWork && m.busyLocked(id) {
+			size = max(1, size/2)
+		}
+	}
+	size = max(1, min(size, len(q)))
+	chunk := slices.Clone(q[:size])
+	m.queues[id] = q[size:]
 	m.r.Chunks = append(m.r.Chunks, size)
 	return chunk
 }

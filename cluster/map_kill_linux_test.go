@@ -1,8 +1,13 @@
 package cluster
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -103,4 +108,151 @@ func watchCreate(t *testing.T, dir, name string) <-chan struct{} {
 		}
 	}()
 	return created
+}
+
+// startVictim is a cluster of two nodes, the second of which (its ID, its supervisor's PID) a
+// test kills.
+func startVictim(t *testing.T) (tc *testCluster, victim string, pid int) {
+	tc = startCluster(t, 1)
+	first := tc.client.Nodes()[0].ID
+	tc.addNodes(t, 1, node.DefaultSettings())
+	for _, n := range tc.client.Nodes() {
+		if n.ID != first {
+			victim = n.ID
+		}
+	}
+	return tc, victim, tc.nodes[1].PIDs()[0]
+}
+
+// stop stops process pid (SIGSTOP), and returns once the kernel says it is stopped.
+func stop(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) > 0 && f[0] == "T" {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// A node killed during a map over scattered data loses its parts: they are sent again from the
+// client's copy to the other node, their tasks run there, and the map ends with every result,
+// equal to those of the parts. The node is stopped before the map (so that it surely has tasks
+// to lose) and killed once the other node has answered.
+func TestMapOverDataNodeKilled(t *testing.T) {
+	tc, victim, pid := startVictim(t)
+	sha := tc.load(t, stats)
+	data := testData(1 << 20)
+	parts := cut(data, 8)
+	placed, err := tc.client.Scatter(t.Context(), parts, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := 0
+	for _, p := range placed {
+		if p.Node == victim {
+			lost++
+		}
+	}
+	if lost == 0 || lost == len(parts) {
+		t.Fatalf("parts on %v: want some on each node", placed)
+	}
+	stop(t, pid)
+	killed := false
+	r, err := tc.client.Map(t.Context(), sumSpec(sha, placed), func(p MapProgress) {
+		if !killed {
+			killed = true
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSums(t, r, sums(parts))
+	for i, task := range r.Tasks {
+		if task.Node == victim {
+			t.Errorf("task %d ran on the node killed: %+v", i, task)
+		}
+	}
+	shas := make([]string, len(placed))
+	for i, p := range placed {
+		shas[i] = p.SHA256
+	}
+	for i, p := range tc.client.DataParts(shas) {
+		if p.Node == victim || p.Node == "" {
+			t.Errorf("part %d is on %q after the map", i, p.Node)
+		}
+	}
+	back, err := tc.client.Gather(t.Context(), shas)
+	if err != nil || !bytes.Equal(bytes.Join(back, nil), data) {
+		t.Fatalf("gathered after the loss: %v", err)
+	}
+	t.Logf("%d parts lost with the node; retried %d, %v", lost, r.Retried, r.Elapsed)
+}
+
+// A map's outputs kept on a node that is then killed are computed again, from their inputs
+// sent again, when a next map needs them.
+func TestKeptLostComputedAgain(t *testing.T) {
+	tc, victim, pid := startVictim(t)
+	sha := tc.load(t, stats)
+	data := testData(1 << 18)
+	parts := cut(data, 4)
+	placed, err := tc.client.Scatter(t.Context(), parts, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := MapSpec{Export: Export{Module: sha, Func: "scale"}, Out: &wasm.Buffer{Align: 8}, OutLike: true, Keep: true}
+	for _, p := range placed {
+		spec.Args = append(spec.Args, []uint64{0, api.EncodeI32(int32(p.Size / 8)), api.EncodeF64(3)})
+		spec.Data = append(spec.Data, DataArg{SHA256: p.SHA256})
+	}
+	r, err := tc.client.Map(t.Context(), spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []DataPart
+	var want [][]byte
+	for i, task := range r.Tasks {
+		if task.Err != nil {
+			t.Fatal(task.Err)
+		}
+		kept = append(kept, *task.Kept)
+		xs := make([]float64, len(parts[i])/8)
+		for k := range xs {
+			xs[k] = 3 * math.Float64frombits(binary.LittleEndian.Uint64(parts[i][8*k:]))
+		}
+		want = append(want, f64s(xs))
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitNodes(t, tc.client, func(nodes []NodeInfo) bool {
+		for _, n := range nodes {
+			if n.ID == victim {
+				return !n.Ready
+			}
+		}
+		return true
+	})
+	r2, err := tc.client.Map(t.Context(), sumSpec(sha, kept), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSums(t, r2, sums(want))
+	shas := make([]string, len(kept))
+	for i, k := range kept {
+		shas[i] = k.SHA256
+	}
+	back, err := tc.client.Gather(t.Context(), shas)
+	if err != nil || !bytes.Equal(bytes.Join(back, nil), bytes.Join(want, nil)) {
+		t.Fatalf("gathered after the loss: %v", err)
+	}
 }

@@ -416,6 +416,25 @@ var expected = map[string][]expectation{
 		{"%inspect mb_go", "text/plain", []string{"_initialize", "row_pixels", "malloc"}, nil},
 		{"sizes(mb_go", "image/svg+xml", []string{"<svg", "runtime."}, nil},
 	},
+	"06-code-and-data.ipynb": {
+		{"%load ../examples/stats.wasm", "text/plain", []string{"stats:", "mandelbrot:", "ready on 2 nodes"}, nil},
+		{"xs = array(", "text/plain", []string{"11.0"}, nil},
+		{"out = zeros(4", "text/plain", []string{"[15.0, 25.0, 30.0, 40.0]"}, nil},
+		// The Mandelbrot image, as a PNG.
+		{"img = pmap(mandelbrot.row_pixels", "image/png", []string{"iVBORw0KGgo"}, nil},
+		{"img = pmap(mandelbrot.row_pixels", "text/plain", []string{"1024×1024"}, nil},
+		{"def ms(", "text/plain", []string{"16 calls with a 4 MiB slice each:", "MiB/s", "calls/s"}, nil},
+		{"one = array(", "text/plain", []string{"2000 calls with 8 bytes each:", "calls/s"}, nil},
+		{"d = %time scatter", "text/plain", []string{"Wall time"}, nil},
+		{"d\n", "text/html", []string{"<table", "scattered f64 array (8388608,)", "16 parts"}, nil},
+		{"r = pmap(stats.sum, d)", "text/plain", []string{"same sum: True"}, nil},
+		// A map over scattered data sends a few hundred bytes a call, none of the data.
+		{"print(\"the map sent", "text/plain", []string{"none of them the 67108864 bytes of data"}, &number{`\((\d+) a call\)`, 1, 2048}},
+		{"maps = [pmap", "text/plain", []string{"5 maps over the scattered 64 MiB:", "MiB/s"}, nil},
+		{"doubled = pmap", "text/html", []string{"<table", "scattered f64 array (8388608,)"}, nil},
+		{"t = 0.0", "text/plain", []string{"twice the sum: True", "gathered (8388608,) 6.0"}, nil},
+		{"%nodes", "text/html", []string{"<table", "data"}, nil},
+	},
 }
 
 // checkCells checks an executed notebook: every code cell ran; only cells tagged

@@ -30,7 +30,7 @@ func builtinDocs() []builtinDoc {
 		{"load_module", "load_module(path, name=None)", "load a Wasm module, as %load does, and return it"},
 		{"wat", "wat(text, name=\"wat\")", "assemble WebAssembly text and load it"},
 		{"nodes", "nodes()", "the cluster's nodes, as a table"},
-		{"pmap", "pmap(f, inputs, chunk=None, retries=0, nodes=None, out=None, wait=True)", "run a Wasm function over inputs on every node (or nodes=[IDs] / a number of them); results in input order; no chunk: sized from measured cost; out=zeros(shape, dtype) gives each task an output array as its last argument, the results are those arrays and .stack() makes one of them"},
+		{"pmap", "pmap(f, inputs, chunk=None, retries=0, nodes=None, out=None, wait=True, args=(), keep=False)", "run a Wasm function over inputs on every node (or nodes=[IDs] / a number of them); results in input order; no chunk: sized from measured cost; out=zeros(shape, dtype) gives each task an output array as its last argument, the results are those arrays and .stack() makes one of them; over a scattered array d, calls f(part, n, *args[, out]) on the node of each part (out=\"like\": an output shaped as the part), and keep=True leaves the outputs there as a new scattered array"},
 		{"pmap_async", "pmap_async(f, inputs, chunk=None, retries=0, nodes=None, out=None)", "pmap in the background: a handle with .done(), .progress(), .wait(timeout=None), .cancel(), and (index, result) pairs as tasks finish"},
 		{"broadcast", "broadcast(f, *args)", "run f(*args) once on every node: a dict node → result"},
 		{"sweep", "sweep(f, inputs, nodes=None, chunks=None)", "pmap over 1…N nodes (or nodes=[...]) and chunk sizes (None: auto): a table of throughput, speedup and efficiency"},
@@ -43,6 +43,9 @@ func builtinDocs() []builtinDoc {
 		{"read_array", "read_array(path, dtype, shape=None)", "a file's bytes as an array of raw little-endian values"},
 		{"read_image", "read_image(path)", "a PNG or PGM file as a u8 array: H×W grey, H×W×3 colour"},
 		{"write_image", "write_image(a, path)", "write an array as .png or .pgm: u8 as is (grey, or H×W×3 colour), other numbers through the display's colour map"},
+		{"scatter", "scatter(a, parts=None)", "keep an array on the nodes, in parts along its first axis (one per ready node by default), each on one node until free(d) or del d: pmap(f, d) then calls f(part, n) where each part is"},
+		{"gather", "gather(d)", "bring a scattered array (from scatter or pmap(..., keep=True)) back from its nodes, as one array"},
+		{"free", "free(d)", "drop a scattered array's parts from their nodes (del d, or assigning d anew, does it too)"},
 		{"display", "display(value)", "show a value now, as a cell's last value would be shown"},
 		{"clear_output", "clear_output(wait=False)", "clear the cell's output"},
 		{"input", "input(prompt=\"\")", "ask the user for a line of text"},
@@ -81,6 +84,10 @@ func (s *Session) newBuiltins() starlark.StringDict {
 		"read_array":     b("read_array", s.builtinReadArray),
 		"read_image":     b("read_image", s.builtinReadImage),
 		"write_image":    b("write_image", s.builtinWriteImage),
+		"scatter":        b("scatter", s.builtinScatter),
+		"gather":         b("gather", s.builtinGather),
+		"free":           b("free", s.builtinFree),
+		"__rain_del":     b("del", builtinDel),
 	}
 	for name, v := range array.Builtins() { // array, zeros
 		d[name] = v

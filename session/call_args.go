@@ -121,11 +121,14 @@ type mapArrays struct {
 	arrays [][]*array.Array // arrays[i][k] is the array of bufs[i][k]
 	out    *array.Array
 	outArg int // the parameter out= goes to: the last
+	// outLike, if not nil, is the shape of each task's output (of out's dtype): a map over a
+	// scattered array with out="like".
+	outLike [][]int
 }
 
-// taskValue is a task's result as a Starlark value: None if it failed; with out=, its output
+// taskValue is task i's result t as a Starlark value: None if it failed; with out=, its output
 // array.
-func (ma *mapArrays) taskValue(f *Function, t *cluster.Result) starlark.Value {
+func (ma *mapArrays) taskValue(f *Function, i int, t *cluster.Result) starlark.Value {
 	if t.Err != nil || t.Values == nil {
 		return starlark.None
 	}
@@ -136,7 +139,11 @@ func (ma *mapArrays) taskValue(f *Function, t *cluster.Result) starlark.Value {
 	if !ok {
 		return starlark.None
 	}
-	a, err := array.FromBytes(ma.out.DType(), data, ma.out.Shape()...)
+	shape := ma.out.Shape()
+	if ma.outLike != nil {
+		shape = ma.outLike[i]
+	}
+	a, err := array.FromBytes(ma.out.DType(), data, shape...)
 	if err != nil {
 		return starlark.None // bytes of another size: a node of another build
 	}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,7 +9,9 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/display"
+	"github.com/rain-wasm/rain/internal/units"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -17,8 +20,8 @@ func (s *Session) nodesTable() *display.Table {
 	nodes := s.client.Nodes()
 	t := &display.Table{
 		Title:   fmt.Sprintf("%d node%s", len(nodes), plural(len(nodes))),
-		Headers: []string{"node", "host", "os/arch", "cores", "engine", "RTT", "busy", "done", "modules", "tiers", "restarts"},
-		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 10: true},
+		Headers: []string{"node", "host", "os/arch", "cores", "engine", "RTT", "busy", "done", "modules", "tiers", "data", "restarts"},
+		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 10: true, 11: true},
 	}
 	for _, n := range nodes {
 		var mods, tiers, states []string
@@ -37,7 +40,7 @@ func (s *Session) nodesTable() *display.Table {
 		t.Rows = append(t.Rows, []string{
 			n.ID, n.Host, n.OS + "/" + n.Arch, fmt.Sprint(n.Cores), n.Engine,
 			n.RTT.Round(time.Microsecond).String(), fmt.Sprint(n.Busy), fmt.Sprint(n.Done),
-			moduleCell(mods, len(n.Modules)), listCell(tiers), fmt.Sprint(n.Restarts),
+			moduleCell(mods, len(n.Modules)), listCell(tiers), dataCell(n), fmt.Sprint(n.Restarts),
 		})
 	}
 	if len(nodes) == 0 {
@@ -66,13 +69,23 @@ func (s *Session) magicNodes(thread *starlark.Thread, args string) (starlark.Val
 	if args != "" {
 		return nil, usageError("%%nodes takes no arguments")
 	}
+	s.refreshNodes(thread)
 	return tableValue{"nodes", s.nodesTable()}, nil
+}
+
+// refreshNodes has the nodes say how they are now (the data they keep, say), waiting a
+// quarter of a second at most.
+func (s *Session) refreshNodes(thread *starlark.Thread) {
+	ctx, cancel := context.WithTimeout(threadContext(thread), 250*time.Millisecond)
+	defer cancel()
+	s.client.Refresh(ctx)
 }
 
 func (s *Session) builtinNodes(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := unpackPositional(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
+	s.refreshNodes(thread)
 	return tableValue{"nodes", s.nodesTable()}, nil
 }
 
@@ -85,6 +98,18 @@ func moduleCell(names []string, n int) string {
 		return strings.Join(names, ", ")
 	}
 	return fmt.Sprint(n)
+}
+
+// dataCell is the bytes of data a node keeps (see scatter), for all sessions, and its limit.
+func dataCell(n cluster.NodeInfo) string {
+	if n.DataParts == 0 {
+		return "–"
+	}
+	cell := units.Bytes(uint64(n.Data))
+	if n.DataLimit > 0 {
+		cell += " of " + units.Bytes(uint64(n.DataLimit))
+	}
+	return cell + fmt.Sprintf(" · %d part%s", n.DataParts, plural(n.DataParts))
 }
 
 // tierCell says which tier a module runs on on a node: "compiling", "compiled (cache)",

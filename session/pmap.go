@@ -19,10 +19,11 @@ import (
 	"github.com/rain-wasm/rain/wasm"
 )
 
-// builtinPmap is pmap(f, inputs, chunk=None, retries=0, nodes=None, out=None, wait=True): f
-// over inputs on the cluster's nodes. With wait=False it returns a MapHandle at once. Inputs
-// may hold arrays (passed by pointer, see callArgs); out=, an array, gives each task a copy of
-// it as its last argument, and the map's results are those copies as the tasks left them.
+// builtinPmap is pmap(f, inputs, chunk=None, retries=0, nodes=None, out=None, wait=True,
+// args=(), keep=False): f over inputs on the cluster's nodes. With wait=False it returns a
+// MapHandle at once. Inputs may hold arrays (passed by pointer, see callArgs); out=, an array,
+// gives each task a copy of it as its last argument, and the map's results are those copies as
+// the tasks left them. Inputs may be a scattered array instead: see pmapData.
 func (s *Session) builtinPmap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	return s.pmap(thread, b.Name(), args, kwargs, b.Name() == "pmap")
 }
@@ -34,11 +35,13 @@ func (s *Session) builtinPmapAsync(thread *starlark.Thread, b *starlark.Builtin,
 
 func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple, kwargs []starlark.Tuple, wait bool) (starlark.Value, error) {
 	var fv, inputs, chunkV, nodesV, outV starlark.Value
-	retries := 0
+	var extra starlark.Tuple
+	retries, keep := 0, false
 	params := []any{"f", &fv, "inputs", &inputs, "chunk?", &chunkV, "retries?", &retries, "nodes?", &nodesV, "out?", &outV}
 	if wait {
 		params = append(params, "wait?", &wait)
 	}
+	params = append(params, "args?", &extra, "keep?", &keep)
 	if err := unpackArgs(name, args, kwargs, params...); err != nil {
 		return nil, err
 	}
@@ -56,6 +59,15 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 	}
 	if retries < 0 {
 		return nil, usageError("%s: retries must be 0 or more, got %d", name, retries)
+	}
+	if d, ok := inputs.(*Scattered); ok {
+		return s.pmapData(thread, name, f, d, dataMap{extra: extra, out: outV, keep: keep, chunk: chunk, retries: retries, nodes: nodesV, wait: wait})
+	}
+	switch {
+	case keep:
+		return nil, usageError("%s: keep=True leaves the outputs beside the scattered parts they came from: map over a scattered array (d = scatter(a, parts))", name)
+	case len(extra) > 0:
+		return nil, usageError("%s: args= gives the arguments after (part, n) of a map over a scattered array; here give each input as a tuple of arguments", name)
 	}
 	n, more := len(f.sig.Params), ""
 	var out *array.Array
@@ -319,6 +331,7 @@ type MapResult struct {
 	r      *cluster.MapResult
 	name   string
 	values []starlark.Value
+	data   int // the bytes of the scattered array the map ran over; 0 for none
 }
 
 var (
@@ -333,7 +346,7 @@ var (
 func newMapResult(f *Function, r *cluster.MapResult, arrays *mapArrays) *MapResult {
 	m := &MapResult{r: r, name: f.Name(), values: make([]starlark.Value, len(r.Tasks))}
 	for i := range r.Tasks {
-		m.values[i] = arrays.taskValue(f, &r.Tasks[i])
+		m.values[i] = arrays.taskValue(f, i, &r.Tasks[i])
 	}
 	return m
 }
@@ -353,7 +366,7 @@ func (m *MapResult) Iterate() starlark.Iterator {
 	return starlark.NewList(m.values).Iterate()
 }
 
-var mapResultAttrs = []string{"busy", "chunk", "chunk_reason", "chunks", "elapsed", "errors", "per_node", "retried", "stack", "stolen", "tasks"}
+var mapResultAttrs = []string{"busy", "chunk", "chunk_reason", "chunks", "elapsed", "errors", "per_node", "received", "retried", "sent", "stack", "stolen", "tasks"}
 
 // AttrNames lists the attributes of a map's result.
 func (m *MapResult) AttrNames() []string { return mapResultAttrs }
@@ -385,6 +398,10 @@ func (m *MapResult) Attr(name string) (starlark.Value, error) {
 		return starlark.Float(m.r.BusyNodes()), nil
 	case "stolen":
 		return starlark.MakeInt(m.r.Stolen), nil
+	case "sent":
+		return starlark.MakeInt64(m.r.Sent), nil
+	case "received":
+		return starlark.MakeInt64(m.r.Received), nil
 	case "speedup":
 		return nil, usageError("a map has no .speedup: a speedup is measured against one node — divide " +
 			"pmap(f, inputs, nodes=1).elapsed by this map's .elapsed, or use sweep(f, inputs); .busy is how many " +
@@ -472,6 +489,9 @@ func (m *MapResult) table() *display.Table {
 		Headers: []string{"node", "tasks", "busy", "share"},
 		Right:   map[int]bool{1: true, 2: true, 3: true},
 		Note:    m.r.ChunkReason,
+	}
+	if m.data > 0 {
+		t.Note += "\n" + dataNote(m.r, m.data)
 	}
 	for _, id := range m.r.NodeIDs() {
 		share := 0.0

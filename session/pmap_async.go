@@ -82,7 +82,7 @@ func (h *MapHandle) update(p cluster.MapProgress) {
 	defer h.mu.Unlock()
 	h.p = p
 	h.finished = append(h.finished, p.Index)
-	h.values[p.Index] = h.arrays.taskValue(h.f, &p.Task)
+	h.values[p.Index] = h.arrays.taskValue(h.f, p.Index, &p.Task)
 	h.wakeLocked()
 }
 

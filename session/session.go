@@ -126,7 +126,8 @@ type Session struct {
 	modules map[string]*Module // by SHA-256
 	insp    *inspector         // the modules' metrics, for %inspect
 
-	compiler *compiler // builds the modules of %%c, %%go, %%rust, %%ts and %%wat cells
+	compiler  *compiler           // builds the modules of %%c, %%go, %%rust, %%ts and %%wat cells
+	scattered map[*Scattered]bool // arrays kept on the nodes, until freed (see collectScattered)
 
 	hub    *cluster.Hub
 	dash   *dashboard.Server // the session's own hub's, or one %dashboard started
@@ -165,7 +166,7 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		}
 		o.rain = exe
 	}
-	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector(), compiler: newCompiler(o.cells)}
+	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector(), compiler: newCompiler(o.cells), scattered: map[*Scattered]bool{}}
 	s.magics = s.newMagics()
 	s.builtin = s.newBuiltins()
 	s.globals = starlark.StringDict{}
@@ -344,12 +345,19 @@ func (s *Session) execThread(thread *starlark.Thread, code string) (starlark.Val
 		globals[k] = v
 	}
 	s.mu.Unlock()
+	var deleted []string
+	thread.SetLocal(delKey, &deleted)
 	err = starlark.ExecREPLChunk(f, thread, globals)
 	s.mu.Lock()
 	for k, v := range globals {
 		s.globals[k] = v
 	}
+	for _, k := range deleted {
+		delete(s.globals, k)
+		delete(globals, k)
+	}
 	s.mu.Unlock()
+	s.collectScattered()
 	if err != nil || !last {
 		return nil, err
 	}

@@ -15,12 +15,14 @@ var (
 	magicLine  = regexp.MustCompile(`^(\s*)(?:([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*=\s*)?%([A-Za-z_][A-Za-z0-9_]*)(?:\s+(.*?))?\s*$`)
 	helpLine   = regexp.MustCompile(`^(\s*)(\?{1,2})?([A-Za-z_%][A-Za-z0-9_.]*)(\?{1,2})?\s*$`)
 	identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	delLine    = regexp.MustCompile(`^del\s+([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*(?:#.*)?$`)
 )
 
 // quote makes s a Starlark string literal.
 func quote(s string) string { return syntax.Quote(s, false) }
 
-// translate rewrites the line magics and `name?` help requests of a cell into Starlark.
+// translate rewrites the line magics, `name?` help requests and top-level `del` statements of a
+// cell into Starlark.
 func (s *Session) translate(code string) (string, error) {
 	lines := strings.Split(code, "\n")
 	for i, line := range lines {
@@ -34,6 +36,16 @@ func (s *Session) translate(code string) (string, error) {
 				detail = "1"
 			}
 			lines[i] = m[1] + "__rain_help(" + quote(m[3]) + ", " + detail + ")"
+			continue
+		}
+		if m := delLine.FindStringSubmatch(line); m != nil {
+			// Python's del, at the top level: Starlark has none (see builtinDel).
+			var pairs []string
+			for _, name := range strings.Split(m[1], ",") {
+				name = strings.TrimSpace(name)
+				pairs = append(pairs, "("+quote(name)+", "+name+")")
+			}
+			lines[i] = "__rain_del(" + strings.Join(pairs, ", ") + ")"
 			continue
 		}
 		m := magicLine.FindStringSubmatch(line)

@@ -26,6 +26,10 @@ type Buffer struct {
 	// Changed is set by the call: whether the function changed Data. A node sends back only
 	// the buffers a call changed.
 	Changed bool
+	// ReadOnly leaves Data as it is whatever the function does with its copy: nothing is
+	// copied back (Changed stays false), which spares a pass over a large input the function
+	// only reads. A node passes the parts of data it keeps this way.
+	ReadOnly bool
 }
 
 // maxAlign is the largest alignment a Buffer may ask for: one page.
@@ -273,6 +277,9 @@ func (i *Instance) take(ctx context.Context, l *live, bufs []Buffer, ptrs []uint
 	a := l.alloc
 	for k := range bufs {
 		b := &bufs[k]
+		if b.ReadOnly {
+			continue
+		}
 		if got, ok := a.mem.Read(ptrs[k], uint32(len(b.Data))); ok && !bytes.Equal(got, b.Data) {
 			copy(b.Data, got)
 			b.Changed = true

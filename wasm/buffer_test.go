@@ -88,6 +88,34 @@ func TestCallBuffersStats(t *testing.T) {
 	}
 }
 
+// A ReadOnly buffer keeps its Data whatever the function writes into its copy: scale(xs, n,
+// k, xs) writes xs·k in place, and xs stays.
+func TestCallBuffersReadOnly(t *testing.T) {
+	inst := load(t, newRuntime(t), example(t, "stats"))
+	xs := f64Bytes([]float64{1, 2, 3})
+	in := Buffer{Arg: 0, Data: append([]byte(nil), xs...), ReadOnly: true}
+	out := Buffer{Arg: 3, Data: make([]byte, len(xs))}
+	if _, err := inst.CallBuffers(t.Context(), "scale", []uint64{0, 3, api.EncodeF64(2), 0}, []Buffer{in, out}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := fromF64Bytes(out.Data); got[2] != 6 {
+		t.Fatalf("scale wrote %v", got)
+	}
+	// The same array in and out: its copy is scaled, its Data is not.
+	bufs := []Buffer{in}
+	res, err := inst.CallBuffers(t.Context(), "sum", []uint64{0, 3}, bufs, nil, nil)
+	if err != nil || api.DecodeF64(res[0]) != 6 {
+		t.Fatalf("sum = %v, %v", res, err)
+	}
+	if err := inst.CallEachBuffers("scale", []uint64{0, 3, api.EncodeF64(10), 0}, [][]Buffer{{in, {Arg: 3, Data: in.Data, ReadOnly: true}}},
+		func(int, []uint64, error) {}); err != nil {
+		t.Fatal(err)
+	}
+	if string(in.Data) != string(xs) || in.Changed {
+		t.Errorf("a read-only buffer changed: %v, Changed %v", fromF64Bytes(in.Data), in.Changed)
+	}
+}
+
 // A million calls with a 1 KiB array do not grow the instance's memory: Rain frees what it
 // allocates. The calls go through CallEachBuffers, as a node runs a batch; CallBuffers, one call
 // at a time, is checked over fewer calls on both engines.

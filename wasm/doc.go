@@ -54,8 +54,8 @@
 // Instance.CallBuffers passes arrays by pointer, as C takes them: each Buffer is bytes bound to
 // an i32 parameter. The instance allocates room for it in its linear memory through the
 // module's allocator, copies the bytes there, passes the pointer, and once the function
-// returns copies back what it left there (Buffer.Changed says whether that changed anything)
-// and frees the room: calls with arrays, however many, do not grow the memory. The allocator
+// returns copies back what it left there (Buffer.Changed says whether that changed anything;
+// a Buffer.ReadOnly is left as it was, with no pass over it) and frees the room: calls with arrays, however many, do not grow the memory. The allocator
 // is found by its exports (Info.Allocator): malloc(i32) i32 and free(i32), as C compiled with
 // wasi-libc exports them when linked with -Wl,--export=malloc,--export=free, or else
 // cabi_realloc(i32,i32,i32,i32) i32, as the component model's toolchains export it

@@ -37,6 +37,19 @@
 // worker, with a note on stderr, while the call runs on. Output reaches the client in some 20
 // messages a second at most (and one per 32 KiB), not one per line.
 //
+// # Data
+//
+// A node keeps the parts of arrays its clients scatter, and the outputs their maps leave on
+// it, in the supervisor's memory (a worker that restarts loses nothing), each part once
+// whatever the clients that hold it, and all of them within its memory limit
+// (Settings.MemoryLimit): a part past it is refused with a message that names the sizes. A
+// batch that names parts runs alone: the supervisor first gives its worker the parts it lacks
+// (each once in the worker's life: a part a map uses is kept twice on its node, by the
+// supervisor and by the worker), the worker passes them to the calls read-only, and the
+// supervisor keeps the outputs the batch asks it to keep. The node drops a client's hold on its
+// data when the client frees it, closes, or has not answered the node's "alive?" for the hub
+// timeout; its status says how many bytes it keeps.
+//
 // # Tiers
 //
 // A node's worker runs modules as its Settings' Tier says (see wasm.Tier): every

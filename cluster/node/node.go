@@ -63,6 +63,8 @@ func Run(ctx context.Context, opts ...Option) error {
 		modules:   map[string]bool{},
 		cancelled: map[string]time.Time{},
 		parts:     map[string]*partial{},
+		data:      newStore(int64(o.settings.MemoryLimit)),
+		inWorker:  map[string]bool{},
 	}
 	if err := bind(o.settings.CPU); err != nil {
 		n.log.Print(err)
@@ -79,6 +81,7 @@ func Run(ctx context.Context, opts ...Option) error {
 	// would wait for an answer that never comes. Calls beyond maxQueue are answered "busy".
 	for verb, h := range map[string]nats.MsgHandler{
 		"call": n.onCall, "batch": n.onBatch, "cancel": n.onCancel, "load": n.onLoad, "ping": n.onPing,
+		"data": n.onData,
 	} {
 		sub, err := nc.Subscribe(wire.NodeSubject(o.settings.ID, verb), h)
 		if err == nil {
@@ -99,6 +102,7 @@ func Run(ctx context.Context, opts ...Option) error {
 		return fmt.Errorf("cluster: node: %w", err)
 	}
 	n.log.Printf("joined %s as incarnation %s", o.url, n.inc)
+	go n.collect(ctx.Done())
 	err = n.run(ctx)
 	if ctx.Err() != nil {
 		return nil
@@ -141,10 +145,15 @@ type supervisor struct {
 	worker    *workerProc     // current worker, or nil
 	cancelled map[string]time.Time
 	parts     map[string]*partial // by SHA-256 and transfer
-	tiers     []wire.Tier         // the current worker's last wire.FrameTiers
-	queued    int
-	done      int
-	restarts  int
+	data      *store              // the data kept for clients (see data.go)
+	// partsMu guards inWorker, the parts the current worker was given (wire.FrameData), and
+	// orders the frames that give and drop them.
+	partsMu  sync.Mutex
+	inWorker map[string]bool
+	tiers    []wire.Tier // the current worker's last wire.FrameTiers
+	queued   int
+	done     int
+	restarts int
 }
 
 // item is one job for the runner: a call, or the instantiation of a module.
@@ -152,6 +161,7 @@ type item struct {
 	call  *wire.Call
 	raw   []byte // for a call: the message, forwarded to the worker as is
 	batch []byte // for a batch: the message, forwarded to the worker as is (call has its task)
+	data  bool   // for a batch: it names data the node keeps (see runData)
 	calls int    // calls in the batch
 	solo  bool   // for a batch: never run in a group (wire.BatchHeader.Solo)
 	reply string // subject of the call's reply
@@ -205,6 +215,8 @@ func (n *supervisor) publishStatus() {
 	if kib := procfs.RSS(os.Getpid()); kib > 0 {
 		st.RSS = int64(kib+procfs.RSS(st.PID)) << 10
 	}
+	st.Data, st.Parts = n.data.usage()
+	st.DataLimit = n.data.limit
 	sort.Strings(st.Modules)
 	b, _ := json.Marshal(st)
 	n.nc.Publish(wire.SubjStatus, b)
@@ -514,6 +526,9 @@ func (n *supervisor) run(ctx context.Context) error {
 		n.tiers = nil
 		n.restarts++
 		n.mu.Unlock()
+		n.partsMu.Lock()
+		clear(n.inWorker) // a new worker is given the parts it needs again
+		n.partsMu.Unlock()
 		code := old.cmd.ProcessState.ExitCode()
 		switch {
 		case old.killed.Load():

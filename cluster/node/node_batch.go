@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -12,6 +13,9 @@ import (
 // onBatch queues a batch message for the runner.
 func (n *supervisor) onBatch(m *nats.Msg) {
 	h, _, _, err := wire.ReadBatch(m.Data)
+	if err == nil {
+		err = wire.CheckRefs(h)
+	}
 	if err != nil {
 		if m.Reply != "" {
 			m.Respond(wire.BatchFailure(h.Task, err))
@@ -22,7 +26,9 @@ func (n *supervisor) onBatch(m *nats.Msg) {
 	n.queued++
 	n.mu.Unlock()
 	select {
-	case n.items <- &item{call: &wire.Call{Task: h.Task, Module: h.Module, Func: h.Func}, batch: m.Data, calls: h.N, solo: h.Solo, reply: m.Reply}:
+	// A batch that names data runs alone: the supervisor puts the data in (see runData).
+	case n.items <- &item{call: &wire.Call{Task: h.Task, Module: h.Module, Func: h.Func}, batch: m.Data, calls: h.N,
+		solo: h.Solo || len(h.Data) > 0 || h.Keep != nil, data: len(h.Data) > 0 || h.Keep != nil, reply: m.Reply}:
 	default:
 		n.mu.Lock()
 		n.queued--
@@ -35,14 +41,31 @@ func (n *supervisor) onBatch(m *nats.Msg) {
 
 // runBatch runs one batch message on the worker and answers it.
 func (n *supervisor) runBatch(wp *workerProc, it *item) {
-	if err := wp.fw.Write(wire.FrameBatch, it.batch); err == nil {
+	var err error
+	var d *dataBatch
+	if it.data {
+		if d, err = n.dataBatch(wp, it.batch); err != nil && !errors.Is(err, wire.ErrNodeLost) {
+			if it.reply != "" {
+				n.nc.Publish(it.reply, wire.BatchFailure(it.call.Task, err))
+			}
+			return
+		}
+	}
+	if err == nil {
+		err = wp.fw.Write(wire.FrameBatch, it.batch)
+	}
+	if err == nil {
 		for f := range wp.frames {
 			if f.typ == wire.FrameBatchResult {
 				n.mu.Lock()
 				n.done += it.calls - 1 // runCall counts one
 				n.mu.Unlock()
+				answer := f.payload
+				if d != nil {
+					answer = n.dataAnswer(d, answer)
+				}
 				if it.reply != "" {
-					n.publishBatch(it.reply, it.call.Task, f.payload)
+					n.publishBatch(it.reply, it.call.Task, answer)
 				}
 				return
 			}

@@ -83,6 +83,7 @@ type worker struct {
 	moduleDir string
 	fw        *wire.FrameWriter
 	instances map[string]*wasm.Instance
+	parts     map[string][]byte // data the node keeps that its supervisor gave it (wire.FrameData), by SHA-256
 
 	idle idler
 	// moved says whether the last call or batch ran on another tier than the one before it:
@@ -125,13 +126,14 @@ func newWorker(ctx context.Context, s Settings, out io.Writer) (*worker, error) 
 		moduleDir: filepath.Join(s.CacheDir, "modules"),
 		fw:        wire.NewFrameWriter(out),
 		instances: map[string]*wasm.Instance{},
+		parts:     map[string][]byte{},
 	}, nil
 }
 
 // serve answers frames from r until it ends.
 func (w *worker) serve(ctx context.Context, r io.Reader) error {
 	for {
-		typ, payload, err := wire.ReadFrame(r)
+		typ, payload, err := wire.ReadFrameUpTo(r, wire.MaxDataFrame) // from its supervisor only
 		if err != nil {
 			return err
 		}
@@ -178,6 +180,13 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 			if err := w.fw.Write(wire.FrameBatchResults, rep); err != nil {
 				return err
 			}
+		case wire.FrameData:
+			if len(payload) < 64 || !wire.ValidSHA(string(payload[:64])) {
+				return fmt.Errorf("%w: data frame of %d bytes", wire.ErrBadFrame, len(payload))
+			}
+			w.parts[string(payload[:64])] = payload[64:]
+		case wire.FrameFree:
+			delete(w.parts, string(payload))
 		default:
 			return fmt.Errorf("cluster: worker: unknown frame %q", typ)
 		}

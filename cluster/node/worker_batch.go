@@ -14,6 +14,9 @@ import (
 func (w *worker) batch(payload []byte) []byte {
 	w.moved = false
 	h, args, bufs, err := wire.ReadBatch(payload)
+	if err == nil && len(h.Data) > 0 {
+		bufs, err = w.withData(h, bufs)
+	}
 	if err != nil {
 		return wire.BatchFailure(h.Task, err)
 	}
@@ -68,6 +71,31 @@ func (w *worker) batch(payload []byte) []byte {
 	rep.Finished = time.Now().UnixNano()
 	rep.Tier = inst.Tier() // CallEach switches tiers only before its first call
 	return wire.PackBatchAnswer(rep, times, vals, changed)
+}
+
+// withData adds to the calls' arrays the data the batch names (h.Data): parts the supervisor
+// gave the worker, passed read-only, and zeros for outputs.
+func (w *worker) withData(h wire.BatchHeader, bufs [][]wasm.Buffer) ([][]wasm.Buffer, error) {
+	if err := wire.CheckRefs(h); err != nil {
+		return nil, err
+	}
+	if bufs == nil {
+		bufs = make([][]wasm.Buffer, h.N)
+	}
+	for _, r := range h.Data {
+		b := wasm.Buffer{Arg: r.Arg, Align: r.Align}
+		if r.SHA == "" {
+			b.Data = make([]byte, r.Zeros)
+		} else {
+			data, ok := w.parts[r.SHA]
+			if !ok {
+				return nil, fmt.Errorf("%w: part %s is not in the node's worker", wire.ErrNoData, r.SHA[:12])
+			}
+			b.Data, b.ReadOnly = data, true
+		}
+		bufs[r.I] = append(bufs[r.I], b)
+	}
+	return bufs, nil
 }
 
 // changedBuffers are the buffers of bufs a call changed: only those travel back.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -82,8 +83,12 @@ func (n *supervisor) startWorker(ctx context.Context) (*workerProc, error) {
 	}
 	go func() {
 		r := bufio.NewReaderSize(stdout, 64<<10)
+		// Until it says hello, the program may be no worker at all: its first frame is read
+		// as any frame is, and only then may frames carry data (see wire.MaxDataFrame).
+		read := wire.ReadFrame
 		for {
-			typ, payload, err := wire.ReadFrame(r)
+			typ, payload, err := read(r)
+			read = func(r io.Reader) (byte, []byte, error) { return wire.ReadFrameUpTo(r, wire.MaxDataFrame) }
 			if err != nil {
 				wp.readErr = err
 				break

@@ -46,6 +46,13 @@ type BatchHeader struct {
 	Solo bool `json:"solo,omitempty"`
 	// Bufs says the calls' buffers follow their arguments (see PackBatchRequest).
 	Bufs bool `json:"bufs,omitempty"`
+	// Data gives calls arrays the node has: parts it keeps, or zeros it makes (see data.go).
+	Data []DataRef `json:"data,omitempty"`
+	// Keep, if set, asks the node to keep the array each call left in this argument as a part
+	// (see data.go), and to answer its SHA-256 instead of its bytes.
+	Keep *int `json:"keep,omitempty"`
+	// Client is the client that sent the batch: the node keeps the parts of Keep for it.
+	Client string `json:"client,omitempty"`
 }
 
 // BatchReplyHeader heads a batch answer.
@@ -60,6 +67,7 @@ type BatchReplyHeader struct {
 	Errs     []BatchError `json:"errs,omitempty"` // calls that failed, by index
 	Err      *Error       `json:"err,omitempty"`  // the whole message failed: no body
 	Bufs     bool         `json:"bufs,omitempty"` // the buffers calls changed follow the values
+	Kept     []Kept       `json:"kept,omitempty"` // the parts the node kept (BatchHeader.Keep)
 }
 
 // BatchError is the failure of call I of a batch.

@@ -53,6 +53,8 @@ const (
 	codeMemory   = "memory_limit" // a module whose memory starts over the node's limit, or an array over it
 	codeNoAlloc  = "no_allocator" // an array for a module that exports no allocator
 	codeBadPtr   = "bad_pointer"  // an allocator that gave a pointer outside memory
+	codeNoData   = "no_data"      // a part the node does not hold
+	codeDataFull = "data_limit"   // a part the node's memory limit leaves no room for
 )
 
 // EncodeError is err on the wire; nil for nil.
@@ -86,6 +88,10 @@ func EncodeError(err error) *Error {
 		w.Code = codeChecksum
 	case errors.Is(err, ErrNodeLost):
 		w.Code = codeNodeLost
+	case errors.Is(err, ErrNoData):
+		w.Code = codeNoData
+	case errors.Is(err, ErrDataLimit):
+		w.Code = codeDataFull
 	}
 	return w
 }
@@ -121,6 +127,10 @@ func DecodeError(w *Error) error {
 		return &wrapped{w.Msg, ErrChecksum}
 	case codeNodeLost:
 		return &wrapped{w.Msg, ErrNodeLost}
+	case codeNoData:
+		return &wrapped{w.Msg, ErrNoData}
+	case codeDataFull:
+		return &wrapped{w.Msg, ErrDataLimit}
 	}
 	return errors.New(w.Msg)
 }

@@ -14,7 +14,10 @@ import (
 //	supervisor → worker   FrameLoad (SHA-256 of a module in the cache dir),
 //	                      FrameCall (a call as the client sent it, see call.go),
 //	                      FrameBatch (a batch message as the client sent it, see batch.go),
-//	                      FrameBatches (batch messages, each behind its 4-byte length)
+//	                      FrameBatches (batch messages, each behind its 4-byte length),
+//	                      FrameData (a part of data the node keeps, see data.go: its SHA-256
+//	                      in hex, then its bytes; no answer), FrameFree (a part's SHA-256:
+//	                      drop it; no answer)
 //	worker → supervisor   FrameHello (the wire version, first), FrameLoaded (LoadReply),
 //	                      FrameStdout, FrameStderr (raw WASI output, one frame per write),
 //	                      FrameResult (a call's reply, sent on as is),
@@ -38,6 +41,9 @@ const (
 	FrameBatchResults byte = 'g'
 
 	FrameTiers byte = 't'
+
+	FrameData byte = 'D'
+	FrameFree byte = 'F'
 )
 
 // ErrBadFrame is a frame that cannot be: the other side does not speak this protocol.
@@ -46,6 +52,11 @@ var ErrBadFrame = errors.New("cluster: bad frame")
 // maxFrame bounds a frame so that a corrupt length cannot make a reader allocate gigabytes. It
 // holds the largest message a hub carries (64 MiB, with arrays in it) and the frame's own bytes.
 const maxFrame = 65 << 20
+
+// MaxDataFrame bounds the frames of a supervisor and its worker once they know each other (the
+// worker said hello): a part the node keeps (MaxPart, FrameData), and the answer to a batch
+// that left an output as large.
+const MaxDataFrame = maxFrame + MaxPart
 
 // FrameWriter writes frames to an io.Writer, one at a time: it may be shared.
 type FrameWriter struct {
@@ -79,14 +90,49 @@ func (f *FrameWriter) Write(typ byte, payload []byte) error {
 	return err
 }
 
+// WritePieces writes a frame of type typ whose payload is the pieces, one after another: a
+// large piece is written from where it is, not copied.
+func (f *FrameWriter) WritePieces(typ byte, pieces [][]byte) error {
+	n := 0
+	for _, p := range pieces {
+		n += len(p)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.buf = binary.BigEndian.AppendUint32(f.buf[:0], uint32(n+1))
+	f.buf = append(f.buf, typ)
+	for _, p := range pieces {
+		if len(p) <= smallFrame {
+			f.buf = append(f.buf, p...)
+			continue
+		}
+		if _, err := f.w.Write(f.buf); err != nil {
+			return err
+		}
+		f.buf = f.buf[:0]
+		if _, err := f.w.Write(p); err != nil {
+			return err
+		}
+	}
+	if len(f.buf) == 0 {
+		return nil
+	}
+	_, err := f.w.Write(f.buf)
+	return err
+}
+
 // ReadFrame reads a frame: its type and payload.
-func ReadFrame(r io.Reader) (byte, []byte, error) {
+func ReadFrame(r io.Reader) (byte, []byte, error) { return ReadFrameUpTo(r, maxFrame) }
+
+// ReadFrameUpTo reads a frame of at most limit bytes (MaxDataFrame at most): a longer one is
+// ErrBadFrame.
+func ReadFrameUpTo(r io.Reader, limit uint32) (byte, []byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n == 0 || n > maxFrame {
+	if n == 0 || n > min(limit, MaxDataFrame) {
 		return 0, nil, fmt.Errorf("%w: length %d", ErrBadFrame, n)
 	}
 	buf := make([]byte, n)

@@ -25,11 +25,17 @@ import (
 //	                        answer goes to <inbox>.<task>
 //	rain.node.<id>.cancel   client → worker: Cancel; reply CancelReply
 //	rain.node.<id>.load     client → worker: module bytes (headers below); reply LoadReply
+//	rain.node.<id>.data     client → worker: parts of arrays kept on the node (see data.go)
 //	rain.node.<id>.ping     client → worker: empty; reply empty
+//	rain.client.<id>.alive  worker → client: empty; reply empty (is the client that a node
+//	                        keeps data for still there?)
 const (
 	SubjStatus   = "rain.status"
 	SubjDiscover = "rain.discover"
 )
+
+// ClientSubject is the subject of a verb (alive) to client id.
+func ClientSubject(id, verb string) string { return "rain.client." + id + "." + verb }
 
 // NodeSubject is the subject of a verb (call, batch, cancel, load, ping) to node id.
 func NodeSubject(id, verb string) string { return "rain.node." + id + "." + verb }
@@ -38,7 +44,9 @@ func NodeSubject(id, verb string) string { return "rain.node." + id + "." + verb
 // version with a clear error rather than misreading them.
 // Version 2: calls and replies in binary (see call.go). Version 3: calls, batches and their
 // answers carry arrays (wasm.Buffer): a receiver of version 2 would misread a batch's.
-const Version = 3
+// Version 4: data kept on the nodes (see data.go): a batch may name parts its calls take, which
+// a receiver of version 3 would run without.
+const Version = 4
 
 // Headers of a load message. Op "has" asks whether the node has the module (it answers from
 // memory or from its disk cache); op "chunk" carries bytes Offset… of the module, with the
@@ -75,6 +83,11 @@ type Status struct {
 	// where the system does not say).
 	BusyNs int64 `json:"busy_ns,omitempty"`
 	RSS    int64 `json:"rss,omitempty"`
+	// Data is the bytes of the parts the node keeps for its clients (see data.go), Parts how
+	// many they are, and DataLimit the most it keeps (its memory limit; 0: none).
+	Data      int64 `json:"data,omitempty"`
+	Parts     int   `json:"parts,omitempty"`
+	DataLimit int64 `json:"data_limit,omitempty"`
 }
 
 // DecodeStatus reads a status message of this wire version from a node whose ID is valid.

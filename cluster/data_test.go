@@ -1,0 +1,354 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/rain-wasm/rain/cluster/node"
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// waitNodes waits until cond holds of the client's nodes, as their statuses change.
+func waitNodes(t *testing.T, c *Client, cond func([]NodeInfo) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for {
+		changed := c.Changed()
+		if cond(c.Nodes()) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("the nodes are %+v", c.Nodes())
+		}
+	}
+}
+
+// noData says whether the nodes keep no data.
+func noData(nodes []NodeInfo) bool {
+	for _, n := range nodes {
+		if n.Data != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// f64s is xs as little-endian bytes, as an f64 array holds them.
+func f64s(xs []float64) []byte {
+	b := make([]byte, 8*len(xs))
+	for i, x := range xs {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
+	}
+	return b
+}
+
+// cut splits data into k parts along 8-byte elements, as scatter splits an array.
+func cut(data []byte, k int) [][]byte {
+	n := len(data) / 8
+	parts := make([][]byte, k)
+	for i := range k {
+		parts[i] = data[8*(i*n/k) : 8*((i+1)*n/k)]
+	}
+	return parts
+}
+
+// testData is n f64s.
+func testData(n int) []byte {
+	xs := make([]float64, n)
+	for i := range xs {
+		xs[i] = math.Sin(float64(i)) * 100
+	}
+	return f64s(xs)
+}
+
+// sumSpec is a map of stats.sum over parts: sum(part, n).
+func sumSpec(sha string, parts []DataPart) MapSpec {
+	spec := MapSpec{Export: Export{Module: sha, Func: "sum"}, Chunk: 1}
+	for _, p := range parts {
+		spec.Args = append(spec.Args, []uint64{0, api.EncodeI32(int32(p.Size / 8))})
+		spec.Data = append(spec.Data, DataArg{Arg: 0, SHA256: p.SHA256})
+	}
+	return spec
+}
+
+// sums are the sums of the f64s of each part, in order, as stats.sum adds them.
+func sums(parts [][]byte) []float64 {
+	out := make([]float64, len(parts))
+	for i, p := range parts {
+		for k := 0; k < len(p); k += 8 {
+			out[i] += math.Float64frombits(binary.LittleEndian.Uint64(p[k:]))
+		}
+	}
+	return out
+}
+
+func checkSums(t *testing.T, r *MapResult, want []float64) {
+	t.Helper()
+	for i, task := range r.Tasks {
+		if task.Err != nil {
+			t.Fatalf("task %d: %v", i, task.Err)
+		}
+		if got := api.DecodeF64(task.Values[0]); got != want[i] {
+			t.Fatalf("task %d: sum %v, want %v", i, got, want[i])
+		}
+	}
+}
+
+// Scatter and Gather: the parts come back as they went, whatever their number, from both
+// nodes; parts spread over the nodes.
+func TestScatterGather(t *testing.T) {
+	tc := startCluster(t, 2)
+	data := testData(3<<20/8*3 + 5) // 9 MiB and 40 bytes: parts of several chunks
+	for _, k := range []int{1, 2, 5, 16} {
+		parts := cut(data, k)
+		placed, err := tc.client.Scatter(t.Context(), parts, 8)
+		if err != nil {
+			t.Fatalf("%d parts: %v", k, err)
+		}
+		nodes := map[string]int{}
+		shas := make([]string, k)
+		for i, p := range placed {
+			if p.Node == "" || p.Size != len(parts[i]) {
+				t.Fatalf("%d parts: part %d placed as %+v", k, i, p)
+			}
+			nodes[p.Node]++
+			shas[i] = p.SHA256
+		}
+		if k > 1 && len(nodes) != 2 {
+			t.Errorf("%d parts on %v: want both nodes", k, nodes)
+		}
+		back, err := tc.client.Gather(t.Context(), shas)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Join(back, nil); !bytes.Equal(got, data) {
+			t.Fatalf("%d parts: gathered %d bytes unlike the %d scattered", k, len(got), len(data))
+		}
+		tc.client.Free(shas...)
+	}
+	// Freed, the nodes hold nothing more.
+	waitNodes(t, tc.client, noData)
+	if _, err := tc.client.Gather(t.Context(), []string{strings.Repeat("a", 64)}); !errors.Is(err, ErrUnknownData) {
+		t.Errorf("gather of a part never scattered: %v", err)
+	}
+}
+
+// A map over scattered parts runs each task where its part is, and moves no byte of the data:
+// the hub carries a few hundred bytes a task, while the parts are megabytes. Its results are
+// those of the parts' sums.
+func TestMapOverDataMovesNoData(t *testing.T) {
+	tc := startCluster(t, 2)
+	sha := tc.load(t, stats)
+	data := testData(4 << 20 / 8 * 4) // 16 MiB
+	parts := cut(data, 8)
+	placed, err := tc.client.Scatter(t.Context(), parts, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in0, out0 := tc.hub.Traffic()
+	r, err := tc.client.Map(t.Context(), sumSpec(sha, placed), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in1, out1 := tc.hub.Traffic()
+	checkSums(t, r, sums(parts))
+	for i, task := range r.Tasks {
+		if task.Node != placed[i].Node {
+			t.Errorf("task %d ran on %s, its part is on %s", i, task.Node, placed[i].Node)
+		}
+	}
+	moved := (in1 - in0) + (out1 - out0)
+	t.Logf("the hub carried %d bytes in, %d out for a map over %d bytes; the map sent %d, received %d",
+		in1-in0, out1-out0, len(data), r.Sent, r.Received)
+	if moved > 64<<10 || r.Sent > 16<<10 {
+		t.Errorf("the hub carried %d bytes (the map sent %d) for a map over %d bytes kept on the nodes", moved, r.Sent, len(data))
+	}
+	// The same map with the parts as arrays carries them all.
+	spec := sumSpec(sha, placed)
+	spec.Data = nil
+	spec.Buffers = make([][]wasm.Buffer, len(parts))
+	for i, p := range parts {
+		spec.Buffers[i] = []wasm.Buffer{{Arg: 0, Data: p, Align: 8}}
+	}
+	r2, err := tc.client.Map(t.Context(), spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSums(t, r2, sums(parts))
+	if r2.Sent < int64(len(data)) {
+		t.Errorf("a map of arrays sent %d bytes, less than its %d of arrays", r2.Sent, len(data))
+	}
+}
+
+// keep=True: a map's outputs stay on the nodes as parts, a next map runs over them, and
+// Gather brings them back; Free drops them all.
+func TestMapKeep(t *testing.T) {
+	tc := startCluster(t, 2)
+	sha := tc.load(t, stats)
+	data := testData(1 << 18)
+	parts := cut(data, 4)
+	placed, err := tc.client.Scatter(t.Context(), parts, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// scale(xs, n, k, out): out = 2·xs, kept.
+	spec := MapSpec{Export: Export{Module: sha, Func: "scale"}, Out: &wasm.Buffer{Align: 8}, OutLike: true, Keep: true}
+	for _, p := range placed {
+		spec.Args = append(spec.Args, []uint64{0, api.EncodeI32(int32(p.Size / 8)), api.EncodeF64(2)})
+		spec.Data = append(spec.Data, DataArg{SHA256: p.SHA256})
+	}
+	r, err := tc.client.Map(t.Context(), spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []DataPart
+	var want [][]byte
+	for i, task := range r.Tasks {
+		if task.Err != nil || task.Kept == nil || task.Kept.Node != placed[i].Node || len(task.Buffers) != 0 {
+			t.Fatalf("task %d: %v, kept %+v, %d buffers back", i, task.Err, task.Kept, len(task.Buffers))
+		}
+		kept = append(kept, *task.Kept)
+		xs := make([]float64, len(parts[i])/8)
+		for k := range xs {
+			xs[k] = 2 * math.Float64frombits(binary.LittleEndian.Uint64(parts[i][8*k:]))
+		}
+		want = append(want, f64s(xs))
+	}
+	if r.Received > 16<<10 {
+		t.Errorf("the map received %d bytes: its outputs came back", r.Received)
+	}
+	r2, err := tc.client.Map(t.Context(), sumSpec(sha, kept), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSums(t, r2, sums(want))
+	shas := make([]string, len(kept))
+	for i, k := range kept {
+		shas[i] = k.SHA256
+	}
+	back, err := tc.client.Gather(t.Context(), shas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(bytes.Join(back, nil), bytes.Join(want, nil)) {
+		t.Fatal("the kept outputs came back unlike 2·xs")
+	}
+	for _, p := range placed {
+		tc.client.Free(p.SHA256)
+	}
+	tc.client.Free(shas...)
+	waitNodes(t, tc.client, noData)
+}
+
+// A node keeps data up to its memory limit: a part past it fails with ErrDataLimit, naming the
+// sizes; parts within it are kept.
+func TestScatterDataLimit(t *testing.T) {
+	s := node.DefaultSettings()
+	s.MemoryLimit = 1 << 20
+	tc := startClusterWith(t, 1, s)
+	_, err := tc.client.Scatter(t.Context(), [][]byte{make([]byte, 2<<20)}, 8)
+	if !errors.Is(err, ErrDataLimit) || !strings.Contains(err.Error(), "2 MiB") || !strings.Contains(err.Error(), "--memory-limit") {
+		t.Fatalf("a part of 2 MiB on a node of 1 MiB: %v", err)
+	}
+	placed, err := tc.client.Scatter(t.Context(), [][]byte{make([]byte, 600<<10)}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second part that fits alone, but not beside the first.
+	_, err = tc.client.Scatter(t.Context(), [][]byte{bytes.Repeat([]byte{1}, 600<<10)}, 8)
+	if !errors.Is(err, ErrDataLimit) {
+		t.Fatalf("a second part past the limit: %v", err)
+	}
+	t.Log(err)
+	tc.client.Free(placed[0].SHA256)
+	waitNodes(t, tc.client, noData)
+	if _, err := tc.client.Scatter(t.Context(), [][]byte{bytes.Repeat([]byte{1}, 600<<10)}, 8); err != nil {
+		t.Fatalf("a part that fits once the other was freed: %v", err)
+	}
+}
+
+// A part damaged on its way is rejected by the node (its SHA-256, checked at its last chunk) and
+// sent again.
+func TestScatterDamaged(t *testing.T) {
+	tc := startCluster(t, 1)
+	damaged := 0
+	tc.client.damage = func(id string, off int, data []byte) []byte {
+		if off != 0 || damaged > 0 {
+			return data
+		}
+		damaged++
+		bad := bytes.Clone(data)
+		bad[0] ^= 1
+		return bad
+	}
+	data := testData(1 << 20)
+	placed, err := tc.client.Scatter(t.Context(), [][]byte{data}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256})
+	if err != nil || !bytes.Equal(back[0], data) || damaged != 1 {
+		t.Fatalf("damaged %d times: %v", damaged, err)
+	}
+}
+
+// A client that closes lets go of its data: its nodes drop what they kept for it alone.
+func TestCloseFreesData(t *testing.T) {
+	tc := startCluster(t, 1)
+	other, err := Connect(t.Context(), tc.hub.URL(), tc.hub.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := other.WaitNodes(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	shared := testData(1000)
+	if _, err := tc.client.Scatter(t.Context(), [][]byte{shared}, 8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Scatter(t.Context(), [][]byte{shared, testData(2000)}, 8); err != nil {
+		t.Fatal(err)
+	}
+	waitNodes(t, tc.client, func(n []NodeInfo) bool { return n[0].DataParts == 2 })
+	other.Close()
+	// The part both held stays; the other's own goes.
+	waitNodes(t, tc.client, func(n []NodeInfo) bool { return n[0].DataParts == 1 && n[0].Data == int64(len(shared)) })
+}
+
+// The parts' SHA-256 names them: the same bytes scattered twice are kept once, and held until
+// both are freed.
+func TestScatterSameBytes(t *testing.T) {
+	tc := startCluster(t, 1)
+	data := testData(1000)
+	a, err := tc.client.Scatter(t.Context(), [][]byte{data}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tc.client.Scatter(t.Context(), [][]byte{slices.Clone(data)}, 8)
+	if err != nil || a[0] != b[0] {
+		t.Fatalf("%+v and %+v: %v", a, b, err)
+	}
+	tc.client.Free(a[0].SHA256)
+	if _, err := tc.client.Gather(t.Context(), []string{b[0].SHA256}); err != nil {
+		t.Fatalf("gather after one of two frees: %v", err)
+	}
+	tc.client.Free(b[0].SHA256)
+	if _, err := tc.client.Gather(t.Context(), []string{b[0].SHA256}); !errors.Is(err, ErrUnknownData) {
+		t.Fatalf("gather after both frees: %v", err)
+	}
+}

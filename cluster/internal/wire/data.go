@@ -1,0 +1,150 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Data kept on the nodes: the parts of an array a client scattered, and the outputs a map left
+// where they were computed. A part is addressed by the SHA-256 of its bytes, as a module is, and
+// travels as a module does: in chunks on the node's "data" subject, with the headers of a load
+// (HdrOp, HdrSHA, HdrSize, HdrOffset, HdrTransfer) and the client's ID (HdrClient), each chunk a
+// request answered by a LoadReply. A data chunk carries no SHA-256 of its own: the node computes
+// the part's as the chunks arrive, and checks it at the last one, before it keeps the part;
+// hashing every chunk again would halve the rate at which data moves (SHA-256 runs at about
+// 1 GB/s a core), and a part damaged on the way is rejected all the same.
+//
+//	op "has"    does the node hold the part? If it does, it holds it for this client too.
+//	op "chunk"  bytes Offset… of a part of Size bytes; the first makes room for the whole part
+//	            under the node's memory limit, or fails with ErrDataLimit; the last one makes
+//	            the node check the part's SHA-256 and keep it.
+//	op "get"    the bytes Offset…Offset+Length of a part: the answer is the bytes, or, with the
+//	            header HdrError, none and the Error in JSON in that header.
+//	op "free"   the client no longer needs the part: the node drops it once no client does.
+//
+// A batch names the parts its calls take (BatchHeader.Data), so no byte of a part crosses the
+// hub for a call: the node's supervisor hands its worker each part once (FrameData), and the
+// worker passes it to the calls that name it as if the client had sent it, read-only. With
+// BatchHeader.Keep, the supervisor keeps the array a call left in argument Keep as a part of its
+// own, and answers its SHA-256 and size (BatchReplyHeader.Kept) instead of its bytes.
+const (
+	HdrClient = "Rain-Client" // the client a part is kept for
+	HdrLength = "Rain-Length" // of a get: how many bytes
+	HdrError  = "Rain-Error"  // of the answer to a get that failed: the Error, in JSON
+)
+
+// MaxPart is the largest part a node keeps: 2 GiB. A call copies a part into a Wasm instance's
+// memory, whose 32-bit addresses reach 4 GiB, beside the module's own data.
+const MaxPart = 1 << 31
+
+var (
+	// ErrNoData is a call or a get of a part the node does not hold: it restarted, or the
+	// part was freed.
+	ErrNoData = errors.New("cluster: the node does not hold the data")
+
+	// ErrDataLimit is a part the node cannot keep: its data would pass its memory limit.
+	ErrDataLimit = errors.New("cluster: the node's data would pass its memory limit")
+)
+
+// DataOp is what the headers of a data message say (see ReadData).
+type DataOp struct {
+	Op        string // "has", "chunk", "get" or "free"
+	SHA       string // the part's SHA-256, in hex
+	Client    string // the client it is kept for
+	Size, Off int    // of a chunk: the part's size, and the chunk's offset in it; of a get, the offset
+	Length    int    // of a get
+	Transfer  string // of a chunk: the sending it belongs to
+}
+
+// ReadData reads and checks the headers of a data message whose body is data.
+func ReadData(h nats.Header, data []byte) (DataOp, error) {
+	if v, _ := strconv.Atoi(h.Get(HdrVersion)); CheckVersion(v) != nil {
+		return DataOp{}, CheckVersion(v)
+	}
+	d := DataOp{Op: h.Get(HdrOp), SHA: h.Get(HdrSHA), Client: h.Get(HdrClient)}
+	if !ValidSHA(d.SHA) {
+		return d, fmt.Errorf("bad data SHA-256 %q", d.SHA)
+	}
+	if d.Client == "" || len(d.Client) > 64 {
+		return d, fmt.Errorf("bad data client %q", d.Client)
+	}
+	switch d.Op {
+	case "has", "free":
+	case "chunk":
+		size, err1 := strconv.Atoi(h.Get(HdrSize))
+		off, err2 := strconv.Atoi(h.Get(HdrOffset))
+		if err1 != nil || err2 != nil || size <= 0 || size > MaxPart || off < 0 || off > size-len(data) || len(data) == 0 {
+			return d, fmt.Errorf("bad chunk: size %q offset %q", h.Get(HdrSize), h.Get(HdrOffset))
+		}
+		d.Size, d.Off, d.Transfer = size, off, h.Get(HdrTransfer)
+	case "get":
+		off, err1 := strconv.Atoi(h.Get(HdrOffset))
+		n, err2 := strconv.Atoi(h.Get(HdrLength))
+		if err1 != nil || err2 != nil || off < 0 || off > MaxPart || n <= 0 || n > MaxPart {
+			return d, fmt.Errorf("bad get: offset %q length %q", h.Get(HdrOffset), h.Get(HdrLength))
+		}
+		d.Off, d.Length = off, n
+	default:
+		return d, fmt.Errorf("unknown data op %q", d.Op)
+	}
+	return d, nil
+}
+
+// DataRef gives call I of a batch an array the node has (see BatchHeader.Data) as its argument
+// Arg: the part SHA, or, with SHA empty, Zeros bytes of zeros (an output the node makes, so
+// that its zeros do not travel).
+type DataRef struct {
+	I     int    `json:"i"`
+	Arg   int    `json:"arg"`
+	Align int    `json:"align,omitempty"`
+	SHA   string `json:"sha,omitempty"`
+	Zeros int    `json:"zeros,omitempty"`
+}
+
+// Kept is a part a node kept from call I of a batch (see BatchHeader.Keep).
+type Kept struct {
+	I    int    `json:"i"`
+	SHA  string `json:"sha"`
+	Size int    `json:"size"`
+}
+
+// CheckRefs checks a batch's data references against its calls and arity.
+func CheckRefs(h BatchHeader) error {
+	for _, r := range h.Data {
+		switch {
+		case r.I < 0 || r.I >= h.N || r.Arg < 0 || r.Arg >= h.Arity || r.Align < 0 || r.Align > MaxAlign:
+			return fmt.Errorf("cluster: batch of %d calls × %d arguments: bad data reference %+v", h.N, h.Arity, r)
+		case r.SHA != "" && !ValidSHA(r.SHA), r.SHA == "" && (r.Zeros < 0 || r.Zeros > MaxPart):
+			return fmt.Errorf("cluster: bad data reference %+v", r)
+		}
+	}
+	if h.Keep != nil && (*h.Keep < 0 || *h.Keep >= h.Arity) {
+		return fmt.Errorf("cluster: batch of %d arguments keeps argument %d", h.Arity, *h.Keep)
+	}
+	return nil
+}
+
+// GetFailure is the answer to a get that failed.
+func GetFailure(err error) *nats.Msg {
+	e, _ := json.Marshal(EncodeError(err))
+	m := nats.NewMsg("")
+	m.Header.Set(HdrError, string(e))
+	return m
+}
+
+// ReadGet reads the answer to a get, body and headers: the bytes, or the node's error.
+func ReadGet(body []byte, h nats.Header) ([]byte, error) {
+	e := h.Get(HdrError)
+	if e == "" {
+		return body, nil
+	}
+	var w Error
+	if err := json.Unmarshal([]byte(e), &w); err != nil {
+		return nil, fmt.Errorf("cluster: bad answer to a get: %w", err)
+	}
+	return nil, DecodeError(&w)
+}

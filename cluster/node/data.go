@@ -1,0 +1,472 @@
+package node
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/internal/units"
+	"github.com/rain-wasm/rain/wasm"
+)
+
+// store is the data a node keeps for its clients: the parts of arrays they scattered and the
+// outputs their maps left here (see wire's data.go), in the supervisor's memory, which outlives
+// its workers. It holds a part once whatever the clients that want it, and at most limit bytes
+// of parts and of parts on their way in (0: no limit).
+type store struct {
+	limit int64
+
+	mu       sync.Mutex
+	parts    map[string]*held     // by SHA-256
+	incoming map[string]*incoming // by SHA-256 and transfer
+	used     int64                // bytes of parts held, and of those on their way in
+	missing  map[string]time.Time // clients that did not answer since then (see collect)
+}
+
+// held is a part, kept in the chunks it arrived in (no part is copied into one array as its
+// chunks arrive), and the clients that keep it.
+type held struct {
+	chunks [][]byte
+	starts []int // where each chunk begins in the part
+	size   int
+	owners map[string]bool
+}
+
+func newHeld(chunks [][]byte, client string) *held {
+	h := &held{chunks: chunks, starts: make([]int, len(chunks)), owners: map[string]bool{client: true}}
+	for i, c := range chunks {
+		h.starts[i] = h.size
+		h.size += len(c)
+	}
+	return h
+}
+
+// bytes are the part's bytes off…off+n: a chunk's own when they lie within one, else a copy.
+func (h *held) bytes(off, n int) []byte {
+	i := sort.Search(len(h.starts), func(i int) bool { return h.starts[i] > off }) - 1
+	if c := h.chunks[i]; off-h.starts[i]+n <= len(c) {
+		return c[off-h.starts[i] : off-h.starts[i]+n : off-h.starts[i]+n]
+	}
+	out := make([]byte, 0, n)
+	for ; len(out) < n; i++ {
+		c := h.chunks[i][max(0, off-h.starts[i]):]
+		out = append(out, c[:min(len(c), n-len(out))]...)
+	}
+	return out
+}
+
+// incoming is a part arriving in chunks, its room counted in the store's used.
+type incoming struct {
+	chunks  [][]byte
+	got     int
+	size    int
+	sum     hash.Hash // the part's SHA-256, kept as chunks arrive
+	started time.Time
+	client  string
+}
+
+func newStore(limit int64) *store {
+	return &store{limit: limit, parts: map[string]*held{}, incoming: map[string]*incoming{}, missing: map[string]time.Time{}}
+}
+
+// usage is the bytes of parts the store holds, and how many.
+func (s *store) usage() (bytes int64, parts int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.parts {
+		bytes += int64(h.size)
+	}
+	return bytes, len(s.parts)
+}
+
+// get is part sha, if the store holds it. Its bytes must not be changed.
+func (s *store) get(sha string) (*held, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.parts[sha]
+	return h, h != nil
+}
+
+// has says whether the store holds part sha, and then holds it for client too.
+func (s *store) has(sha, client string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.parts[sha]
+	if h != nil {
+		h.owners[client] = true
+	}
+	return h != nil
+}
+
+// reserveLocked makes room for size bytes more, or says why there is none.
+func (s *store) reserveLocked(size int) error {
+	if s.limit > 0 && s.used+int64(size) > s.limit {
+		return fmt.Errorf("%w: it holds %s, and a part of %s would pass its memory limit of %s: scatter into more parts or over more nodes, free data you no longer need, or start nodes with a larger --memory-limit",
+			wire.ErrDataLimit, units.Bytes(uint64(s.used)), units.Bytes(uint64(size)), units.Bytes(uint64(s.limit)))
+	}
+	s.used += int64(size)
+	return nil
+}
+
+// keep keeps data, whose SHA-256 is sha, for client: a map's output. It fails if the limit
+// leaves no room for it.
+func (s *store) keep(sha string, data []byte, client string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h := s.parts[sha]; h != nil {
+		h.owners[client] = true
+		return nil
+	}
+	if err := s.reserveLocked(len(data)); err != nil {
+		return err
+	}
+	s.parts[sha] = newHeld([][]byte{data}, client)
+	return nil
+}
+
+// free drops client's hold on part sha, and the part once no client holds it, which it
+// reports.
+func (s *store) free(sha, client string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h := s.parts[sha]; h != nil {
+		delete(h.owners, client)
+		if len(h.owners) == 0 {
+			s.dropLocked(sha)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *store) dropLocked(sha string) {
+	s.used -= int64(s.parts[sha].size)
+	delete(s.parts, sha)
+}
+
+// chunk takes a chunk of a part on its way in (data, which it keeps), and keeps the part once
+// its last chunk has come and its bytes match its SHA-256, which it reports.
+func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
+	key := d.SHA + "/" + d.Transfer
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.incoming[key]
+	if d.Off == 0 {
+		if in != nil { // the sender began again
+			s.used -= int64(in.size)
+		}
+		delete(s.incoming, key)
+		for k, q := range s.incoming { // forget transfers abandoned by their sender
+			if time.Since(q.started) > 10*time.Minute {
+				s.used -= int64(q.size)
+				delete(s.incoming, k)
+			}
+		}
+		if err := s.reserveLocked(d.Size); err != nil {
+			return false, err
+		}
+		in = &incoming{size: d.Size, sum: sha256.New(), started: time.Now(), client: d.Client}
+		s.incoming[key] = in
+	}
+	if in == nil || in.got != d.Off || in.size != d.Size || in.client != d.Client {
+		if in != nil {
+			s.used -= int64(in.size)
+			delete(s.incoming, key)
+		}
+		return false, fmt.Errorf("chunk at %d of part %s out of order", d.Off, d.SHA)
+	}
+	in.chunks = append(in.chunks, data)
+	in.got += len(data)
+	in.sum.Write(data)
+	if in.got < in.size {
+		return false, nil
+	}
+	delete(s.incoming, key)
+	s.used -= int64(in.size)
+	if hex.EncodeToString(in.sum.Sum(nil)) != d.SHA {
+		return false, fmt.Errorf("%w: part %s", wire.ErrChecksum, d.SHA)
+	}
+	if h := s.parts[d.SHA]; h != nil { // it came by another way meanwhile
+		h.owners[d.Client] = true
+		return true, nil
+	}
+	s.used += int64(in.size) // reserved at the first chunk: there is room
+	s.parts[d.SHA] = newHeld(in.chunks, d.Client)
+	return true, nil
+}
+
+// owners lists the clients the store keeps parts for.
+func (s *store) owners() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	var list []string
+	for _, h := range s.parts {
+		for c := range h.owners {
+			if !seen[c] {
+				seen[c] = true
+				list = append(list, c)
+			}
+		}
+	}
+	return list
+}
+
+// gone notes whether client answered (alive) or not, and drops its hold on every part once
+// it has not answered for after; it returns the parts it dropped.
+func (s *store) gone(client string, alive bool, after time.Duration) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if alive {
+		delete(s.missing, client)
+		return nil
+	}
+	since, ok := s.missing[client]
+	if !ok {
+		s.missing[client] = time.Now()
+		return nil
+	}
+	if time.Since(since) < after {
+		return nil
+	}
+	delete(s.missing, client)
+	var dropped []string
+	for sha, h := range s.parts {
+		if h.owners[client] {
+			delete(h.owners, client)
+			if len(h.owners) == 0 {
+				s.dropLocked(sha)
+				dropped = append(dropped, sha)
+			}
+		}
+	}
+	return dropped
+}
+
+// onData answers the data messages of clients (see wire's data.go).
+func (n *supervisor) onData(m *nats.Msg) {
+	fail := func(err error) { n.respond(m, wire.LoadReply{V: wire.Version, Err: wire.EncodeError(err)}) }
+	d, err := wire.ReadData(m.Header, m.Data)
+	if err != nil {
+		if m.Header.Get(wire.HdrOp) == "get" && m.Reply != "" {
+			m.RespondMsg(wire.GetFailure(err))
+			return
+		}
+		fail(err)
+		return
+	}
+	switch d.Op {
+	case "has":
+		n.respond(m, wire.LoadReply{V: wire.Version, Have: n.data.has(d.SHA, d.Client)})
+	case "chunk":
+		done, err := n.data.chunk(d, m.Data)
+		if err != nil {
+			fail(err)
+			return
+		}
+		n.respond(m, wire.LoadReply{V: wire.Version, Have: done})
+		if done {
+			n.publishStatus() // the clients see the bytes it holds
+		}
+	case "get":
+		h, ok := n.data.get(d.SHA)
+		switch {
+		case !ok:
+			m.RespondMsg(wire.GetFailure(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, d.SHA[:12], n.o.settings.ID)))
+		case d.Off+d.Length > h.size:
+			m.RespondMsg(wire.GetFailure(fmt.Errorf("get of bytes %d…%d of a part of %d", d.Off, d.Off+d.Length, h.size)))
+		default:
+			m.Respond(h.bytes(d.Off, d.Length))
+		}
+	case "free":
+		if n.data.free(d.SHA, d.Client) {
+			n.dropParts([]string{d.SHA})
+			n.publishStatus()
+		}
+		n.respond(m, wire.LoadReply{V: wire.Version})
+	}
+}
+
+// collectEvery is how often a node asks whether the clients it keeps data for are still there.
+const collectEvery = 5 * time.Second
+
+// collect drops the data of clients that have gone (a session that ended without freeing it,
+// or died): every collectEvery, it asks each client it keeps data for whether it is there, and
+// drops its hold on its parts once it has not answered for the hub timeout (a client whose hub
+// restarts takes up to that to come back).
+func (n *supervisor) collect(done <-chan struct{}) {
+	t := time.NewTicker(collectEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-n.lost:
+			return
+		case <-t.C:
+		}
+		for _, c := range n.data.owners() {
+			_, err := n.nc.Request(wire.ClientSubject(c, "alive"), nil, time.Second)
+			if err != nil && !errors.Is(err, nats.ErrNoResponders) {
+				continue // the hub, not the client, may be away: no news
+			}
+			if dropped := n.data.gone(c, err == nil, wire.HubTimeout); len(dropped) > 0 {
+				n.log.Printf("client %s has gone: dropped %d parts of its data", c, len(dropped))
+				n.dropParts(dropped)
+				n.publishStatus()
+			}
+		}
+	}
+}
+
+// dataBatch is a batch that names data the node keeps, as the supervisor runs it.
+type dataBatch struct {
+	h    wire.BatchHeader
+	outs [][]byte // with Keep, each call's array of that argument as the call got it
+}
+
+// dataBatch reads a batch that names data, and hands its worker the parts it names that the
+// worker lacks (see giveParts). A part the node does not hold fails the whole message with
+// ErrNoData: the client sends it again, and the calls with it.
+func (n *supervisor) dataBatch(wp *workerProc, msg []byte) (*dataBatch, error) {
+	h, _, bufs, err := wire.ReadBatch(msg)
+	if err == nil {
+		err = wire.CheckRefs(h)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var shas []string
+	for _, r := range h.Data {
+		if r.SHA != "" && !slices.Contains(shas, r.SHA) {
+			shas = append(shas, r.SHA)
+		}
+	}
+	if err := n.giveParts(wp, shas); err != nil {
+		return nil, err
+	}
+	d := &dataBatch{h: h}
+	if h.Keep != nil {
+		d.outs = make([][]byte, h.N)
+		for i, bs := range bufs {
+			for _, b := range bs {
+				if b.Arg == *h.Keep {
+					d.outs[i] = b.Data
+				}
+			}
+		}
+		for _, r := range h.Data {
+			if r.Arg == *h.Keep && r.SHA == "" {
+				d.outs[r.I] = make([]byte, r.Zeros)
+			}
+		}
+	}
+	return d, nil
+}
+
+// giveParts hands the worker the parts it lacks of shas (wire.FrameData), each once in the
+// worker's life: a batch that names them then takes them from the worker's memory, and no part
+// crosses the pipe twice. The worker keeps them until the node drops them (see dropParts).
+func (n *supervisor) giveParts(wp *workerProc, shas []string) error {
+	n.partsMu.Lock()
+	defer n.partsMu.Unlock()
+	for _, sha := range shas {
+		if n.inWorker[sha] {
+			continue
+		}
+		p, ok := n.data.get(sha)
+		if !ok {
+			return fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, sha[:12], n.o.settings.ID)
+		}
+		if err := wp.fw.WritePieces(wire.FrameData, append([][]byte{[]byte(sha)}, p.chunks...)); err != nil {
+			return fmt.Errorf("%w: %v", wire.ErrNodeLost, err)
+		}
+		n.inWorker[sha] = true
+	}
+	return nil
+}
+
+// dropParts tells the worker to drop parts the node no longer keeps (wire.FrameFree).
+func (n *supervisor) dropParts(shas []string) {
+	n.mu.Lock()
+	wp := n.worker
+	n.mu.Unlock()
+	n.partsMu.Lock()
+	defer n.partsMu.Unlock()
+	for _, sha := range shas {
+		if n.inWorker[sha] {
+			delete(n.inWorker, sha)
+			if wp != nil {
+				wp.fw.Write(wire.FrameFree, []byte(sha))
+			}
+		}
+	}
+}
+
+// dataAnswer is the worker's answer to a data batch as the client gets it: with Keep, the
+// array each call left in that argument is kept as a part, named in the answer instead of sent.
+// (The worker passes parts read-only: what a call does to its copy of a part never comes back.)
+func (n *supervisor) dataAnswer(d *dataBatch, answer []byte) []byte {
+	h := d.h
+	a, err := wire.ReadBatchAnswer(answer, h.N)
+	if err != nil {
+		return answer // a failure, said as the worker said it
+	}
+	failed := map[int]bool{}
+	for _, e := range a.Errs {
+		failed[e.I] = true
+	}
+	rep := a.BatchReplyHeader
+	finished := make([]int64, h.N)
+	changed := make([][]wasm.Buffer, h.N)
+	for i := range h.N {
+		finished[i] = a.Finished(i)
+		for _, b := range a.Buffers(i) {
+			if h.Keep == nil || b.Arg != *h.Keep {
+				changed[i] = append(changed[i], b)
+			}
+		}
+		if h.Keep == nil || failed[i] {
+			continue
+		}
+		out, ok := bufferOf(a.Buffers(i), *h.Keep)
+		if !ok { // unchanged: as the call was given it
+			out = d.outs[i]
+		}
+		sum := sha256.Sum256(out)
+		sha := hex.EncodeToString(sum[:])
+		if 2*len(out) < len(answer) { // kept alone, not with the rest of the answer
+			out = bytes.Clone(out)
+		}
+		if err := n.data.keep(sha, out, h.Client); err != nil {
+			rep.Errs = append(rep.Errs, wire.BatchError{I: i, Err: wire.EncodeError(err)})
+			changed[i] = nil
+			continue
+		}
+		rep.Kept = append(rep.Kept, wire.Kept{I: i, SHA: sha, Size: len(out)})
+	}
+	if len(rep.Kept) > 0 {
+		go n.publishStatus()
+	}
+	return wire.PackBatchAnswer(rep, finished, a.Values(), changed)
+}
+
+// bufferOf is the bytes of the buffer of argument arg in bufs.
+func bufferOf(bufs []wasm.Buffer, arg int) ([]byte, bool) {
+	for _, b := range bufs {
+		if b.Arg == arg {
+			return b.Data, true
+		}
+	}
+	return nil, false
+}
