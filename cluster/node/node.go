@@ -529,6 +529,13 @@ func (n *supervisor) run(ctx context.Context) error {
 		n.partsMu.Lock()
 		clear(n.inWorker) // a new worker is given the parts it needs again
 		n.partsMu.Unlock()
+		if old == nil {
+			// Seen once, in a notebook run whose worker was killed to cancel a task: the
+			// worker had gone from n.worker before its run ended. Start the next one.
+			n.log.Printf("worker gone: restarting")
+			backoff = 0
+			continue
+		}
 		code := old.cmd.ProcessState.ExitCode()
 		switch {
 		case old.killed.Load():
