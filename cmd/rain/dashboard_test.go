@@ -147,7 +147,8 @@ func TestDashboard(t *testing.T) {
 %%dashboard
 # %%%%
 %%load examples/primes.wasm as p
-r = pmap(p.count_primes, [200000 + i for i in range(300)])
+# Long enough (seconds) that the session hears the page's watch, sent every second, while it runs.
+r = pmap(p.count_primes, [200000 + i for i in range(3000)])
 print("results", len(r))
 `, url, token)), 0o644)
 	var wg sync.WaitGroup
@@ -165,7 +166,7 @@ print("results", len(r))
 	wg.Wait()
 	for i := range 2 {
 		o := outs[i].String()
-		if errs[i] != nil || !strings.Contains(o, "results 300") {
+		if errs[i] != nil || !strings.Contains(o, "results 3000") {
 			t.Errorf("session %d: %v\n%s", i, errs[i], o)
 		}
 		if !strings.Contains(o, "dashboard: "+page) {
@@ -204,7 +205,7 @@ print("results", len(r))
 		for _, p := range m.RunningProgress {
 			between = between || p > 0 && p < 100
 		}
-		if m.Total != 300 || !between || m.Final == nil || m.Final.State != "done" || m.Final.Progress != 100 || m.Final.Done != 300 {
+		if m.Total != 3000 || !between || m.Final == nil || m.Final.State != "done" || m.Final.Progress != 100 || m.Final.Done != 3000 {
 			t.Errorf("map %s of %s: total %d, progress while running %v, at the end %+v; want it seen running and done at 100 %%",
 				key, m.Session, m.Total, m.RunningProgress, m.Final)
 		}
@@ -216,8 +217,8 @@ print("results", len(r))
 	for _, n := range r.Stream.Calls {
 		calls += n
 	}
-	if len(r.Stream.Calls) != 2 || calls < 600 || r.Stream.Spans >= calls {
-		t.Errorf("task stream: %d spans, calls per node %v; want both nodes, the maps' 600 calls, fewer spans than calls", r.Stream.Spans, r.Stream.Calls)
+	if len(r.Stream.Calls) != 2 || calls < 6000 || r.Stream.Spans >= calls {
+		t.Errorf("task stream: %d spans, calls per node %v; want both nodes, the maps' 6000 calls, fewer spans than calls", r.Stream.Spans, r.Stream.Calls)
 	}
 	if len(r.Legend) != 2 {
 		t.Errorf("the task stream's legend: %v, want the 2 sessions", r.Legend)
