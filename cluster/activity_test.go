@@ -28,7 +28,12 @@ func TestActivity(t *testing.T) {
 	defer nc.Close()
 	var mu sync.Mutex
 	var acts []wire.Activity
+	marks := make(chan struct{})
 	nc.Subscribe(wire.SubjActivity, func(m *nats.Msg) {
+		if string(m.Data) == "mark" {
+			marks <- struct{}{}
+			return
+		}
 		a, err := wire.DecodeActivity(m.Data)
 		if err != nil {
 			t.Errorf("activity: %v", err)
@@ -37,8 +42,11 @@ func TestActivity(t *testing.T) {
 		acts = append(acts, a)
 		mu.Unlock()
 	})
+	// count is the activity messages the client published so far: a mark published behind
+	// them on the client's own connection arrives after them.
 	count := func() int {
-		nc.Flush()
+		tc.client.nc.Publish(wire.SubjActivity, []byte("mark"))
+		<-marks
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acts)
@@ -57,7 +65,6 @@ func TestActivity(t *testing.T) {
 	if _, err := tc.client.Map(t.Context(), spec, nil); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * wire.ActivityEvery)
 	if n := count(); n != 0 {
 		t.Fatalf("%d activity messages with no dashboard watching", n)
 	}
@@ -84,7 +91,25 @@ func TestActivity(t *testing.T) {
 	if err != nil || r.Failed != 10 {
 		t.Fatalf("map: %v, %d failed", err, r.Failed)
 	}
-	time.Sleep(2 * wire.ActivityEvery)
+	// A map that ends publishes its last state at once (endMap): wait for it to arrive.
+	ended := func() bool {
+		count()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, a := range acts {
+			for _, m := range a.Maps {
+				if m.State == wire.MapDone {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(10 * time.Second); !ended(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the map's end never reached the dashboard's subject")
+		}
+	}
 	mu.Lock()
 	var running, done bool
 	calls, spans := 0, 0
@@ -118,13 +143,11 @@ func TestActivity(t *testing.T) {
 	}
 
 	watch(true)
-	waitWatching(t, tc.client, false)
-	time.Sleep(2 * wire.ActivityEvery) // the publisher's last tick, with what it still had
+	waitWatching(t, tc.client, false) // the publisher has stopped: its last message is sent
 	before := count()
 	if _, err := tc.client.Map(t.Context(), MapSpec{Export: spec.Export, Args: args[:100]}, nil); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * wire.ActivityEvery)
 	if n := count(); n != before {
 		t.Errorf("%d activity messages after the dashboard stopped watching", n-before)
 	}
