@@ -28,15 +28,18 @@ examples:
 
 # Benchmarks print rain's figures beside its peers' (ipykernel, ipyparallel, Dask), measured in
 # the same run; each script installs its own peers through apt-get when missing. bench/link
-# needs root (network namespaces, tc): it uses sudo -n when not root, and is skipped without.
+# needs root (network namespaces, tc): it uses sudo -n when not root, and is skipped without;
+# bench/launch needs root too (a one-machine Slurm cluster), and says it is skipped without.
 bench: build
 	RAIN=$(CURDIR)/$(RAIN) bench/kernel/run
 	RAIN=$(CURDIR)/$(RAIN) bench/cluster/run
 	RAIN=$(CURDIR)/$(RAIN) bench/data/run
 	$(GO) run ./bench/grain -reps 3
 	bench/wasm/run -reps 3
+	$(GO) test ./session -run '^$$' -bench CellBuild -benchtime 5x
 	RAIN=$(CURDIR)/$(RAIN) bench/load/run -reps 3
 	RAIN=$(CURDIR)/$(RAIN) bench/link/run -reps 5
+	RAIN=$(CURDIR)/$(RAIN) bench/launch/run -reps 3
 
 install: build
 	./$(RAIN) install --user

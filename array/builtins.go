@@ -26,7 +26,7 @@ func DTypeOf(v starlark.Value, def DType) (DType, error) {
 func builtinArray(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var values, dtype starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "values", &values, "dtype?", &dtype); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	dt, err := DTypeOf(dtype, 0)
 	if err != nil {
@@ -42,7 +42,7 @@ func builtinArray(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 func builtinZeros(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var shapeV, dtype starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "shape", &shapeV, "dtype?", &dtype); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	dt, err := DTypeOf(dtype, F64)
 	if err != nil {

@@ -28,7 +28,7 @@ func ParseDType(name string) (DType, error) {
 			return d, nil
 		}
 	}
-	return 0, fmt.Errorf("%w %q: use one of u8, i32, i64, f32, f64", ErrDType, name)
+	return 0, errorf(ErrDType, "unknown dtype %q: use one of u8, i32, i64, f32, f64", name)
 }
 
 // String is the dtype's name, as ParseDType reads it.

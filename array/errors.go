@@ -30,6 +30,10 @@ var ErrEmpty = errors.New("array: empty array")
 // (2-D u8 grey or H×W×3 u8 colour).
 var ErrImage = errors.New("array: not an image")
 
+// ErrArgs is a call of a builtin or method with the wrong arguments: their number, names or
+// types.
+var ErrArgs = errors.New("array: wrong arguments")
+
 // Error is one of the sentinels above with a message that says what was wrong and what to do.
 type Error struct {
 	Err error  // the sentinel
@@ -44,3 +48,6 @@ func (e *Error) Unwrap() error { return e.Err }
 func errorf(sentinel error, format string, args ...any) error {
 	return &Error{Err: sentinel, Msg: fmt.Sprintf(format, args...)}
 }
+
+// argsError is Starlark's own message for wrong arguments, as an ErrArgs.
+func argsError(err error) error { return &Error{Err: ErrArgs, Msg: err.Error()} }

@@ -346,7 +346,7 @@ func (a *Array) AttrNames() []string {
 
 func arraySum(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	if a.dtype.IsFloat() {
 		s := 0.0
@@ -403,7 +403,7 @@ func (a *Array) extreme(name string, less bool) (int, error) {
 
 func arrayMin(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	i, err := a.extreme("min", true)
 	if err != nil {
@@ -414,7 +414,7 @@ func arrayMin(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starl
 
 func arrayMax(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	i, err := a.extreme("max", false)
 	if err != nil {
@@ -425,7 +425,7 @@ func arrayMax(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starl
 
 func arrayMean(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	if a.Size() == 0 {
 		return nil, errorf(ErrEmpty, "mean of an empty array: it has no values")
@@ -463,7 +463,7 @@ func arrayReshape(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []s
 
 func arrayToList(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	k := 0
 	var build func(shape []int) *starlark.List
@@ -485,7 +485,7 @@ func arrayToList(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []st
 func arrayAsType(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name string
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &name); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	dt, err := ParseDType(name)
 	if err != nil {
@@ -500,14 +500,14 @@ func arrayAsType(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []st
 
 func arrayCopy(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	return a.Copy(), nil
 }
 
 func arrayToBytes(a *Array, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
+		return nil, argsError(err)
 	}
 	return starlark.Bytes(a.data), nil
 }

@@ -64,7 +64,10 @@ func (c *Client) callBatch(ctx context.Context, b BatchCall, noWait bool) ([]Res
 	if len(b.Args) > 0 {
 		res = make([]Result, len(b.Args))
 	}
-	ok, err := c.streamBatch(ctx, b, noWait, nil, func(lo int, rs []Result) { copy(res[lo:], rs) })
+	ok, err := c.streamBatch(ctx, b, noWait, nil, func(lo int, rs []Result) {
+		copy(res[lo:], rs)
+		c.act.addResults(b.Export, rs)
+	})
 	if !ok || errors.Is(err, ErrClosed) {
 		return nil, err
 	}

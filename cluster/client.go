@@ -43,6 +43,8 @@ type Client struct {
 	seq     uint64
 	closed  bool
 
+	act activity // what a watching dashboard is told (see activity.go)
+
 	// The hub's reachability: hubDown is when the connection dropped (zero while it is up),
 	// hubErr is set once it has been down for the hub timeout, and watches are the contexts
 	// of WatchHub, cancelled then.
@@ -65,6 +67,7 @@ type clientOptions struct {
 	nodeTimeout time.Duration
 	hubTimeout  time.Duration
 	tls         TLS
+	name        string
 }
 
 // WithChunkSize sets the size of the pieces modules are shipped in. The default is 1 MiB;
@@ -155,7 +158,7 @@ const TokenEnv = wire.TokenEnv
 // Connect joins the hub at url with token, trying for 5 s. Once joined, the client tries to
 // reach the hub again whenever it loses it, until Close (see WithHubTimeout).
 func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Client, error) {
-	o := clientOptions{chunk: 1 << 20, nodeTimeout: wire.LostAfter * wire.Heartbeat, hubTimeout: DefaultHubTimeout}
+	o := clientOptions{chunk: 1 << 20, nodeTimeout: wire.LostAfter * wire.Heartbeat, hubTimeout: DefaultHubTimeout, name: defaultName()}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -192,7 +195,13 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 		_, err = nc.Subscribe(wire.ClientSubject(c.id, "alive"), func(m *nats.Msg) { m.Respond(nil) })
 	}
 	if err == nil {
+		_, err = nc.Subscribe(wire.SubjWatch, c.onWatch)
+	}
+	if err == nil {
 		err = nc.Publish(wire.SubjDiscover, nil)
+	}
+	if err == nil {
+		err = nc.Publish(wire.SubjHello, nil)
 	}
 	if err == nil {
 		err = nc.Flush()
@@ -548,14 +557,21 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 		if out.err != nil {
 			return nil, &RemoteError{Node: node, Func: call.Func, Err: out.err}
 		}
-		if out.rep.Err != nil {
-			return nil, &RemoteError{Node: node, Func: call.Func, Err: wire.DecodeError(out.rep.Err)}
-		}
-		return &Result{
+		r := &Result{
 			Values: out.rep.Values, Buffers: changed(out.rep.Bufs), Node: node, Submitted: submitted,
 			Started: wire.Time(out.rep.Started), Finished: wire.Time(out.rep.Finished), Received: time.Now(),
 			Tier: out.rep.Tier,
-		}, nil
+		}
+		if out.rep.Err != nil {
+			r.Values, r.Err = nil, &RemoteError{Node: node, Func: call.Func, Err: wire.DecodeError(out.rep.Err)}
+		}
+		if c.act.watching.Load() {
+			c.act.addResults(call.Export, []Result{*r})
+		}
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r, nil
 	case <-ctx.Done():
 		c.cancel(node, task)
 		return nil, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())

@@ -90,6 +90,15 @@
 // node rejects a chunk whose bytes do not match its SHA-256 before keeping any of it, and the
 // client sends that chunk again (3 times at most, then Load fails with ErrChecksum).
 //
+// # Watching
+//
+// A dashboard (package cluster/dashboard) watches the hub without standing in the calls' way:
+// while it has a page open it says so, and every client that hears it publishes what it does
+// 4 times a second — its maps' progress (MapSpec, done, calls, chunk and why), and the spans of
+// its calls merged per node — until the dashboard says its last page closed. A client that no
+// dashboard watches publishes nothing; WithName and NameModule say how a dashboard names the
+// client and its modules, and Dashboard asks where the dashboard's page is.
+//
 // # Tiers
 //
 // A node's worker runs modules as its node.Settings' Tier says: every Result names the engine

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
@@ -146,6 +147,17 @@ func (h *Hub) Reachable() bool {
 	host, _, _ := net.SplitHostPort(u.Host)
 	ip := net.ParseIP(host)
 	return ip == nil || !ip.IsLoopback()
+}
+
+// Dial connects to the hub from inside its process, past its listener and its TLS, as a
+// client named name that presents the hub's token: a dashboard that watches the hub uses it.
+// The connection tries to reach the hub again if it drops, until the hub shuts down.
+func (h *Hub) Dial(name string) (*nats.Conn, error) {
+	nc, err := nats.Connect("", nats.InProcessServer(h.srv), nats.Token(h.token), nats.Name(name), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: hub: %w", err)
+	}
+	return nc, nil
 }
 
 // Token is the token clients and nodes must present.

@@ -156,7 +156,7 @@ func (r *MapResult) BusyNodes() float64 {
 //
 // If ctx ends, queued tasks are dropped, running ones are cancelled (their workers restart),
 // and Map returns the partial result with an error wrapping ErrInterrupted.
-func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgress)) (*MapResult, error) {
+func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgress)) (_ *MapResult, err error) {
 	c.mu.Lock()
 	_, known := c.modules[spec.Module]
 	allowed := map[string]bool{}
@@ -224,6 +224,8 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1),
 		final: make([]bool, n), retries: make([]int, n), flights: map[*flight]bool{},
 		infos: infos, queues: map[string][]int{}}
+	m.id = c.act.beginMap(m)
+	defer func() { c.endMap(m, err) }()
 	if spec.Out != nil && spec.Data != nil {
 		m.outZeros = spec.OutLike || !slices.ContainsFunc(spec.Out.Data, func(b byte) bool { return b != 0 })
 	}
@@ -335,6 +337,7 @@ func (m *mapRun) waitReady(ctx context.Context) error {
 
 // mapRun is one Map in progress.
 type mapRun struct {
+	id       uint64 // the client's count of its maps (see activity.go)
 	c        *Client
 	ctx      context.Context
 	spec     MapSpec
@@ -856,6 +859,13 @@ func (m *mapRun) record(id string, tasks []int, rs []Result, st *chunkStats) {
 	notes := st.notes[:0]
 	m.mu.Lock()
 	elapsed := time.Since(m.r.Began)
+	if a := &m.c.act; a.watching.Load() {
+		a.mu.Lock()
+		for k, i := range tasks {
+			a.addLocked(id, m.spec.Export, m.id, rs[k].Started, rs[k].Finished, spanKind(rs[k].Err, m.retries[i]))
+		}
+		a.mu.Unlock()
+	}
 	for k, i := range tasks {
 		b := &rs[k]
 		if b.Kept != nil {

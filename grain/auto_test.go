@@ -3,6 +3,7 @@ package grain
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -128,6 +129,25 @@ func TestGrainModel(t *testing.T) {
 					t.Errorf("auto %v, best (chunk %d) %v: %.2f, want ≥ 0.9", d, bestK, best, ratio)
 				}
 			})
+		}
+	}
+}
+
+// Why says, as the map goes, that the first chunks measure, then what the chunks are sized from.
+func TestAutoWhy(t *testing.T) {
+	g := NewAuto(slotsPerNode, 10000)
+	if why := g.Why(); !strings.Contains(why, "chunks of 1") {
+		t.Errorf("before any call: %q", why)
+	}
+	for range 4 {
+		g.Observe("a", 1, 10*time.Microsecond, 110*time.Microsecond)
+		g.Size("a", 1000, 1)
+	}
+	k := g.Size("a", 1000, 1)
+	why := g.Why()
+	for _, want := range []string{"10 µs/call", "100 µs dispatch", fmt.Sprintf("last chunk %d", k), "≥ 90 per chunk for 90%"} {
+		if !strings.Contains(why, want) {
+			t.Errorf("Why() = %q, want it to say %q", why, want)
 		}
 	}
 }

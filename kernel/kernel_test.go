@@ -244,20 +244,27 @@ func (tk *testKernel) pump(s zmq4.Socket, ch chan *protocol.Message) {
 }
 
 // waitIOPub sends kernel_info_requests until an iopub message arrives (the SUB's
-// subscription has reached the kernel), as jupyter_client does, then drains everything.
+// subscription has reached the kernel), as jupyter_client does. Then it sends one more and
+// waits for its reply and its status idle: the kernel answers the shell in order, so
+// everything the earlier requests caused has come before them, and the test starts with
+// nothing pending.
 func (tk *testKernel) waitIOPub() {
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	for subscribed := false; !subscribed; {
+		if time.Now().After(deadline) {
+			tk.t.Fatal("no iopub message within 10 s")
+		}
 		tk.request(tk.shell, "kernel_info_request", map[string]any{})
 		select {
 		case <-tk.iopubMsgs:
-			time.Sleep(50 * time.Millisecond)
-			tk.drain()
-			return
+			subscribed = true
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	tk.t.Fatal("no iopub message within 10 s")
+	last := tk.request(tk.shell, "kernel_info_request", map[string]any{})
+	tk.iopubFor(last)
+	tk.replyTo(tk.shellMsgs, last)
+	tk.drain()
 }
 
 func (tk *testKernel) drain() {

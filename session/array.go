@@ -98,7 +98,7 @@ func fileError(fn, path string, err error) error {
 func (s *Session) builtinReadArray(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
 	var dtype, shapeV starlark.Value = nil, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "dtype", &dtype, "shape?", &shapeV); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "path", &path, "dtype", &dtype, "shape?", &shapeV); err != nil {
 		return nil, err
 	}
 	dt, err := array.DTypeOf(dtype, 0)
@@ -125,7 +125,7 @@ func (s *Session) builtinReadArray(thread *starlark.Thread, b *starlark.Builtin,
 // builtinReadImage is read_image(path): a PNG or PGM as a u8 array, H×W grey or H×W×3 colour.
 func (s *Session) builtinReadImage(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
 		return nil, err
 	}
 	data, err := s.readCellFile(b.Name(), path)
@@ -145,7 +145,7 @@ func (s *Session) builtinReadImage(thread *starlark.Thread, b *starlark.Builtin,
 func (s *Session) builtinWriteImage(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var a *array.Array
 	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "a", &a, "path", &path); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "a", &a, "path", &path); err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer

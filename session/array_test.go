@@ -58,22 +58,22 @@ func TestArrayErrors(t *testing.T) {
 	tests := []struct {
 		name, code, kind, value string
 	}{
-		{"unknown dtype", `zeros(4, "float")`, "Error", `unknown dtype "float": use one of u8, i32, i64, f32, f64`},
-		{"ragged", `array([[1, 2, 3], [4, 5]])`, "Error", "row [1] has 2 values, row [0] has 3: every row needs the same length"},
-		{"out of range", `array([256], "u8")`, "Error", "256 at [0] does not fit in u8 (0 to 255)"},
-		{"reshape", `zeros(10).reshape(3, 3)`, "Error", "cannot reshape 10 values (10) to 3×3 (9 values)"},
-		{"index", `zeros((2, 2))[2]`, "Error", "index 2 is out of range for dimension 0 of length 2"},
+		{"unknown dtype", `zeros(4, "float")`, "UsageError", `unknown dtype "float": use one of u8, i32, i64, f32, f64`},
+		{"ragged", `array([[1, 2, 3], [4, 5]])`, "UsageError", "row [1] has 2 values, row [0] has 3: every row needs the same length"},
+		{"out of range", `array([256], "u8")`, "UsageError", "256 at [0] does not fit in u8 (0 to 255)"},
+		{"reshape", `zeros(10).reshape(3, 3)`, "UsageError", "cannot reshape 10 values (10) to 3×3 (9 values)"},
+		{"index", `zeros((2, 2))[2]`, "UsageError", "index 2 is out of range for dimension 0 of length 2"},
 		{"not a file", `read_image("nothing.png")`, "UsageError", "read_image: no such file: "},
 		{"not an image", `read_image("notes.txt")`, "UsageError", "read_image: notes.txt: not a PNG or PGM image (the formats read): convert it to PNG first"},
 		{"a JPEG", `read_image("photo.jpg")`, "UsageError", "read_image: photo.jpg: a JPEG file, not a PNG or PGM image"},
 		{"a directory", `read_array(".", "u8")`, "UsageError", "is a directory: give a file"},
 		{"whole elements", `read_array("notes.txt", "f64")`, "UsageError", "read_array: notes.txt: 5 bytes is not a whole number of f64 values (8 bytes each): check the dtype"},
 		{"read shape", `read_array("notes.txt", "u8", shape=(2, 2))`, "UsageError", "5 u8 values do not fill the shape 2×2"},
-		{"read dtype", `read_array("notes.txt", "x")`, "Error", `unknown dtype "x"`},
+		{"read dtype", `read_array("notes.txt", "x")`, "UsageError", `unknown dtype "x"`},
 		{"write format", `write_image(zeros((2, 2), "u8"), "out.jpg")`, "UsageError", "write_image: out.jpg: name a .png or .pgm file, the formats it writes"},
 		{"write 1-D", `write_image(zeros(4), "out.png")`, "UsageError", "an image is a 2-D array, or H×W×3 u8, not f64 4"},
 		{"write colour PGM", `write_image(zeros((2, 2, 3), "u8"), "out.pgm")`, "UsageError", "a PGM holds a 2-D u8 array (grey), not u8 2×2×3: write a .png instead"},
-		{"write no array", `write_image([1], "out.png")`, "Error", "write_image: for parameter a: got list, want array"},
+		{"write no array", `write_image([1], "out.png")`, "UsageError", "write_image: for parameter a: got list, want array"},
 		{"write nowhere", `write_image(zeros((2, 2), "u8"), "no/such/dir/out.png")`, "UsageError", "write_image: cannot write"},
 	}
 	for _, tt := range tests {

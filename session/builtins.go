@@ -101,11 +101,16 @@ func (s *Session) newBuiltins() starlark.StringDict {
 // ships that value and the inspector analyses it, so its bytes are kept in one place. A
 // module loaded before is not validated again, and its first decoding is the one kept.
 func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Module, error) {
-	ctx := threadContext(thread)
 	mod, err := wasm.Decode(bin)
 	if err != nil {
 		return nil, err
 	}
+	return s.loadDecoded(thread, mod, name)
+}
+
+// loadDecoded is load of a module decoded already.
+func (s *Session) loadDecoded(thread *starlark.Thread, mod *wasm.Module, name string) (*Module, error) {
+	ctx := threadContext(thread)
 	var info *wasm.Info
 	if old, ok := s.modules[mod.SHA256]; ok {
 		mod, info = old.mod, old.info
@@ -123,6 +128,7 @@ func (s *Session) load(thread *starlark.Thread, bin []byte, name string) (*Modul
 	}
 	m := s.newModule(name, mod, info)
 	s.modules[mod.SHA256] = m
+	s.client.NameModule(mod.SHA256, name)
 	s.showLoad(ctx, threadOutput(thread), newLoadView(name, m.summary(), l))
 	return m, nil
 }
@@ -154,94 +160,114 @@ func (s *Session) readModule(path string) ([]byte, error) {
 
 func (s *Session) builtinRainLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path, name string
-	if err := starlark.UnpackPositionalArgs("%load", args, kwargs, 2, &path, &name); err != nil {
+	if err := unpackPositional("%load", args, kwargs, 2, &path, &name); err != nil {
 		return nil, err
 	}
-	bin, err := s.readModule(path)
-	if err != nil {
-		return nil, err
-	}
-	return s.load(thread, bin, name)
+	return s.loadFile(thread, path, name)
 }
 
 func (s *Session) builtinLoadModule(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
 	var name starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "name?", &name); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "path", &path, "name?", &name); err != nil {
 		return nil, err
 	}
 	n := moduleName(path)
 	if s, ok := name.(starlark.String); ok {
 		n = string(s)
 	}
+	return s.loadFile(thread, path, n)
+}
+
+// loadFile loads the module in the file at path, a path the user gave: its errors name it.
+func (s *Session) loadFile(thread *starlark.Thread, path, name string) (starlark.Value, error) {
 	bin, err := s.readModule(path)
 	if err != nil {
 		return nil, err
 	}
-	return s.load(thread, bin, n)
+	m, err := s.load(thread, bin, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
 }
 
 func (s *Session) builtinWat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var text string
 	name := "wat"
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text, "name?", &name); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "text", &text, "name?", &name); err != nil {
 		return nil, err
 	}
-	bin, err := assembleWAT(threadContext(thread), text)
+	bin, err := s.compiler.build(threadContext(thread), langWAT, text, nil)
 	if err != nil {
 		return nil, err
 	}
 	return s.load(thread, bin, name)
 }
 
-// cellWat: %%wat NAME.
-func (s *Session) cellWat(thread *starlark.Thread, args, body string) (starlark.Value, error) {
-	name, err := cellModuleName("wat", args)
-	if err != nil {
-		return nil, err
+// cellCompiled is the runCell of a language's magic: %%MAGIC NAME, or %%MAGIC NAME [FLAGS...]
+// where the compiler takes flags. It builds the cell (or finds it built), and binds NAME to the
+// module. NAME may be bound again by the same magic (a cell edited and run again), not by
+// another: a builtin, or a module loaded otherwise, keeps its name.
+func (s *Session) cellCompiled(lang *language, flags bool) func(*starlark.Thread, string, string) (starlark.Value, error) {
+	return func(thread *starlark.Thread, args, body string) (starlark.Value, error) {
+		f := strings.Fields(args)
+		if len(f) == 0 || !identifier.MatchString(f[0]) || !flags && len(f) > 1 {
+			usage := "NAME"
+			if flags {
+				usage = "NAME [FLAGS...]"
+			}
+			return nil, usageError("usage: %%%%%s %s, then the source on the next lines (NAME: letters, digits, _)", lang.magic, usage)
+		}
+		name, origin := f[0], "%%"+lang.magic
+		if err := s.checkCellName(name, origin); err != nil {
+			return nil, err
+		}
+		bin, err := s.compiler.build(threadContext(thread), lang, body, f[1:])
+		if err != nil {
+			return nil, err
+		}
+		mod, err := wasm.Decode(bin)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkExports(lang, mod); err != nil {
+			return nil, err
+		}
+		m, err := s.loadDecoded(thread, mod, name)
+		if err != nil {
+			return nil, err
+		}
+		m.origin = origin
+		s.mu.Lock()
+		s.globals[name] = m
+		s.mu.Unlock()
+		return nil, nil
 	}
-	bin, err := assembleWAT(threadContext(thread), body)
-	if err != nil {
-		return nil, err
-	}
-	return s.bindCellModule(thread, bin, name)
 }
 
-// cellC: %%c NAME [flags].
-func (s *Session) cellC(thread *starlark.Thread, args, body string) (starlark.Value, error) {
-	f := strings.Fields(args)
-	name, err := cellModuleName("c", strings.Join(f[:min(1, len(f))], ""))
-	if err != nil {
-		return nil, err
-	}
-	bin, err := compileC(threadContext(thread), body, f[1:])
-	if err != nil {
-		return nil, err
-	}
-	return s.bindCellModule(thread, bin, name)
-}
-
-func cellModuleName(magic, args string) (string, error) {
-	if !identifier.MatchString(args) {
-		return "", usageError("usage: %%%%%s NAME, then the source on the next lines (NAME: letters, digits, _)", magic)
-	}
-	return args, nil
-}
-
-func (s *Session) bindCellModule(thread *starlark.Thread, bin []byte, name string) (starlark.Value, error) {
-	m, err := s.load(thread, bin, name)
-	if err != nil {
-		return nil, err
+// checkCellName refuses to bind a cell's module to the name of a builtin or of a module that
+// did not come from the same magic.
+func (s *Session) checkCellName(name, origin string) error {
+	if _, ok := s.builtin[name]; ok {
+		return usageError("%s is a builtin: give the %s cell another name", name, origin)
 	}
 	s.mu.Lock()
-	s.globals[name] = m
+	old, ok := s.globals[name].(*Module)
 	s.mu.Unlock()
-	return nil, nil
+	if ok && old.origin != origin {
+		from := "loaded from a file"
+		if old.origin != "" {
+			from = "built by " + old.origin
+		}
+		return usageError("%s is a module %s: give the %s cell another name, or set %s = None first", name, from, origin, name)
+	}
+	return nil
 }
 
 func (s *Session) builtinMagic(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, rest string
-	if err := starlark.UnpackPositionalArgs("magic", args, kwargs, 2, &name, &rest); err != nil {
+	if err := unpackPositional("magic", args, kwargs, 2, &name, &rest); err != nil {
 		return nil, err
 	}
 	return s.magics[name].run(thread, strings.TrimSpace(rest))
@@ -257,7 +283,7 @@ func timed(thread *starlark.Thread, fn starlark.Callable) (starlark.Value, time.
 func builtinTime(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var fn starlark.Callable
 	var src string
-	if err := starlark.UnpackPositionalArgs("%time", args, kwargs, 2, &fn, &src); err != nil {
+	if err := unpackPositional("%time", args, kwargs, 2, &fn, &src); err != nil {
 		return nil, err
 	}
 	v, d, err := timed(thread, fn)
@@ -272,7 +298,7 @@ func builtinTimeit(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	var fn starlark.Callable
 	var src string
 	var loops, runs int
-	if err := starlark.UnpackPositionalArgs("%timeit", args, kwargs, 4, &fn, &src, &loops, &runs); err != nil {
+	if err := unpackPositional("%timeit", args, kwargs, 4, &fn, &src, &loops, &runs); err != nil {
 		return nil, err
 	}
 	run := func(n int) (time.Duration, error) {
@@ -341,7 +367,7 @@ func (s *Session) magicWho(thread *starlark.Thread, args string) (starlark.Value
 
 func builtinDisplay(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(kwargs) > 0 {
-		return nil, fmt.Errorf("display takes no keyword arguments")
+		return nil, usageError("display takes no keyword arguments: display(value, ...)")
 	}
 	for _, v := range args {
 		threadOutput(thread).Display(display.Of(v), "", false)
@@ -351,7 +377,7 @@ func builtinDisplay(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 
 func builtinClearOutput(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wait := false
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "wait?", &wait); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "wait?", &wait); err != nil {
 		return nil, err
 	}
 	threadOutput(thread).Clear(wait)
@@ -361,7 +387,7 @@ func builtinClearOutput(thread *starlark.Thread, b *starlark.Builtin, args starl
 func builtinInput(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	prompt := ""
 	password := false
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "prompt?", &prompt, "password?", &password); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "prompt?", &prompt, "password?", &password); err != nil {
 		return nil, err
 	}
 	line, err := threadOutput(thread).Input(prompt, password)

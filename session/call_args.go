@@ -42,9 +42,9 @@ func (f *Function) encode(args starlark.Tuple) (callArgs, error) {
 func (f *Function) encodeFirst(args starlark.Tuple, n int, more string) (callArgs, error) {
 	if len(args) != n {
 		if more != "" {
-			return callArgs{}, fmt.Errorf("%s%s takes %d argument%s before %s, got %d", f.Name(), signature(f.sig), n, plural(n), more, len(args))
+			return callArgs{}, usageError("%s%s takes %d argument%s before %s, got %d", f.Name(), signature(f.sig), n, plural(n), more, len(args))
 		}
-		return callArgs{}, fmt.Errorf("%s%s takes %d argument%s, got %d", f.Name(), signature(f.sig), n, plural(n), len(args))
+		return callArgs{}, usageError("%s%s takes %d argument%s, got %d", f.Name(), signature(f.sig), n, plural(n), len(args))
 	}
 	ca := callArgs{raw: make([]uint64, len(args))}
 	for i, a := range args {
@@ -58,7 +58,7 @@ func (f *Function) encodeFirst(args starlark.Tuple, n int, more string) (callArg
 		}
 		v, err := encodeValue(f.sig.Params[i], a)
 		if err != nil {
-			return callArgs{}, fmt.Errorf("%s%s: argument %d: %s", f.Name(), signature(f.sig), i+1, err)
+			return callArgs{}, usageError("%s%s: argument %d: %s", f.Name(), signature(f.sig), i+1, err)
 		}
 		ca.raw[i] = v
 	}
@@ -69,7 +69,7 @@ func (f *Function) encodeFirst(args starlark.Tuple, n int, more string) (callArg
 // (an i32), or the module has no allocator to copy the array in with.
 func (f *Function) takesArray(i int) error {
 	if t := f.sig.Params[i]; t != api.ValueTypeI32 {
-		return fmt.Errorf("%s%s: argument %d is an %s, not a pointer (i32): pass a number there, not an array",
+		return usageError("%s%s: argument %d is an %s, not a pointer (i32): pass a number there, not an array",
 			f.Name(), signature(f.sig), i+1, api.ValueTypeName(t))
 	}
 	if _, err := f.module.info.Allocator(); err != nil {
@@ -105,9 +105,9 @@ func (ca *callArgs) writeBack(f *Function, res *cluster.Result) error {
 func writeArray(f *Function, arg int, a *array.Array, data []byte) error {
 	switch {
 	case len(data) != a.NBytes():
-		return fmt.Errorf("%s: argument %d: %d bytes came back for an array of %d: a node of another build?", f.Name(), arg+1, len(data), a.NBytes())
+		return failure(kindCluster, "%s: argument %d: %d bytes came back for an array of %d: a node of another build?", f.Name(), arg+1, len(data), a.NBytes())
 	case a.Frozen():
-		return fmt.Errorf("%s wrote into argument %d, a frozen array: pass a copy (a.copy()) to see what it wrote", f.Name(), arg+1)
+		return usageError("%s wrote into argument %d, a frozen array: pass a copy (a.copy()) to see what it wrote", f.Name(), arg+1)
 	}
 	copy(a.Bytes(), data)
 	return nil

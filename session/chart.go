@@ -53,7 +53,7 @@ func (v chartValue) save() (string, error) {
 func builtinSpeedupPlot(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var nodesV, timesV *starlark.List
 	title := "speedup"
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "nodes", &nodesV, "times", &timesV, "title?", &title); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "nodes", &nodesV, "times", &timesV, "title?", &title); err != nil {
 		return nil, err
 	}
 	nodes := make([]int, nodesV.Len())
@@ -83,7 +83,7 @@ func builtinSpeedupPlot(thread *starlark.Thread, b *starlark.Builtin, args starl
 func (s *Session) builtinSizes(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var mv starlark.Value
 	top := 20
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "m", &mv, "top?", &top); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "m", &mv, "top?", &top); err != nil {
 		return nil, err
 	}
 	m, ok := mv.(*Module)

@@ -12,16 +12,22 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/launch"
 	"github.com/rain-wasm/rain/display"
 )
 
-// magicCluster: %cluster shows the hub and the line that joins a node to it;
-// %cluster connect URL [TOKEN] moves the session to another hub (a shared `rain hub`).
+// magicCluster: %cluster shows the hub, the line that joins a node to it and the session's
+// jobs; %cluster connect URL [TOKEN] moves the session to another hub (a shared `rain hub`);
+// %cluster launch ... starts nodes through a launcher, and %cluster stop JOB ends them.
 func (s *Session) magicCluster(thread *starlark.Thread, args string) (starlark.Value, error) {
 	f := strings.Fields(args)
 	switch {
 	case len(f) == 0:
 		return Text(s.clusterText()), nil
+	case f[0] == "launch":
+		return s.magicLaunch(thread, strings.TrimPrefix(strings.TrimSpace(args), "launch"))
+	case f[0] == "stop" && len(f) == 2:
+		return s.magicStop(thread, f[1])
 	case f[0] == "connect" && (len(f) == 2 || len(f) == 3):
 		token := os.Getenv(cluster.TokenEnv)
 		if len(f) == 3 {
@@ -33,7 +39,17 @@ func (s *Session) magicCluster(thread *starlark.Thread, args string) (starlark.V
 		threadOutput(thread).Display(display.Plain("connected to "+f[1]+" · "+s.nodeSummary()), "", false)
 		return starlark.None, nil
 	}
-	return nil, usageError("usage: %%cluster, or %%cluster connect URL [TOKEN] (TOKEN defaults to $%s)", cluster.TokenEnv)
+	return nil, usageError("usage: %%cluster, %%cluster connect URL [TOKEN] (TOKEN defaults to $%s), %%cluster launch %s ..., or %%cluster stop JOB", cluster.TokenEnv, strings.Join(launch.Launchers(), "|"))
+}
+
+// translateCluster is the default translation, but that a bare %cluster launch assigns its
+// job to _ (as %load binds its module): the cell shows the job's live display, not its value
+// once more.
+func (m *magic) translateCluster(args, lhs string) (string, error) {
+	if f := strings.Fields(args); len(f) > 0 && f[0] == "launch" && lhs == "" {
+		lhs = "_"
+	}
+	return m.call(args, lhs)
 }
 
 // clusterText says where the hub is and how a node joins it.
@@ -48,9 +64,16 @@ func (s *Session) clusterText() string {
 	}
 	fmt.Fprintf(&b, "nodes: %s\n\n", s.nodeSummary())
 	fmt.Fprintf(&b, "join a node:  %s\n", joinLine(url, token))
+	if s.dash != nil {
+		fmt.Fprintf(&b, "dashboard:    %s\n", s.dash.URL())
+	}
 	if s.hub != nil && !s.hub.Reachable() {
-		b.WriteString("(this hub listens on loopback only: start the session with --listen 0.0.0.0, or run\n" +
-			"`rain hub` on a machine the nodes reach and %cluster connect to it)\n")
+		b.WriteString("(this hub listens on loopback only: %cluster launch moves it to every interface for nodes\n" +
+			"on other machines; or start the session with --listen 0.0.0.0, or run `rain hub` on a machine\n" +
+			"the nodes reach and %cluster connect to it)\n")
+	}
+	if len(s.jobs.all()) > 0 {
+		b.WriteString("\njobs:\n" + s.jobsTable().Plain())
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -68,7 +91,7 @@ func joinLine(url, token string) string {
 // is dialled: a typo fails at once rather than after the reconnect window.
 func CheckURL(urls string) error {
 	if strings.TrimSpace(urls) == "" {
-		return errors.New("session: empty NATS URL")
+		return usageError("session: empty NATS URL: use nats://HOST:PORT")
 	}
 	for _, raw := range strings.Split(urls, ",") {
 		raw = strings.TrimSpace(raw)
@@ -77,15 +100,15 @@ func CheckURL(urls string) error {
 		}
 		u, err := url.Parse(raw)
 		if err != nil {
-			return fmt.Errorf("session: bad NATS URL %q: use nats://HOST:PORT", raw)
+			return usageError("session: bad NATS URL %q: use nats://HOST:PORT", raw)
 		}
 		switch u.Scheme {
 		case "nats", "tls", "ws", "wss":
 		default:
-			return fmt.Errorf("session: bad NATS URL %q: the scheme must be nats, tls, ws or wss", raw)
+			return usageError("session: bad NATS URL %q: the scheme must be nats, tls, ws or wss", raw)
 		}
 		if u.Hostname() == "" {
-			return fmt.Errorf("session: bad NATS URL %q: no host", raw)
+			return usageError("session: bad NATS URL %q: no host", raw)
 		}
 	}
 	return nil
@@ -127,6 +150,7 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 	if err != nil {
 		return dialError(url, err)
 	}
+	s.jobs.stopAll() // their nodes are joined to the hub the session leaves
 	old := s.client
 	s.client = client
 	s.opts.join, s.opts.token = url, token
@@ -135,6 +159,7 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 		s.local.Stop()
 		s.local = nil
 	}
+	s.stopDashboard() // it watched the old hub
 	if s.hub != nil {
 		s.hub.Shutdown()
 		s.hub = nil
@@ -142,13 +167,20 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.WaitNodes(wctx, 1); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("session: no node has joined %s yet: start one with rain node --join %s", url, url)
+		return failure(kindNoNodes, "session: no node has joined %s yet: start one with rain node --join %s", url, url)
 	}
+	return s.shipModules(ctx)
+}
+
+// shipModules ships every loaded module to the nodes of the session's client, and waits for
+// them: after the session moved to another hub.
+func (s *Session) shipModules(ctx context.Context) error {
 	for _, m := range s.modules {
-		l, err := client.StartLoad(m.mod)
+		l, err := s.client.StartLoad(m.mod)
 		if err != nil {
 			return err
 		}
+		s.client.NameModule(m.mod.SHA256, m.name)
 		if err := l.Wait(ctx); err != nil {
 			if ctx.Err() == nil {
 				l.Cancel() // as Client.Load does: the new nodes refused it

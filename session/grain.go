@@ -59,29 +59,30 @@ var (
 
 func (s *Session) builtinGrain(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	runs := 0
-	limit := grainLimit.Seconds()
-	if err := starlark.UnpackArgs("grain", nil, kwargs, "runs?", &runs, "limit?", &limit); err != nil {
+	var limitV starlark.Value = starlark.Float(grainLimit.Seconds())
+	if err := unpackArgs("grain", nil, kwargs, "runs?", &runs, "limit?", &limitV); err != nil {
 		return nil, err
 	}
 	if len(args) == 0 {
-		return nil, fmt.Errorf("grain: missing argument for f")
+		return nil, usageError("grain: missing argument for f: grain(f, *args, runs=None, limit=2)")
 	}
 	f, ok := args[0].(*Function)
 	if !ok {
-		return nil, fmt.Errorf("grain: first argument must be a Wasm function, got %s", args[0].Type())
+		return nil, usageError("grain: first argument must be a Wasm function, got %s: give a module's export, such as m.f", args[0].Type())
 	}
 	if runs < 0 || runs > grainMaxRuns {
-		return nil, fmt.Errorf("grain: runs must be 1…%d (0 or none: as many as fit in %s), got %d", grainMaxRuns, units.Duration(grainBudget), runs)
+		return nil, usageError("grain: runs must be 1…%d (0 or none: as many as fit in %s), got %d", grainMaxRuns, units.Duration(grainBudget), runs)
 	}
-	if limit <= 0 {
-		return nil, fmt.Errorf("grain: limit must be a positive number of seconds, got %g", limit)
+	limit, ok := starlark.AsFloat(limitV)
+	if !ok || limit <= 0 {
+		return nil, usageError("grain: limit must be a positive number of seconds, got %s", limitV)
 	}
 	ca, err := f.encode(args[1:])
 	if err != nil {
 		return nil, fmt.Errorf("grain: %w", err)
 	}
 	if s.client == nil {
-		return nil, fmt.Errorf("grain: no cluster")
+		return nil, failure(kindNoNodes, "grain: no cluster")
 	}
 	var parts []string
 	for _, a := range args[1:] {
@@ -115,7 +116,7 @@ func (s *Session) measureGrain(ctx context.Context, f *Function, ca callArgs, ru
 		defer cancel()
 		r, err := s.client.Call(cctx, cluster.Call{Export: f.export(), Args: ca.raw, Buffers: ca.bufs, Node: node})
 		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
-			return nil, fmt.Errorf("grain: %s ran past the %s limit on node %s and was stopped (its worker restarts): "+
+			return nil, failure(kindTimeout, "grain: %s ran past the %s limit on node %s and was stopped (its worker restarts): "+
 				"it costs more than %s a call, so ship it as is, one call per task", f.Name(), units.Duration(limit), node, units.Duration(limit))
 		}
 		if err != nil {

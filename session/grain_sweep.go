@@ -37,12 +37,12 @@ var (
 func (s *Session) builtinSweep(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var fv, inputs starlark.Value
 	var nodesV, chunksV starlark.Value = starlark.None, starlark.None
-	if err := starlark.UnpackArgs("sweep", args, kwargs, "f", &fv, "inputs", &inputs, "nodes?", &nodesV, "chunks?", &chunksV); err != nil {
+	if err := unpackArgs("sweep", args, kwargs, "f", &fv, "inputs", &inputs, "nodes?", &nodesV, "chunks?", &chunksV); err != nil {
 		return nil, err
 	}
 	f, ok := fv.(*Function)
 	if !ok {
-		return nil, fmt.Errorf("sweep: first argument must be a Wasm function, got %s", fv.Type())
+		return nil, usageError("sweep: first argument must be a Wasm function, got %s: give a module's export, such as m.f", fv.Type())
 	}
 	in, err := encodeInputs("sweep", f, inputs, len(f.sig.Params), "")
 	if err != nil {
@@ -50,7 +50,7 @@ func (s *Session) builtinSweep(thread *starlark.Thread, b *starlark.Builtin, arg
 	}
 	raw := in.raw
 	if s.client == nil {
-		return nil, fmt.Errorf("sweep: no cluster")
+		return nil, failure(kindNoNodes, "sweep: no cluster")
 	}
 	var ready []string
 	for _, n := range s.client.Nodes() {
@@ -69,7 +69,7 @@ func (s *Session) builtinSweep(thread *starlark.Thread, b *starlark.Builtin, arg
 	}
 	for _, n := range counts {
 		if n < 1 || n > len(ready) {
-			return nil, fmt.Errorf("sweep: nodes=%d, but %d node%s ready", n, len(ready), plural(len(ready)))
+			return nil, usageError("sweep: nodes=%d, but %d node%s ready: give counts from 1 to %d, or None for 1 to %d", n, len(ready), plural(len(ready)), len(ready), len(ready))
 		}
 	}
 	chunks, err := intList("sweep", "chunks", chunksV, true)
@@ -112,7 +112,7 @@ func intList(fn, name string, v starlark.Value, none bool) ([]int, error) {
 	}
 	iter := starlark.Iterate(v)
 	if iter == nil {
-		return nil, fmt.Errorf("%s: %s must be a list of ints, got %s", fn, name, v.Type())
+		return nil, usageError("%s: %s must be a list of ints, got %s", fn, name, v.Type())
 	}
 	defer iter.Done()
 	var out []int
@@ -124,12 +124,12 @@ func intList(fn, name string, v starlark.Value, none bool) ([]int, error) {
 		}
 		n, err := starlark.AsInt32(x)
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s: %s must hold positive ints, got %s", fn, name, x.String())
+			return nil, usageError("%s: %s must hold positive ints, got %s", fn, name, x.String())
 		}
 		out = append(out, n)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: %s is empty", fn, name)
+		return nil, usageError("%s: %s is empty: give at least one, or None", fn, name)
 	}
 	return out, nil
 }

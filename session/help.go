@@ -55,7 +55,7 @@ func (s *Session) magicHelp(thread *starlark.Thread, args string) (starlark.Valu
 func (s *Session) builtinHelp(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x starlark.Value
 	detail := 0
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0, &x, &detail); err != nil {
+	if err := unpackPositional(b.Name(), args, kwargs, 0, &x, &detail); err != nil {
 		return nil, err
 	}
 	if x == nil {

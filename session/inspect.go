@@ -77,7 +77,7 @@ func (s *Session) builtinInspect(thread *starlark.Thread, b *starlark.Builtin, a
 	var x starlark.Value
 	var fn starlark.Value = starlark.None
 	opt := inspectOptions{sort: "index", limit: 50, n: 40}
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "x", &x, "func?", &fn, "sort?", &opt.sort,
+	if err := unpackArgs(b.Name(), args, kwargs, "x", &x, "func?", &fn, "sort?", &opt.sort,
 		"all?", &opt.all, "limit?", &opt.limit, "start?", &opt.start, "n?", &opt.n); err != nil {
 		return nil, err
 	}

@@ -84,12 +84,41 @@ type background struct {
 	inPlace bool
 	mu      sync.Mutex
 	got     []shown
+	changed chan struct{} // closed, and replaced, by each display
 }
 
 func (b *background) Display(d display.Bundle, id string, update bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.got = append(b.got, shown{d.Text(), id, update})
+	if b.changed != nil {
+		close(b.changed)
+	}
+	b.changed = make(chan struct{})
+}
+
+// await waits until a display's text satisfies ok, and reports whether one did before ctx
+// ended.
+func (b *background) await(ctx context.Context, ok func(text string) bool) bool {
+	for {
+		b.mu.Lock()
+		for _, g := range b.got {
+			if ok(g.text) {
+				b.mu.Unlock()
+				return true
+			}
+		}
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		changed := b.changed
+		b.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 func (b *background) InPlace() bool { return b.inPlace }
@@ -143,13 +172,15 @@ func TestLoadShowsProgress(t *testing.T) {
 	for _, tt := range cases {
 		s.showLoad(ctx, tt.out, v)
 	}
-	for _, settled := false, false; !settled; time.Sleep(10 * time.Millisecond) {
-		if ctx.Err() != nil {
-			t.Fatal("the load did not settle")
-		}
-		_, settled = l.Progress()
+	// The displays that follow the load end with it settled: ready, and no longer compiling.
+	settled := func(text string) bool {
+		return strings.Contains(text, " · ready on ") && !strings.Contains(text, ", compiling")
 	}
-	time.Sleep(2 * loadEvery)
+	for _, tt := range cases {
+		if bg, ok := tt.out.(*background); ok && !bg.await(ctx, settled) {
+			t.Fatalf("%s: the load did not settle: %+v", tt.name, bg.shown())
+		}
+	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []shown

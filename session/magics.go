@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
+
+	"github.com/rain-wasm/rain/cluster/launch"
 )
 
 // magic is one %name (line) or %%name (cell) magic.
@@ -24,6 +26,11 @@ type magic struct {
 	// runCell carries out a cell magic.
 	runCell func(thread *starlark.Thread, args, body string) (starlark.Value, error)
 }
+
+// cellDocTail ends the help of every compiled language's magic.
+const cellDocTail = "\nA compiler's errors come back as its own messages, at the cell's lines (cell:LINE, the\n" +
+	"magic's line being line 1). Each module built is kept in the user's cache directory\n" +
+	"(rain/cells): an unchanged cell is not compiled again."
 
 // call is the default translation: __rain_magic("name", "args").
 func (m *magic) call(args, lhs string) (string, error) {
@@ -71,12 +78,37 @@ func (s *Session) newMagics() map[string]*magic {
 		},
 		{name: "nodes", usage: "%nodes", summary: "list the cluster's nodes", run: s.magicNodes},
 		{
-			name: "cluster", usage: "%cluster [connect URL [TOKEN]]",
-			summary: "where the hub is and how nodes join; or move to a shared hub",
-			doc: "%cluster prints the hub's address and the exact `rain node --join ...` line for another\n" +
-				"machine. %cluster connect URL [TOKEN] moves this session to a shared hub (see `rain hub`):\n" +
-				"its local nodes stop and loaded modules are shipped to the hub's nodes.",
+			name: "cluster", usage: "%cluster [connect|launch|stop ...]",
+			summary: "the hub, its join line and jobs; launch nodes (Slurm, MPI, SSH), stop them; move to a shared hub",
+			doc: "%cluster [connect URL [TOKEN] | launch LAUNCHER ... | stop JOB]\n\n" +
+				"%cluster prints the hub's address, the exact `rain node --join ...` line for another\n" +
+				"machine, and the jobs this session launched. %cluster connect URL [TOKEN] moves this session\n" +
+				"to a shared hub (see `rain hub`): its local nodes and jobs stop and loaded modules are shipped\n" +
+				"to the hub's nodes.\n\n" +
+				"%cluster launch starts nodes where the machines are, as a job:\n" +
+				"  %cluster launch " + launch.Usage("slurm") + "\n" +
+				"  %cluster launch " + launch.Usage("mpi") + "\n" +
+				"  %cluster launch " + launch.Usage("ssh") + "\n" +
+				"  %cluster launch " + launch.Usage("local") + "\n" +
+				"The job shows its state live (pending with Slurm's reason, running, done, failed with the\n" +
+				"end of its output) and its nodes as they join; `j = %cluster launch ...` keeps it: j.state,\n" +
+				"j.nodes, j.stop(). The nodes run with this session's --tier, --dir and --memory-limit unless\n" +
+				"the launch gives its own, and find rain at --rain PATH, else at this binary's path (a shared\n" +
+				"file system), else on their PATH; ssh copies rain to a host that has none (its OS and\n" +
+				"architecture's binary of `make release`). The hub's token reaches them in their environment,\n" +
+				"never on a command line. %cluster stop JOB ends one (scancel, mpirun, ssh); every job ends\n" +
+				"with the session, even when it is killed. ssh runs $RAIN_SSH when set (\"ssh -F FILE\").",
 			run: s.magicCluster,
+		},
+		{
+			name: "dashboard", usage: "%dashboard",
+			summary: "the address of the cluster's live dashboard in the browser",
+			doc: "Shows the address (a link in Jupyter) of the page that shows the cluster live: its nodes,\n" +
+				"a task stream of the last seconds, every session's maps with their progress, and the modules\n" +
+				"each node holds. The session's own hub serves one (see --dashboard); on a shared hub it is the\n" +
+				"hub's (`rain hub` serves one), or one this session starts if none watches the hub. The address\n" +
+				"carries the token that opens the page: share it as you would the hub's token.",
+			run: s.magicDashboard,
 		},
 		{
 			name: "inspect", usage: "%inspect MODULE[.FUNCTION] [sort=COL] [all] [limit=N] [start=N] [n=N]",
@@ -102,19 +134,80 @@ func (s *Session) newMagics() map[string]*magic {
 			name: "wat", usage: "%%wat NAME", cell: true,
 			summary: "the cell is WebAssembly text: assemble it (wabt's wat2wasm) and load it as NAME",
 			doc:     "The rest of the cell is a module in WebAssembly text format. It is assembled with\nwat2wasm (Debian package wabt) and loaded like %load, bound to NAME.",
-			runCell: s.cellWat,
+			runCell: s.cellCompiled(langWAT, false),
 		},
 		{
 			name: "c", usage: "%%c NAME [CLANG-FLAGS...]", cell: true,
 			summary: "the cell is C: compile it to Wasm (clang, wasm-ld) and load it as NAME",
 			doc: "The rest of the cell is C, compiled with clang --target=wasm32 -O2 and linked with\n" +
 				"wasm-ld (Debian packages clang and lld). Every non-static function is exported, with its\n" +
-				"name kept. No libc: for printf and files, build with wasi-libc outside and %load the file.",
-			runCell: s.cellC,
+				"name kept. No libc: for printf and files, build with wasi-libc outside and %load the file.\n" +
+				"Arrays: export malloc and free; without libc, a stack of allocations does, whose free(p)\n" +
+				"frees p and all allocated after it, as Rain frees a call's arrays:\n\n" +
+				"    extern unsigned char __heap_base;\n" +
+				"    static unsigned char *top = &__heap_base;\n" +
+				"    void *malloc(unsigned long n) { unsigned char *p = top; top += (n + 15) & ~15UL; unsigned long need = (unsigned long)top, have = __builtin_wasm_memory_size(0) << 16; if (need > have) __builtin_wasm_memory_grow(0, (need - have + 65535) >> 16); return p; }\n" +
+				"    void free(void *p) { if ((unsigned char *)p < top) top = p; }\n\n" +
+				"and write into an array passed as unsigned char *out.\n" +
+				cellDocTail,
+			runCell: s.cellCompiled(langC, true),
+		},
+		{
+			name: "go", usage: "%%go NAME [GO-BUILD-FLAGS...]", cell: true,
+			summary: "the cell is Go: build it for WASI (go build, GOOS=wasip1) and load it as NAME",
+			doc: "The rest of the cell is Go whose exported functions are marked //go:wasmexport NAME; it is\n" +
+				"built with the Go toolchain (1.24 or newer) as a WASI reactor: GOOS=wasip1 GOARCH=wasm\n" +
+				"go build -buildmode=c-shared. The package clause and an empty main may be left out. Only\n" +
+				"the standard library: no module is downloaded. Parameters and results: int32, uint32,\n" +
+				"int64, uint64, float32, float64, or a pointer into memory (unsafe.Pointer, *[N]byte).\n" +
+				"Arrays: export malloc and free, keeping each buffer alive until it is freed:\n\n" +
+				"    import \"unsafe\"\n" +
+				"    var keep = map[unsafe.Pointer][]byte{}\n" +
+				"    //go:wasmexport malloc\n" +
+				"    func malloc(n uint32) unsafe.Pointer { b := make([]byte, n); p := unsafe.Pointer(unsafe.SliceData(b)); keep[p] = b; return p }\n" +
+				"    //go:wasmexport free\n" +
+				"    func free(p unsafe.Pointer) { delete(keep, p) }\n\n" +
+				"and write into an array passed as out *[1024]byte, or unsafe.Slice((*byte)(p), n).\n" +
+				cellDocTail,
+			runCell: s.cellCompiled(langGo, true),
+		},
+		{
+			name: "rust", usage: "%%rust NAME [RUSTC-FLAGS...]", cell: true,
+			summary: "the cell is Rust: compile it to Wasm (Debian's rustc) and load it as NAME",
+			doc: "The rest of the cell is Rust whose exported functions are #[no_mangle] pub extern \"C\" fn,\n" +
+				"compiled with Debian's rustc and its wasm32 standard library (packages rustc and\n" +
+				"libstd-rust-dev-wasm32): rustc --target wasm32-unknown-unknown --crate-type cdylib -O.\n" +
+				"Parameters and results: i32, u32, i64, u64, f32, f64 or a raw pointer; a type Wasm cannot\n" +
+				"carry (String, &str, a struct without #[repr(C)]) is an error. Arrays: export malloc and\n" +
+				"free on std::alloc, keeping each buffer's size in front of it for its Layout:\n\n" +
+				"    use std::alloc::{alloc, dealloc, Layout};\n" +
+				"    #[no_mangle] pub unsafe extern \"C\" fn malloc(n: usize) -> *mut u8 { let p = alloc(Layout::from_size_align_unchecked(n + 8, 8)); *(p as *mut usize) = n; p.add(8) }\n" +
+				"    #[no_mangle] pub unsafe extern \"C\" fn free(p: *mut u8) { let p = p.sub(8); dealloc(p, Layout::from_size_align_unchecked(*(p as *mut usize) + 8, 8)) }\n\n" +
+				"and write into an array passed as out: *mut u8 through std::slice::from_raw_parts_mut(out, n).\n" +
+				cellDocTail,
+			runCell: s.cellCompiled(langRust, true),
+		},
+		{
+			name: "ts", usage: "%%ts NAME [ASC-FLAGS...]", cell: true,
+			summary: "the cell is TypeScript (AssemblyScript): compile it to Wasm (asc) and load it as NAME",
+			doc: "The rest of the cell is AssemblyScript, TypeScript's syntax with Wasm's types (i32, i64,\n" +
+				"f32, f64, u8, usize), whose exported functions are `export function`. It is compiled with\n" +
+				"asc -O3 from the npm package assemblyscript, which scripts/install-deps installs into\n" +
+				"scripts/asc (pinned in its package-lock.json; needs Node.js); the session keeps the\n" +
+				"compiler running after the first cell. abort() traps: the module imports nothing.\n" +
+				"Arrays: export malloc and free on AssemblyScript's own heap:\n\n" +
+				"    export function malloc(n: usize): usize { return heap.alloc(n); }\n" +
+				"    export function free(p: usize): void { heap.free(p); }\n\n" +
+				"and write into an array passed as out: usize with store<u8>(out + i, v).\n" +
+				cellDocTail,
+			runCell: s.cellCompiled(langTS, true),
 		},
 	}
 	m := make(map[string]*magic, len(list))
 	for _, mg := range list {
+		if mg.name == "cluster" {
+			mg.translate = mg.translateCluster
+		}
 		if mg.translate == nil && !mg.cell {
 			mg.translate = mg.call
 		}

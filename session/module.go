@@ -22,6 +22,8 @@ type Module struct {
 	info  *wasm.Info   // what mod.Describe reported
 	s     *Session
 	funcs map[string]*Function
+	// origin is the cell magic that built the module ("%%rust"), "" for one loaded from a file
+	origin string
 }
 
 var (
@@ -62,7 +64,7 @@ func (m *Module) Attr(name string) (starlark.Value, error) {
 	case "name":
 		return starlark.String(m.name), nil
 	}
-	return nil, starlark.NoSuchAttrError(fmt.Sprintf("module %s has no export %q (it exports %s)", m.name, name, m.exportList()))
+	return nil, usageError("module %s has no export %q (it exports %s)", m.name, name, m.exportList())
 }
 
 // AttrNames lists the exports.
@@ -134,8 +136,13 @@ func (f *Function) Attr(name string) (starlark.Value, error) {
 	case "on":
 		return starlark.NewBuiltin("on", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			var node string
-			if err := starlark.UnpackPositionalArgs(f.Name()+".on", args, kwargs, 1, &node); err != nil {
+			if err := unpackPositional(f.Name()+".on", args, kwargs, 1, &node); err != nil {
 				return nil, err
+			}
+			if s := f.module.s; s.client != nil {
+				if err := s.checkNode(f.Name()+".on", node); err != nil {
+					return nil, err
+				}
 			}
 			g := *f
 			g.node = node
@@ -153,7 +160,7 @@ func (f *Function) AttrNames() []string { return []string{"on"} }
 // and what the function left in it is written back into it (see callArgs).
 func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(kwargs) > 0 {
-		return nil, fmt.Errorf("%s%s takes no keyword arguments", f.Name(), signature(f.sig))
+		return nil, usageError("%s%s takes no keyword arguments", f.Name(), signature(f.sig))
 	}
 	ca, err := f.encode(args)
 	if err != nil {
@@ -172,7 +179,7 @@ func (f *Function) CallInternal(thread *starlark.Thread, args starlark.Tuple, kw
 		return nil, err
 	}
 	if len(res.Values) != len(f.sig.Results) {
-		return nil, fmt.Errorf("%s: node %s answered %d values for %d results: a node of another build?", f.Name(), res.Node, len(res.Values), len(f.sig.Results))
+		return nil, failure(kindCluster, "%s: node %s answered %d values for %d results: a node of another build?", f.Name(), res.Node, len(res.Values), len(f.sig.Results))
 	}
 	if err := ca.writeBack(f, res); err != nil {
 		return nil, err

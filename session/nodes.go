@@ -66,6 +66,9 @@ func (v tableValue) Show() display.Bundle       { return v.t.Bundle() }
 func (v tableValue) Terminal(color bool) string { return v.t.Terminal(color) }
 
 func (s *Session) magicNodes(thread *starlark.Thread, args string) (starlark.Value, error) {
+	if args != "" {
+		return nil, usageError("%%nodes takes no arguments")
+	}
 	s.refreshNodes(thread)
 	return tableValue{"nodes", s.nodesTable()}, nil
 }
@@ -79,7 +82,7 @@ func (s *Session) refreshNodes(thread *starlark.Thread) {
 }
 
 func (s *Session) builtinNodes(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+	if err := unpackPositional(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
 	s.refreshNodes(thread)

@@ -42,23 +42,23 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 		params = append(params, "wait?", &wait)
 	}
 	params = append(params, "args?", &extra, "keep?", &keep)
-	if err := starlark.UnpackArgs(name, args, kwargs, params...); err != nil {
+	if err := unpackArgs(name, args, kwargs, params...); err != nil {
 		return nil, err
 	}
 	f, ok := fv.(*Function)
 	if !ok {
-		return nil, fmt.Errorf("%s: first argument must be a Wasm function, got %s", name, fv.Type())
+		return nil, usageError("%s: first argument must be a Wasm function, got %s: give a module's export, such as m.f", name, fv.Type())
 	}
 	chunk := 0
 	if chunkV != nil && chunkV != starlark.None {
 		n, err := starlark.AsInt32(chunkV)
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s: chunk must be a positive int or None, got %s", name, chunkV.String())
+			return nil, usageError("%s: chunk must be a positive int or None, got %s", name, chunkV.String())
 		}
 		chunk = n
 	}
 	if retries < 0 {
-		return nil, fmt.Errorf("%s: retries must be 0 or more, got %d", name, retries)
+		return nil, usageError("%s: retries must be 0 or more, got %d", name, retries)
 	}
 	if d, ok := inputs.(*Scattered); ok {
 		return s.pmapData(thread, name, f, d, dataMap{extra: extra, out: outV, keep: keep, chunk: chunk, retries: retries, nodes: nodesV, wait: wait})
@@ -95,7 +95,7 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 		return nil, usageError("%s: %s belongs to a module of another session: %%load it in this one", name, f.Name())
 	}
 	if s.client == nil {
-		return nil, fmt.Errorf("%s: no cluster", name)
+		return nil, failure(kindNoNodes, "%s: no cluster", name)
 	}
 	nodes, err := s.pickNodes(name, nodesV)
 	if err != nil {
@@ -139,7 +139,7 @@ func encodeInputs(name string, f *Function, inputs starlark.Value, n int, more s
 	var in mapInputs
 	iter := starlark.Iterate(inputs)
 	if iter == nil {
-		return in, fmt.Errorf("%s: inputs must be iterable, got %s", name, inputs.Type())
+		return in, usageError("%s: inputs must be iterable, got %s: give a range, or a list of values or tuples", name, inputs.Type())
 	}
 	defer iter.Done()
 	var x starlark.Value
@@ -190,13 +190,13 @@ func (s *Session) pickNodes(name string, v starlark.Value) ([]string, error) {
 			}
 		}
 		if !ok || n < 1 || int(n) > len(ready) {
-			return nil, fmt.Errorf("%s: nodes=%s, but %d node%s ready", name, v, len(ready), plural(len(ready)))
+			return nil, usageError("%s: nodes=%s, but %d node%s ready: give 1 to %d, or None for every node", name, v, len(ready), plural(len(ready)), len(ready))
 		}
 		return ready[:n], nil
 	}
 	iter := starlark.Iterate(v)
 	if iter == nil {
-		return nil, fmt.Errorf("%s: nodes must be a number or a list of node IDs, got %s", name, v.Type())
+		return nil, usageError("%s: nodes must be a number or a list of node IDs, got %s", name, v.Type())
 	}
 	defer iter.Done()
 	var ids []string
@@ -204,25 +204,31 @@ func (s *Session) pickNodes(name string, v starlark.Value) ([]string, error) {
 	for iter.Next(&x) {
 		id, ok := starlark.AsString(x)
 		if !ok {
-			return nil, fmt.Errorf("%s: nodes must be a number or a list of node IDs, got a %s in it", name, x.Type())
+			return nil, usageError("%s: nodes must be a number or a list of node IDs, got a %s in it", name, x.Type())
 		}
 		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("%s: nodes is empty", name)
-	}
-	known := map[string]bool{}
-	var names []string
-	for _, info := range s.client.Nodes() {
-		known[info.ID] = true
-		names = append(names, info.ID)
+		return nil, usageError("%s: nodes is empty: give a number of nodes or their IDs (%%nodes lists them), or None for every node", name)
 	}
 	for _, id := range ids {
-		if !known[id] {
-			return nil, usageError("%s: no node is called %q: the nodes are %s (%%nodes lists them)", name, id, strings.Join(names, ", "))
+		if err := s.checkNode(name, id); err != nil {
+			return nil, err
 		}
 	}
 	return ids, nil
+}
+
+// checkNode is a UsageError of fn unless id names a node of the cluster.
+func (s *Session) checkNode(fn, id string) error {
+	var names []string
+	for _, info := range s.client.Nodes() {
+		if info.ID == id {
+			return nil
+		}
+		names = append(names, info.ID)
+	}
+	return usageError("%s: no node is called %q: the nodes are %s (%%nodes lists them)", fn, id, strings.Join(names, ", "))
 }
 
 // progressBar shows a map's progress in one display, updated at most 10 times a second.

@@ -141,14 +141,14 @@ func (h *MapHandle) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "done":
 		return method(func(_ *starlark.Thread, n string, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackPositionalArgs(n, args, kwargs, 0); err != nil {
+			if err := unpackPositional(n, args, kwargs, 0); err != nil {
 				return nil, err
 			}
 			return starlark.Bool(h.isDone()), nil
 		}), nil
 	case "progress":
 		return method(func(_ *starlark.Thread, n string, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackPositionalArgs(n, args, kwargs, 0); err != nil {
+			if err := unpackPositional(n, args, kwargs, 0); err != nil {
 				return nil, err
 			}
 			h.mu.Lock()
@@ -157,7 +157,7 @@ func (h *MapHandle) Attr(name string) (starlark.Value, error) {
 		}), nil
 	case "cancel":
 		return method(func(_ *starlark.Thread, n string, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackPositionalArgs(n, args, kwargs, 0); err != nil {
+			if err := unpackPositional(n, args, kwargs, 0); err != nil {
 				return nil, err
 			}
 			was := !h.isDone()
@@ -168,7 +168,7 @@ func (h *MapHandle) Attr(name string) (starlark.Value, error) {
 	case "wait":
 		return method(func(th *starlark.Thread, n string, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			var timeout starlark.Value = starlark.None
-			if err := starlark.UnpackArgs(n, args, kwargs, "timeout?", &timeout); err != nil {
+			if err := unpackArgs(n, args, kwargs, "timeout?", &timeout); err != nil {
 				return nil, err
 			}
 			d, err := asTimeout(n, timeout)
@@ -179,7 +179,7 @@ func (h *MapHandle) Attr(name string) (starlark.Value, error) {
 		}), nil
 	case "as_completed":
 		return method(func(th *starlark.Thread, n string, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackPositionalArgs(n, args, kwargs, 0); err != nil {
+			if err := unpackPositional(n, args, kwargs, 0); err != nil {
 				return nil, err
 			}
 			return completedIterable{h, threadContext(th)}, nil
@@ -195,7 +195,7 @@ func asTimeout(name string, v starlark.Value) (time.Duration, error) {
 	}
 	x, ok := starlark.AsFloat(v)
 	if !ok || x <= 0 {
-		return 0, fmt.Errorf("%s: timeout must be a positive number of seconds or None, got %s", name, v.String())
+		return 0, usageError("%s: timeout must be a positive number of seconds or None, got %s", name, v.String())
 	}
 	return time.Duration(x * float64(time.Second)), nil
 }
@@ -214,15 +214,15 @@ func (h *MapHandle) wait(ctx context.Context, timeout time.Duration) (starlark.V
 		h.mu.Lock()
 		done := h.p.Done
 		h.mu.Unlock()
-		return nil, fmt.Errorf("map_handle.wait: timed out after %s with %d/%d tasks done; the map goes on", units.Duration(timeout), done, h.total)
+		return nil, failure(kindTimeout, "map_handle.wait: timed out after %s with %d/%d tasks done; the map goes on", units.Duration(timeout), done, h.total)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: the map goes on in the background (.cancel() stops it)", cluster.ErrInterrupted)
+		return nil, failure(kindInterrupted, "map_handle.wait was interrupted: the map goes on in the background (.cancel() stops it)")
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {
 		if errors.Is(h.err, cluster.ErrInterrupted) {
-			return nil, fmt.Errorf("map_handle.wait: the map was cancelled with %d/%d tasks done", h.p.Done, h.total)
+			return nil, failure(kindInterrupted, "map_handle.wait: the map was cancelled with %d/%d tasks done", h.p.Done, h.total)
 		}
 		return nil, h.err
 	}

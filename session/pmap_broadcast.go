@@ -14,21 +14,21 @@ import (
 // them is not written back (which node's would it be?).
 func (s *Session) builtinBroadcast(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(kwargs) > 0 {
-		return nil, fmt.Errorf("broadcast takes no keyword arguments")
+		return nil, usageError("broadcast takes no keyword arguments: broadcast(f, *args)")
 	}
 	if len(args) == 0 {
-		return nil, fmt.Errorf("broadcast: missing argument for f")
+		return nil, usageError("broadcast: missing argument for f: broadcast(f, *args)")
 	}
 	f, ok := args[0].(*Function)
 	if !ok {
-		return nil, fmt.Errorf("broadcast: first argument must be a Wasm function, got %s", args[0].Type())
+		return nil, usageError("broadcast: first argument must be a Wasm function, got %s: give a module's export, such as m.f", args[0].Type())
 	}
 	ca, err := f.encode(args[1:])
 	if err != nil {
 		return nil, fmt.Errorf("broadcast: %w", err)
 	}
 	if s.client == nil {
-		return nil, fmt.Errorf("broadcast: no cluster")
+		return nil, failure(kindNoNodes, "broadcast: no cluster")
 	}
 	var ids []string
 	for _, n := range s.client.Nodes() {
@@ -37,7 +37,7 @@ func (s *Session) builtinBroadcast(thread *starlark.Thread, b *starlark.Builtin,
 		}
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("broadcast: no node is ready")
+		return nil, failure(kindNoNodes, "broadcast: no node is ready (%%nodes shows them)")
 	}
 	ctx := threadContext(thread)
 	results := make([]*cluster.Result, len(ids))

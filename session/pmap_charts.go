@@ -18,7 +18,7 @@ func (m *MapResult) chartAttr(name string) (starlark.Value, error) {
 	return starlark.NewBuiltin("timeline", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var title starlark.Value = starlark.None
 		by := "map"
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "title?", &title, "by?", &by); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "title?", &title, "by?", &by); err != nil {
 			return nil, err
 		}
 		if by != "map" && by != "tier" {

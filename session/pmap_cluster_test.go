@@ -57,7 +57,7 @@ r = h.wait(timeout=20)
 	}
 	// The handle outlives its cell; wait times out; cancel stops an endless map promptly.
 	pmapRun(t, s, "h = pmap_async(basics.spin, [() for _ in range(10)])")
-	time.Sleep(100 * time.Millisecond)
+	waitBusy(t, s)
 	if _, err := s.Exec(t.Context(), "h.wait(timeout=0.2)", &recorder{}); err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("wait on an endless map: %v", err)
 	}
@@ -100,5 +100,23 @@ func TestBroadcast(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want …%s…", code, err, want)
 		}
+	}
+}
+
+// waitBusy waits until a node has a call of s in flight: a map started in the background has
+// sent its first tasks.
+func waitBusy(t *testing.T, s *Session) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, n := range s.client.Nodes() {
+			if n.Busy > 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no call in flight on any node within 10 s")
+		}
+		time.Sleep(5 * time.Millisecond) // between checks of the client's count of calls in flight
 	}
 }

@@ -7,20 +7,24 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/internal/nodetest"
+	"github.com/rain-wasm/rain/internal/slurmtest"
 )
 
 func TestMain(m *testing.M) {
 	nodetest.Main() // the sessions' local nodes are this test binary
-	os.Exit(m.Run())
+	code := m.Run()
+	slurmtest.Stop()
+	os.Exit(code)
 }
 
 // online is a session with n local nodes (this test binary), ready, and with basics and
-// mandelbrot loaded.
-func online(t *testing.T, n int) *Session {
+// mandelbrot loaded; the cells it builds are kept in a directory of the test's own.
+func online(t *testing.T, n int, opts ...Option) *Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	s, err := New(ctx, WithNodes(n), WithRainBinary(os.Args[0]), WithWorkDir("../examples"))
+	opts = append([]Option{WithNodes(n), WithRainBinary(os.Args[0]), WithWorkDir("../examples"), WithCellCache(t.TempDir())}, opts...)
+	s, err := New(ctx, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

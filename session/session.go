@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/dashboard"
 	"github.com/rain-wasm/rain/cluster/launch"
 	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/display"
@@ -32,10 +33,15 @@ type options struct {
 	tls     cluster.TLS
 	listen  string
 	hubWait time.Duration // 0: cluster.DefaultHubTimeout
+	cells   string        // where built cells are kept; "" keeps none
+	dash    dashboard.Addr
+	dashSet bool // dash was given: else a free port on loopback
 }
 
 // WithListen sets the address the session's own hub listens on. The default, 127.0.0.1,
-// admits only this machine's nodes; 0.0.0.0 lets other machines join (with the token).
+// admits only this machine's nodes, until %cluster launch starts nodes that reach this machine
+// beyond loopback: the hub then moves to every interface (0.0.0.0). Given, the address stays:
+// 0.0.0.0 lets other machines join (with the token) from the start.
 func WithListen(host string) Option {
 	return func(o *options) error { o.listen = host; return nil }
 }
@@ -102,6 +108,13 @@ func WithWorkDir(dir string) Option {
 	return func(o *options) error { o.workDir = dir; return nil }
 }
 
+// WithCellCache sets the directory where the modules that cells build (%%c, %%go, %%rust,
+// %%ts, %%wat) are kept, so that an unchanged cell is not compiled again; "" keeps none. The
+// default is rain/cells in the user's cache directory (os.UserCacheDir).
+func WithCellCache(dir string) Option {
+	return func(o *options) error { o.cells = dir; return nil }
+}
+
 // Session holds a cell language's state: globals, loaded modules and the cluster client.
 type Session struct {
 	opts    options
@@ -114,10 +127,13 @@ type Session struct {
 	insp    *inspector         // the modules' metrics, for %inspect
 
 	scattered map[*Scattered]bool // arrays kept on the nodes, until freed (see collectScattered)
+	compiler  *compiler           // builds the modules of %%c, %%go, %%rust, %%ts and %%wat cells
 
 	hub    *cluster.Hub
+	dash   *dashboard.Server // the session's own hub's, or one %dashboard started
 	local  *launch.LocalNodes
 	client *cluster.Client
+	jobs   jobs // launched with %cluster launch
 
 	loadShowAfter time.Duration // how long a load runs before it shows its progress; 0 is loadShowAfter
 }
@@ -131,7 +147,7 @@ func fileOptions() *syntax.FileOptions {
 // New starts a session: it connects to (or starts) a hub and brings up local nodes in the
 // background; the session is usable at once and calls wait for the first node.
 func New(ctx context.Context, opts ...Option) (*Session, error) {
-	o := options{nodes: 2, node: node.DefaultSettings()}
+	o := options{nodes: 2, node: node.DefaultSettings(), cells: defaultCellCache()}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -140,6 +156,9 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 	if o.workDir == "" {
 		o.workDir, _ = os.Getwd()
 	}
+	if !o.dashSet {
+		o.dash, _ = dashboard.ParseAddr(dashboard.DefaultAddr)
+	}
 	if o.rain == "" && o.nodes > 0 {
 		exe, err := os.Executable()
 		if err != nil {
@@ -147,7 +166,8 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		}
 		o.rain = exe
 	}
-	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector(), scattered: map[*Scattered]bool{}}
+	s := &Session{opts: o, modules: map[string]*Module{}, insp: newInspector(), compiler: newCompiler(o.cells),
+		scattered: map[*Scattered]bool{}}
 	s.magics = s.newMagics()
 	s.builtin = s.newBuiltins()
 	s.globals = starlark.StringDict{}
@@ -166,6 +186,10 @@ func New(ctx context.Context, opts ...Option) (*Session, error) {
 		}
 		s.hub = hub
 		url, token = hub.URL(), hub.Token()
+		if err := s.startDashboard(); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	client, err := cluster.Connect(ctx, url, token, s.clientOptions()...)
 	if err != nil {
@@ -199,14 +223,18 @@ func (s *Session) clientOptions() []cluster.ClientOption {
 // WaitNodes waits until n nodes are ready or ctx ends.
 func (s *Session) WaitNodes(ctx context.Context, n int) error { return s.client.WaitNodes(ctx, n) }
 
-// Close stops local nodes and the hub the session started.
+// Close stops the jobs the session launched, local nodes, the hub and the resident compilers
+// the session started.
 func (s *Session) Close() error {
+	s.jobs.stopAll()
+	s.compiler.close()
 	if s.local != nil {
 		s.local.Stop()
 	}
 	if s.client != nil {
 		s.client.Close()
 	}
+	s.stopDashboard()
 	if s.hub != nil {
 		s.hub.Shutdown()
 	}
@@ -288,7 +316,10 @@ func (s *Session) exec(ctx context.Context, code string, out Output) (starlark.V
 // execThread runs a cell on thread.
 func (s *Session) execThread(thread *starlark.Thread, code string) (starlark.Value, error) {
 	if first, body, _ := strings.Cut(strings.TrimLeft(code, "\n"), "\n"); strings.HasPrefix(first, "%%") {
-		return s.runCellMagic(thread, first, body)
+		// The body keeps its place in the cell (and in a script): blank lines stand for the
+		// magic's line and those above it, so a compiler's line numbers are the cell's.
+		lead := len(code) - len(strings.TrimLeft(code, "\n"))
+		return s.runCellMagic(thread, first, strings.Repeat("\n", lead+1)+body)
 	}
 	src, err := s.translate(code)
 	if err != nil {

@@ -17,24 +17,7 @@ import (
 // is discarded: CallEach is for a process that can be killed to stop it (a cluster worker).
 // It returns an error, before any call, for an unknown export or args of the wrong length.
 func (i *Instance) CallEach(name string, args []uint64, out func(k int, results []uint64, err error)) error {
-	f, ok := i.info.Export(name)
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrNoExport, name)
-	}
-	arity := len(f.Params)
-	if (arity == 0 && len(args) != 0) || (arity > 0 && len(args)%arity != 0) {
-		return fmt.Errorf("wasm: %s takes %d arguments, got %d values", f, arity, len(args))
-	}
-	n := 0
-	if arity > 0 {
-		n = len(args) / arity
-	}
-	return i.callEach(f, n, args, nil, func(k int, stack []uint64, err error) {
-		if err == nil {
-			stack = clean(f.Results, stack)
-		}
-		out(k, stack, err)
-	})
+	return i.CallEachBuffers(name, args, nil, out)
 }
 
 // CallEachBuffers is CallEach with buffers: bufs[k], if bufs is not nil, are the buffers of

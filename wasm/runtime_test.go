@@ -330,6 +330,7 @@ func TestInterrupt(t *testing.T) {
 				if got, err := inst.Call(context.Background(), "peek", nil, nil, nil); err != nil || got[0] != 0 {
 					t.Errorf("peek after an interrupt = %v, %v; want 0", got, err)
 				}
+				// Runaways is a count with no event: check it until the runaway has finished.
 				for deadline := time.Now().Add(30 * time.Second); rt.Runaways() > 0; time.Sleep(10 * time.Millisecond) {
 					if time.Now().After(deadline) {
 						t.Fatal("the runaway never finished")

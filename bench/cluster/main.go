@@ -2,7 +2,8 @@
 // local `rain node` processes) and prints its figures as JSON, for bench/cluster/run, which
 // measures the peers the same way and prints the table.
 //
-//	go run ./bench/cluster -rain bin/rain [-calls 20000] [-rtt 2000] [-big 500000]
+//	go run ./bench/cluster -rain bin/rain [-calls 20000] [-rtt 2000] [-big 500000] [-dashboard 3]
+//	go run ./bench/cluster -rain bin/rain -only-dashboard   (what an open dashboard page costs, alone)
 package main
 
 import (
@@ -33,8 +34,10 @@ func main() {
 	rtts := flag.Int("rtt", 2000, "round trips measured")
 	examples := flag.String("examples", "examples", "directory of basics.wasm, mandelbrot.wasm and stats.wasm")
 	big := flag.Int("big", 500_000, "elements of the large map (chunks of 10,000), best of 3; 0 skips it")
+	dash := flag.Int("dashboard", 3, "rounds of the dashboard's cost (round trip and chunk-1 map with a page open vs none); 0 skips it")
+	onlyDash := flag.Bool("only-dashboard", false, "measure only the dashboard's cost")
 	flag.Parse()
-	if err := run(*rain, *examples, *calls, *rtts, *big); err != nil {
+	if err := run(*rain, *examples, *calls, *rtts, *big, *dash, *onlyDash); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/cluster:", err)
 		os.Exit(1)
 	}
@@ -59,9 +62,11 @@ type figures struct {
 	IdleRSS       float64 `json:"idle_rss_mib"`
 	IdleRSSDetail string  `json:"idle_rss_detail"`
 	Mandel        string  `json:"mandel_what"`
+	// Dashboard is what an open dashboard page costs (rain only).
+	Dashboard *dashFigures `json:"dashboard,omitempty"`
 }
 
-func run(rain, examples string, calls, rtts, big int) error {
+func run(rain, examples string, calls, rtts, big, dashRounds int, onlyDash bool) error {
 	ctx := context.Background()
 	hub, err := cluster.StartHub()
 	if err != nil {
@@ -110,6 +115,27 @@ func run(rain, examples string, calls, rtts, big int) error {
 	}
 	f := figures{System: "rain", LargeChunk: 2000,
 		Mandel: "examples/mandelbrot.wasm row(y), 1024 rows of 1024 px, 256 iterations, chunk 16, best of 5"}
+	add := cluster.Call{Export: cluster.Export{Module: basics, Func: "add"}, Args: []uint64{1, 2}}
+	if onlyDash {
+		second, err := launch.Local(ctx, rain, 1, hub.URL(), hub.Token(), settings)
+		if err != nil {
+			return err
+		}
+		defer second.Stop()
+		if err := wait(2); err != nil {
+			return err
+		}
+		for range 2000 { // warm: compiled code in place
+			if _, err := client.Call(ctx, add); err != nil {
+				return err
+			}
+		}
+		d, err := dashboardCost(ctx, hub, client, add.Export, rtts, calls, max(1, dashRounds))
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(os.Stdout).Encode(d)
+	}
 
 	rows := make([][]uint64, 1024)
 	for y := range rows {
@@ -153,7 +179,6 @@ func run(rain, examples string, calls, rtts, big int) error {
 	}
 
 	// Round trip of one add.
-	add := cluster.Call{Export: cluster.Export{Module: basics, Func: "add"}, Args: []uint64{1, 2}}
 	for range 200 {
 		if _, err := client.Call(ctx, add); err != nil {
 			return err
@@ -267,6 +292,12 @@ func run(rain, examples string, calls, rtts, big int) error {
 		return firstErr
 	}
 	f.BatchLarge = float64(calls) / time.Since(t0).Seconds()
+
+	if dashRounds > 0 {
+		if f.Dashboard, err = dashboardCost(ctx, hub, client, add.Export, rtts, calls, dashRounds); err != nil {
+			return err
+		}
+	}
 
 	// Idle RSS of a node: its supervisor and its worker.
 	time.Sleep(time.Second)

@@ -240,6 +240,18 @@ def table(systems):
                  "Goal: rain's array round trip at most 2× its scalar one.")
     for s in systems:
         lines.append("idle RSS, %s: %s" % (s["system"], s["idle_rss_detail"]))
+    d = rain.get("dashboard")
+    if d:
+        def change(closed, opened, higher):
+            pct = 100 * ((closed / opened - 1) if higher else (opened / closed - 1))
+            return "%.1f %% %s" % (abs(pct), "slower" if pct > 0 else "faster")
+        lines.append(("rain with its dashboard open vs closed (medians of %d alternating rounds): round trip p50 %.0f → %.0f µs "
+                      "(%s round by round), map 20k chunk 1 %s → %s (%s round by round); the page got %.1f updates/s, %.1f KiB/s")
+                     % (d["rounds"], d["rtt_p50_closed_us"], d["rtt_p50_open_us"],
+                        change(1, d["rtt_open_over_closed"], False),
+                        fmt_rate(d["map_chunk1_closed_per_s"]), fmt_rate(d["map_chunk1_open_per_s"]),
+                        change(1, d["map_chunk1_open_over_closed"], True),
+                        d["page_updates_per_s"], d["page_bytes_per_s"] / 1024))
     return "\n".join(lines)
 
 

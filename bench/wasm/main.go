@@ -40,6 +40,14 @@ var kernels = []kernel{
 	{"fnv", 2000, fnv, true},
 }
 
+// langModules are mandel and nbody built from other languages (rust/, ts/, go/), run on rain's
+// compiler tier beside the C build: what the language costs.
+var langModules = []struct{ flag, language, column string }{
+	{"rust", "Rust", "rain Rust"},
+	{"ts", "TypeScript (AssemblyScript)", "rain TS"},
+	{"go", "Go (wasip1)", "rain Go"},
+}
+
 // result is one runner's checksum and best time per kernel.
 type result map[string]struct {
 	sum  string
@@ -51,6 +59,10 @@ func main() {
 	module := flag.String("wasm", "bench/wasm/kernels.wasm", "the kernels built to Wasm")
 	native := flag.String("native", "", "the kernels built natively (bench/wasm/run builds it)")
 	nodeJS := flag.String("node", "node", "Node.js, to run -wasm on V8 (empty: skip)")
+	langPaths := make([]*string, len(langModules))
+	for i, l := range langModules {
+		langPaths[i] = flag.String(l.flag, "", "mandel and nbody built from "+l.language+" (bench/wasm/run builds them; empty: skip)")
+	}
 	flag.Parse()
 	bin, err := os.ReadFile(*module)
 	if err != nil {
@@ -84,6 +96,18 @@ func main() {
 		r, err := rain(bin, *reps, v.opts)
 		add(v.name, r, err)
 	}
+	for i, l := range langModules {
+		if *langPaths[i] == "" {
+			continue
+		}
+		b, err := os.ReadFile(*langPaths[i])
+		if err != nil {
+			log.Printf("%s: %v", l.column, err)
+			continue
+		}
+		r, err := rain(b, *reps, []wasm.Option{wasm.WithTier(wasm.TierCompiler)}, "mandel", "nbody")
+		add(l.column, r, err)
+	}
 	if *nodeJS != "" {
 		r, err := external(*nodeJS, append([]string{"bench/wasm/run.mjs", *module, strconv.Itoa(*reps)}, runs...)...)
 		add("Node.js V8", r, err)
@@ -101,7 +125,11 @@ func main() {
 	for _, k := range kernels {
 		fmt.Fprintf(w, "%s\t", k.name)
 		for _, c := range cols {
-			r := res[c][k.name]
+			r, ok := res[c][k.name]
+			if !ok {
+				fmt.Fprint(w, "–\t")
+				continue
+			}
 			cell := fmt.Sprintf("%.1f ms", float64(r.best.Microseconds())/1000)
 			if b, ok := base[k.name]; ok && b.best > 0 {
 				x := float64(r.best) / float64(b.best)
@@ -135,8 +163,8 @@ func main() {
 		"features: SIMD on, no other settings); stoppable = WithStoppable (close on context done)\n", *reps, wazeroVersion())
 }
 
-// rain times each kernel on a rain wasm.Runtime.
-func rain(bin []byte, reps int, opts []wasm.Option) (result, error) {
+// rain times each kernel on a rain wasm.Runtime, or the kernels named.
+func rain(bin []byte, reps int, opts []wasm.Option, names ...string) (result, error) {
 	ctx := context.Background()
 	rt, err := wasm.NewRuntime(ctx, opts...)
 	if err != nil {
@@ -149,6 +177,9 @@ func rain(bin []byte, reps int, opts []wasm.Option) (result, error) {
 	}
 	r := result{}
 	for _, k := range kernels {
+		if len(names) > 0 && !slices.Contains(names, k.name) {
+			continue
+		}
 		arg := []uint64{api.EncodeI32(int32(k.arg))}
 		if _, err := inst.Call(ctx, k.name, []uint64{api.EncodeI32(10)}, nil, nil); err != nil {
 			return nil, err

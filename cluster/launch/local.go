@@ -31,6 +31,7 @@ type localProc struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	log    io.Closer
+	err    error // how the process ended, once exited is closed
 }
 
 // Option configures Local.
@@ -40,10 +41,15 @@ type options struct {
 	logDir  string
 	wrapper []string
 	unbound bool
+	binary  string   // WithBinary
+	ssh     []string // the ssh command, from SSHEnv
+	idName  string   // Local: node i's ID is idName-i
 }
 
 // WithLogDir writes each local node's log (supervisor and worker) to node-<i>.log in dir,
-// truncated at start. By default the logs are discarded, or go to stderr if DebugEnv is set.
+// truncated at start; by default the logs of Local are discarded, or go to stderr if DebugEnv
+// is set. For Start, dir is where jobs write their output; the default is rain/jobs in the
+// user's cache folder.
 func WithLogDir(dir string) Option {
 	return func(o *options) error { o.logDir = dir; return nil }
 }
@@ -88,7 +94,7 @@ func Local(ctx context.Context, rain string, n int, url, token string, s node.Se
 		return nil, errors.New("launch: local nodes: no rain binary")
 	case n < 0:
 		return nil, fmt.Errorf("launch: local nodes: %d nodes", n)
-	case n > 1 && s.ID != "":
+	case n > 1 && s.ID != "" && o.idName == "":
 		return nil, fmt.Errorf("launch: local nodes: %d nodes cannot share the ID %s", n, s.ID)
 	}
 	cpus := node.CPUs()
@@ -107,6 +113,9 @@ func Local(ctx context.Context, rain string, n int, url, token string, s node.Se
 		}
 		if bind {
 			s.CPU = node.BindCPU(cpus[i])
+		}
+		if o.idName != "" {
+			s.ID = fmt.Sprintf("%s-%d", o.idName, i)
 		}
 		argv := append(o.wrapper[:len(o.wrapper):len(o.wrapper)], node.Command(rain, url, s)...)
 		cmd := exec.Command(argv[0], argv[1:]...)
@@ -132,7 +141,7 @@ func Local(ctx context.Context, rain string, n int, url, token string, s node.Se
 			return nil, fmt.Errorf("launch: local nodes: %w", err)
 		}
 		go func() {
-			cmd.Wait()
+			p.err = cmd.Wait()
 			if p.log != nil {
 				p.log.Close()
 			}
@@ -171,4 +180,41 @@ func (l *LocalNodes) PIDs() []int {
 		pids[i] = p.cmd.Process.Pid
 	}
 	return pids
+}
+
+// startLocal is a job of Local nodes, named local-HEX, each logging to its own file in a
+// folder of the job's.
+func startLocal(ctx context.Context, r Request, url, token string, o options) (*Job, error) {
+	name := randomName("local")
+	o.idName = name
+	dir := filepath.Join(o.logDir, name)
+	l, err := Local(ctx, o.binary, r.Nodes, url, token, r.Node, func(lo *options) error {
+		*lo = o
+		lo.logDir = dir
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	j := newJob("local", name, r.Nodes, dir)
+	j.stop = func() error { l.Stop(); return nil }
+	j.set(Status{State: Running})
+	exited := make(chan int)
+	for i, p := range l.procs {
+		go func() { <-p.exited; exited <- i }()
+	}
+	go func() {
+		for range l.procs {
+			i := <-exited
+			if err := l.procs[i].err; err != nil {
+				why := fileTail(filepath.Join(dir, fmt.Sprintf("node-%d.log", i)))
+				if why == "" {
+					why = fmt.Sprintf("node %s: %v", j.NodeID(i), err)
+				}
+				j.set(Status{State: Failed, Reason: why})
+			}
+		}
+		j.set(Status{State: Done})
+	}()
+	return j, nil
 }

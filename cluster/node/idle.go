@@ -11,21 +11,38 @@ import (
 // (trimImage). The first call after that maps again the code it runs (a few hundred µs, once).
 const idleAfter = 500 * time.Millisecond
 
-// idler trims a node process's memory once it has been idle for idleAfter.
+// idler trims a node process's memory once it has been idle for idleAfter, and counts the
+// time the process spends with work (a dashboard shows a node's busy share from it).
 type idler struct {
 	busy    atomic.Int32
 	last    atomic.Int64 // UnixNano of the last end of work
 	trimmed atomic.Bool
+	since   atomic.Int64 // UnixNano when the work under way began
+	total   atomic.Int64 // ns spent with work, up to the last end of work
 }
 
 func (d *idler) begin() {
-	d.busy.Add(1)
+	if d.busy.Add(1) == 1 {
+		d.since.Store(time.Now().UnixNano())
+	}
 	d.trimmed.Store(false)
 }
 
 func (d *idler) end() {
-	d.last.Store(time.Now().UnixNano())
-	d.busy.Add(-1)
+	now := time.Now().UnixNano()
+	d.last.Store(now)
+	if d.busy.Add(-1) == 0 {
+		d.total.Add(now - d.since.Load())
+	}
+}
+
+// busyTime is the time spent with work so far, the work under way included.
+func (d *idler) busyTime() time.Duration {
+	t := d.total.Load()
+	if d.busy.Load() > 0 {
+		t += max(0, time.Now().UnixNano()-d.since.Load())
+	}
+	return time.Duration(t)
 }
 
 // run trims whenever the process has been idle for idleAfter (counted from now at first),

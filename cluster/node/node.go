@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
+	"github.com/rain-wasm/rain/internal/procfs"
 )
 
 // Run runs a node's supervisor until ctx is done (it then returns nil), the hub refuses
@@ -205,6 +206,7 @@ func (n *supervisor) publishStatus() {
 	if n.worker != nil {
 		st.PID = n.worker.cmd.Process.Pid
 	}
+	st.BusyNs = int64(n.idle.busyTime())
 	for sha := range n.modules {
 		st.Modules = append(st.Modules, sha)
 	}
@@ -212,6 +214,9 @@ func (n *supervisor) publishStatus() {
 	n.mu.Unlock()
 	st.Data, st.Parts = n.data.usage()
 	st.DataLimit = n.data.limit
+	if kib := procfs.RSS(os.Getpid()); kib > 0 {
+		st.RSS = int64(kib+procfs.RSS(st.PID)) << 10
+	}
 	sort.Strings(st.Modules)
 	b, _ := json.Marshal(st)
 	n.nc.Publish(wire.SubjStatus, b)

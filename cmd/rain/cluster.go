@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/dashboard"
 	"github.com/rain-wasm/rain/cluster/node"
 )
 
@@ -42,6 +44,14 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) error {
 	return node.Run(ctx, opts...)
 }
 
+// dashboardError says, of a dashboard whose port is in use, which flag chooses another.
+func dashboardError(err error) error {
+	if errors.Is(err, dashboard.ErrAddrInUse) {
+		return fmt.Errorf("%w: choose another port with --dashboard HOST:PORT, or --dashboard off", err)
+	}
+	return err
+}
+
 func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("rain hub", "rain hub [flags]", stderr)
 	host := fs.String("host", "0.0.0.0", "address to listen on")
@@ -49,6 +59,8 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	token := fs.String("token", os.Getenv("RAIN_TOKEN"), "token nodes and sessions must present (default $RAIN_TOKEN, or a random one)")
 	var tls tlsFlags
 	tls.register(fs, "nodes' and sessions'")
+	dash, _ := dashboard.ParseAddr(dashboard.DefaultAddr)
+	fs.Var(&dash, "dashboard", "where the hub's live dashboard listens: HOST:PORT, a port (on loopback; 0 picks a free one), or off")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,7 +76,17 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer hub.Shutdown()
+	var d *dashboard.Server
+	if !dash.Off() {
+		if d, err = dashboard.Watch(hub, dashboard.WithAddr(dash)); err != nil {
+			return dashboardError(err)
+		}
+		defer d.Close()
+	}
 	fmt.Fprintf(stdout, "rain hub listening at %s\njoin nodes with:     rain node --join %s --token %s\nconnect sessions with: %%cluster connect %s %s\n", hub.URL(), hub.JoinURL(), hub.Token(), hub.JoinURL(), hub.Token())
+	if d != nil {
+		fmt.Fprintf(stdout, "dashboard:           %s\n", d.URL())
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()

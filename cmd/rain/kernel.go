@@ -29,7 +29,8 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return kernel.Run(ctx, *conn, func(ctx context.Context) (*session.Session, error) {
-		return session.New(ctx, opts...)
+		s, err := session.New(ctx, opts...)
+		return s, dashboardError(err)
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/cluster/dashboard"
 	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/repl"
 	"github.com/rain-wasm/rain/session"
@@ -28,6 +29,7 @@ Usage:
   rain install [--user | --sys-prefix | --prefix DIR]   install the "rain" Jupyter kernelspec
   rain node --join URL --token T   a worker node joining a hub
   rain hub                         a standalone hub that nodes and sessions share
+  rain launch slurm|mpi|ssh|local ... --join URL   start nodes through Slurm, MPI, SSH, joined to a hub
   rain version                     print the version
 
 Run "rain COMMAND --help" for a command's flags.
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runInstall(args, stdout, stderr)
 	case "hub":
 		return runHub(ctx, args, stdout, stderr)
+	case "launch":
+		return runLaunch(ctx, args, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "rain", session.Version)
 		return nil
@@ -88,6 +92,7 @@ type sessionFlags struct {
 	join    string
 	token   string
 	hubWait time.Duration
+	dash    dashboard.Addr
 }
 
 func (f *sessionFlags) register(fs *flag.FlagSet) {
@@ -99,7 +104,9 @@ func (f *sessionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.token, "token", os.Getenv("RAIN_TOKEN"), "the token of the NATS server given with --nats or --join (default $RAIN_TOKEN)")
 	fs.DurationVar(&f.hubWait, "hub-timeout", cluster.DefaultHubTimeout, "how long a cell waits for a hub (--nats, --join) that went away before it fails; the session keeps trying to reach it")
 	f.tls.register(fs, "the hub's")
-	fs.StringVar(&f.listen, "listen", "127.0.0.1", "address the session's own hub listens on (0.0.0.0 lets other machines' nodes join)")
+	fs.StringVar(&f.listen, "listen", "", "address the session's own hub listens on: 0.0.0.0 lets other machines' nodes join (default 127.0.0.1, moved to 0.0.0.0 when %cluster launch starts nodes on other machines)")
+	f.dash, _ = dashboard.ParseAddr(dashboard.DefaultAddr)
+	fs.Var(&f.dash, "dashboard", "where the live dashboard of the session's own hub listens: HOST:PORT, a port (on loopback; 0 picks a free one), or off; %dashboard shows its address")
 }
 
 // options are the session's options from the flags; --nats and --join name the same thing.
@@ -111,7 +118,8 @@ func (f *sessionFlags) options() ([]session.Option, error) {
 	case f.join != "" && f.join != url:
 		return nil, fmt.Errorf("--nats %s and --join %s: give one of them", f.nats, f.join)
 	}
-	opts := []session.Option{session.WithNodes(f.nodes), session.WithNodeSettings(f.node), session.WithListen(f.listen)}
+	opts := []session.Option{session.WithNodes(f.nodes), session.WithNodeSettings(f.node), session.WithListen(f.listen),
+		session.WithDashboard(f.dash)}
 	if url != "" {
 		opts = append(opts, session.WithJoin(url, f.token), session.WithHubTimeout(f.hubWait))
 	}
@@ -159,7 +167,7 @@ func runREPL(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	s, err := session.New(ctx, sopts...)
 	if err != nil {
-		return err
+		return dashboardError(err)
 	}
 	defer s.Close()
 	if sf.nodes > 0 { // so that the banner can say what runs the calls
@@ -200,7 +208,7 @@ func runScript(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	s, err := session.New(ctx, opts...)
 	if err != nil {
-		return err
+		return dashboardError(err)
 	}
 	defer s.Close()
 	return repl.RunScript(ctx, s, path, string(src), stdout, stderr)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rain-wasm/rain/internal/slurmtest"
 )
 
 // rainBin is the rain binary built once for the tests in this package.
@@ -29,6 +31,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	slurmtest.Stop()
 	os.Exit(code)
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rain-wasm/rain/cluster"
 )
 
 // TestArm64NodeUnderQemu: the linux/arm64 build of rain, run by qemu-user as `rain node`,
@@ -61,22 +64,27 @@ r = pmap(p.count_primes, [20000 + i for i in range(400)], chunk=5)
 if len(r) != 400 or r[0] != p.count_primes(20000): fail("map: %%d results" %% len(r))
 print("spread over", len(r.per_node), "nodes")
 `, url)), 0o644)
-	deadline := time.Now().Add(60 * time.Second)
-	var text string
-	for {
-		cmd := exec.Command(rainBin, "run", "--nodes", "0", script)
-		cmd.Dir = repoRoot(t)
-		cmd.Env = env
-		b, err := cmd.CombinedOutput()
-		text = string(b)
-		if err == nil && strings.Contains(text, "linux/arm64") && strings.Contains(text, "linux/amd64") {
-			break
-		}
-		if time.Now().After(deadline) {
-			logb, _ := os.ReadFile(filepath.Join(logs, "arm64.log"))
-			t.Fatalf("rain run: %v\n%s\narm64 node log:\n%s", err, text, logb)
-		}
-		time.Sleep(time.Second) // the arm64 node starts slowly under qemu: run the script again
+	// The arm64 node starts slowly under qemu: wait until the hub has both nodes ready.
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	c, err := cluster.Connect(ctx, url, "qemu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.WaitNodes(ctx, 2)
+	c.Close()
+	if err != nil {
+		logb, _ := os.ReadFile(filepath.Join(logs, "arm64.log"))
+		t.Fatalf("the two nodes: %v\narm64 node log:\n%s", err, logb)
+	}
+	cmd := exec.Command(rainBin, "run", "--nodes", "0", script)
+	cmd.Dir = repoRoot(t)
+	cmd.Env = env
+	b, err := cmd.CombinedOutput()
+	text := string(b)
+	if err != nil || !strings.Contains(text, "linux/arm64") || !strings.Contains(text, "linux/amd64") {
+		logb, _ := os.ReadFile(filepath.Join(logs, "arm64.log"))
+		t.Fatalf("rain run: %v\n%s\narm64 node log:\n%s", err, text, logb)
 	}
 	t.Logf("%s", text)
 	if !regexp.MustCompile(`linux/arm64, (compiler|interpreter)`).MatchString(text) {

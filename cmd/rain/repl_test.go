@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"testing"
@@ -19,7 +20,8 @@ type term struct {
 	f    *os.File
 	mu   sync.Mutex
 	buf  bytes.Buffer
-	seen int // bytes of the screen's text already matched
+	seen int           // bytes of the screen's text already matched
+	more chan struct{} // gets a value when text has come since the last receive
 }
 
 func startREPL(t *testing.T, env []string, args ...string) *term {
@@ -31,7 +33,7 @@ func startREPL(t *testing.T, env []string, args ...string) *term {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm := &term{t: t, cmd: cmd, f: f}
+	tm := &term{t: t, cmd: cmd, f: f, more: make(chan struct{}, 1)}
 	go func() {
 		b := make([]byte, 4096)
 		for {
@@ -39,6 +41,10 @@ func startREPL(t *testing.T, env []string, args ...string) *term {
 			tm.mu.Lock()
 			tm.buf.Write(b[:n])
 			tm.mu.Unlock()
+			select {
+			case tm.more <- struct{}{}:
+			default: // expect has yet to read the previous text
+			}
 			if err != nil {
 				return
 			}
@@ -62,7 +68,8 @@ func (tm *term) send(keys string) {
 func (tm *term) expect(re string, within time.Duration) string {
 	tm.t.Helper()
 	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(within)
+	timeout := time.NewTimer(within)
+	defer timeout.Stop()
 	for {
 		tm.mu.Lock()
 		screen := stripANSI(tm.buf.String())
@@ -72,10 +79,47 @@ func (tm *term) expect(re string, within time.Duration) string {
 			tm.seen += loc[1]
 			return match
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-tm.more:
+		case <-timeout.C:
 			tm.t.Fatalf("no %q within %s; the screen since the last match:\n%s", re, within, screen[tm.seen:])
 		}
-		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// atPrompt waits until readline reads the terminal key by key, as it does at its prompt: only
+// then does a key like Ctrl-D reach it (the terminal driver takes it, in line mode, for the
+// end of the input). readline draws its prompt a moment before.
+func (tm *term) atPrompt() {
+	tm.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cooked, err := canonical(tm.f)
+		if err != nil {
+			tm.t.Fatal(err)
+		}
+		if !cooked {
+			return
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatal("the terminal stayed in line mode for 5 s: readline is not reading")
+		}
+		time.Sleep(time.Millisecond) // between checks of the terminal's mode itself
+	}
+}
+
+// waitFile waits for a file to exist at path: a module granted its directory made it.
+func waitFile(t *testing.T, path string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no file %s within %s", path, within)
+		}
+		time.Sleep(5 * time.Millisecond) // between checks of the file itself
 	}
 }
 
@@ -84,7 +128,8 @@ var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\r`)
 func stripANSI(s string) string { return ansi.ReplaceAllString(s, "") }
 
 func TestREPL(t *testing.T) {
-	tm := startREPL(t, testEnv(t), "--no-history")
+	started := t.TempDir() // where testdata/started.wasm's calls say they have started
+	tm := startREPL(t, testEnv(t), "--no-history", "--dir", started+":/started")
 	tm.expect(`2 nodes \(2× linux/\w+, (compiler|interpreter)\)`, 20*time.Second)
 	tm.expect(`\[1\] `, 5*time.Second)
 
@@ -94,8 +139,10 @@ func TestREPL(t *testing.T) {
 	tm.expect(`75025`, 10*time.Second)
 
 	// Ctrl-C stops an infinite loop within a second and keeps the session's state.
-	tm.send("b.spin()\r")
-	time.Sleep(300 * time.Millisecond) // let the call start on a node
+	tm.send("%load cmd/rain/testdata/started.wasm as s\r")
+	tm.expect(`s: 2 exports · .* ready on 2 nodes`, 10*time.Second)
+	tm.send("s.spin()\r")
+	waitFile(t, filepath.Join(started, "spin"), 10*time.Second) // the call runs on a node
 	start := time.Now()
 	tm.send("\x03")
 	tm.expect(`Interrupted`, 2*time.Second)
@@ -104,8 +151,8 @@ func TestREPL(t *testing.T) {
 	tm.expect(`6765`, 10*time.Second)
 
 	// Loop-free deep recursion stops too.
-	tm.send("b.recurse(60)\r")
-	time.Sleep(300 * time.Millisecond)
+	tm.send("s.recurse(60)\r")
+	waitFile(t, filepath.Join(started, "recurse"), 10*time.Second)
 	start = time.Now()
 	tm.send("\x03")
 	tm.expect(`Interrupted`, 2*time.Second)
@@ -138,6 +185,9 @@ func TestREPL(t *testing.T) {
 	tm.send("g.collatz(27)\r")
 	tm.expect(`\n111\n`, 10*time.Second)
 
+	// Ctrl-D at the prompt ends the REPL.
+	tm.expect(`\[\d+\] `, 5*time.Second)
+	tm.atPrompt()
 	tm.send("\x04")
 	done := make(chan error, 1)
 	go func() { done <- tm.cmd.Wait() }()
@@ -154,6 +204,7 @@ func TestREPLHistoryPersists(t *testing.T) {
 	tm.expect(`\[1\] `, 20*time.Second)
 	tm.send("answer = 42\r")
 	tm.expect(`\[2\] `, 5*time.Second)
+	tm.atPrompt()
 	tm.send("\x04")
 	tm.cmd.Wait()
 

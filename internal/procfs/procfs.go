@@ -1,4 +1,5 @@
-// Package procfs reads what the benchmarks measure of a process from Linux's /proc.
+// Package procfs reads what Rain measures of a process from Linux's /proc: the benchmarks, and a
+// node for its status.
 package procfs
 
 import (

@@ -11,3 +11,15 @@ import (
 func DieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 }
+
+// TermWithParent is DieWithParent with SIGTERM: for a child that ends what it started when
+// asked to, as mpirun ends its ranks.
+func TermWithParent(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
+}
+
+// Detach puts the child in a session of its own, where no signal to this process's group or
+// terminal reaches it, so that it outlives this process: a guard that cleans up after it.
+func Detach(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+}

@@ -14,3 +14,12 @@ import (
 func DieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }
+
+// TermWithParent is DieWithParent: there is no parent-death signal here.
+func TermWithParent(cmd *exec.Cmd) { DieWithParent(cmd) }
+
+// Detach puts the child in a session of its own, where no signal to this process's group or
+// terminal reaches it, so that it outlives this process: a guard that cleans up after it.
+func Detach(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+}

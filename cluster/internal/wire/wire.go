@@ -78,6 +78,11 @@ type Status struct {
 	Restarts    int      `json:"restarts"`
 	PID         int      `json:"pid,omitempty"`   // the current worker's process ID
 	Tiers       []Tier   `json:"tiers,omitempty"` // tier state of each instantiated module
+	// BusyNs is the time the node has spent with work since it started (its busy share is how
+	// fast it grows), and RSS the resident memory of its supervisor and worker, in bytes (0
+	// where the system does not say).
+	BusyNs int64 `json:"busy_ns,omitempty"`
+	RSS    int64 `json:"rss,omitempty"`
 	// Data is the bytes of the parts the node keeps for its clients (see data.go), Parts how
 	// many they are, and DataLimit the most it keeps (its memory limit; 0: none).
 	Data      int64 `json:"data,omitempty"`

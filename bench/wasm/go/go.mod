@@ -1,0 +1,3 @@
+module github.com/rain-wasm/rain/bench/wasm/go
+
+go 1.24
