@@ -214,6 +214,7 @@ func (n *supervisor) publishStatus() {
 	n.mu.Unlock()
 	st.Data, st.Parts = n.data.usage()
 	st.DataLimit = n.data.limit
+	st.Held = n.data.held(wire.MaxHeld)
 	if kib := procfs.RSS(os.Getpid()); kib > 0 {
 		st.RSS = int64(kib+procfs.RSS(st.PID)) << 10
 	}
