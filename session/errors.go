@@ -141,11 +141,12 @@ func kindOf(err error, eval *starlark.EvalError) string {
 	case errors.Is(err, cluster.ErrNoNodes):
 		return kindNoNodes
 	case errors.As(err, &remote), errors.Is(err, cluster.ErrChecksum), errors.Is(err, cluster.ErrTLS),
-		errors.Is(err, cluster.ErrClosed), errors.Is(err, cluster.ErrUnknownModule):
+		errors.Is(err, cluster.ErrClosed), errors.Is(err, cluster.ErrUnknownModule), errors.Is(err, cluster.ErrNoData):
 		return kindCluster
 	case errors.Is(err, cluster.ErrUnauthorized), errors.Is(err, cluster.ErrUnknownNode),
 		errors.Is(err, wasm.ErrNotWasm), errors.Is(err, wasm.ErrInvalid), errors.Is(err, wasm.ErrImport),
-		errors.Is(err, wasm.ErrNoAllocator), errors.Is(err, cluster.ErrTooLarge), errors.As(err, &arr):
+		errors.Is(err, wasm.ErrNoAllocator), errors.Is(err, cluster.ErrTooLarge), errors.Is(err, cluster.ErrUnknownData),
+		errors.As(err, &arr):
 		return kindUsage // a token, a node, a module, an array the user gave
 	case errors.Is(err, ErrNoStdin):
 		return kindStdin

@@ -220,26 +220,15 @@ func (d *Scattered) free() {
 // default), each kept on a node.
 func (s *Session) builtinScatter(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var av, partsV starlark.Value = nil, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "a", &av, "parts?", &partsV); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "a", &av, "parts?", &partsV); err != nil {
 		return nil, err
 	}
 	a, ok := av.(*array.Array)
 	if !ok {
 		return nil, usageError("%s: a must be an array, such as array(range(1000), \"f64\"), got %s", b.Name(), av.Type())
 	}
-	if s.client == nil {
-		return nil, fmt.Errorf("%s: no cluster", b.Name())
-	}
-	s.waitLocalNodes(threadContext(thread)) // the parts spread over the nodes the session starts
 	k := 0
-	if partsV == starlark.None {
-		for _, n := range s.client.Nodes() {
-			if n.Ready {
-				k++
-			}
-		}
-		k = max(1, min(k, a.Len()))
-	} else {
+	if partsV != starlark.None {
 		n, err := starlark.AsInt32(partsV)
 		if err != nil {
 			return nil, usageError("%s: parts must be an int, got %s", b.Name(), partsV.Type())
@@ -249,11 +238,22 @@ func (s *Session) builtinScatter(thread *starlark.Thread, b *starlark.Builtin, a
 	switch {
 	case a.Len() == 0:
 		return nil, usageError("%s: the array is empty: there is nothing to scatter", b.Name())
-	case k < 1:
+	case partsV != starlark.None && k < 1:
 		return nil, usageError("%s: parts must be 1 or more, got %d", b.Name(), k)
 	case k > a.Len():
 		return nil, usageError("%s: %d parts of an array of %d row%s: give at most %d parts (an array is split along its first axis)",
 			b.Name(), k, a.Len(), plural(a.Len()), a.Len())
+	case s.client == nil:
+		return nil, failure(kindNoNodes, "%s: no cluster", b.Name())
+	}
+	s.waitLocalNodes(threadContext(thread)) // the parts spread over the nodes the session starts
+	if partsV == starlark.None {            // one part per ready node
+		for _, n := range s.client.Nodes() {
+			if n.Ready {
+				k++
+			}
+		}
+		k = max(1, min(k, a.Len()))
 	}
 	// The session's copy: a part lost with its node is sent again from it, whatever the cells
 	// do to a meanwhile.
@@ -304,7 +304,7 @@ func dataError(fn string, err error) error {
 		}
 		return usageError("%s: %s", fn, msg)
 	case errors.Is(err, cluster.ErrNoNodes):
-		return usageError("%s: no nodes to keep the data on: %%cluster says how nodes join", fn)
+		return failure(kindNoNodes, "%s: no nodes to keep the data on: %%cluster says how nodes join", fn)
 	}
 	return fmt.Errorf("%s: %w", fn, err)
 }
@@ -312,7 +312,7 @@ func dataError(fn string, err error) error {
 // builtinGather is gather(d): the array d's parts make, brought back from their nodes.
 func (s *Session) builtinGather(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var dv starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "d", &dv); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "d", &dv); err != nil {
 		return nil, err
 	}
 	d, ok := dv.(*Scattered)
@@ -337,7 +337,7 @@ func (s *Session) builtinGather(thread *starlark.Thread, b *starlark.Builtin, ar
 // builtinFree is free(d): d's parts leave their nodes.
 func (s *Session) builtinFree(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var dv starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "d", &dv); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "d", &dv); err != nil {
 		return nil, err
 	}
 	d, ok := dv.(*Scattered)

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -460,4 +462,49 @@ func TestBusyHub(t *testing.T) {
 	if len(b) > 4<<20 || len(last.json) > 256<<10 {
 		t.Errorf("%d bytes for a page that opens, %d bytes a tick", len(b), len(last.json))
 	}
+}
+
+// The data a session scatters shows on the page under the nodes that hold it, and leaves it
+// when freed.
+func TestData(t *testing.T) {
+	tc := startCluster(t, 2)
+	parts := [][]byte{bytes.Repeat([]byte{1}, 3000), bytes.Repeat([]byte{2}, 5000)}
+	placed, err := tc.client.Scatter(t.Context(), parts, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	page := openPage(ctx, t, tc.dash)
+	held := func(u update) map[string]int64 { // SHA-256 → size, over the nodes, from where they are
+		got := map[string]int64{}
+		for _, n := range u.State.Nodes {
+			for _, d := range n.Data {
+				if d.Name != d.SHA[:12] {
+					t.Errorf("part %s named %q", d.SHA, d.Name)
+				}
+				got[n.ID+"/"+d.SHA] = d.Size
+			}
+		}
+		return got
+	}
+	want := map[string]int64{}
+	for _, p := range placed {
+		want[p.Node+"/"+p.SHA256] = int64(p.Size)
+	}
+	for u := range page {
+		if reflect.DeepEqual(held(u), want) {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the page never showed the parts %v", want)
+	}
+	tc.client.Free(placed[0].SHA256, placed[1].SHA256)
+	for u := range page {
+		if len(held(u)) == 0 {
+			return
+		}
+	}
+	t.Fatal("the page still shows the parts freed")
 }

@@ -1,6 +1,6 @@
 // Package dashboard serves a live page of a Rain cluster in the browser: its nodes, a task
 // stream (a Gantt chart of the last seconds, a row per node), every session's maps with their
-// progress, and the modules (and, later, the data) each node holds.
+// progress, and the modules and the data each node holds.
 //
 // A dashboard is a watcher of the hub, not a stop on the way of a call: it subscribes to the
 // nodes' status (which they publish anyway, twice a second) and, while a page is open, says so

@@ -40,15 +40,15 @@ type nodeJSON struct {
 	Share     float64    `json:"share"` // busy share, 0…1
 	RSS       int64      `json:"rss"`   // bytes
 	Instances int        `json:"instances"`
-	Data      []dataJSON `json:"data"`   // the data it holds: none until Rain scatters data to nodes
+	Data      []dataJSON `json:"data"`   // the data it holds (see cluster.Client.Scatter), largest first
 	RTT       float64    `json:"rtt_us"` // -1 until measured
 	Restarts  int        `json:"restarts"`
 	PID       int        `json:"pid"`
 	Modules   []tierJSON `json:"modules"`
 }
 
-// dataJSON is a piece of data a node holds, by content hash. Nothing fills it yet: it is the
-// place for the data that sessions will scatter to nodes.
+// dataJSON is a part of data a node holds, by content hash: a part of an array a session
+// scattered, or a map's output it kept there. Its name is the start of its SHA-256.
 type dataJSON struct {
 	SHA  string `json:"sha"`
 	Name string `json:"name"`
@@ -136,6 +136,9 @@ func (s *state) viewLocked(now time.Time) []byte {
 			Up: !n.lost, Joined: n.joined.UnixMilli(), Queued: st.Busy, Done: st.Done, Rate: n.rate, Share: n.share,
 			RSS: st.RSS, Instances: len(st.Modules), Data: []dataJSON{}, RTT: -1, Restarts: st.Restarts, PID: st.PID,
 			Modules: []tierJSON{}}
+		for _, h := range st.Held {
+			j.Data = append(j.Data, dataJSON{SHA: h.SHA, Name: h.SHA[:min(12, len(h.SHA))], Size: h.Size})
+		}
 		if n.rtt >= 0 {
 			j.RTT = float64(n.rtt.Nanoseconds()) / 1e3
 		}

@@ -89,6 +89,23 @@ func (s *store) usage() (bytes int64, parts int) {
 	return bytes, len(s.parts)
 }
 
+// held names the most parts of the store, largest first (then by SHA-256).
+func (s *store) held(most int) []wire.Held {
+	s.mu.Lock()
+	list := make([]wire.Held, 0, len(s.parts))
+	for sha, h := range s.parts {
+		list = append(list, wire.Held{SHA: sha, Size: int64(h.size)})
+	}
+	s.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Size != list[j].Size {
+			return list[i].Size > list[j].Size
+		}
+		return list[i].SHA < list[j].SHA
+	})
+	return list[:min(len(list), most)]
+}
+
 // get is part sha, if the store holds it. Its bytes must not be changed.
 func (s *store) get(sha string) (*held, bool) {
 	s.mu.Lock()

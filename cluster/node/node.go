@@ -212,11 +212,12 @@ func (n *supervisor) publishStatus() {
 	}
 	st.Tiers = n.tiers
 	n.mu.Unlock()
+	st.Data, st.Parts = n.data.usage()
+	st.DataLimit = n.data.limit
+	st.Held = n.data.held(wire.MaxHeld)
 	if kib := procfs.RSS(os.Getpid()); kib > 0 {
 		st.RSS = int64(kib+procfs.RSS(st.PID)) << 10
 	}
-	st.Data, st.Parts = n.data.usage()
-	st.DataLimit = n.data.limit
 	sort.Strings(st.Modules)
 	b, _ := json.Marshal(st)
 	n.nc.Publish(wire.SubjStatus, b)

@@ -88,7 +88,18 @@ type Status struct {
 	Data      int64 `json:"data,omitempty"`
 	Parts     int   `json:"parts,omitempty"`
 	DataLimit int64 `json:"data_limit,omitempty"`
+	// Held are those parts, by SHA-256 and size: the MaxHeld largest.
+	Held []Held `json:"held,omitempty"`
 }
+
+// Held is a part of data a node keeps, as its status names it.
+type Held struct {
+	SHA  string `json:"sha"`
+	Size int64  `json:"size"`
+}
+
+// MaxHeld bounds the parts a status names (Status.Held): its Data and Parts count them all.
+const MaxHeld = 64
 
 // DecodeStatus reads a status message of this wire version from a node whose ID is valid.
 func DecodeStatus(b []byte) (Status, error) {
