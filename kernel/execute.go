@@ -36,10 +36,13 @@ func (k *kernel) execute(m *protocol.Message) (abort bool) {
 	count := k.count
 	// The cell is interruptible from here on: a client that has seen execute_input can
 	// interrupt it.
-	ctx, done := k.startCell()
+	ctx, late, done := k.startCell(m)
 	defer done()
 	if !req.Silent {
 		k.publish(m, "execute_input", protocol.ExecuteInput{Code: req.Code, ExecutionCount: count})
+	}
+	for _, d := range late {
+		k.publish(m, "update_display_data", d)
 	}
 	started := time.Now()
 
@@ -71,19 +74,41 @@ func (k *kernel) execute(m *protocol.Message) (abort bool) {
 	return err != nil && stopOnError
 }
 
-// startCell makes the context of a cell that interrupt_request and SIGINT cancel; done
-// ends it.
-func (k *kernel) startCell() (ctx context.Context, done func()) {
+// startCell makes the context of cell m, which interrupt_request and SIGINT cancel, and
+// takes the late updates sent while no cell ran; done ends it.
+func (k *kernel) startCell(m *protocol.Message) (ctx context.Context, late []protocol.DisplayData, done func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	k.cellMu.Lock()
-	k.cellCancel = cancel
+	k.cellCancel, k.cellMsg = cancel, m
+	for _, d := range k.late {
+		late = append(late, d)
+	}
+	k.late = nil
 	k.cellMu.Unlock()
-	return ctx, func() {
+	return ctx, late, func() {
 		k.cellMu.Lock()
-		k.cellCancel = nil
+		k.cellCancel, k.cellMsg = nil, nil
 		k.cellMu.Unlock()
 		cancel()
 	}
+}
+
+// lateUpdate sends update d of display id after the cell that showed it (req) has returned.
+// Clients follow only the messages of the cell they are running (nbclient drops the rest),
+// so the update goes as the running cell's; while none runs, as req's, and once more as the
+// next cell's, so that a client running the notebook on still sees it.
+func (k *kernel) lateUpdate(req *protocol.Message, id string, d protocol.DisplayData) {
+	k.cellMu.Lock()
+	parent := k.cellMsg
+	if parent == nil {
+		parent = req
+		if k.late == nil {
+			k.late = map[string]protocol.DisplayData{}
+		}
+		k.late[id] = d
+	}
+	k.cellMu.Unlock()
+	k.publish(parent, "update_display_data", d)
 }
 
 // run executes code on the session.
@@ -185,11 +210,14 @@ func (o *cellOutput) Display(b display.Bundle, id string, update bool) {
 	if id != "" {
 		d.Transient = &protocol.Transient{DisplayID: id}
 	}
-	t := "display_data"
-	if update && id != "" {
-		t = "update_display_data"
+	switch {
+	case late:
+		o.k.lateUpdate(o.req, id, d)
+	case update && id != "":
+		o.k.publish(o.req, "update_display_data", d)
+	default:
+		o.k.publish(o.req, "display_data", d)
 	}
-	o.k.publish(o.req, t, d)
 }
 
 func (o *cellOutput) Clear(wait bool) {

@@ -106,6 +106,10 @@ type kernel struct {
 
 	cellMu     sync.Mutex
 	cellCancel context.CancelFunc // interrupts the running cell
+	cellMsg    *protocol.Message  // the running cell's execute_request
+	// late are updates of displays whose cell had returned, sent while no cell ran: sent
+	// again as the next cell begins (see lateUpdate).
+	late map[string]protocol.DisplayData
 
 	inputMu sync.Mutex             // one input_request at a time
 	inputs  chan *protocol.Message // input_reply messages from stdin

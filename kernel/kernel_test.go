@@ -25,6 +25,7 @@ type fakeEngine struct {
 	ready chan struct{} // closed: the engine has started
 	mu    sync.Mutex
 	execs []string
+	later session.Output // the output of cell "later", which shows display d2
 }
 
 type fakePage string
@@ -58,6 +59,15 @@ func (e *fakeEngine) Exec(ctx context.Context, code string, out session.Output) 
 		out.Display(display.Plain("q"), "d1", true)
 		out.Clear(true)
 		return nil, nil
+	case code == "later":
+		out.Display(display.Plain("0"), "d2", false)
+		e.mu.Lock()
+		e.later = out
+		e.mu.Unlock()
+		return nil, nil
+	case strings.HasPrefix(code, "update "):
+		e.update(strings.TrimPrefix(code, "update "))
+		return nil, nil
 	case code == "spin":
 		<-ctx.Done()
 		return nil, &session.Error{Name: "KeyboardInterrupt", Value: "interrupted"}
@@ -73,6 +83,14 @@ func (e *fakeEngine) Exec(ctx context.Context, code string, out session.Output) 
 		return fakePage("the help"), nil
 	}
 	return nil, nil
+}
+
+// update updates display d2 of cell "later", after that cell has returned.
+func (e *fakeEngine) update(text string) {
+	e.mu.Lock()
+	out := e.later
+	e.mu.Unlock()
+	out.Display(display.Plain(text), "d2", true)
 }
 
 func (e *fakeEngine) Complete(code string, cursor int) ([]string, int, int) {
@@ -448,6 +466,37 @@ func TestExecuteOrder(t *testing.T) {
 	}
 	if d := content(iopub[2]); d["transient"].(map[string]any)["display_id"] != "d1" || d["data"].(map[string]any)["text/html"] != "<b>p</b>" {
 		t.Errorf("display_data %v", d)
+	}
+}
+
+// TestLateUpdate updates a display after its cell has returned, as a load in the background
+// does: during another cell, the update goes as that cell's (clients such as nbclient follow
+// only the running cell); between cells, it goes as its own cell's and again as the next one's.
+func TestLateUpdate(t *testing.T) {
+	tk := startKernel(t, nil)
+	tk.execute("later", nil)
+	update := func(iopub []*protocol.Message, want string) {
+		t.Helper()
+		for _, m := range iopub {
+			c := content(m)
+			if m.Header.MsgType == "update_display_data" && c["transient"].(map[string]any)["display_id"] == "d2" {
+				if got := c["data"].(map[string]any)["text/plain"]; got != want {
+					t.Errorf("update %q, want %q", got, want)
+				}
+				return
+			}
+		}
+		t.Errorf("no update of d2 to %q among the cell's messages: %s", want, types(iopub))
+	}
+	_, iopub := tk.execute("update 1", nil)
+	update(iopub, "1")
+	tk.eng.update("2") // no cell runs
+	tk.eng.update("3")
+	_, iopub = tk.execute("1+2", nil)
+	update(iopub, "3")
+	_, iopub = tk.execute("1+2", nil)
+	if got, want := types(iopub), "status:busy execute_input execute_result status:idle"; got != want {
+		t.Errorf("an update sent again: %s, want %s", got, want)
 	}
 }
 

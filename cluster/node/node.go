@@ -332,7 +332,9 @@ func (n *supervisor) onCancel(m *nats.Msg) {
 	switch {
 	case running && c.Queued: // too late to drop it: it runs to its end
 	case running:
-		n.worker.kill()
+		if n.worker != nil {
+			n.worker.kill()
+		}
 		if len(n.group) > 0 { // so that runGroup knows which of its batches was cancelled
 			n.cancelled[c.Task] = time.Now()
 		}
@@ -460,6 +462,13 @@ func (n *supervisor) run(ctx context.Context) error {
 			}
 		}
 		wp, err := n.startWorker(ctx)
+		if ctx.Err() != nil { // stopped while the worker started
+			if wp != nil {
+				wp.kill()
+				<-wp.exited
+			}
+			return nil
+		}
 		if err != nil {
 			return err
 		}

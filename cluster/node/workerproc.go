@@ -131,7 +131,7 @@ func (n *supervisor) startWorker(ctx context.Context) (*workerProc, error) {
 	case <-ctx.Done():
 		wp.kill()
 		<-wp.exited
-		return wp, nil
+		return nil, ctx.Err()
 	}
 	n.mu.Lock()
 	n.worker = wp
