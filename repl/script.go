@@ -21,10 +21,13 @@ func RunScript(ctx context.Context, s *session.Session, name, src string, stdout
 		v, err := s.Exec(ctx, cell, out)
 		out.endCell() // a live display (a load still going on) shows its last text with its cell
 		if err != nil {
-			line := 1 + len(cell) - len(trimLeadingNewlines(cell))
 			e, ok := err.(*session.Error)
 			if !ok {
 				e = &session.Error{Name: "Error", Value: err.Error()}
+			}
+			line := e.Line // cells keep their lines in the script (see session.SplitCells)
+			if line == 0 {
+				line = 1 + len(cell) - len(trimLeadingNewlines(cell))
 			}
 			out.error(&session.Error{Name: fmt.Sprintf("%s:%d: %s", name, line, e.Name), Value: e.Value, Traceback: e.Traceback})
 			return ErrScript

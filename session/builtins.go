@@ -12,6 +12,7 @@ import (
 	"github.com/rain-wasm/rain/internal/units"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 
 	"github.com/rain-wasm/rain/array"
 	"github.com/rain-wasm/rain/display"
@@ -51,6 +52,7 @@ func builtinDocs() []builtinDoc {
 		{"input", "input(prompt=\"\")", "ask the user for a line of text"},
 		{"help", "help(x)", "explain a magic, builtin, module or function"},
 		{"print", "print(*args, sep=\" \")", "print to the cell's output"},
+		{"sum", "sum(values, start=0)", "the sum of numbers (a list, a map's results, an array), as Python's sum"},
 	}
 }
 
@@ -88,6 +90,7 @@ func (s *Session) newBuiltins() starlark.StringDict {
 		"gather":         b("gather", s.builtinGather),
 		"free":           b("free", s.builtinFree),
 		"__rain_del":     b("del", builtinDel),
+		"sum":            b("sum", builtinSum),
 	}
 	for name, v := range array.Builtins() { // array, zeros
 		d[name] = v
@@ -395,6 +398,25 @@ func builtinInput(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, err
 	}
 	return starlark.String(line), nil
+}
+
+// builtinSum is Python's sum, which Starlark lacks: start plus each value, in order.
+func builtinSum(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var values starlark.Iterable
+	var acc starlark.Value = starlark.MakeInt(0)
+	if err := unpackArgs(b.Name(), args, kwargs, "values", &values, "start?", &acc); err != nil {
+		return nil, err
+	}
+	it := values.Iterate()
+	defer it.Done()
+	var x starlark.Value
+	for it.Next(&x) {
+		var err error
+		if acc, err = starlark.Binary(syntax.PLUS, acc, x); err != nil {
+			return nil, usageError("sum: %v: sum takes numbers", err)
+		}
+	}
+	return acc, nil
 }
 
 // sortedKeys lists a map's keys in order.

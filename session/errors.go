@@ -7,6 +7,7 @@ import (
 	"github.com/rain-wasm/rain/array"
 	"strings"
 
+	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
@@ -21,6 +22,9 @@ type Error struct {
 	Name      string
 	Value     string
 	Traceback []string
+	// Line is the cell's line where it failed (the innermost frame of code the cell wrote),
+	// 0 when no line is known.
+	Line int
 }
 
 func (e *Error) Error() string { return e.Name + ": " + e.Value }
@@ -89,12 +93,18 @@ func cellError(err error) *Error {
 	}
 	var serr syntax.Error
 	if errors.As(err, &serr) {
-		return &Error{Name: kindSyntax, Value: fmt.Sprintf("line %d, column %d: %s", serr.Pos.Line, serr.Pos.Col, serr.Msg)}
+		return &Error{Name: kindSyntax, Value: fmt.Sprintf("line %d, column %d: %s", serr.Pos.Line, serr.Pos.Col, serr.Msg), Line: int(serr.Pos.Line)}
 	}
 	var eval *starlark.EvalError
 	var trace []string
+	var line int
 	msg := err.Error()
+	var unresolved resolve.ErrorList
+	if errors.As(err, &unresolved) && len(unresolved) > 0 {
+		line = int(unresolved[0].Pos.Line)
+	}
 	if errors.As(err, &eval) {
+		line = cellLine(eval.CallStack)
 		msg = eval.Msg
 		if inner := errors.Unwrap(eval); inner != nil {
 			msg = inner.Error()
@@ -114,14 +124,24 @@ func cellError(err error) *Error {
 		if errors.As(err, &remote) && remote.Node != "" {
 			value += " (on node " + remote.Node + ")"
 		}
-		return &Error{Name: kindTrap, Value: value, Traceback: append(trapStack(trap), trace...)}
+		return &Error{Name: kindTrap, Value: value, Traceback: append(trapStack(trap), trace...), Line: line}
 	}
 	kind := kindOf(err, eval)
 	var own *kinded
 	if kind == kindInterrupted && !errors.As(err, &own) {
 		msg = "the cell was interrupted; the session's state is kept"
 	}
-	return &Error{Name: kind, Value: trimPrefix(msg), Traceback: trace}
+	return &Error{Name: kind, Value: trimPrefix(msg), Traceback: trace, Line: line}
+}
+
+// cellLine is the line of the innermost frame in the cell's code, 0 if none.
+func cellLine(stack starlark.CallStack) int {
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].Pos.Filename() == "<cell>" {
+			return int(stack[i].Pos.Line)
+		}
+	}
+	return 0
 }
 
 // kindOf is the kind of a failure that is not a trap.

@@ -57,12 +57,15 @@ func TestArm64NodeUnderQemu(t *testing.T) {
 	start("amd64", rainBin)
 	start("arm64", qemu, arm)
 
+	// %cluster names both nodes' platforms after the map: the line that %cluster connect
+	// prints may name only the node that answered first, the emulated one being slow to.
 	script := filepath.Join(t.TempDir(), "qemu.star")
 	os.WriteFile(script, []byte(fmt.Sprintf(`%%cluster connect %s qemu
 %%load examples/primes.wasm as p
 r = pmap(p.count_primes, [20000 + i for i in range(400)], chunk=5)
 if len(r) != 400 or r[0] != p.count_primes(20000): fail("map: %%d results" %% len(r))
 print("spread over", len(r.per_node), "nodes")
+%%cluster
 `, url)), 0o644)
 	// The arm64 node starts slowly under qemu: wait until the hub has both nodes ready.
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
