@@ -51,13 +51,21 @@ func (js *jobs) all() []*launch.Job {
 	return slices.Clone(js.list)
 }
 
+// find is the job called name, or the one job whose name begins with it ("local" for
+// local-2e8ee8), or nil.
 func (js *jobs) find(name string) *launch.Job {
+	var found *launch.Job
 	for _, j := range js.all() {
-		if j.Name == name {
+		switch {
+		case j.Name == name:
 			return j
+		case strings.HasPrefix(j.Name, name) && found == nil:
+			found = j
+		case strings.HasPrefix(j.Name, name):
+			return nil // two of them
 		}
 	}
-	return nil
+	return found
 }
 
 // stopAll ends every job, together, and waits at most jobStopWait for them.
@@ -417,7 +425,7 @@ func (v *jobValue) waitJoined(ctx context.Context, tick func()) error {
 func (v *jobValue) follow(out Background, id string) {
 	every := time.NewTicker(launchEvery)
 	defer every.Stop()
-	prevLine, prevState, prevAll := v.line(), v.job.Status(), false
+	prevLine, prevState, prevAll := v.line(), v.job.Status(), len(v.nodes()) == v.job.Nodes
 	for {
 		select {
 		case <-every.C:
@@ -429,6 +437,8 @@ func (v *jobValue) follow(out Background, id string) {
 		switch {
 		case out.InPlace() && line != prevLine:
 			out.Display(v.bundle(), id, true)
+		case !out.InPlace() && st.Reason == "stopped":
+			// %cluster stop (or the session's end) said so itself
 		case !out.InPlace() && (st != prevState || all && !prevAll):
 			out.Display(display.Plain(line), "", false)
 		}

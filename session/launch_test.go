@@ -70,7 +70,11 @@ func TestLaunchLocal(t *testing.T) {
 	if got := run(t, s, "%cluster"); !strings.Contains(got, "jobs:") || !strings.Contains(got, strings.Trim(name, `"`)) {
 		t.Errorf("%%cluster lists no job %s:\n%s", name, got)
 	}
-	if got := run(t, s, "%cluster stop "+strings.Trim(name, `"`)); !strings.Contains(got, "done (stopped)") {
+	// A job is named in full, or by the start of its name when no other job's begins so.
+	if _, err := s.Exec(t.Context(), "%cluster stop local", &recorder{}); err == nil || !strings.Contains(err.Error(), "no job is called") {
+		t.Errorf("%%cluster stop local with two local jobs: %v", err)
+	}
+	if got := run(t, s, "%cluster stop "+strings.Trim(name, `"`)[:len("local-")+4]); !strings.Contains(got, "done (stopped)") {
 		t.Errorf("%%cluster stop says %q", got)
 	}
 	if got := run(t, s, "j.state, j.reason"); got != `("done", "stopped")` {
