@@ -1,7 +1,7 @@
 // Opens Rain's dashboard with Debian's headless Chromium and watches it, for the dashboard's
 // browser test (cmd/rain/dashboard_test.go): it prints "ready" once the page is live, then reads
-// the page every 100 ms — its nodes, its maps and the task stream's calls per node and per
-// session — until it has seen RAIN_DASH_MAPS maps run and reach 100 %. It then drops the page's
+// the page every 100 ms — its nodes, its maps and the task stream's calls per node (each span
+// counted once, however long the maps take) and per session — until it has seen RAIN_DASH_MAPS maps run and reach 100 %. It then drops the page's
 // connection and waits for the page to reconnect by itself, saves screenshots (one while maps
 // ran, one at the end), and prints a JSON report of what it saw on its last line.
 //
@@ -39,6 +39,13 @@ try {
       key: r.dataset.map, session: r.dataset.session, state: r.dataset.state,
       progress: Number(r.dataset.progress), done: Number(r.dataset.done), total: Number(r.dataset.total),
       text: r.innerText })),
+    // The task stream's spans, each counted once across samples: the page keeps the last
+    // minute of them, and a loaded machine's maps can last longer than that.
+    spans: (() => {
+      const seen = window.rainSeen || (window.rainSeen = new Map());
+      for (const s of window.rainDash.spans) seen.set(`${s.n} ${s.c} ${s.m} ${s.s} ${s.e}`, s);
+      return seen.size;
+    })(),
     legend: [...document.querySelectorAll('#legend li[data-key]')].map((l) => ({ key: l.dataset.key, text: l.innerText, tasks: Number(l.dataset.tasks) })),
   }));
   const deadline = Date.now() + timeout;
@@ -89,10 +96,11 @@ try {
   } catch (e) {
     problems.push(`no reconnection: ${e.message}`);
   }
+  await read();
   report.stream = await page.evaluate(() => {
     const per = {};
-    for (const s of window.rainDash.spans) per[s.n] = (per[s.n] || 0) + s.x;
-    return { spans: window.rainDash.spans.length, calls: per, updates: window.rainDash.updates };
+    for (const s of window.rainSeen.values()) per[s.n] = (per[s.n] || 0) + s.x;
+    return { spans: window.rainSeen.size, calls: per, updates: window.rainDash.updates };
   });
   await page.screenshot({ path: screenshot, fullPage: true });
 } catch (e) {
