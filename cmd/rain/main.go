@@ -170,9 +170,15 @@ func runREPL(ctx context.Context, args []string, stderr io.Writer) error {
 		return dashboardError(err)
 	}
 	defer s.Close()
-	if sf.nodes > 0 { // so that the banner can say what runs the calls
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		s.WaitNodes(wctx, sf.nodes)
+	// So that the banner can say what runs the calls: the local nodes, or on a hub given by
+	// URL the nodes already there, which answer the session's hello within a round trip.
+	wait, n := 10*time.Second, sf.nodes
+	if n == 0 && (sf.nats != "" || sf.join != "") {
+		wait, n = time.Second, 1
+	}
+	if n > 0 {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		s.WaitNodes(wctx, n)
 		cancel()
 	}
 	var opts []repl.Option
