@@ -21,9 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rain-wasm/rain/bench/internal/rig"
 	"github.com/rain-wasm/rain/cluster"
-	"github.com/rain-wasm/rain/cluster/launch"
-	"github.com/rain-wasm/rain/cluster/node"
 	"github.com/rain-wasm/rain/internal/procfs"
 	"github.com/rain-wasm/rain/wasm"
 )
@@ -68,43 +67,17 @@ type figures struct {
 
 func run(rain, examples string, calls, rtts, big, dashRounds int, onlyDash bool) error {
 	ctx := context.Background()
-	hub, err := cluster.StartHub()
+	r, err := rig.Start(ctx, rain)
 	if err != nil {
 		return err
 	}
-	defer hub.Shutdown()
-	client, err := cluster.Connect(ctx, hub.URL(), hub.Token())
+	defer r.Close()
+	hub, client := r.Hub, r.Client
+	first, err := r.AddNodes(ctx, 1)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	cache, err := os.MkdirTemp("", "rain-bench-cache-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(cache)
-	settings := node.DefaultSettings()
-	settings.CacheDir = cache
-	first, err := launch.Local(ctx, rain, 1, hub.URL(), hub.Token(), settings)
-	if err != nil {
-		return err
-	}
-	defer first.Stop()
-	wait := func(n int) error {
-		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		return client.WaitNodes(ctx, n)
-	}
-	if err := wait(1); err != nil {
-		return err
-	}
-	load := func(name string) (string, error) {
-		bin, err := os.ReadFile(filepath.Join(examples, name))
-		if err != nil {
-			return "", err
-		}
-		return client.Load(ctx, bin)
-	}
+	load := func(name string) (string, error) { return r.Load(ctx, filepath.Join(examples, name)) }
 	basics, err := load("basics.wasm")
 	if err != nil {
 		return err
@@ -117,12 +90,7 @@ func run(rain, examples string, calls, rtts, big, dashRounds int, onlyDash bool)
 		Mandel: "examples/mandelbrot.wasm row(y), 1024 rows of 1024 px, 256 iterations, chunk 16, best of 5"}
 	add := cluster.Call{Export: cluster.Export{Module: basics, Func: "add"}, Args: []uint64{1, 2}}
 	if onlyDash {
-		second, err := launch.Local(ctx, rain, 1, hub.URL(), hub.Token(), settings)
-		if err != nil {
-			return err
-		}
-		defer second.Stop()
-		if err := wait(2); err != nil {
+		if _, err := r.AddNodes(ctx, 1); err != nil {
 			return err
 		}
 		for range 2000 { // warm: compiled code in place
@@ -166,12 +134,7 @@ func run(rain, examples string, calls, rtts, big, dashRounds int, onlyDash bool)
 	if f.Mandel1, err = mandelMap(); err != nil {
 		return err
 	}
-	second, err := launch.Local(ctx, rain, 1, hub.URL(), hub.Token(), settings)
-	if err != nil {
-		return err
-	}
-	defer second.Stop()
-	if err := wait(2); err != nil {
+	if _, err := r.AddNodes(ctx, 1); err != nil {
 		return err
 	}
 	if f.Mandel2, err = mandelMap(); err != nil {

@@ -21,9 +21,8 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/rain-wasm/rain/bench/internal/rig"
 	"github.com/rain-wasm/rain/cluster"
-	"github.com/rain-wasm/rain/cluster/launch"
-	"github.com/rain-wasm/rain/cluster/node"
 )
 
 func main() {
@@ -67,38 +66,16 @@ type figures struct {
 
 func run(rain, examples string, mib, reps int) error {
 	ctx := context.Background()
-	hub, err := cluster.StartHub()
+	r, err := rig.Start(ctx, rain)
 	if err != nil {
 		return err
 	}
-	defer hub.Shutdown()
-	client, err := cluster.Connect(ctx, hub.URL(), hub.Token())
-	if err != nil {
+	defer r.Close()
+	if _, err := r.AddNodes(ctx, 2); err != nil {
 		return err
 	}
-	defer client.Close()
-	cache, err := os.MkdirTemp("", "rain-bench-cache-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(cache)
-	settings := node.DefaultSettings()
-	settings.CacheDir = cache
-	nodes, err := launch.Local(ctx, rain, 2, hub.URL(), hub.Token(), settings)
-	if err != nil {
-		return err
-	}
-	defer nodes.Stop()
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := client.WaitNodes(wctx, 2); err != nil {
-		return err
-	}
-	bin, err := os.ReadFile(filepath.Join(examples, "stats.wasm"))
-	if err != nil {
-		return err
-	}
-	stats, err := client.Load(ctx, bin)
+	client := r.Client
+	stats, err := r.Load(ctx, filepath.Join(examples, "stats.wasm"))
 	if err != nil {
 		return err
 	}
