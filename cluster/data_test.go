@@ -192,6 +192,22 @@ func TestMapOverDataMovesNoData(t *testing.T) {
 	}
 }
 
+// scaleKept maps stats.wasm's scale(xs, n, k, out) over parts placed, out = k·xs kept on the
+// nodes.
+func scaleKept(t *testing.T, tc *testCluster, sha string, placed []DataPart, k float64) *MapResult {
+	t.Helper()
+	spec := MapSpec{Export: Export{Module: sha, Func: "scale"}, Out: &wasm.Buffer{Align: 8}, OutLike: true, Keep: true}
+	for _, p := range placed {
+		spec.Args = append(spec.Args, []uint64{0, api.EncodeI32(int32(p.Size / 8)), api.EncodeF64(k)})
+		spec.Data = append(spec.Data, DataArg{SHA256: p.SHA256})
+	}
+	r, err := tc.client.Map(t.Context(), spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // keep=True: a map's outputs stay on the nodes as parts, a next map runs over them, and
 // Gather brings them back; Free drops them all.
 func TestMapKeep(t *testing.T) {
@@ -203,16 +219,7 @@ func TestMapKeep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// scale(xs, n, k, out): out = 2·xs, kept.
-	spec := MapSpec{Export: Export{Module: sha, Func: "scale"}, Out: &wasm.Buffer{Align: 8}, OutLike: true, Keep: true}
-	for _, p := range placed {
-		spec.Args = append(spec.Args, []uint64{0, api.EncodeI32(int32(p.Size / 8)), api.EncodeF64(2)})
-		spec.Data = append(spec.Data, DataArg{SHA256: p.SHA256})
-	}
-	r, err := tc.client.Map(t.Context(), spec, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := scaleKept(t, tc, sha, placed, 2)
 	var kept []DataPart
 	var want [][]byte
 	for i, task := range r.Tasks {

@@ -209,15 +209,7 @@ func TestKeptLostComputedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := MapSpec{Export: Export{Module: sha, Func: "scale"}, Out: &wasm.Buffer{Align: 8}, OutLike: true, Keep: true}
-	for _, p := range placed {
-		spec.Args = append(spec.Args, []uint64{0, api.EncodeI32(int32(p.Size / 8)), api.EncodeF64(3)})
-		spec.Data = append(spec.Data, DataArg{SHA256: p.SHA256})
-	}
-	r, err := tc.client.Map(t.Context(), spec, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := scaleKept(t, tc, sha, placed, 3)
 	var kept []DataPart
 	var want [][]byte
 	for i, task := range r.Tasks {

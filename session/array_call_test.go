@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -136,16 +135,9 @@ func TestArrayOverMemoryLimit(t *testing.T) {
 	defer cancel()
 	settings := node.DefaultSettings()
 	settings.MemoryLimit = 1 << 20
-	s, err := New(ctx, WithNodes(1), WithRainBinary(os.Args[0]), WithWorkDir("../examples"), WithNodeSettings(settings))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.WaitNodes(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	s := started(t, 1, WithNodeSettings(settings))
 	pmapRun(t, s, "%load stats.wasm")
-	_, err = s.Exec(ctx, `stats.sum(zeros(300000, "f64"), 300000)`, &recorder{})
+	_, err := s.Exec(ctx, `stats.sum(zeros(300000, "f64"), 300000)`, &recorder{})
 	want := "argument 1 is 2.3 MiB, more than the instance's memory can grow to, 1 MiB (the memory limit; see --memory-limit): pass a smaller array"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("%v; want %q", err, want)

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,16 +16,7 @@ import (
 func launchSession(t *testing.T, n int) *Session {
 	t.Helper()
 	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // where jobs write their output
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	s, err := New(ctx, WithNodes(n), WithRainBinary(os.Args[0]), WithWorkDir("../examples"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.WaitNodes(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	s := started(t, n)
 	if n > 0 {
 		run(t, s, "%load basics.wasm")
 	}

@@ -17,9 +17,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// online is a session with n local nodes (this test binary), ready, and with basics and
-// mandelbrot loaded; the cells it builds are kept in a directory of the test's own.
-func online(t *testing.T, n int, opts ...Option) *Session {
+// started is a session with n local nodes (this test binary), ready, that reads files in
+// examples/; the cells it builds are kept in a directory of the test's own.
+func started(t *testing.T, n int, opts ...Option) *Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -32,9 +32,14 @@ func online(t *testing.T, n int, opts ...Option) *Session {
 	if err := s.WaitNodes(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Exec(ctx, "%load basics.wasm\n%load mandelbrot.wasm", &recorder{}); err != nil {
-		t.Fatal(err)
-	}
+	return s
+}
+
+// online is a session started with basics and mandelbrot loaded.
+func online(t *testing.T, n int, opts ...Option) *Session {
+	t.Helper()
+	s := started(t, n, opts...)
+	pmapRun(t, s, "%load basics.wasm\n%load mandelbrot.wasm")
 	return s
 }
 

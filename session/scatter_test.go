@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -177,15 +176,8 @@ func TestScatterMemoryLimit(t *testing.T) {
 	defer cancel()
 	settings := node.DefaultSettings()
 	settings.MemoryLimit = 1 << 20
-	s, err := New(ctx, WithNodes(1), WithRainBinary(os.Args[0]), WithWorkDir("../examples"), WithNodeSettings(settings))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.WaitNodes(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Exec(ctx, `scatter(zeros(200000, "f64"), 1)`, &recorder{})
+	s := started(t, 1, WithNodeSettings(settings))
+	_, err := s.Exec(ctx, `scatter(zeros(200000, "f64"), 1)`, &recorder{})
 	if err == nil || !strings.Contains(err.Error(), "scatter: no node has room for a part of 1.5 MiB") || !strings.Contains(err.Error(), "--memory-limit") {
 		t.Fatalf("a part past the node's memory limit: %v", err)
 	}
