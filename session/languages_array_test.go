@@ -1,8 +1,6 @@
 package session
 
 import (
-	"context"
-	"strings"
 	"testing"
 )
 
@@ -11,30 +9,17 @@ import (
 // stack into the image.
 func TestCellArrays(t *testing.T) {
 	s := online(t, 2)
-	run := func(code string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
-		defer cancel()
-		v, err := s.Exec(ctx, code, &recorder{})
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.SplitN(code, "\n", 2)[0], err, strings.Join(cellError(err).Traceback, "\n"))
-		}
-		if v == nil {
-			return "None"
-		}
-		return v.String()
-	}
-	run(`ref = zeros(1024, "u8")
+	buildRun(t, s, `ref = zeros(1024, "u8")
 mandelbrot.row_pixels(512, ref)
 image = pmap(mandelbrot.row_pixels, range(0, 1024, 64), out=zeros(1024, "u8")).stack()`)
 	for _, cell := range mandelbrotCells {
 		t.Run(cell.lang.magic, func(t *testing.T) {
 			needTools(t, cell.lang)
 			name := "px_" + cell.lang.magic
-			run("%%" + cell.lang.magic + " " + name + "\n" + cellSource(t, cell.file))
-			got := run(`out = zeros(1024, "u8")
-` + name + `.row_pixels(512, out)
-rows = pmap(` + name + `.row_pixels, range(0, 1024, 64), out=zeros(1024, "u8")).stack()
+			buildRun(t, s, "%%"+cell.lang.magic+" "+name+"\n"+cellSource(t, cell.file))
+			got := buildRun(t, s, `out = zeros(1024, "u8")
+`+name+`.row_pixels(512, out)
+rows = pmap(`+name+`.row_pixels, range(0, 1024, 64), out=zeros(1024, "u8")).stack()
 [out == ref, out.sum() > 0, rows.shape, rows == image]`)
 			if got != "[True, True, (16, 1024), True]" {
 				t.Errorf("row_pixels from a cell: %s, want [True, True, (16, 1024), True]", got)

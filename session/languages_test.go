@@ -136,34 +136,37 @@ func TestCellLanguagesFillArrays(t *testing.T) {
 	}
 }
 
+// buildRun runs a cell that builds a module (given buildTimeout) and must succeed, and
+// returns its value's repr.
+func buildRun(t *testing.T, s *Session, code string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
+	defer cancel()
+	v, err := s.Exec(ctx, code, &recorder{})
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.SplitN(code, "\n", 2)[0], err, strings.Join(cellError(err).Traceback, "\n"))
+	}
+	if v == nil {
+		return "None"
+	}
+	return v.String()
+}
+
 // A cell in each language is built, bound to its name and called on the nodes; an unchanged
 // cell run again is not built again.
 func TestCellMagics(t *testing.T) {
 	s := online(t, 1)
-	run := func(code string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
-		defer cancel()
-		v, err := s.Exec(ctx, code, &recorder{})
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.SplitN(code, "\n", 2)[0], err, strings.Join(cellError(err).Traceback, "\n"))
-		}
-		if v == nil {
-			return "None"
-		}
-		return v.String()
-	}
 	for _, cell := range mandelbrotCells {
 		t.Run(cell.lang.magic, func(t *testing.T) {
 			needTools(t, cell.lang)
 			code := "%%" + cell.lang.magic + " mb_" + cell.lang.magic + "\n" + cellSource(t, cell.file)
-			run(code)
+			buildRun(t, s, code)
 			builds := s.compiler.builds
-			run(code)
+			buildRun(t, s, code)
 			if s.compiler.builds != builds {
 				t.Errorf("an unchanged cell was built again")
 			}
-			if got := run("[mb_" + cell.lang.magic + ".row(y) == mandelbrot.row(y) for y in (0, 512, 900)]"); got != "[True, True, True]" {
+			if got := buildRun(t, s, "[mb_"+cell.lang.magic+".row(y) == mandelbrot.row(y) for y in (0, 512, 900)]"); got != "[True, True, True]" {
 				t.Errorf("row: %s, want C's", got)
 			}
 		})
