@@ -135,7 +135,7 @@ func (s *Session) magicLaunch(thread *starlark.Thread, args string) (starlark.Va
 func launchError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "launch: ")
 	if errors.Is(err, launch.ErrUsage) {
-		return usageError("%%cluster %s", strings.TrimPrefix(msg, "usage: "))
+		return usageError("%%cluster launch: %s", strings.TrimPrefix(msg, "usage: "))
 	}
 	return failure(kindLaunch, "%s", msg)
 }
