@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,7 @@ type activity struct {
 
 	mu       sync.Mutex
 	watchers map[string]time.Time // dashboards watching, until when unless they say so again
+	heard    time.Time            // the last Watch heard
 	running  bool                 // publishActivity runs
 	seq      uint64               // Activity messages sent
 	last     time.Time            // when the last one was sent
@@ -127,12 +129,16 @@ func (c *Client) onWatch(m *nats.Msg) {
 	defer a.mu.Unlock()
 	if w.Off {
 		delete(a.watchers, w.ID)
+		if len(a.watchers) == 0 {
+			a.heard = time.Time{} // not a watch gone late: none watches
+		}
 		return // publishActivity stops at its next tick if no one else watches
 	}
 	if a.watchers == nil {
 		a.watchers = map[string]time.Time{}
 	}
-	a.watchers[w.ID] = time.Now().Add(wire.WatchFor)
+	a.heard = time.Now()
+	a.watchers[w.ID] = a.heard.Add(wire.WatchFor)
 	if !a.running {
 		a.running = true
 		a.watching.Store(true)
@@ -157,7 +163,7 @@ func (c *Client) publishActivity() {
 	t := time.NewTicker(wire.ActivityEvery)
 	defer t.Stop()
 	for {
-		c.publishActivityOnce()
+		c.publishActivityOnce(false)
 		select {
 		case <-c.done:
 			return
@@ -176,12 +182,13 @@ func (c *Client) publishActivity() {
 	}
 }
 
-// publishActivityOnce publishes the client's Activity, if there is news or a beat is due.
-func (c *Client) publishActivityOnce() {
+// publishActivityOnce publishes the client's Activity, if there is news (a map ended: ended)
+// or a beat is due.
+func (c *Client) publishActivityOnce(ended bool) {
 	a := &c.act
 	now := time.Now()
 	a.mu.Lock()
-	if len(a.maps) == 0 && len(a.spans) == 0 && a.dropped == 0 && now.Sub(a.last) < wire.WatchEvery {
+	if !ended && len(a.maps) == 0 && len(a.spans) == 0 && a.dropped == 0 && now.Sub(a.last) < wire.WatchEvery {
 		a.mu.Unlock()
 		return
 	}
@@ -247,11 +254,12 @@ func (a *activity) beginMap(m *mapRun) uint64 {
 	return a.mapSeq
 }
 
-// endMap keeps the last state of a map that ended with err, and, while a dashboard watches,
-// publishes it at once: a script's session may close right after its last map.
+// endMap keeps the last state of a map that ended with err for endedFor, and publishes it at
+// once (a script's session may close right after its last map), if a dashboard watches or did
+// lately: a watch can come late on a loaded machine.
 func (c *Client) endMap(m *mapRun, err error) {
 	a := &c.act
-	if !a.watching.Load() {
+	if !a.watchedLately() {
 		a.mu.Lock()
 		delete(a.maps, m.id)
 		a.mu.Unlock()
@@ -265,11 +273,20 @@ func (c *Client) endMap(m *mapRun, err error) {
 		state = wire.MapFailed
 	}
 	st := m.state(state, err)
+	now := time.Now()
 	a.mu.Lock()
 	delete(a.maps, m.id)
-	a.ended = append(a.ended, endedMap{at: time.Now(), state: st})
+	a.ended = slices.DeleteFunc(a.ended, func(e endedMap) bool { return now.Sub(e.at) >= endedFor })
+	a.ended = append(a.ended, endedMap{at: now, state: st})
 	a.mu.Unlock()
-	c.publishActivityOnce()
+	c.publishActivityOnce(true)
+}
+
+// watchedLately says whether a dashboard has said it watches within the last 2 WatchFor.
+func (a *activity) watchedLately() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.heard.IsZero() && time.Since(a.heard) < 2*wire.WatchFor
 }
 
 // addLocked adds a call of fn on node, which ran from start to end on the node's clock, to

@@ -16,7 +16,7 @@ import (
 // A client tells a dashboard nothing until one watches; then its map's progress (running, then
 // done with its failure counted), and spans of its calls that mark the trap and the rerun, merged
 // so that there are far fewer spans than calls; and it stops when the dashboard says its last
-// page closed.
+// page closed, but not when its watch is merely late.
 func TestActivity(t *testing.T) {
 	tc := startCluster(t, 2)
 	sha := tc.load(t, basics)
@@ -150,6 +150,21 @@ func TestActivity(t *testing.T) {
 	}
 	if n := count(); n != before {
 		t.Errorf("%d activity messages after the dashboard stopped watching", n-before)
+	}
+
+	// A dashboard whose watch comes late (a loaded machine) still hears how a map ended.
+	watch(false)
+	waitWatching(t, tc.client, true)
+	waitWatching(t, tc.client, false) // no watch for wire.WatchFor: the publisher stopped
+	before = count()
+	if _, err := tc.client.Map(t.Context(), MapSpec{Export: spec.Export, Args: args[:100]}, nil); err != nil {
+		t.Fatal(err)
+	}
+	count()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acts) != before+1 || len(acts[before].Maps) != 1 || acts[before].Maps[0].State != wire.MapDone {
+		t.Errorf("after a late watch, %d activity messages: %+v; want one with the map done", len(acts)-before, acts[before:])
 	}
 }
 

@@ -464,8 +464,8 @@ func TestBusyHub(t *testing.T) {
 	}
 }
 
-// The data a session scatters shows on the page under the nodes that hold it, and leaves it
-// when freed.
+// The data a session scatters shows on the page under the nodes that hold it, kept for that
+// session (by name, once the page has heard of it), and leaves it when freed.
 func TestData(t *testing.T) {
 	tc := startCluster(t, 2)
 	parts := [][]byte{bytes.Repeat([]byte{1}, 3000), bytes.Repeat([]byte{2}, 5000)}
@@ -476,23 +476,23 @@ func TestData(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	page := openPage(ctx, t, tc.dash)
-	held := func(u update) map[string]int64 { // SHA-256 → size, over the nodes, from where they are
-		got := map[string]int64{}
+	held := func(u update) map[string]string { // node/SHA-256 → size and whom for, from where they are
+		got := map[string]string{}
 		for _, n := range u.State.Nodes {
 			for _, d := range n.Data {
-				if d.Name != d.SHA[:12] {
-					t.Errorf("part %s named %q", d.SHA, d.Name)
-				}
-				got[n.ID+"/"+d.SHA] = d.Size
+				got[n.ID+"/"+d.SHA] = fmt.Sprint(d.Size, d.For)
 			}
 		}
 		return got
 	}
-	want := map[string]int64{}
-	for _, p := range placed {
-		want[p.Node+"/"+p.SHA256] = int64(p.Size)
-	}
+	want := map[string]string{}
 	for u := range page {
+		if len(u.State.Sessions) != 1 {
+			continue
+		}
+		for _, p := range placed {
+			want[p.Node+"/"+p.SHA256] = fmt.Sprint(p.Size, []string{u.State.Sessions[0].Name})
+		}
 		if reflect.DeepEqual(held(u), want) {
 			break
 		}

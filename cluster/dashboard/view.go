@@ -40,7 +40,9 @@ type nodeJSON struct {
 	Share     float64    `json:"share"` // busy share, 0…1
 	RSS       int64      `json:"rss"`   // bytes
 	Instances int        `json:"instances"`
-	Data      []dataJSON `json:"data"`   // the data it holds (see cluster.Client.Scatter), largest first
+	Data      []dataJSON `json:"data"`       // the data it holds (see cluster.Client.Scatter): the largest parts
+	DataBytes int64      `json:"data_bytes"` // all of it
+	Parts     int        `json:"parts"`
 	RTT       float64    `json:"rtt_us"` // -1 until measured
 	Restarts  int        `json:"restarts"`
 	PID       int        `json:"pid"`
@@ -48,11 +50,11 @@ type nodeJSON struct {
 }
 
 // dataJSON is a part of data a node holds, by content hash: a part of an array a session
-// scattered, or a map's output it kept there. Its name is the start of its SHA-256.
+// scattered, or a map's output it kept there.
 type dataJSON struct {
-	SHA  string `json:"sha"`
-	Name string `json:"name"`
-	Size int64  `json:"size"`
+	SHA  string   `json:"sha"`
+	Size int64    `json:"size"`
+	For  []string `json:"for"` // the sessions it is kept for, by name (or ID, before one is heard)
 }
 
 type tierJSON struct {
@@ -134,10 +136,17 @@ func (s *state) viewLocked(now time.Time) []byte {
 		st := n.st
 		j := nodeJSON{ID: id, Host: st.Host, OS: st.OS, Arch: st.Arch, Cores: st.Cores, Engine: st.Engine,
 			Up: !n.lost, Joined: n.joined.UnixMilli(), Queued: st.Busy, Done: st.Done, Rate: n.rate, Share: n.share,
-			RSS: st.RSS, Instances: len(st.Modules), Data: []dataJSON{}, RTT: -1, Restarts: st.Restarts, PID: st.PID,
+			RSS: st.RSS, Instances: len(st.Modules), Data: []dataJSON{}, DataBytes: st.Data, Parts: st.Parts, RTT: -1, Restarts: st.Restarts, PID: st.PID,
 			Modules: []tierJSON{}}
 		for _, h := range st.Held {
-			j.Data = append(j.Data, dataJSON{SHA: h.SHA, Name: h.SHA[:min(12, len(h.SHA))], Size: h.Size})
+			d := dataJSON{SHA: h.SHA, Size: h.Size, For: []string{}}
+			for _, c := range h.Owners {
+				if ss := s.sessions[c]; ss != nil {
+					c = ss.name
+				}
+				d.For = append(d.For, c)
+			}
+			j.Data = append(j.Data, d)
 		}
 		if n.rtt >= 0 {
 			j.RTT = float64(n.rtt.Nanoseconds()) / 1e3

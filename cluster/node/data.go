@@ -94,7 +94,12 @@ func (s *store) held(most int) []wire.Held {
 	s.mu.Lock()
 	list := make([]wire.Held, 0, len(s.parts))
 	for sha, h := range s.parts {
-		list = append(list, wire.Held{SHA: sha, Size: int64(h.size)})
+		owners := make([]string, 0, len(h.owners))
+		for c := range h.owners {
+			owners = append(owners, c)
+		}
+		sort.Strings(owners)
+		list = append(list, wire.Held{SHA: sha, Size: int64(h.size), Owners: owners})
 	}
 	s.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool {

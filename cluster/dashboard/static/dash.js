@@ -166,7 +166,8 @@ function streamTasks() {
 function renderNodes(st) {
   const { per } = streamTasks();
   $('nodes').tBodies[0].innerHTML = st.nodes.map((n) => {
-    const mem = `${bytes(n.rss)} · ${n.instances} instance${n.instances === 1 ? '' : 's'} · ${n.data.length ? n.data.length + ' data' : 'no data'}`;
+    const data = n.parts ? `${bytes(n.data_bytes)} in ${n.parts} part${n.parts === 1 ? '' : 's'}` : 'no data';
+    const mem = `${bytes(n.rss)} · ${n.instances} instance${n.instances === 1 ? '' : 's'} · ${data}`;
     return `<tr data-node="${esc(n.id)}" data-up="${n.up}" data-stream-tasks="${per.get(n.id) || 0}" class="${n.up ? '' : 'lost'}">` +
       `<td><b>${esc(n.id)}</b></td><td>${esc(n.host)}</td><td>${esc(n.os)}/${esc(n.arch)}</td><td class="r">${n.cores}</td>` +
       `<td>${esc(n.engine)}</td><td class="state">${n.up ? 'up since ' + clock(n.joined) : 'lost'}</td>` +
@@ -226,10 +227,11 @@ function renderModules(st) {
       `<td class="sha" title="${esc(m.sha)}">${esc(m.sha.slice(0, 16))}…</td><td class="r">${bytes(m.size)}</td>${cells}</tr>`;
   }).join('') || `<tr><td colspan="${3 + (wide ? nodes.length : 1)}" class="empty">No module loaded yet.</td></tr>`;
   const data = st.nodes.flatMap((n) => n.data.map((d) => ({ node: n.id, ...d })));
-  if (data.length) {
-    $('data').className = '';
-    $('data').innerHTML = data.map((d) => `${esc(d.node)}: <b>${esc(d.name)}</b> <span class="sha">${esc(d.sha.slice(0, 16))}…</span> ${bytes(d.size)}`).join('<br>');
-  }
+  $('data-empty').hidden = data.length > 0;
+  $('data').hidden = data.length === 0;
+  $('data').tBodies[0].innerHTML = data.map((d) => `<tr data-part="${esc(d.sha)}" data-node="${esc(d.node)}">` +
+    `<td>${esc(d.node)}</td><td class="sha" title="${esc(d.sha)}">${esc(d.sha.slice(0, 16))}…</td>` +
+    `<td class="r">${bytes(d.size)}</td><td>${esc(d.for.join(', '))}</td></tr>`).join('');
 }
 
 // ---- the task stream ----

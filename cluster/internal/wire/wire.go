@@ -94,8 +94,9 @@ type Status struct {
 
 // Held is a part of data a node keeps, as its status names it.
 type Held struct {
-	SHA  string `json:"sha"`
-	Size int64  `json:"size"`
+	SHA    string   `json:"sha"`
+	Size   int64    `json:"size"`
+	Owners []string `json:"owners,omitempty"` // the clients it is kept for
 }
 
 // MaxHeld bounds the parts a status names (Status.Held): its Data and Parts count them all.
