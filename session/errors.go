@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rain-wasm/rain/array"
 	"strings"
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
+	"github.com/rain-wasm/rain/array"
 	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/wasm"
 )
