@@ -274,21 +274,33 @@ func (c *Client) dataLoadLocked() map[string]dataLoad {
 
 // roomiestLocked picks, among the ready nodes with room for size bytes more, the one that holds
 // least of this client's data, so that a client's parts spread evenly; a node keeps data up to
-// its limit, all clients' together. c.mu is held.
+// its limit, all clients' together. What a node holds is as it said last: when that leaves no
+// room, a node that has room beside this client's own data is tried, as what it said may be
+// older than a free (the node refuses a part it has no room for). c.mu is held.
 func (c *Client) roomiestLocked(load map[string]dataLoad, size int) (string, error) {
-	best := ""
+	best, maybe := "", ""
 	var limits []string
+	less := func(id, than string) bool {
+		b, ok := load[than]
+		return than == "" || !ok || load[id].own < b.own || load[id].own == b.own && id < than
+	}
 	for id, l := range load {
 		s := c.nodes[id]
 		if lim := s.info.DataLimit; lim > 0 {
 			limits = append(limits, fmt.Sprintf("%s holds %s of %s", id, units.Bytes(uint64(l.all)), units.Bytes(uint64(lim))))
+			if l.own+int64(size) <= lim && less(id, maybe) {
+				maybe = id
+			}
 			if l.all+int64(size) > lim {
 				continue
 			}
 		}
-		if b, ok := load[best]; best == "" || !ok || l.own < b.own || l.own == b.own && id < best {
+		if less(id, best) {
 			best = id
 		}
+	}
+	if best == "" {
+		best = maybe
 	}
 	if best == "" {
 		sort.Strings(limits)
