@@ -217,11 +217,14 @@ func (k *kernel) inspect(m *protocol.Message) {
 	k.reply(k.shellOut, m, "inspect_reply", reply, nil)
 }
 
+// isComplete answers at once: while the session starts it says "unknown" (a front end then
+// runs the line as it is), since front ends give up on a kernel that is slow to answer —
+// jupyter console after a second, and then waits for a blank line to end every cell.
 func (k *kernel) isComplete(m *protocol.Message) {
 	var req protocol.IsCompleteRequest
 	json.Unmarshal(m.Content, &req)
 	reply := protocol.IsCompleteReply{Status: "unknown"}
-	if eng, err := k.engine(); err == nil {
+	if eng, err := k.engineNow(); err == nil {
 		status, indent := eng.IsComplete(req.Code)
 		reply.Status = status
 		if status == "incomplete" {

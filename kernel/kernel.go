@@ -511,6 +511,16 @@ func (k *kernel) engine() (engine, error) {
 	}
 }
 
+// engineNow is the engine if it has started, without waiting for it.
+func (k *kernel) engineNow() (engine, error) {
+	select {
+	case <-k.engReady:
+		return k.eng, k.engErr
+	default:
+		return nil, errors.New("kernel: the session is starting")
+	}
+}
+
 // replayGuard remembers the signatures of recent messages, so that a captured message
 // replayed to the kernel is refused (as ipykernel does).
 type replayGuard struct {

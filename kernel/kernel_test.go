@@ -405,6 +405,12 @@ func TestKernelInfoBeforeSessionIsReady(t *testing.T) {
 	if got := types(tk.iopubFor(id)); got != "status:busy status:idle" {
 		t.Errorf("iopub around control kernel_info: %s", got)
 	}
+	// is_complete too, as "unknown": jupyter console waits a second for it, and then wants
+	// a blank line after every cell.
+	id = tk.request(tk.shell, "is_complete_request", map[string]any{"code": "1+2"})
+	if c := content(tk.replyTo(tk.shellMsgs, id)); c["status"] != "unknown" {
+		t.Errorf("is_complete_reply before the session is ready: %v", c)
+	}
 }
 
 func TestParentHeaderAsReceived(t *testing.T) {
