@@ -62,6 +62,8 @@ func TestArm64NodeUnderQemu(t *testing.T) {
 	script := filepath.Join(t.TempDir(), "qemu.star")
 	os.WriteFile(script, []byte(fmt.Sprintf(`%%cluster connect %s qemu
 %%load examples/primes.wasm as p
+# Both nodes have the module ready (the emulated one takes a while) before the map starts.
+broadcast(p.count_primes, 20000)
 r = pmap(p.count_primes, [20000 + i for i in range(400)], chunk=5)
 if len(r) != 400 or r[0] != p.count_primes(20000): fail("map: %%d results" %% len(r))
 print("spread over", len(r.per_node), "nodes")
