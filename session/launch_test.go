@@ -84,6 +84,7 @@ func TestLaunchErrors(t *testing.T) {
 		{"%cluster launch ssh 'h1", "UsageError", "a ' is not closed"},
 		{"%cluster launch slurm 2", "LaunchError", "slurm: no scontrol on the PATH"},
 		{"%cluster launch mpi 2", "LaunchError", "mpi: no mpirun on the PATH"},
+		{"%cluster launch ssh nosuchhost.invalid", "LaunchError", "cannot resolve host nosuchhost.invalid"},
 		{"%cluster stop slurm-1", "UsageError", `no job is called "slurm-1": this session launched none`},
 	} {
 		_, err := s.Exec(t.Context(), tt.cell, &recorder{})

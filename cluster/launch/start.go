@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -141,7 +142,11 @@ func (r Request) HubAddr(ctx context.Context, opts ...Option) (net.IP, error) {
 // what a node on host sees this machine as. No packet is sent.
 func routeFrom(host string) (net.IP, error) {
 	c, err := net.Dial("udp", net.JoinHostPort(host, "9"))
-	if err != nil {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns):
+		return nil, fmt.Errorf("launch: cannot resolve host %s (%s): check its name", host, dns.Err)
+	case err != nil:
 		return nil, fmt.Errorf("launch: no route to %s: %w", host, err)
 	}
 	defer c.Close()
