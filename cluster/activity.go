@@ -100,6 +100,7 @@ type activity struct {
 	mu       sync.Mutex
 	watchers map[string]time.Time // dashboards watching, until when unless they say so again
 	heard    time.Time            // the last Watch heard
+	turned   chan struct{}        // closed, and replaced, when watching turns on or off
 	running  bool                 // publishActivity runs
 	seq      uint64               // Activity messages sent
 	last     time.Time            // when the last one was sent
@@ -141,9 +142,27 @@ func (c *Client) onWatch(m *nats.Msg) {
 	a.watchers[w.ID] = a.heard.Add(wire.WatchFor)
 	if !a.running {
 		a.running = true
-		a.watching.Store(true)
+		a.setWatchingLocked(true)
 		go c.publishActivity()
 	}
+}
+
+// setWatchingLocked turns watching on or off, and says so to those waiting on turnedLocked.
+// a.mu is held.
+func (a *activity) setWatchingLocked(on bool) {
+	a.watching.Store(on)
+	if a.turned != nil {
+		close(a.turned)
+		a.turned = nil
+	}
+}
+
+// turnedLocked is closed when watching next turns on or off. a.mu is held.
+func (a *activity) turnedLocked() <-chan struct{} {
+	if a.turned == nil {
+		a.turned = make(chan struct{})
+	}
+	return a.turned
 }
 
 // watchedLocked says whether a dashboard still watches, and forgets those that went silent.
@@ -173,7 +192,7 @@ func (c *Client) publishActivity() {
 		a.mu.Lock()
 		if !a.watchedLocked(time.Now()) {
 			a.running = false
-			a.watching.Store(false)
+			a.setWatchingLocked(false)
 			a.spans, a.open, a.dropped = nil, nil, 0
 			a.mu.Unlock()
 			return

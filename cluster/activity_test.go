@@ -29,6 +29,7 @@ func TestActivity(t *testing.T) {
 	var mu sync.Mutex
 	var acts []wire.Activity
 	marks := make(chan struct{})
+	ended := make(chan struct{}, 1) // an activity message told a map done
 	nc.Subscribe(wire.SubjActivity, func(m *nats.Msg) {
 		if string(m.Data) == "mark" {
 			marks <- struct{}{}
@@ -41,6 +42,14 @@ func TestActivity(t *testing.T) {
 		mu.Lock()
 		acts = append(acts, a)
 		mu.Unlock()
+		for _, m := range a.Maps {
+			if m.State == wire.MapDone {
+				select {
+				case ended <- struct{}{}:
+				default:
+				}
+			}
+		}
 	})
 	// count is the activity messages the client published so far: a mark published behind
 	// them on the client's own connection arrives after them.
@@ -92,23 +101,10 @@ func TestActivity(t *testing.T) {
 		t.Fatalf("map: %v, %d failed", err, r.Failed)
 	}
 	// A map that ends publishes its last state at once (endMap): wait for it to arrive.
-	ended := func() bool {
-		count()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, a := range acts {
-			for _, m := range a.Maps {
-				if m.State == wire.MapDone {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	for deadline := time.Now().Add(10 * time.Second); !ended(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the map's end never reached the dashboard's subject")
-		}
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the map's end never reached the dashboard's subject")
 	}
 	mu.Lock()
 	var running, done bool
@@ -188,8 +184,18 @@ func BenchmarkActivitySpan(b *testing.B) {
 // waitWatching waits until the client knows whether a dashboard watches.
 func waitWatching(t *testing.T, c *Client, on bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); c.act.watching.Load() != on; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
+	timeout := time.After(10 * time.Second)
+	for {
+		c.act.mu.Lock()
+		turned := c.act.turnedLocked()
+		now := c.act.watching.Load()
+		c.act.mu.Unlock()
+		if now == on {
+			return
+		}
+		select {
+		case <-turned:
+		case <-timeout:
 			t.Fatalf("the client never heard that a dashboard watches: %v", on)
 		}
 	}

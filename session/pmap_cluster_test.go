@@ -107,16 +107,18 @@ func TestBroadcast(t *testing.T) {
 // sent its first tasks.
 func waitBusy(t *testing.T, s *Session) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	timeout := time.After(10 * time.Second)
 	for {
+		changed := s.client.Changed() // each node's status, twice a second, is a change
 		for _, n := range s.client.Nodes() {
 			if n.Busy > 0 {
 				return
 			}
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-changed:
+		case <-timeout:
 			t.Fatal("no call in flight on any node within 10 s")
 		}
-		time.Sleep(5 * time.Millisecond) // between checks of the client's count of calls in flight
 	}
 }

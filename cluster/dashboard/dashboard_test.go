@@ -244,14 +244,23 @@ func TestStream(t *testing.T) {
 	}
 	defer nc.Close()
 	var activity atomic.Int32
-	nc.Subscribe(wire.SubjActivity, func(*nats.Msg) { activity.Add(1) })
+	heard := make(chan struct{}) // closed by the first activity message
+	nc.Subscribe(wire.SubjActivity, func(*nats.Msg) {
+		if activity.Add(1) == 1 {
+			close(heard)
+		}
+	})
 	add := cluster.Export{Module: tc.basics, Func: "add"}
 	for i := range 200 { // calls with no page open
 		if _, err := tc.client.Call(t.Context(), cluster.Call{Export: add, Args: []uint64{uint64(i), 1}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(600 * time.Millisecond) // two ticks of the dashboard: still nothing
+	// With no page open, the dashboard tells the clients nothing (so they publish nothing: see
+	// cluster's TestActivity).
+	if tc.dash.watched() {
+		t.Fatal("the dashboard watches with no page open")
+	}
 	if n := activity.Load(); n != 0 {
 		t.Fatalf("%d activity messages with no page open", n)
 	}
@@ -275,8 +284,9 @@ func TestStream(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		// The session has heard the page's watch once it tells the dashboard its activity.
-		for activity.Load() == 0 && ctx.Err() == nil {
-			time.Sleep(5 * time.Millisecond) // between checks of the count of activity messages
+		select {
+		case <-heard:
+		case <-ctx.Done():
 		}
 		r, err := tc.client.Map(ctx, cluster.MapSpec{Export: add, Args: args, Chunk: 1}, nil)
 		if err == nil && r.Failed > 0 {

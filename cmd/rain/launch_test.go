@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"os/exec"
 	"regexp"
@@ -115,18 +116,18 @@ func TestREPLKilledEndsSlurmJob(t *testing.T) {
 	id := strings.Trim(tm.expect(`"\d+"`, time.Minute), `"`)
 	tm.cmd.Process.Kill()
 	tm.cmd.Wait()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		out, err := exec.Command("squeue", "--noheader", "--format=%i").CombinedOutput()
-		if err != nil {
-			t.Fatalf("squeue: %v\n%s", err, out)
-		}
-		if !strings.Contains(" "+strings.Join(strings.Fields(string(out)), " ")+" ", " "+id+" ") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s is still in the queue a minute after its REPL was killed:\n%s", id, out)
-		}
-		time.Sleep(50 * time.Millisecond) // between checks of the queue: squeue has no event for a job leaving it
+	// Slurm says when the job has ended: a job that depends on its end, submitted with --wait,
+	// returns once it has run.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "sbatch", "--wait", "--dependency=afterany:"+id, "--output=/dev/null", "--wrap=true").CombinedOutput(); err != nil {
+		t.Fatalf("waiting for job %s to end: %v\n%s", id, err, out)
+	}
+	out, err := exec.Command("squeue", "--noheader", "--format=%i").CombinedOutput()
+	if err != nil {
+		t.Fatalf("squeue: %v\n%s", err, out)
+	}
+	if strings.Contains(" "+strings.Join(strings.Fields(string(out)), " ")+" ", " "+id+" ") {
+		t.Fatalf("job %s is still in the queue after its REPL was killed:\n%s", id, out)
 	}
 }

@@ -108,21 +108,6 @@ func (tm *term) atPrompt() {
 	}
 }
 
-// waitFile waits for a file to exist at path: a module granted its directory made it.
-func waitFile(t *testing.T, path string, within time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no file %s within %s", path, within)
-		}
-		time.Sleep(5 * time.Millisecond) // between checks of the file itself
-	}
-}
-
 var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\r`)
 
 func stripANSI(s string) string { return ansi.ReplaceAllString(s, "") }

@@ -3,7 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
+	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -42,4 +46,50 @@ func ioctl(f *os.File, req uint, arg unsafe.Pointer) error {
 		return errno
 	}
 	return nil
+}
+
+// waitFile waits for a file to be made at path, as inotify tells it: a module granted its
+// directory made it.
+func waitFile(t *testing.T, path string, within time.Duration) {
+	t.Helper()
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := os.NewFile(uintptr(fd), "inotify") // non-blocking: Close ends a Read
+	defer events.Close()
+	if _, err := syscall.InotifyAddWatch(fd, filepath.Dir(path), syscall.IN_CREATE); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		return // made before the watch began
+	}
+	made := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := events.Read(buf)
+			if err != nil {
+				made <- err
+				return
+			}
+			for off := 0; off+syscall.SizeofInotifyEvent <= n; {
+				ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				name := buf[off+syscall.SizeofInotifyEvent : off+syscall.SizeofInotifyEvent+int(ev.Len)]
+				if strings.TrimRight(string(name), "\x00") == filepath.Base(path) {
+					made <- nil
+					return
+				}
+				off += syscall.SizeofInotifyEvent + int(ev.Len)
+			}
+		}
+	}()
+	select {
+	case err := <-made:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(within):
+		t.Fatalf("no file %s within %s", path, within)
+	}
 }
