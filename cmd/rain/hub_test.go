@@ -25,29 +25,8 @@ import (
 // returns the URL from the join line it prints.
 func startHub(t *testing.T, env []string, token string) string {
 	t.Helper()
-	hub := exec.Command(rainBin, "hub", "--host", "127.0.0.1", "--port", "-1", "--token", token)
-	hub.Env = env
-	out, err := hub.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := hub.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hub.Process.Kill(); hub.Wait() })
-	lines := bufio.NewScanner(out)
-	joinLine := regexp.MustCompile(`rain node --join (\S+) --token ` + regexp.QuoteMeta(token))
-	for lines.Scan() {
-		if m := joinLine.FindStringSubmatch(lines.Text()); m != nil {
-			go func() { // keep the pipe drained
-				for lines.Scan() {
-				}
-			}()
-			return m[1]
-		}
-	}
-	t.Fatal("rain hub printed no join line")
-	return ""
+	url, _ := startHubDashboard(t, env, token)
+	return url
 }
 
 // TestSharedHub: a standalone `rain hub`, one `rain node` joined to it, and two sessions that
