@@ -38,11 +38,7 @@ func TestDashboardMagic(t *testing.T) {
 	}
 
 	t.Run("own hub", func(t *testing.T) {
-		s, err := New(ctx, WithNodes(0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := started(t, 0)
 		v, err := s.Exec(ctx, "%dashboard", &recorder{})
 		if err != nil {
 			t.Fatal(err)
@@ -60,11 +56,7 @@ func TestDashboardMagic(t *testing.T) {
 	})
 
 	t.Run("off", func(t *testing.T) {
-		s, err := New(ctx, WithNodes(0), WithDashboard(dashboard.Addr{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := started(t, 0, WithDashboard(dashboard.Addr{}))
 		if _, err := s.Exec(ctx, "%dashboard", &recorder{}); err == nil || !strings.Contains(err.Error(), "--dashboard off") {
 			t.Errorf("%%dashboard with the dashboard off: %v", err)
 		}
@@ -76,11 +68,7 @@ func TestDashboardMagic(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer hub.Shutdown()
-		s, err := New(ctx, WithNodes(0), WithJoin(hub.URL(), hub.Token()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := started(t, 0, WithJoin(hub.URL(), hub.Token()))
 		// No dashboard watches the hub: the session serves one.
 		v, err := s.Exec(ctx, "%dashboard", &recorder{})
 		if err != nil {
@@ -90,11 +78,7 @@ func TestDashboardMagic(t *testing.T) {
 			t.Errorf("note %q", note)
 		}
 		// Another session on the hub finds that one.
-		other, err := New(ctx, WithNodes(0), WithJoin(hub.URL(), hub.Token()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer other.Close()
+		other := started(t, 0, WithJoin(hub.URL(), hub.Token()))
 		w, err := other.Exec(ctx, "%dashboard", &recorder{})
 		if err != nil {
 			t.Fatal(err)
