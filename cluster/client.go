@@ -26,6 +26,7 @@ type Client struct {
 	nc    *nats.Conn
 	o     clientOptions
 	url   string // the hub's, as given to Connect
+	token string // the hub's, which the nodes' data links ask for too
 	id    string
 	inbox string
 	done  chan struct{} // closed by Close
@@ -57,6 +58,8 @@ type Client struct {
 	// damage, set by tests only, may return a damaged copy of a chunk about to be sent
 	// (bytes off… of the module to node id): the chunk's SHA-256 is that of the true bytes.
 	damage func(id string, off int, data []byte) []byte
+	// linkAddr, set by tests only, may give another address for the data link of node id.
+	linkAddr func(id, addr string) string
 }
 
 // ClientOption configures Connect.
@@ -130,7 +133,11 @@ type nodeState struct {
 	// are cancelled when the node is heard from again (a runaway call would keep it busy for ever).
 	dropped  []string
 	inflight int
-	picked   uint64 // when the scheduler last chose it: among equals, the last chosen is warmest
+	picked   uint64
+	// link is the address of the node's data link (see link.go), noLink set once it could not
+	// be reached in this incarnation: data then moves through the hub.
+	link   string
+	noLink bool // when the scheduler last chose it: among equals, the last chosen is warmest
 }
 
 func (s *nodeState) ready() bool { return !s.lost && !s.syncing }
@@ -175,7 +182,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	}
 	bg, stop := context.WithCancel(context.Background())
 	c := &Client{
-		nc: nc, o: o, url: url, id: wire.RandomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
+		nc: nc, o: o, url: url, token: token, id: wire.RandomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
 		ctx: bg, stop: stop,
 		nodes: map[string]*nodeState{}, modules: map[string]*wasm.Module{}, parts: map[string]*stored{},
 		pending: map[string]*pending{}, changed: make(chan struct{}),
@@ -351,6 +358,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 		}
 		s.inc = st.Incarnation
 		s.loaded, s.loads, s.dropped = nil, nil, nil
+		s.noLink = false
 		s.syncing = true
 		go c.sync(st.ID, st.Incarnation)
 	}
@@ -365,6 +373,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 		Modules: modules, Done: st.Done, Restarts: st.Restarts, PID: st.PID, RTT: s.info.RTT,
 		Tiers: wire.FromTiers(st.Tiers), Data: st.Data, DataParts: st.Parts, DataLimit: st.DataLimit,
 	}
+	s.link = st.Link
 	s.lastSeen = time.Now()
 	s.lost = false
 	if len(s.dropped) > 0 && c.hubDown.IsZero() {

@@ -64,8 +64,9 @@ type lineage struct {
 
 // Scatter keeps each of parts on a node, where it stays until Free: each part goes to one
 // ready node, the one holding least of the client's data among those with room for it (a node
-// keeps data up to its memory limit, all clients' together), shipped in chunks as modules are,
-// and only to a node that does not hold it already. A part is addressed by its SHA-256, as a
+// keeps data up to its memory limit, all clients' together), sent over the node's data link
+// (straight to the node, see link.go; through the hub, in chunks as modules are, to a node with
+// none), and only to a node that does not hold it already. A part is addressed by its SHA-256, as a
 // module is: the same bytes scattered twice are kept once. A map over parts (MapSpec.Data) runs
 // each task on the node that holds its part, sending none of its bytes. align is the alignment
 // a call gives a part in an instance's memory (its elements' size).
@@ -561,7 +562,7 @@ func (c *Client) sendParts(ctx context.Context, node string, parts []*stored) (s
 		}
 	}
 	for try := 1; len(todo) > 0; try++ {
-		c.sendChunks(ctx, node, inc, parts, todo, errs)
+		c.send(ctx, node, inc, parts, todo, errs)
 		if try == chunkTries {
 			break
 		}
@@ -575,6 +576,27 @@ func (c *Client) sendParts(ctx context.Context, node string, parts []*stored) (s
 		todo = again
 	}
 	return inc, errs
+}
+
+// send sends the bytes of parts[i], for each i of todo, to node in incarnation inc, and sets
+// errs[i] to the part's failure: over the node's data link (see link.go), or through the hub
+// if the node has none or the link fails.
+func (c *Client) send(ctx context.Context, node, inc string, parts []*stored, todo []int, errs []error) {
+	if l := c.openLink(ctx, node, inc); l != nil {
+		var rest []int
+		for _, i := range todo {
+			if err := l.put(ctx, parts[i]); errors.Is(err, errLinkDown) {
+				rest = append(rest, i)
+			} else {
+				errs[i] = err
+			}
+		}
+		l.close()
+		if todo = rest; len(todo) == 0 {
+			return
+		}
+	}
+	c.sendChunks(ctx, node, inc, parts, todo, errs)
 }
 
 // sendChunks sends the bytes of parts[i], for each i of todo, to node in incarnation inc, and
@@ -665,10 +687,38 @@ func (c *Client) inboundToken(ctx context.Context, pending bool) error {
 	}
 }
 
-// fetchParts brings the bytes of parts back from node into outs (outs[i] for parts[i]), the
-// chunks of one part after another, dataWindow chunks on their way at a time, and returns each
-// part's error.
+// fetchParts brings the bytes of parts back from node into outs (outs[i] for parts[i]), and
+// returns each part's error: over the node's data link (see link.go), or through the hub if
+// the node has none or the link fails.
 func (c *Client) fetchParts(ctx context.Context, node string, parts []*stored, outs [][]byte) []error {
+	l := c.openLink(ctx, node, "")
+	if l == nil {
+		return c.fetchChunks(ctx, node, parts, outs)
+	}
+	defer l.close()
+	errs := make([]error, len(parts))
+	var rest []int
+	for i, p := range parts {
+		if errs[i] = l.get(ctx, p, outs[i]); errors.Is(errs[i], errLinkDown) {
+			rest = append(rest, i)
+		}
+	}
+	if len(rest) > 0 {
+		ps, os := make([]*stored, len(rest)), make([][]byte, len(rest))
+		for k, i := range rest {
+			ps[k], os[k] = parts[i], outs[i]
+		}
+		for k, err := range c.fetchChunks(ctx, node, ps, os) {
+			errs[rest[k]] = err
+		}
+	}
+	return errs
+}
+
+// fetchChunks brings the bytes of parts back from node through the hub into outs (outs[i] for
+// parts[i]), the chunks of one part after another, dataWindow chunks on their way at a time,
+// and returns each part's error.
+func (c *Client) fetchChunks(ctx context.Context, node string, parts []*stored, outs [][]byte) []error {
 	errs := make([]error, len(parts))
 	chunk := c.dataChunkSize()
 	type get struct {

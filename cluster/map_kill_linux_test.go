@@ -248,3 +248,43 @@ func TestKeptLostComputedAgain(t *testing.T) {
 		t.Fatalf("gathered after the loss: %v", err)
 	}
 }
+
+// A node killed, or stopped, while a part is on its way to it over its data link: the part is
+// placed on the other node, and comes back whole.
+func TestScatterNodeLostOnLink(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			tc, victim, pid := startVictim(t)
+			hit := false
+			tc.client.damage = func(id string, off int, data []byte) []byte {
+				if id == victim && !hit {
+					hit = true
+					if sig == syscall.SIGSTOP {
+						stop(t, pid)
+					} else {
+						syscall.Kill(pid, sig)
+					}
+				}
+				return data
+			}
+			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+			data := testData(32 << 20 / 8)
+			placed, err := tc.client.Scatter(t.Context(), cut(data, 2), 8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !hit {
+				t.Fatalf("no part went to node %s: %v", victim, placed)
+			}
+			for i, p := range placed {
+				if p.Node == victim || p.Node == "" {
+					t.Errorf("part %d is on %q", i, p.Node)
+				}
+			}
+			back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256, placed[1].SHA256})
+			if err != nil || !bytes.Equal(Joined(back), data) {
+				t.Fatalf("gathered after the loss: %v", err)
+			}
+		})
+	}
+}

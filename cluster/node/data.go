@@ -183,28 +183,14 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in := s.incoming[key]
-	if d.Off == 0 {
-		if in != nil { // the sender began again
-			s.used -= int64(in.size)
-		}
-		delete(s.incoming, key)
-		for k, q := range s.incoming { // forget transfers abandoned by their sender
-			if time.Since(q.started) > 10*time.Minute {
-				s.used -= int64(q.size)
-				delete(s.incoming, k)
-			}
-		}
-		if err := s.reserveLocked(d.Size); err != nil {
+	if d.Off == 0 && (in == nil || in.got > 0) {
+		var err error
+		if in, err = s.beginLocked(d); err != nil {
 			return false, err
 		}
-		in = &incoming{size: d.Size, sum: sha256.New(), started: time.Now(), client: d.Client}
-		s.incoming[key] = in
 	}
 	if in == nil || in.got != d.Off || in.size != d.Size || in.client != d.Client {
-		if in != nil {
-			s.used -= int64(in.size)
-			delete(s.incoming, key)
-		}
+		s.abandonLocked(key)
 		return false, fmt.Errorf("chunk at %d of part %s out of order", d.Off, d.SHA)
 	}
 	in.chunks = append(in.chunks, data)
@@ -213,8 +199,7 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
 	if in.got < in.size {
 		return false, nil
 	}
-	delete(s.incoming, key)
-	s.used -= int64(in.size)
+	s.abandonLocked(key)
 	if hex.EncodeToString(in.sum.Sum(nil)) != d.SHA {
 		return false, fmt.Errorf("%w: part %s", wire.ErrChecksum, d.SHA)
 	}
@@ -225,6 +210,45 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
 	s.used += int64(in.size) // reserved at the first chunk: there is room
 	s.parts[d.SHA] = newHeld(in.chunks, d.Client)
 	return true, nil
+}
+
+// begin makes room for a part of d.Size bytes that is about to arrive in chunks of transfer
+// d.Transfer (see chunk), or says why there is none.
+func (s *store) begin(d wire.DataOp) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.beginLocked(d)
+	return err
+}
+
+func (s *store) beginLocked(d wire.DataOp) (*incoming, error) {
+	key := d.SHA + "/" + d.Transfer
+	s.abandonLocked(key)           // the sender began again
+	for k, q := range s.incoming { // forget transfers abandoned by their sender
+		if time.Since(q.started) > 10*time.Minute {
+			s.abandonLocked(k)
+		}
+	}
+	if err := s.reserveLocked(d.Size); err != nil {
+		return nil, err
+	}
+	in := &incoming{size: d.Size, sum: sha256.New(), started: time.Now(), client: d.Client}
+	s.incoming[key] = in
+	return in, nil
+}
+
+// abandon forgets the part of transfer d.Transfer on its way in, and gives back its room.
+func (s *store) abandon(d wire.DataOp) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abandonLocked(d.SHA + "/" + d.Transfer)
+}
+
+func (s *store) abandonLocked(key string) {
+	if in := s.incoming[key]; in != nil {
+		s.used -= int64(in.size)
+		delete(s.incoming, key)
+	}
 }
 
 // owners lists the clients the store keeps parts for.

@@ -101,6 +101,10 @@ func Run(ctx context.Context, opts ...Option) error {
 	}); err != nil {
 		return fmt.Errorf("cluster: node: %w", err)
 	}
+	if ln := n.listenLink(); ln != nil {
+		defer ln.Close()
+		n.link = ln.Addr().String()
+	}
 	n.log.Printf("joined %s as incarnation %s", o.url, n.inc)
 	go n.collect(ctx.Done())
 	err = n.run(ctx)
@@ -122,6 +126,7 @@ type supervisor struct {
 	nc        *nats.Conn
 	inc       string
 	host      string
+	link      string // the address of the node's data link, "" if it has none (see link.go)
 	log       *log.Logger
 	moduleDir string
 	items     chan *item
@@ -197,7 +202,7 @@ func (n *supervisor) publishStatus() {
 	st := wire.Status{
 		V: wire.Version, ID: n.o.settings.ID, Incarnation: n.inc, Host: n.host,
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), Engine: n.o.settings.Tier.Engine(),
-		Busy: n.queued, Done: n.done, Restarts: n.restarts,
+		Busy: n.queued, Done: n.done, Restarts: n.restarts, Link: n.link,
 	}
 	if n.running != "" {
 		st.Busy++

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
@@ -37,6 +38,10 @@ type Settings struct {
 	// CPU binds the node and its workers to one CPU (see CPU). The default binds to none;
 	// launch.Local binds nodes that are as many as the machine's CPUs, one to each.
 	CPU CPU
+	// DataPort is the TCP port of the node's data link, through which clients send it data
+	// and fetch it straight rather than through the hub (see DataPort). The default is any
+	// free port.
+	DataPort DataPort
 }
 
 // DefaultMemoryLimit is the memory limit of each module on a node that is given none: 1 GiB.
@@ -84,6 +89,7 @@ func (s *Settings) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.CacheDir, "cache-dir", s.CacheDir, "where modules and compiled code are kept (default: rain/node in the user's cache dir)")
 	fs.Var(idFlag{&s.ID}, "id", "the node's `ID`, one NATS subject token (default: the host name and six random hex digits)")
 	fs.Var(&s.CPU, "cpu", "run the node and its workers on this `CPU` only (a number from 0, or none; Linux)")
+	fs.Var(&s.DataPort, "data-port", "the TCP `PORT` clients send data to and fetch it from, on the address this machine reaches the hub from: a number, any (a free port; the default), or off to move data through the hub")
 }
 
 // RegisterModuleFlags adds to fs the flags of the settings that say how modules run: --tier,
@@ -118,6 +124,9 @@ func (s Settings) Args() []string {
 	if _, ok := s.CPU.ID(); ok {
 		args = append(args, "--cpu", s.CPU.String())
 	}
+	if s.DataPort != DataPortAny {
+		args = append(args, "--data-port", s.DataPort.String())
+	}
 	return args
 }
 
@@ -126,6 +135,47 @@ func (s Settings) Args() []string {
 // environment variable TokenEnv, where the process list does not show it.
 func Command(rain, url string, s Settings) []string {
 	return append(append([]string{rain, "node"}, s.Args()...), "--join", url)
+}
+
+// DataPort is the TCP port of a node's data link (see Settings.DataPort): a port number,
+// DataPortAny or DataPortOff. A node that talks to the hub over TLS has no data link whatever
+// its port, so that data is never sent in the clear.
+type DataPort int
+
+const (
+	// DataPortAny is any free port: the zero value.
+	DataPortAny DataPort = 0
+	// DataPortOff is no data link: data moves through the hub.
+	DataPortOff DataPort = -1
+)
+
+// String is the port's number, "any" or "off".
+func (p DataPort) String() string {
+	switch p {
+	case DataPortAny:
+		return "any"
+	case DataPortOff:
+		return "off"
+	}
+	return strconv.Itoa(int(p))
+}
+
+// Set parses a port number, "any" or "off"; it makes DataPort a flag value.
+func (p *DataPort) Set(s string) error {
+	switch s {
+	case "any", "0":
+		*p = DataPortAny
+		return nil
+	case "off":
+		*p = DataPortOff
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("data port %q: give a port number from 1 to 65535, any or off", s)
+	}
+	*p = DataPort(n)
+	return nil
 }
 
 // grantsFlag is --dir: each use parses one grant (see wasm.ParseGrant) and adds it.

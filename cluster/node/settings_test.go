@@ -45,6 +45,9 @@ func TestSettingsFlagsRoundTrip(t *testing.T) {
 		{"cache dir and ID", []string{"--cache-dir", dir, "--id", "c1"},
 			Settings{MemoryLimit: DefaultMemoryLimit, CacheDir: dir, ID: "c1"}, []string{"--cache-dir", dir, "--id", "c1"}},
 		{"CPU", []string{"--cpu", "1"}, Settings{MemoryLimit: DefaultMemoryLimit, CPU: BindCPU(1)}, []string{"--cpu", "1"}},
+		{"data port", []string{"--data-port", "7100"}, Settings{MemoryLimit: DefaultMemoryLimit, DataPort: 7100}, []string{"--data-port", "7100"}},
+		{"data port off", []string{"--data-port", "off"}, Settings{MemoryLimit: DefaultMemoryLimit, DataPort: DataPortOff}, []string{"--data-port", "off"}},
+		{"data port any", []string{"--data-port", "any"}, DefaultSettings(), nil},
 		{"all", []string{"--tier", "compiler", "--dir", dir, "--memory-limit", "2GiB", "--cache-dir", other, "--id", "n-1"},
 			Settings{Tier: wasm.TierCompiler, Grants: []wasm.Grant{{Host: dir, Guest: dir}}, MemoryLimit: 2 << 30, CacheDir: other, ID: "n-1"},
 			[]string{"--tier", "compiler", "--dir", dir + ":" + dir, "--memory-limit", "2 GiB", "--cache-dir", other, "--id", "n-1"}},
@@ -77,6 +80,8 @@ func TestSettingsFlagErrors(t *testing.T) {
 		{[]string{"--dir", dir + ":"}, []string{"for flag -dir", "no guest path after the colon"}},
 		{[]string{"--memory-limit", "512"}, []string{`invalid value "512" for flag -memory-limit`, "no unit", "512MiB"}},
 		{[]string{"--id", "a.b"}, []string{`invalid value "a.b" for flag -id`, "use no dots"}},
+		{[]string{"--data-port", "70000"}, []string{`invalid value "70000" for flag -data-port`, "from 1 to 65535, any or off"}},
+		{[]string{"--data-port", "no"}, []string{`invalid value "no" for flag -data-port`, "from 1 to 65535, any or off"}},
 	} {
 		_, err := parseFlags(tt.args)
 		if err == nil || strings.Contains(err.Error(), "\n") {

@@ -10,8 +10,11 @@ import (
 )
 
 // Data kept on the nodes: the parts of an array a client scattered, and the outputs a map left
-// where they were computed. A part is addressed by the SHA-256 of its bytes, as a module is, and
-// travels as a module does: in chunks on the node's "data" subject, with the headers of a load
+// where they were computed. A part is addressed by the SHA-256 of its bytes, as a module is. Its
+// bytes travel over the node's data link (see link.go), straight between client and node; the
+// client asks whether the node holds a part ("has", below) and frees it through the hub. To
+// and from a node with no data link, the bytes travel as a module's do: in chunks on the node's
+// "data" subject, with the headers of a load
 // (HdrOp, HdrSHA, HdrSize, HdrOffset, HdrTransfer) and the client's ID (HdrClient), each chunk a
 // request answered by a LoadReply. A data chunk carries no SHA-256 of its own: the node computes
 // the part's as the chunks arrive, and checks it at the last one, before it keeps the part;

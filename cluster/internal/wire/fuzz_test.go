@@ -367,3 +367,34 @@ func FuzzLoadReply(f *testing.F) {
 		checkJSON(t, r, decodeJSON[wire.LoadReply])
 	})
 }
+
+// FuzzReadLinkRequest: a request on a node's data link, as the bytes of its frame.
+func FuzzReadLinkRequest(f *testing.F) {
+	for _, q := range []struct {
+		typ byte
+		q   wire.LinkRequest
+	}{
+		{wire.FrameLinkPut, wire.LinkRequest{SHA: wiretest.FuzzSHA, Size: 1 << 20}},
+		{wire.FrameLinkGet, wire.LinkRequest{SHA: wiretest.FuzzSHA}},
+		{wire.FrameLinkPut, wire.LinkRequest{SHA: wiretest.FuzzSHA}},
+		{wire.FrameLinkHello, wire.LinkRequest{SHA: wiretest.FuzzSHA}},
+	} {
+		var b bytes.Buffer
+		wire.WriteLinkFrame(wire.NewFrameWriter(&b), q.typ, q.q)
+		f.Add(b.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		typ, q, err := wire.ReadLinkRequest(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if typ != wire.FrameLinkPut && typ != wire.FrameLinkGet || !wire.ValidSHA(q.SHA) || typ == wire.FrameLinkPut && (q.Size <= 0 || q.Size > wire.MaxPart) {
+			t.Fatalf("%q read as a request of type %q: %+v", b, typ, q)
+		}
+		var again bytes.Buffer
+		wire.WriteLinkFrame(wire.NewFrameWriter(&again), typ, q)
+		if typ2, q2, err := wire.ReadLinkRequest(&again); err != nil || typ2 != typ || q2 != q {
+			t.Fatalf("%+v written and read: %q %+v, %v", q, typ2, q2, err)
+		}
+	})
+}

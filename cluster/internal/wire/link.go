@@ -1,0 +1,123 @@
+package wire
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// A node's data link: a TCP listener of its own through which a client sends a part of data
+// (see data.go) and fetches one, so that the part's bytes cross the network once, straight
+// between the two, rather than into the hub and out again. The node names its link's address in
+// its status (Status.Link); a client that cannot reach it, or a node with none (its data port
+// is off, or it talks to the hub over TLS), moves data through the hub as data.go says.
+//
+// The link speaks in the frames of pipe.go. The client opens a connection with FrameLinkHello
+// (a LinkHello) and the node answers FrameLinkReply (a LoadReply: an Err if the token is not
+// the hub's). Then, any number of times, one after another:
+//
+//	FrameLinkPut  a LinkRequest (SHA, Size): the node makes room for the part (a LoadReply:
+//	              Err ErrDataLimit if it has none), then reads Size bytes, unframed, checks
+//	              their SHA-256 and keeps the part for the client (a LoadReply: Have, or Err
+//	              ErrChecksum).
+//	FrameLinkGet  a LinkRequest (SHA): the node answers a LoadReply (Err ErrNoData if it does
+//	              not hold the part), then the part's bytes, unframed.
+const (
+	FrameLinkHello byte = 'h'
+	FrameLinkPut   byte = 'p'
+	FrameLinkGet   byte = 'q'
+	FrameLinkReply byte = 'a'
+)
+
+// MaxLinkFrame bounds the frames of a data link: their payload is a little JSON.
+const MaxLinkFrame = 4 << 10
+
+// LinkHello opens a data link: the client's ID, and the hub's token.
+type LinkHello struct {
+	V      int    `json:"v"`
+	Client string `json:"client"`
+	Token  string `json:"token,omitempty"`
+}
+
+// LinkRequest asks a node to keep a part (FrameLinkPut) or to send one (FrameLinkGet).
+type LinkRequest struct {
+	SHA  string `json:"sha"`
+	Size int    `json:"size,omitempty"`
+}
+
+// WriteLinkFrame writes a frame of type typ whose payload is v in JSON.
+func WriteLinkFrame(fw *FrameWriter, typ byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return fw.Write(typ, b)
+}
+
+// ReadLinkFrame reads a frame of a data link, of type want, into v.
+func ReadLinkFrame(r io.Reader, want byte, v any) error {
+	typ, payload, err := ReadFrameUpTo(r, MaxLinkFrame)
+	if err != nil {
+		return err
+	}
+	if typ != want {
+		return fmt.Errorf("%w: type %q, want %q", ErrBadFrame, typ, want)
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadFrame, err)
+	}
+	return nil
+}
+
+// ReadLinkRequest reads a client's request on a data link: its type (FrameLinkPut or
+// FrameLinkGet) and a LinkRequest whose SHA is valid, and for a put, whose Size is that of a
+// part (1 to MaxPart bytes).
+func ReadLinkRequest(r io.Reader) (byte, LinkRequest, error) {
+	var q LinkRequest
+	typ, payload, err := ReadFrameUpTo(r, MaxLinkFrame)
+	if err != nil {
+		return 0, q, err
+	}
+	if typ != FrameLinkPut && typ != FrameLinkGet {
+		return 0, q, fmt.Errorf("%w: data link frame of type %q", ErrBadFrame, typ)
+	}
+	if err := json.Unmarshal(payload, &q); err != nil {
+		return 0, q, fmt.Errorf("%w: %v", ErrBadFrame, err)
+	}
+	if !ValidSHA(q.SHA) || typ == FrameLinkPut && (q.Size <= 0 || q.Size > MaxPart) {
+		return 0, q, fmt.Errorf("%w: data link request %+v", ErrBadFrame, q)
+	}
+	return typ, q, nil
+}
+
+// ReadLinkReply reads the node's answer on a data link: its error, if it gave one, is in the
+// reply's Err; the error returned is the link's.
+func ReadLinkReply(r io.Reader) (LoadReply, error) {
+	var rep LoadReply
+	err := ReadLinkFrame(r, FrameLinkReply, &rep)
+	return rep, err
+}
+
+// LinkHost is the address of this machine on the way to the hub at hubURL (the first of a
+// comma-separated list): the one its clients reach it at, as far as this machine can tell. It
+// sends nothing.
+func LinkHost(hubURL string) (string, error) {
+	first, _, _ := strings.Cut(hubURL, ",")
+	u, err := url.Parse(strings.TrimSpace(first))
+	if err != nil {
+		return "", err
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "4222"
+	}
+	c, err := net.Dial("udp", net.JoinHostPort(host, port))
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String(), nil
+}

@@ -1,0 +1,164 @@
+package node
+
+import (
+	"bufio"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
+)
+
+// linkChunk is the size of the pieces a part arrives in on the data link: the store keeps them
+// as they are (see held), and hashes each as it comes.
+const linkChunk = 4 << 20
+
+// listenLink opens the node's data link (see wire's link.go) on its data port, on the address
+// this machine reaches the hub from, and serves it until the listener closes. It returns the
+// listener, or nil when the node has none: its data port is off, it talks to the hub over TLS
+// (the link does not encrypt), or it cannot listen (it logs why; data then moves through the
+// hub).
+func (n *supervisor) listenLink() net.Listener {
+	port := n.o.settings.DataPort
+	if port == DataPortOff || n.o.tls.Enabled() {
+		return nil
+	}
+	host, err := wire.LinkHost(n.o.url)
+	if err == nil {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(max(0, int(port))))); err == nil {
+			go n.serveLinks(ln)
+			return ln
+		}
+	}
+	n.log.Printf("no data link (data moves through the hub): %v", err)
+	return nil
+}
+
+// serveLinks serves the connections to the data link ln until it closes.
+func (n *supervisor) serveLinks(ln net.Listener) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	defer func() {
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		mu.Lock()
+		conns[c] = true
+		mu.Unlock()
+		wg.Go(func() {
+			n.serveLink(c)
+			c.Close()
+			mu.Lock()
+			delete(conns, c)
+			mu.Unlock()
+		})
+	}
+}
+
+// serveLink answers a client's requests on one data link connection until it closes or breaks
+// the protocol.
+func (n *supervisor) serveLink(c net.Conn) {
+	r := bufio.NewReaderSize(c, 64<<10)
+	fw := wire.NewFrameWriter(c)
+	answer := func(err error) error {
+		return wire.WriteLinkFrame(fw, wire.FrameLinkReply, wire.LoadReply{V: wire.Version, Have: err == nil, Err: wire.EncodeError(err)})
+	}
+	var hello wire.LinkHello
+	if err := wire.ReadLinkFrame(r, wire.FrameLinkHello, &hello); err != nil {
+		return
+	}
+	switch {
+	case wire.CheckVersion(hello.V) != nil:
+		answer(wire.CheckVersion(hello.V))
+		return
+	case subtle.ConstantTimeCompare([]byte(hello.Token), []byte(n.o.token)) != 1:
+		answer(errors.New("cluster: data link: the token is not the hub's"))
+		return
+	case hello.Client == "" || len(hello.Client) > 64:
+		answer(fmt.Errorf("cluster: data link: bad client %q", hello.Client))
+		return
+	}
+	if answer(nil) != nil {
+		return
+	}
+	for {
+		typ, q, err := wire.ReadLinkRequest(r)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				answer(err)
+			}
+			return
+		}
+		switch typ {
+		case wire.FrameLinkPut:
+			if !n.linkPut(r, hello.Client, q, answer) {
+				return
+			}
+		case wire.FrameLinkGet:
+			h, ok := n.data.get(q.SHA)
+			if !ok {
+				if answer(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, q.SHA[:12], n.o.settings.ID)) != nil {
+					return
+				}
+				continue
+			}
+			if answer(nil) != nil {
+				return
+			}
+			// The chunks are written from where they are; Buffers consumes its own copy of the list.
+			bufs := net.Buffers(slices.Clone(h.chunks))
+			if _, err := bufs.WriteTo(c); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// linkPut receives part q on a data link for client, as the store receives chunks from the
+// hub, and says whether the link may go on.
+func (n *supervisor) linkPut(r io.Reader, client string, q wire.LinkRequest, answer func(error) error) bool {
+	d := wire.DataOp{Op: "chunk", SHA: q.SHA, Client: client, Size: q.Size, Transfer: "link-" + wire.RandomHex(8)}
+	if err := n.data.begin(d); err != nil {
+		return answer(err) == nil // the client sends nothing more of this part
+	}
+	if answer(nil) != nil {
+		n.data.abandon(d)
+		return false
+	}
+	var err error
+	for d.Off = 0; d.Off < q.Size; d.Off += linkChunk {
+		buf := make([]byte, min(linkChunk, q.Size-d.Off))
+		if _, err := io.ReadFull(r, buf); err != nil {
+			n.data.abandon(d)
+			return false
+		}
+		if _, err = n.data.chunk(d, buf); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		n.publishStatus() // the clients see the bytes it holds
+	}
+	// A part's only failure after its room is made is its SHA-256, checked at its last piece.
+	return answer(err) == nil && d.Off+linkChunk >= q.Size
+}
