@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -104,4 +106,25 @@ func TestDataLinkToken(t *testing.T) {
 		t.Errorf("the hub carried %d bytes of a scatter of %d: not over the link", in1-in0+out1-out0, len(data))
 	}
 	tc.client.Free(placed[0].SHA256)
+}
+
+// A node given a data port that is in use does not start, and says which port and what to do.
+func TestDataPortInUse(t *testing.T) {
+	hub, err := StartHub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Shutdown)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	s := node.DefaultSettings()
+	s.CacheDir, s.DataPort = t.TempDir(), node.DataPort(port)
+	err = node.Run(t.Context(), node.WithJoin(hub.URL()), node.WithToken(hub.Token()), node.WithSettings(s), node.WithLog(io.Discard))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), fmt.Sprintf("data port %d", port)) || !strings.Contains(err.Error(), "give another --data-port") {
+		t.Errorf("a node on data port %d, in use: %v; want one line naming the port and the flag", port, err)
+	}
 }

@@ -20,24 +20,27 @@ const linkChunk = 4 << 20
 
 // listenLink opens the node's data link (see wire's link.go) on its data port, on the address
 // this machine reaches the hub from, and serves it until the listener closes. It returns the
-// listener, or nil when the node has none: its data port is off, it talks to the hub over TLS
-// (the link does not encrypt), or it cannot listen (it logs why; data then moves through the
-// hub).
-func (n *supervisor) listenLink() net.Listener {
+// listener, or nil when the node has none: its data port is off, or it talks to the hub over
+// TLS (the link does not encrypt). A link on any port that cannot listen is none too (it logs
+// why; data then moves through the hub); on the port the user gave, it is an error.
+func (n *supervisor) listenLink() (net.Listener, error) {
 	port := n.o.settings.DataPort
 	if port == DataPortOff || n.o.tls.Enabled() {
-		return nil
+		return nil, nil
 	}
 	host, err := wire.LinkHost(n.o.url)
 	if err == nil {
 		var ln net.Listener
 		if ln, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(max(0, int(port))))); err == nil {
 			go n.serveLinks(ln)
-			return ln
+			return ln, nil
 		}
 	}
+	if port != DataPortAny {
+		return nil, fmt.Errorf("cluster: node: data port %d: %v: give another --data-port, or any", port, errors.Unwrap(err))
+	}
 	n.log.Printf("no data link (data moves through the hub): %v", err)
-	return nil
+	return nil, nil
 }
 
 // serveLinks serves the connections to the data link ln until it closes.

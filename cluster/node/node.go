@@ -101,11 +101,19 @@ func Run(ctx context.Context, opts ...Option) error {
 	}); err != nil {
 		return fmt.Errorf("cluster: node: %w", err)
 	}
-	if ln := n.listenLink(); ln != nil {
+	ln, err := n.listenLink()
+	if err != nil {
+		return err
+	}
+	if ln != nil {
 		defer ln.Close()
 		n.link = ln.Addr().String()
 	}
-	n.log.Printf("joined %s as incarnation %s", o.url, n.inc)
+	if n.link != "" {
+		n.log.Printf("joined %s as incarnation %s; data link at %s", o.url, n.inc, n.link)
+	} else {
+		n.log.Printf("joined %s as incarnation %s; data through the hub", o.url, n.inc)
+	}
 	go n.collect(ctx.Done())
 	err = n.run(ctx)
 	if ctx.Err() != nil {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -172,7 +173,7 @@ func (p *DataPort) Set(s string) error {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("data port %q: give a port number from 1 to 65535, any or off", s)
+		return errors.New("not a port: give a number from 1 to 65535, any or off")
 	}
 	*p = DataPort(n)
 	return nil

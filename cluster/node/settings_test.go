@@ -80,8 +80,8 @@ func TestSettingsFlagErrors(t *testing.T) {
 		{[]string{"--dir", dir + ":"}, []string{"for flag -dir", "no guest path after the colon"}},
 		{[]string{"--memory-limit", "512"}, []string{`invalid value "512" for flag -memory-limit`, "no unit", "512MiB"}},
 		{[]string{"--id", "a.b"}, []string{`invalid value "a.b" for flag -id`, "use no dots"}},
-		{[]string{"--data-port", "70000"}, []string{`invalid value "70000" for flag -data-port`, "from 1 to 65535, any or off"}},
-		{[]string{"--data-port", "no"}, []string{`invalid value "no" for flag -data-port`, "from 1 to 65535, any or off"}},
+		{[]string{"--data-port", "70000"}, []string{`invalid value "70000" for flag -data-port`, "not a port: give a number from 1 to 65535, any or off"}},
+		{[]string{"--data-port", "no"}, []string{`invalid value "no" for flag -data-port`, "not a port: give a number from 1 to 65535, any or off"}},
 	} {
 		_, err := parseFlags(tt.args)
 		if err == nil || strings.Contains(err.Error(), "\n") {
