@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
@@ -81,7 +82,7 @@ func (n *supervisor) serveLinks(ln net.Listener) {
 // serveLink answers a client's requests on one data link connection until it closes or breaks
 // the protocol.
 func (n *supervisor) serveLink(c net.Conn) {
-	r := bufio.NewReaderSize(c, 64<<10)
+	r := bufio.NewReaderSize(idleConn{c}, 64<<10)
 	fw := wire.NewFrameWriter(c)
 	answer := func(err error) error {
 		return wire.WriteLinkFrame(fw, wire.FrameLinkReply, wire.LoadReply{V: wire.Version, Have: err == nil, Err: wire.EncodeError(err)})
@@ -135,6 +136,18 @@ func (n *supervisor) serveLink(c net.Conn) {
 			}
 		}
 	}
+}
+
+// linkIdle is how long a data link waits for a client that sends nothing: a client whose
+// machine vanished must not hold the room of a part on its way in for ever.
+const linkIdle = time.Minute
+
+// idleConn is a connection whose reads fail once the client has sent nothing for linkIdle.
+type idleConn struct{ net.Conn }
+
+func (c idleConn) Read(p []byte) (int, error) {
+	c.SetReadDeadline(time.Now().Add(linkIdle))
+	return c.Conn.Read(p)
 }
 
 // linkPut receives part q on a data link for client, as the store receives chunks from the
