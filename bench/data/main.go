@@ -91,7 +91,7 @@ func run(rain, examples string, mib, reps int) error {
 	}
 	split := [][]byte{data[:8*(n/2)], data[8*(n/2):]}
 	f := figures{System: "rain", Bytes: len(data), Parts: parts,
-		What: "cluster.Scatter of 2 parts (one a node), cluster.Gather; a map of examples/stats.wasm sum(part, n) over the parts, where they are"}
+		What: "cluster.Scatter of 2 parts (one a node, over its data link), cluster.Gather; a map of examples/stats.wasm sum(part, n) over the parts, where they are"}
 	best := func(d *float64, t time.Duration) {
 		if *d == 0 || t.Seconds() < *d {
 			*d = t.Seconds()

@@ -368,22 +368,30 @@ func FuzzLoadReply(f *testing.F) {
 	})
 }
 
-// FuzzReadLinkRequest: a request on a node's data link, as the bytes of its frame.
-func FuzzReadLinkRequest(f *testing.F) {
+// FuzzReadLink: the frames of a node's data link, as the node reads a client's (its hello, then
+// its requests) and as a client reads the node's answers.
+func FuzzReadLink(f *testing.F) {
 	for _, q := range []struct {
 		typ byte
-		q   wire.LinkRequest
+		v   any
 	}{
+		{wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: "k3x9", Token: "t"}},
 		{wire.FrameLinkPut, wire.LinkRequest{SHA: wiretest.FuzzSHA, Size: 1 << 20}},
 		{wire.FrameLinkGet, wire.LinkRequest{SHA: wiretest.FuzzSHA}},
 		{wire.FrameLinkPut, wire.LinkRequest{SHA: wiretest.FuzzSHA}},
-		{wire.FrameLinkHello, wire.LinkRequest{SHA: wiretest.FuzzSHA}},
+		{wire.FrameLinkReply, wire.LoadReply{V: wire.Version, Have: true}},
+		{wire.FrameLinkReply, wire.LoadReply{V: wire.Version, Err: wire.EncodeError(wire.ErrDataLimit)}},
 	} {
 		var b bytes.Buffer
-		wire.WriteLinkFrame(wire.NewFrameWriter(&b), q.typ, q.q)
+		wire.WriteLinkFrame(wire.NewFrameWriter(&b), q.typ, q.v)
 		f.Add(b.Bytes())
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		var hello wire.LinkHello
+		wire.ReadLinkFrame(bytes.NewReader(b), wire.FrameLinkHello, &hello)
+		if rep, err := wire.ReadLinkReply(bytes.NewReader(b)); err == nil && rep.Err != nil {
+			wire.DecodeError(rep.Err)
+		}
 		typ, q, err := wire.ReadLinkRequest(bytes.NewReader(b))
 		if err != nil {
 			return
