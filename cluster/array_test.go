@@ -309,7 +309,7 @@ func TestArraysOverMaxPayload(t *testing.T) {
 	// 10,000 calls without arguments: a request of a few bytes, an answer of 160 KB.
 	noArgs := tc.load(t, basics)
 	_, err = client.CallBatch(ctx, BatchCall{Export: Export{Module: noArgs, Func: "peek"}, Args: make([][]uint64, 10_000)})
-	if err == nil || !strings.Contains(err.Error(), "over the hub's max payload of 65536 bytes") {
+	if err == nil || !strings.Contains(err.Error(), "over the hub's max payload of 64 KiB") {
 		t.Errorf("a batch whose answer is over the max payload: %v", err)
 	}
 }

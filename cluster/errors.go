@@ -52,8 +52,9 @@ var (
 
 	// ErrTooLarge is returned (wrapped) for a call whose arrays make a message larger than
 	// the hub carries (its max payload, see WithHubMaxPayload). The message names the size and
-	// the limit. Arrays are not split over several messages: pass smaller ones, or start the
-	// hub with a larger max payload.
+	// the limit. Arrays are not split over several messages: keep a large one on the nodes
+	// (Scatter) and map over its parts, pass smaller ones, or start the hub with a larger max
+	// payload.
 	ErrTooLarge = errors.New("cluster: message too large for the hub")
 
 	// ErrNoData is returned (wrapped) for data kept on the nodes that is no longer anywhere: a
@@ -73,7 +74,7 @@ var (
 
 // tooLarge is the error of a call of fn whose message would be size bytes, over limit.
 func tooLarge(fn string, size, limit int) error {
-	return fmt.Errorf("%w: %s: its arrays make %s, over the hub's max payload of %s: pass smaller arrays, or start the hub with a larger max payload (up to 64 MiB)",
+	return fmt.Errorf("%w: %s: its arrays make %s, over the hub's max payload of %s: scatter a large array and map over its parts (they stay on the nodes), pass smaller arrays, or start the hub with a larger max payload (up to 64 MiB)",
 		ErrTooLarge, fn, units.Bytes(uint64(size)), units.Bytes(uint64(limit)))
 }
 

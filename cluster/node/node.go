@@ -21,6 +21,7 @@ import (
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
 	"github.com/rain-wasm/rain/internal/procfs"
+	"github.com/rain-wasm/rain/internal/units"
 )
 
 // Run runs a node's supervisor until ctx is done (it then returns nil), the hub refuses
@@ -270,7 +271,8 @@ func (n *supervisor) publishBatch(subj, task string, payload []byte) {
 }
 
 func (n *supervisor) tooLarge(size int) error {
-	return fmt.Errorf("the answer of %d bytes is over the hub's max payload of %d bytes: pass smaller arrays, or fewer calls at once", size, n.nc.MaxPayload())
+	return fmt.Errorf("the answer of %s is over the hub's max payload of %s: keep large outputs on the nodes (keep) and gather them, scatter into more parts, or pass smaller arrays or fewer calls at once",
+		units.Bytes(uint64(size)), units.Bytes(uint64(n.nc.MaxPayload())))
 }
 
 func (n *supervisor) onPing(m *nats.Msg) { m.Respond(nil) }
