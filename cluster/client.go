@@ -133,11 +133,11 @@ type nodeState struct {
 	// are cancelled when the node is heard from again (a runaway call would keep it busy for ever).
 	dropped  []string
 	inflight int
-	picked   uint64
+	picked   uint64 // when the scheduler last chose it: among equals, the last chosen is warmest
 	// link is the address of the node's data link (see link.go), noLink set once it could not
 	// be reached in this incarnation: data then moves through the hub.
 	link   string
-	noLink bool // when the scheduler last chose it: among equals, the last chosen is warmest
+	noLink bool
 }
 
 func (s *nodeState) ready() bool { return !s.lost && !s.syncing }

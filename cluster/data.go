@@ -66,10 +66,10 @@ type lineage struct {
 // ready node, the one holding least of the client's data among those with room for it (a node
 // keeps data up to its memory limit, all clients' together), sent over the node's data link
 // (straight to the node, see link.go; through the hub, in chunks as modules are, to a node with
-// none), and only to a node that does not hold it already. A part is addressed by its SHA-256, as a
-// module is: the same bytes scattered twice are kept once. A map over parts (MapSpec.Data) runs
-// each task on the node that holds its part, sending none of its bytes. align is the alignment
-// a call gives a part in an instance's memory (its elements' size).
+// none), and only to a node that does not hold it already. A part is addressed by its SHA-256,
+// as a module is: the same bytes scattered twice are kept once. A map over parts (MapSpec.Data)
+// runs each task on the node that holds its part, sending none of its bytes. align is the
+// alignment a call gives a part in an instance's memory (its elements' size).
 //
 // The client keeps parts (not a copy of their bytes: they must not change until freed), and
 // sends a part again to another node when its node is lost. It returns where each part went, in
