@@ -423,6 +423,7 @@ func (k *kernel) publish(m *protocol.Message, msgType string, content any) {
 func (k *kernel) publishLoop() {
 	defer k.writers.Done()
 	var next *outgoing
+	firstBy := time.Now().Add(firstSubscriberWait)
 	for {
 		var o outgoing
 		if next != nil {
@@ -459,9 +460,39 @@ func (k *kernel) publishLoop() {
 		if frames == nil {
 			continue
 		}
+		if !firstBy.IsZero() {
+			k.awaitSubscriber(firstBy)
+			firstBy = time.Time{}
+		}
 		topic := []byte("kernel." + k.id + "." + o.msgType)
 		if err := k.iopub.SendMulti(zmq4.NewMsgFrom(append([][]byte{topic}, frames...)...)); err != nil {
 			k.log.Printf("publishing %s: %v", o.msgType, err)
+		}
+	}
+}
+
+// firstSubscriberWait bounds how long iopub holds its first message for a first subscriber. A
+// frontend connects its sockets at once and may send a request on the shell before its SUB's
+// subscription has reached the kernel, and a PUB drops what no subscriber has asked for:
+// jupyter console, which does not wait for iopub as jupyter_client's wait_for_ready does, then
+// waits for ever for the status idle of its first cell. A frontend with no iopub at all is
+// kept waiting for this long once.
+const firstSubscriberWait = 10 * time.Second
+
+// awaitSubscriber waits until iopub has a subscriber, the deadline passes or the kernel stops.
+// zmq4 says nothing when a subscription arrives: it is looked for every few milliseconds.
+func (k *kernel) awaitSubscriber(deadline time.Time) {
+	topics, ok := k.iopub.(zmq4.Topics)
+	if !ok {
+		return
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for len(topics.Topics()) == 0 && time.Now().Before(deadline) {
+		select {
+		case <-k.down:
+			return
+		case <-tick.C:
 		}
 	}
 }

@@ -154,6 +154,7 @@ type testKernel struct {
 
 	shell, control, stdin, hb zmq4.Socket
 	iopub                     zmq4.Socket
+	dialIOPub                 func() // connects iopub and subscribes to everything
 	iopubMsgs                 chan *protocol.Message
 	shellMsgs                 chan *protocol.Message
 	controlMsgs               chan *protocol.Message
@@ -173,8 +174,19 @@ func startKernel(t testing.TB, engineReady <-chan struct{}) *testKernel {
 	return tk
 }
 
-// startKernelWith starts a kernel whose engine newEngine makes.
+// startKernelWith starts a kernel whose engine newEngine makes, with a client whose iopub
+// subscription has reached it.
 func startKernelWith(t testing.TB, newEngine func(context.Context) (engine, error)) *testKernel {
+	t.Helper()
+	tk := startKernelIOPubLater(t, newEngine)
+	tk.dialIOPub()
+	tk.waitIOPub()
+	return tk
+}
+
+// startKernelIOPubLater starts a kernel whose engine newEngine makes, with a client connected
+// to every socket but iopub (see dialIOPub).
+func startKernelIOPubLater(t testing.TB, newEngine func(context.Context) (engine, error)) *testKernel {
 	t.Helper()
 	p := freePorts(t, 5)
 	conn := protocol.Connection{Transport: "tcp", IP: "127.0.0.1", ShellPort: p[0], IOPubPort: p[1],
@@ -204,12 +216,15 @@ func startKernelWith(t testing.TB, newEngine func(context.Context) (engine, erro
 	tk.hb = zmq4.NewReq(context.Background(), opts[1:]...)
 	tk.iopub = zmq4.NewSub(context.Background(), opts[1:]...)
 	dial(tk.shell, p[0])
-	dial(tk.iopub, p[1])
 	dial(tk.stdin, p[2])
 	dial(tk.control, p[3])
 	dial(tk.hb, p[4])
-	tk.iopub.SetOption(zmq4.OptionSubscribe, "")
-	for s, ch := range map[zmq4.Socket]chan *protocol.Message{tk.shell: tk.shellMsgs, tk.iopub: tk.iopubMsgs,
+	tk.dialIOPub = func() {
+		dial(tk.iopub, p[1])
+		tk.iopub.SetOption(zmq4.OptionSubscribe, "")
+		go tk.pump(tk.iopub, tk.iopubMsgs)
+	}
+	for s, ch := range map[zmq4.Socket]chan *protocol.Message{tk.shell: tk.shellMsgs,
 		tk.control: tk.controlMsgs, tk.stdin: tk.stdinMsgs} {
 		go tk.pump(s, ch)
 	}
@@ -231,7 +246,6 @@ func startKernelWith(t testing.TB, newEngine func(context.Context) (engine, erro
 			t.Logf("kernel log:\n%s", logBuf.String())
 		}
 	})
-	tk.waitIOPub()
 	return tk
 }
 
@@ -410,6 +424,19 @@ func TestKernelInfoBeforeSessionIsReady(t *testing.T) {
 	id = tk.request(tk.shell, "is_complete_request", map[string]any{"code": "1+2"})
 	if c := content(tk.replyTo(tk.shellMsgs, id)); c["status"] != "unknown" {
 		t.Errorf("is_complete_reply before the session is ready: %v", c)
+	}
+}
+
+// A frontend whose iopub subscription reaches the kernel after its first request (jupyter
+// console connects its sockets at once, and does not wait for iopub) still gets that request's
+// status busy and idle: iopub holds its messages for a first subscriber.
+func TestIOPubSubscribedLate(t *testing.T) {
+	tk := startKernelIOPubLater(t, func(context.Context) (engine, error) { return &fakeEngine{}, nil })
+	id := tk.request(tk.shell, "kernel_info_request", map[string]any{})
+	tk.replyTo(tk.shellMsgs, id)
+	tk.dialIOPub()
+	if got := types(tk.iopubFor(id)); got != "status:busy status:idle" {
+		t.Errorf("iopub of the request before the subscription: %s", got)
 	}
 }
 
