@@ -32,6 +32,9 @@ type NodeInfo struct {
 	Data      int64
 	DataParts int
 	DataLimit int64
+	// DataLink says whether parts go to and from the node over its data link (see Scatter),
+	// rather than through the hub: the node has one and this client could reach it.
+	DataLink bool
 }
 
 // Export names an exported function of a module the client loaded: what a Call, a BatchCall

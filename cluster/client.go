@@ -728,6 +728,7 @@ func (c *Client) Nodes() []NodeInfo {
 		info.Tiers = maps.Clone(info.Tiers)
 		info.Busy = s.inflight
 		info.Ready = s.ready()
+		info.DataLink = s.link != "" && !s.noLink && !c.o.tls.Enabled()
 		list = append(list, info)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })

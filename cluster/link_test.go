@@ -60,6 +60,11 @@ func TestDataLink(t *testing.T) {
 				tc.client.Free(placed[0].SHA256, placed[1].SHA256)
 				waitNodes(t, tc.client, noData)
 			}
+			for _, n := range tc.client.Nodes() {
+				if n.DataLink == tt.viaHub {
+					t.Errorf("node %s: DataLink %v, want data through the hub %v", n.ID, n.DataLink, tt.viaHub)
+				}
+			}
 			for id, n := range dials {
 				if n != 1 {
 					t.Errorf("the link of node %s was tried %d times, want once", id, n)

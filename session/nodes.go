@@ -100,16 +100,25 @@ func moduleCell(names []string, n int) string {
 	return fmt.Sprint(n)
 }
 
-// dataCell is the bytes of data a node keeps (see scatter), for all sessions, and its limit.
+// dataCell is the bytes of data a node keeps (see scatter), for all sessions, and its limit,
+// and whether they reach it through the hub rather than over its data link.
 func dataCell(n cluster.NodeInfo) string {
-	if n.DataParts == 0 {
-		return "–"
+	cell := "–"
+	if n.DataParts > 0 {
+		cell = units.Bytes(uint64(n.Data))
+		if n.DataLimit > 0 {
+			cell += " of " + units.Bytes(uint64(n.DataLimit))
+		}
+		cell += fmt.Sprintf(" · %d part%s", n.DataParts, plural(n.DataParts))
 	}
-	cell := units.Bytes(uint64(n.Data))
-	if n.DataLimit > 0 {
-		cell += " of " + units.Bytes(uint64(n.DataLimit))
+	switch {
+	case n.DataLink:
+	case n.DataParts > 0:
+		cell += " · via the hub"
+	default:
+		cell = "via the hub"
 	}
-	return cell + fmt.Sprintf(" · %d part%s", n.DataParts, plural(n.DataParts))
+	return cell
 }
 
 // tierCell says which tier a module runs on on a node: "compiling", "compiled (cache)",

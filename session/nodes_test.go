@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -22,6 +23,22 @@ func TestTierCell(t *testing.T) {
 	} {
 		if got := tierCell(tt.mt); got != tt.want {
 			t.Errorf("tierCell(%+v) = %q, want %q", tt.mt, got, tt.want)
+		}
+	}
+}
+
+func TestDataCell(t *testing.T) {
+	for _, tt := range []struct {
+		n    cluster.NodeInfo
+		want string
+	}{
+		{cluster.NodeInfo{DataLink: true}, "–"},
+		{cluster.NodeInfo{}, "via the hub"},
+		{cluster.NodeInfo{Data: 400 << 10, DataParts: 1, DataLimit: 1 << 30, DataLink: true}, "400 KiB of 1 GiB · 1 part"},
+		{cluster.NodeInfo{Data: 3 << 20, DataParts: 2}, "3 MiB · 2 parts · via the hub"},
+	} {
+		if got := dataCell(tt.n); got != tt.want {
+			t.Errorf("dataCell(%+v) = %q, want %q", tt.n, got, tt.want)
 		}
 	}
 }
