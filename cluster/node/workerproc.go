@@ -74,6 +74,8 @@ func (n *supervisor) startWorker(ctx context.Context) (*workerProc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: node: %w", err)
 	}
+	widenPipe(stdin)
+	widenPipe(stdout)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cluster: node: start worker: %w", err)
 	}
