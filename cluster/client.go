@@ -26,7 +26,6 @@ type Client struct {
 	nc    *nats.Conn
 	o     clientOptions
 	url   string // the hub's, as given to Connect
-	token string // the hub's, which the nodes' data links ask for too
 	id    string
 	inbox string
 	done  chan struct{} // closed by Close
@@ -134,10 +133,11 @@ type nodeState struct {
 	dropped  []string
 	inflight int
 	picked   uint64 // when the scheduler last chose it: among equals, the last chosen is warmest
-	// link is the address of the node's data link (see link.go), noLink set once it could not
-	// be reached in this incarnation: data then moves through the hub.
-	link   string
-	noLink bool
+	// link is the address of the node's data link (see link.go) and linkKey what to present
+	// there; noLink is set once it could not be reached in this incarnation: data then moves
+	// through the hub.
+	link, linkKey string
+	noLink        bool
 }
 
 func (s *nodeState) ready() bool { return !s.lost && !s.syncing }
@@ -182,7 +182,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 	}
 	bg, stop := context.WithCancel(context.Background())
 	c := &Client{
-		nc: nc, o: o, url: url, token: token, id: wire.RandomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
+		nc: nc, o: o, url: url, id: wire.RandomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
 		ctx: bg, stop: stop,
 		nodes: map[string]*nodeState{}, modules: map[string]*wasm.Module{}, parts: map[string]*stored{},
 		pending: map[string]*pending{}, changed: make(chan struct{}),
@@ -373,7 +373,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 		Modules: modules, Done: st.Done, Restarts: st.Restarts, PID: st.PID, RTT: s.info.RTT,
 		Tiers: wire.FromTiers(st.Tiers), Data: st.Data, DataParts: st.Parts, DataLimit: st.DataLimit,
 	}
-	s.link = st.Link
+	s.link, s.linkKey = st.Link, st.LinkKey
 	s.lastSeen = time.Now()
 	s.lost = false
 	if len(s.dropped) > 0 && c.hubDown.IsZero() {

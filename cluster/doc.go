@@ -38,8 +38,8 @@
 // room that holds least of the client's data), until Free: a part is addressed by its SHA-256,
 // and a node keeps data up to its memory limit (ErrDataLimit past it). A part's bytes go to
 // its node, and come back, over the node's data link: a TCP port of its own (node.Settings'
-// DataPort), on the address it reaches the hub from, which asks for the hub's token; so they
-// cross the network once and never the hub. To a node with no data link (its data port off, or
+// DataPort), on the address it reaches the hub from, which asks for a key the node gives in
+// its status over the hub; so they cross the network once and never the hub. To a node with no data link (its data port off, or
 // TLS to the hub: the link does not encrypt), or one whose link the client cannot reach (it
 // tries once each incarnation of the node), they go through the hub in chunks, as a module
 // does. A map over parts (MapSpec.Data) pins each task to the node that holds

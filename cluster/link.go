@@ -44,7 +44,7 @@ func (c *Client) openLink(ctx context.Context, node, inc string) *link {
 		c.mu.Unlock()
 		return nil
 	}
-	addr, inc := s.link, s.inc
+	addr, key, inc := s.link, s.linkKey, s.inc
 	if c.linkAddr != nil {
 		addr = c.linkAddr(node, addr)
 	}
@@ -54,7 +54,7 @@ func (c *Client) openLink(ctx context.Context, node, inc string) *link {
 	var l *link
 	if err == nil {
 		l = &link{c: c, node: node, inc: inc, conn: conn, r: bufio.NewReaderSize(conn, 64<<10), fw: wire.NewFrameWriter(conn), stop: make(chan struct{})}
-		err = wire.WriteLinkFrame(l.fw, wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: c.id, Token: c.token})
+		err = wire.WriteLinkFrame(l.fw, wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: c.id, Key: key})
 		var rep wire.LoadReply
 		if err == nil {
 			rep, err = wire.ReadLinkReply(l.r)

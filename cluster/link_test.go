@@ -74,8 +74,9 @@ func TestDataLink(t *testing.T) {
 	}
 }
 
-// A data link answers only a client that presents the hub's token, and serves others after.
-func TestDataLinkToken(t *testing.T) {
+// A data link answers only a client that presents its key, which the node's status gives, and
+// serves others after.
+func TestDataLinkKey(t *testing.T) {
 	tc := startCluster(t, 1)
 	tc.client.mu.Lock()
 	var addr string
@@ -91,15 +92,15 @@ func TestDataLinkToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := wire.WriteLinkFrame(wire.NewFrameWriter(conn), wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: "c", Token: "not-the-token"}); err != nil {
+	if err := wire.WriteLinkFrame(wire.NewFrameWriter(conn), wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: "c", Key: "not-the-key"}); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := wire.ReadLinkReply(conn)
-	if err != nil || rep.Err == nil || !strings.Contains(wire.DecodeError(rep.Err).Error(), "token") {
-		t.Fatalf("hello with a wrong token: %+v, %v; want an error about the token", rep, err)
+	if err != nil || rep.Err == nil || !strings.Contains(wire.DecodeError(rep.Err).Error(), "key") {
+		t.Fatalf("hello with a wrong key: %+v, %v; want an error about the key", rep, err)
 	}
 	if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil {
-		t.Errorf("the link still reads after a wrong token: %d bytes, %v", n, err)
+		t.Errorf("the link still reads after a wrong key: %d bytes, %v", n, err)
 	}
 	data := testData(1 << 20 / 8)
 	in0, out0 := tc.hub.Traffic()

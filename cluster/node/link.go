@@ -33,6 +33,7 @@ func (n *supervisor) listenLink() (net.Listener, error) {
 	if err == nil {
 		var ln net.Listener
 		if ln, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(max(0, int(port))))); err == nil {
+			n.linkKey = wire.RandomHex(16)
 			go n.serveLinks(ln)
 			return ln, nil
 		}
@@ -95,8 +96,8 @@ func (n *supervisor) serveLink(c net.Conn) {
 	case wire.CheckVersion(hello.V) != nil:
 		answer(wire.CheckVersion(hello.V))
 		return
-	case subtle.ConstantTimeCompare([]byte(hello.Token), []byte(n.o.token)) != 1:
-		answer(errors.New("cluster: data link: the token is not the hub's"))
+	case subtle.ConstantTimeCompare([]byte(hello.Key), []byte(n.linkKey)) != 1:
+		answer(errors.New("cluster: data link: the key is not the link's"))
 		return
 	case hello.Client == "" || len(hello.Client) > 64:
 		answer(fmt.Errorf("cluster: data link: bad client %q", hello.Client))

@@ -136,6 +136,7 @@ type supervisor struct {
 	inc       string
 	host      string
 	link      string // the address of the node's data link, "" if it has none (see link.go)
+	linkKey   string // what a client presents on it
 	log       *log.Logger
 	moduleDir string
 	items     chan *item
@@ -211,7 +212,7 @@ func (n *supervisor) publishStatus() {
 	st := wire.Status{
 		V: wire.Version, ID: n.o.settings.ID, Incarnation: n.inc, Host: n.host,
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), Engine: n.o.settings.Tier.Engine(),
-		Busy: n.queued, Done: n.done, Restarts: n.restarts, Link: n.link,
+		Busy: n.queued, Done: n.done, Restarts: n.restarts, Link: n.link, LinkKey: n.linkKey,
 	}
 	if n.running != "" {
 		st.Busy++

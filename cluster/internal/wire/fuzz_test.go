@@ -375,7 +375,7 @@ func FuzzReadLink(f *testing.F) {
 		typ byte
 		v   any
 	}{
-		{wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: "k3x9", Token: "t"}},
+		{wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: "k3x9", Key: "0123456789abcdef"}},
 		{wire.FrameLinkPut, wire.LinkRequest{SHA: wiretest.FuzzSHA, Size: 1 << 20}},
 		{wire.FrameLinkGet, wire.LinkRequest{SHA: wiretest.FuzzSHA}},
 		{wire.FrameLinkPut, wire.LinkRequest{SHA: wiretest.FuzzSHA}},

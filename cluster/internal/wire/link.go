@@ -12,12 +12,14 @@ import (
 // A node's data link: a TCP listener of its own through which a client sends a part of data
 // (see data.go) and fetches one, so that the part's bytes cross the network once, straight
 // between the two, rather than into the hub and out again. The node names its link's address in
-// its status (Status.Link); a client that cannot reach it, or a node with none (its data port
-// is off, or it talks to the hub over TLS), moves data through the hub as data.go says.
+// its status (Status.Link), and the key a client must present there (Status.LinkKey, random for
+// each incarnation of the node: only who hears the hub learns it, whatever the hub's own
+// authentication); a client that cannot reach the link, or a node with none (its data port is
+// off, or it talks to the hub over TLS), moves data through the hub as data.go says.
 //
 // The link speaks in the frames of pipe.go. The client opens a connection with FrameLinkHello
-// (a LinkHello) and the node answers FrameLinkReply (a LoadReply: an Err if the token is not
-// the hub's). Then, any number of times, one after another:
+// (a LinkHello) and the node answers FrameLinkReply (a LoadReply: an Err if the key is not
+// the link's). Then, any number of times, one after another:
 //
 //	FrameLinkPut  a LinkRequest (SHA, Size): the node makes room for the part (a LoadReply:
 //	              Err ErrDataLimit if it has none), then reads Size bytes, unframed, checks
@@ -35,11 +37,11 @@ const (
 // MaxLinkFrame bounds the frames of a data link: their payload is a little JSON.
 const MaxLinkFrame = 4 << 10
 
-// LinkHello opens a data link: the client's ID, and the hub's token.
+// LinkHello opens a data link: the client's ID, and the link's key (Status.LinkKey).
 type LinkHello struct {
 	V      int    `json:"v"`
 	Client string `json:"client"`
-	Token  string `json:"token,omitempty"`
+	Key    string `json:"key"`
 }
 
 // LinkRequest asks a node to keep a part (FrameLinkPut) or to send one (FrameLinkGet).

@@ -90,8 +90,10 @@ type Status struct {
 	DataLimit int64 `json:"data_limit,omitempty"`
 	// Held are those parts, by SHA-256 and size: the MaxHeld largest.
 	Held []Held `json:"held,omitempty"`
-	// Link is the address of the node's data link (see link.go), "" if it has none.
-	Link string `json:"link,omitempty"`
+	// Link is the address of the node's data link (see link.go), "" if it has none, and
+	// LinkKey the key a client presents there.
+	Link    string `json:"link,omitempty"`
+	LinkKey string `json:"link_key,omitempty"`
 }
 
 // Held is a part of data a node keeps, as its status names it.
