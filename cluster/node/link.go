@@ -39,7 +39,10 @@ func (n *supervisor) listenLink() (net.Listener, error) {
 		}
 	}
 	if port != DataPortAny {
-		return nil, fmt.Errorf("cluster: node: data port %d: %v: give another --data-port, or any", port, errors.Unwrap(err))
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner // "bind: address already in use", without the address again
+		}
+		return nil, fmt.Errorf("cluster: node: data port %d: %v: give another --data-port, or any", port, err)
 	}
 	n.log.Printf("no data link (data moves through the hub): %v", err)
 	return nil, nil
