@@ -34,7 +34,8 @@ const spanGap = 2 * time.Millisecond
 const maxSpans = 2048
 
 // endedFor is how long an ended map stays in the client's Activity, so that a dashboard sees
-// how it ended even if it misses a message.
+// how it ended even if it misses a message, or if its page reconnects meanwhile (a page tries
+// again after a second).
 const endedFor = 3 * time.Second
 
 // ErrNoDashboard is returned by Client.Dashboard when no dashboard watches the hub.
@@ -235,6 +236,7 @@ func (c *Client) publishActivityOnce(ended bool) {
 
 	for _, m := range running {
 		act.Maps = append(act.Maps, m.state(wire.MapRunning, nil))
+		m.told.Store(true)
 	}
 	sort.Slice(act.Maps, func(i, j int) bool { return act.Maps[i].ID < act.Maps[j].ID })
 	c.mu.Lock()
@@ -273,12 +275,14 @@ func (a *activity) beginMap(m *mapRun) uint64 {
 	return a.mapSeq
 }
 
-// endMap keeps the last state of a map that ended with err for endedFor, and publishes it at
-// once (a script's session may close right after its last map), if a dashboard watches or did
-// lately: a watch can come late on a loaded machine.
+// endMap keeps the last state of a map that ended with err for endedFor, if a dashboard was told
+// it runs or watches lately, and then publishes it at once (a script's session may close right
+// after its last map) if one watches or did lately: a watch can come late on a loaded machine,
+// and a page that reconnects has its dashboard say it stopped watching, then watch again.
 func (c *Client) endMap(m *mapRun, err error) {
 	a := &c.act
-	if !a.watchedLately() {
+	watched := a.watchedLately()
+	if !watched && !m.told.Load() {
 		a.mu.Lock()
 		delete(a.maps, m.id)
 		a.mu.Unlock()
@@ -298,7 +302,9 @@ func (c *Client) endMap(m *mapRun, err error) {
 	a.ended = slices.DeleteFunc(a.ended, func(e endedMap) bool { return now.Sub(e.at) >= endedFor })
 	a.ended = append(a.ended, endedMap{at: now, state: st})
 	a.mu.Unlock()
-	c.publishActivityOnce(true)
+	if watched {
+		c.publishActivityOnce(true)
+	}
 }
 
 // watchedLately says whether a dashboard has said it watches within the last 2 WatchFor.

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -162,6 +164,64 @@ func TestActivity(t *testing.T) {
 	if len(acts) != before+1 || len(acts[before].Maps) != 1 || acts[before].Maps[0].State != wire.MapDone {
 		t.Errorf("after a late watch, %d activity messages: %+v; want one with the map done", len(acts)-before, acts[before:])
 	}
+}
+
+// A dashboard that was told a map runs, stops watching (its page reconnects) and watches again
+// after the map ended, hears how it ended.
+func TestActivityRewatch(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, "testdata/stream.wasm")
+	nc, err := tc.hub.Dial("test dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	states := make(chan string, 1024) // the states of the map, as activity messages tell them
+	nc.Subscribe(wire.SubjActivity, func(m *nats.Msg) {
+		a, err := wire.DecodeActivity(m.Data)
+		if err != nil {
+			t.Errorf("activity: %v", err)
+		}
+		for _, m := range a.Maps {
+			states <- m.State
+		}
+	})
+	watch := func(off bool) {
+		b, _ := json.Marshal(wire.Watch{V: wire.Version, ID: "test", Off: off})
+		nc.Publish(wire.SubjWatch, b)
+		nc.Flush()
+	}
+	await := func(state string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case s := <-states:
+				if s == state {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no activity message told the map %s", state)
+			}
+		}
+	}
+	watch(false)
+	waitWatching(t, tc.client, true)
+	ctx, cancel := context.WithCancel(t.Context())
+	mapped := make(chan error, 1)
+	go func() {
+		_, err := tc.client.Map(ctx, MapSpec{Export: Export{Module: sha, Func: "tick_then_spin"}, Args: make([][]uint64, 1)}, nil)
+		mapped <- err
+	}()
+	await(wire.MapRunning) // runs until cancelled
+	watch(true)
+	waitWatching(t, tc.client, false)
+	cancel()
+	if err := <-mapped; !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("map: %v, want ErrInterrupted", err)
+	}
+	watch(false)
+	await(wire.MapInterrupted)
 }
 
 // What a watched call costs the client beyond its round trip: adding it to its node's span.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
@@ -337,7 +338,8 @@ func (m *mapRun) waitReady(ctx context.Context) error {
 
 // mapRun is one Map in progress.
 type mapRun struct {
-	id       uint64 // the client's count of its maps (see activity.go)
+	id       uint64      // the client's count of its maps (see activity.go)
+	told     atomic.Bool // a dashboard was told it runs (see activity.go)
 	c        *Client
 	ctx      context.Context
 	spec     MapSpec
