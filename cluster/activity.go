@@ -275,14 +275,13 @@ func (a *activity) beginMap(m *mapRun) uint64 {
 	return a.mapSeq
 }
 
-// endMap keeps the last state of a map that ended with err for endedFor, if a dashboard was told
-// it runs or watches lately, and then publishes it at once (a script's session may close right
-// after its last map) if one watches or did lately: a watch can come late on a loaded machine,
-// and a page that reconnects has its dashboard say it stopped watching, then watch again.
+// endMap keeps the last state of a map that ended with err for endedFor, and publishes it at
+// once (a script's session may close right after its last map), if a dashboard was told it
+// runs or watches lately: a watch can come late on a loaded machine, and a page that reconnects
+// has its dashboard say it stopped watching, then watch again.
 func (c *Client) endMap(m *mapRun, err error) {
 	a := &c.act
-	watched := a.watchedLately()
-	if !watched && !m.told.Load() {
+	if !a.watchedLately() && !m.told.Load() {
 		a.mu.Lock()
 		delete(a.maps, m.id)
 		a.mu.Unlock()
@@ -302,9 +301,14 @@ func (c *Client) endMap(m *mapRun, err error) {
 	a.ended = slices.DeleteFunc(a.ended, func(e endedMap) bool { return now.Sub(e.at) >= endedFor })
 	a.ended = append(a.ended, endedMap{at: now, state: st})
 	a.mu.Unlock()
-	if watched {
-		c.publishActivityOnce(true)
-	}
+	c.publishActivityOnce(true)
+}
+
+// endedLately says whether a map ended within endedFor that a dashboard should hear of.
+func (a *activity) endedLately() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.ContainsFunc(a.ended, func(e endedMap) bool { return time.Since(e.at) < endedFor })
 }
 
 // watchedLately says whether a dashboard has said it watches within the last 2 WatchFor.

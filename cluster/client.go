@@ -239,7 +239,7 @@ func (c *Client) Close() error {
 	clear(c.watches)
 	c.mu.Unlock()
 	c.stop()
-	if c.act.watchedLately() { // how its last maps ended, for a dashboard that missed it
+	if c.act.watchedLately() || c.act.endedLately() { // how its last maps ended, for a dashboard that missed it
 		c.publishActivityOnce(true)
 	}
 	c.nc.Close()
