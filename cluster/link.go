@@ -173,7 +173,7 @@ func (l *link) put(ctx context.Context, p *stored) error {
 
 // get reads part p's bytes into out.
 func (l *link) get(ctx context.Context, p *stored, out []byte) error {
-	if err := l.request(ctx, wire.FrameLinkGet, &stored{sha: p.sha}); err != nil {
+	if err := l.request(ctx, wire.FrameLinkGet, p); err != nil {
 		return err
 	}
 	if _, err := io.ReadFull(l.r, out[:p.size]); err != nil {

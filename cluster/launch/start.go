@@ -2,8 +2,6 @@ package launch
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rain-wasm/rain/cluster/internal/proc"
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
 // Start carries out r: it starts the job's nodes, joined to the hub at url with token (in
@@ -93,9 +92,7 @@ func config(opts []Option) (options, error) {
 
 // randomName is a job's name: the launcher and six random hex digits.
 func randomName(launcher string) string {
-	b := make([]byte, 3)
-	rand.Read(b)
-	return launcher + "-" + hex.EncodeToString(b)
+	return launcher + "-" + wire.RandomHex(3)
 }
 
 // HubAddr is the address of this machine that the request's nodes reach it at, to give them
@@ -141,7 +138,7 @@ func (r Request) HubAddr(ctx context.Context, opts ...Option) (net.IP, error) {
 // routeFrom is this machine's source address for a route to host (a name or an address):
 // what a node on host sees this machine as. No packet is sent.
 func routeFrom(host string) (net.IP, error) {
-	c, err := net.Dial("udp", net.JoinHostPort(host, "9"))
+	ip, err := wire.RouteFrom(host)
 	var dns *net.DNSError
 	switch {
 	case errors.As(err, &dns):
@@ -149,8 +146,7 @@ func routeFrom(host string) (net.IP, error) {
 	case err != nil:
 		return nil, fmt.Errorf("launch: no route to %s: %w", host, err)
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).IP, nil
+	return ip, nil
 }
 
 // CheckReach checks that nodes that reach this machine at addr (see Request.HubAddr) can reach

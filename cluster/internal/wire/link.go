@@ -112,14 +112,20 @@ func LinkHost(hubURL string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = "4222"
-	}
-	c, err := net.Dial("udp", net.JoinHostPort(host, port))
+	ip, err := RouteFrom(u.Hostname())
 	if err != nil {
 		return "", err
 	}
+	return ip.String(), nil
+}
+
+// RouteFrom is this machine's source address for a route to host (a name or an address): what
+// a machine at host sees this one as. No packet is sent.
+func RouteFrom(host string) (net.IP, error) {
+	c, err := net.Dial("udp", net.JoinHostPort(host, "9"))
+	if err != nil {
+		return nil, err
+	}
 	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).IP.String(), nil
+	return c.LocalAddr().(*net.UDPAddr).IP, nil
 }
