@@ -202,7 +202,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 				}
 			}
 		}
-		if b.keep != nil {
+		if b.keep != nil || len(h.Data) > 0 {
 			h.Client = c.id
 		}
 		req, body := wire.PackBatchRequest(h, bufs)

@@ -59,6 +59,8 @@ type Client struct {
 	damage func(id string, off int, data []byte) []byte
 	// linkAddr, set by tests only, may give another address for the data link of node id.
 	linkAddr func(id, addr string) string
+	// misname, set by tests only, names the parts Scatter sends instead of their SHA-256.
+	misname func(part []byte) string
 }
 
 // ClientOption configures Connect.

@@ -86,6 +86,11 @@ func (c *Client) Scatter(ctx context.Context, parts [][]byte, align int) ([]Data
 		}
 	}
 	shas := hashParts(parts)
+	if c.misname != nil {
+		for i, p := range parts {
+			shas[i] = c.misname(p)
+		}
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -523,7 +528,7 @@ func loadReply(node string, raw []byte) (*wire.LoadReply, error) {
 // sendParts sends parts to node, each unless the node holds it already, and returns the
 // node's incarnation that holds them and each part's error. It asks whether the node holds
 // each part all at once, then sends the chunks of those it lacks one after another, dataWindow
-// chunks on their way at a time; a part whose bytes arrive damaged (the node checks its SHA-256
+// chunks on their way at a time; a part whose bytes arrive damaged (the node checks their CRC-32C
 // at its last chunk) is sent again, chunkTries times at most.
 func (c *Client) sendParts(ctx context.Context, node string, parts []*stored) (string, []error) {
 	errs := make([]error, len(parts))
@@ -639,6 +644,7 @@ func (c *Client) sendChunks(ctx context.Context, node, inc string, parts []*stor
 			m.Header.Set(wire.HdrOffset, strconv.Itoa(off))
 			m.Header.Set(wire.HdrTransfer, transfer)
 			m.Data = p.data[off:end]
+			m.Header.Set(wire.HdrCRC, strconv.FormatUint(uint64(wire.CRC(0, m.Data)), 10))
 			if c.damage != nil {
 				m.Data = c.damage(node, off, m.Data)
 			}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -287,29 +289,114 @@ func TestScatterDataLimit(t *testing.T) {
 	}
 }
 
-// A part damaged on its way is rejected by the node (its SHA-256, checked at its last chunk) and
-// sent again.
+// A part damaged on its way is rejected by the node (its CRC-32C does not match) and sent
+// again: over the node's data link, and in chunks through the hub.
 func TestScatterDamaged(t *testing.T) {
-	tc := startCluster(t, 1)
-	damaged := 0
-	tc.client.damage = func(id string, off int, data []byte) []byte {
-		if off != 0 || damaged > 0 {
-			return data
-		}
-		damaged++
-		bad := bytes.Clone(data)
-		bad[0] ^= 1
-		return bad
+	off := node.DefaultSettings()
+	off.DataPort = node.DataPortOff
+	for _, tt := range []struct {
+		name     string
+		settings node.Settings
+	}{
+		{"link", node.DefaultSettings()},
+		{"hub", off},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := startClusterWith(t, 1, tt.settings)
+			damaged := 0
+			tc.client.damage = func(id string, off int, data []byte) []byte {
+				if off != 0 || damaged > 0 {
+					return data
+				}
+				damaged++
+				bad := bytes.Clone(data)
+				bad[0] ^= 1
+				return bad
+			}
+			data := testData(3 << 20)
+			placed, err := tc.client.Scatter(t.Context(), [][]byte{data}, 8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256})
+			if err != nil || !bytes.Equal(back[0], data) || damaged != 1 {
+				t.Fatalf("damaged %d times: %v", damaged, err)
+			}
+			if n := tc.client.Nodes()[0]; n.DataLink != (tt.name == "link") {
+				t.Errorf("node's data link: %v", n.DataLink)
+			}
+		})
 	}
-	data := testData(1 << 20)
-	placed, err := tc.client.Scatter(t.Context(), [][]byte{data}, 8)
+}
+
+// A part whose bytes are not what its name says is its sender's alone. A client that names
+// its part as another's bytes maps over its own bytes; a second client that scatters the true
+// bytes gets them back, and its map their sum, although the first's bytes were in the node's
+// worker already: the node checks a part's SHA-256 when a second client asks for it, and drops
+// the first's.
+func TestDataMisnamed(t *testing.T) {
+	for _, settings := range []node.Settings{node.DefaultSettings(), func() node.Settings {
+		s := node.DefaultSettings()
+		s.DataPort = node.DataPortOff
+		return s
+	}()} {
+		t.Run(fmt.Sprintf("data port %v", settings.DataPort), func(t *testing.T) {
+			tc := startClusterWith(t, 1, settings)
+			sha := tc.load(t, stats)
+			truth := testData(1 << 17)
+			lie := bytes.Clone(truth)
+			lie[15] ^= 0x80 // the second number's sign
+			name := placedOf(t, tc.client, truth)[0].SHA256
+
+			liar, err := Connect(t.Context(), tc.hub.URL(), tc.hub.Token())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer liar.Close()
+			if err := liar.WaitNodes(t.Context(), 1); err != nil {
+				t.Fatal(err)
+			}
+			bin, err := os.ReadFile(stats)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := liar.Load(t.Context(), bin); err != nil {
+				t.Fatal(err)
+			}
+			liar.misname = func([]byte) string { return name }
+			tc.client.Free(name)
+			waitNodes(t, tc.client, noData)
+			lied, err := liar.Scatter(t.Context(), [][]byte{lie}, 8)
+			if err != nil || lied[0].SHA256 != name {
+				t.Fatalf("the liar's scatter: %+v %v", lied, err)
+			}
+			r, err := liar.Map(t.Context(), sumSpec(sha, lied), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSums(t, r, sums([][]byte{lie})) // its own bytes, unchecked
+
+			placed := placedOf(t, tc.client, truth)
+			if r, err = tc.client.Map(t.Context(), sumSpec(sha, placed), nil); err != nil {
+				t.Fatal(err)
+			}
+			checkSums(t, r, sums([][]byte{truth}))
+			back, err := tc.client.Gather(t.Context(), []string{name})
+			if err != nil || !bytes.Equal(back[0], truth) {
+				t.Fatalf("gathered the liar's bytes: %v", err)
+			}
+		})
+	}
+}
+
+// placedOf scatters data as one part with c.
+func placedOf(t *testing.T, c *Client, data []byte) []DataPart {
+	t.Helper()
+	placed, err := c.Scatter(t.Context(), [][]byte{data}, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256})
-	if err != nil || !bytes.Equal(back[0], data) || damaged != 1 {
-		t.Fatalf("damaged %d times: %v", damaged, err)
-	}
+	return placed
 }
 
 // A client that closes lets go of its data: its nodes drop what they kept for it alone.

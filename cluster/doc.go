@@ -42,7 +42,10 @@
 // its status over the hub; so they cross the network once and never the hub. To a node with no data link (its data port off, or
 // TLS to the hub: the link does not encrypt), or one whose link the client cannot reach (it
 // tries once each incarnation of the node), they go through the hub in chunks, as a module
-// does. A map over parts (MapSpec.Data) pins each task to the node that holds
+// does. Either way they carry their CRC-32C: a part damaged on the way is refused, and sent
+// again. The SHA-256 a part is named by is the client's; the node checks it only when another
+// client asks for the part, and then once: a client can fool no one but itself by misnaming
+// its data, and the node does not hash what it receives at full speed. A map over parts (MapSpec.Data) pins each task to the node that holds
 // its part: the node puts the part in the instance's memory as if the call had carried it, so
 // no byte of it crosses the hub (MapResult.Sent and Hub.Traffic show it), and no other node
 // steals it. With MapSpec.Keep a map's outputs stay on their nodes as new parts (Result.Kept),
@@ -90,7 +93,7 @@
 // (package cluster/internal/wire, which client and node both import), except a call and its
 // reply, in binary behind a version byte: for a tiny call, JSON cost more than running it.
 // Arrays travel as raw bytes in calls, batches and their answers (wire version 3), and parts
-// of data kept on the nodes in chunks, as modules do (version 4).
+// of data kept on the nodes in chunks, as modules do (version 4), with their CRC-32C (version 5).
 // Module bytes travel raw, in chunks with a SHA-256 per chunk, described by NATS headers. A
 // node rejects a chunk whose bytes do not match its SHA-256 before keeping any of it, and the
 // client sends that chunk again (3 times at most, then Load fails with ErrChecksum).

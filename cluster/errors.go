@@ -39,8 +39,8 @@ var (
 	// matches it.
 	ErrHubLost = wire.ErrHubLost
 
-	// ErrChecksum is returned when module bytes arrive on a node with a SHA-256 that does not
-	// match the one announced.
+	// ErrChecksum is returned when bytes arrive on a node damaged: a module's whose SHA-256,
+	// or a part's whose CRC-32C, does not match the one announced.
 	ErrChecksum = wire.ErrChecksum
 
 	// ErrTLS is returned when the TLS handshake with the hub failed: a certificate that does

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -153,19 +154,23 @@ func (l *link) answer(ctx context.Context) error {
 	return nil
 }
 
-// put sends part p's bytes: the node checks them against its SHA-256 and keeps the part.
+// put sends part p's bytes and their CRC-32C: the node checks it and keeps the part.
 func (l *link) put(ctx context.Context, p *stored) error {
 	if err := l.request(ctx, wire.FrameLinkPut, p); err != nil {
 		return err
 	}
-	data := p.data
-	if damage := l.c.damage; damage != nil {
-		data = nil
-		for off, chunk := 0, l.c.dataChunkSize(); off < p.size; off += chunk {
-			data = append(data, damage(l.node, off, p.data[off:min(off+chunk, p.size)])...)
+	var crc uint32
+	for off, chunk := 0, l.c.dataChunkSize(); off < p.size; off += chunk {
+		piece := p.data[off:min(off+chunk, p.size)]
+		crc = wire.CRC(crc, piece) // while the piece is in the cache
+		if damage := l.c.damage; damage != nil {
+			piece = damage(l.node, off, piece)
+		}
+		if _, err := l.conn.Write(piece); err != nil {
+			return l.fail(ctx, err)
 		}
 	}
-	if _, err := l.conn.Write(data); err != nil {
+	if _, err := l.conn.Write(binary.BigEndian.AppendUint32(nil, crc)); err != nil {
 		return l.fail(ctx, err)
 	}
 	return l.answer(ctx)

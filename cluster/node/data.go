@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"slices"
 	"sort"
 	"sync"
@@ -23,6 +22,11 @@ import (
 // outputs their maps left here (see wire's data.go), in the supervisor's memory, which outlives
 // its workers. It holds a part once whatever the clients that want it, and at most limit bytes
 // of parts and of parts on their way in (0: no limit).
+//
+// A part is named by its SHA-256, which its sender computed. The store checks that name only
+// when another client asks for the part (see share): a client's own data is its own business,
+// and hashing every part as it comes would cost the node as much CPU as receiving it, but no
+// client may hand another bytes that are not what their name says.
 type store struct {
 	limit int64
 
@@ -40,6 +44,9 @@ type held struct {
 	starts []int // where each chunk begins in the part
 	size   int
 	owners map[string]bool
+	// checked says its bytes were found to match its SHA-256: it may be shared. A map's output
+	// is checked (the node named it); a part a client sent is checked once another asks for it.
+	checked bool
 }
 
 func newHeld(chunks [][]byte, client string) *held {
@@ -70,7 +77,6 @@ type incoming struct {
 	chunks  [][]byte
 	got     int
 	size    int
-	sum     hash.Hash // the part's SHA-256, kept as chunks arrive
 	started time.Time
 	client  string
 }
@@ -111,23 +117,38 @@ func (s *store) held(most int) []wire.Held {
 	return list[:min(len(list), most)]
 }
 
-// get is part sha, if the store holds it. Its bytes must not be changed.
-func (s *store) get(sha string) (*held, bool) {
+// share is part sha for client, if the store holds it, and then, with own, holds it for client
+// too. Its bytes must not be changed. A part that client does not hold already is checked
+// against its SHA-256 first, once: if they do not match, the clients that sent it named it
+// wrongly, and the store drops it (dropped; the worker must drop it too) and answers no part.
+func (s *store) share(sha, client string, own bool) (h *held, dropped bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.parts[sha]
-	return h, h != nil
+	return s.shareLocked(sha, client, own)
 }
 
-// has says whether the store holds part sha, and then holds it for client too.
-func (s *store) has(sha, client string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	h := s.parts[sha]
-	if h != nil {
+func (s *store) shareLocked(sha, client string, own bool) (h *held, dropped bool) {
+	h = s.parts[sha]
+	if h == nil {
+		return nil, false
+	}
+	if !h.checked && !h.owners[client] {
+		// Under the lock: the store's other users wait for the hash (a part shared for the
+		// first time) rather than see it twice.
+		sum := sha256.New()
+		for _, c := range h.chunks {
+			sum.Write(c)
+		}
+		if hex.EncodeToString(sum.Sum(nil)) != sha {
+			s.dropLocked(sha)
+			return nil, true
+		}
+		h.checked = true
+	}
+	if own {
 		h.owners[client] = true
 	}
-	return h != nil
+	return h, false
 }
 
 // reserveLocked makes room for size bytes more, or says why there is none.
@@ -152,7 +173,9 @@ func (s *store) keep(sha string, data []byte, client string) error {
 	if err := s.reserveLocked(len(data)); err != nil {
 		return err
 	}
-	s.parts[sha] = newHeld([][]byte{data}, client)
+	h := newHeld([][]byte{data}, client)
+	h.checked = true // the node named it
+	s.parts[sha] = h
 	return nil
 }
 
@@ -177,8 +200,10 @@ func (s *store) dropLocked(sha string) {
 }
 
 // chunk takes a chunk of a part on its way in (data, which it keeps), and keeps the part once
-// its last chunk has come and its bytes match its SHA-256, which it reports.
-func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
+// its last chunk has come, which it reports. If another client's part of that name came by
+// another way meanwhile, the client shares it (see share), or, if its bytes do not match the
+// name, has its own kept instead of it: dropped says so (the worker must drop the other).
+func (s *store) chunk(d wire.DataOp, data []byte) (done, dropped bool, err error) {
 	key := d.SHA + "/" + d.Transfer
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -186,30 +211,26 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done bool, err error) {
 	if d.Off == 0 && (in == nil || in.got > 0) {
 		var err error
 		if in, err = s.beginLocked(d); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
 	if in == nil || in.got != d.Off || in.size != d.Size || in.client != d.Client {
 		s.abandonLocked(key)
-		return false, fmt.Errorf("chunk at %d of part %s out of order", d.Off, d.SHA)
+		return false, false, fmt.Errorf("chunk at %d of part %s out of order", d.Off, d.SHA)
 	}
 	in.chunks = append(in.chunks, data)
 	in.got += len(data)
-	in.sum.Write(data)
 	if in.got < in.size {
-		return false, nil
+		return false, false, nil
 	}
 	s.abandonLocked(key)
-	if hex.EncodeToString(in.sum.Sum(nil)) != d.SHA {
-		return false, fmt.Errorf("%w: part %s", wire.ErrChecksum, d.SHA)
-	}
-	if h := s.parts[d.SHA]; h != nil { // it came by another way meanwhile
-		h.owners[d.Client] = true
-		return true, nil
+	h, dropped := s.shareLocked(d.SHA, d.Client, true)
+	if h != nil { // it came by another way meanwhile
+		return true, false, nil
 	}
 	s.used += int64(in.size) // reserved at the first chunk: there is room
 	s.parts[d.SHA] = newHeld(in.chunks, d.Client)
-	return true, nil
+	return true, dropped, nil
 }
 
 // begin makes room for a part of d.Size bytes that is about to arrive in chunks of transfer
@@ -232,7 +253,7 @@ func (s *store) beginLocked(d wire.DataOp) (*incoming, error) {
 	if err := s.reserveLocked(d.Size); err != nil {
 		return nil, err
 	}
-	in := &incoming{size: d.Size, sum: sha256.New(), started: time.Now(), client: d.Client}
+	in := &incoming{size: d.Size, started: time.Now(), client: d.Client}
 	s.incoming[key] = in
 	return in, nil
 }
@@ -303,6 +324,9 @@ func (s *store) gone(client string, alive bool, after time.Duration) []string {
 func (n *supervisor) onData(m *nats.Msg) {
 	fail := func(err error) { n.respond(m, wire.LoadReply{V: wire.Version, Err: wire.EncodeError(err)}) }
 	d, err := wire.ReadData(m.Header, m.Data)
+	if errors.Is(err, wire.ErrChecksum) {
+		n.data.abandon(d) // damaged on the way: the client sends the part again
+	}
 	if err != nil {
 		if m.Header.Get(wire.HdrOp) == "get" && m.Reply != "" {
 			m.RespondMsg(wire.GetFailure(err))
@@ -313,9 +337,13 @@ func (n *supervisor) onData(m *nats.Msg) {
 	}
 	switch d.Op {
 	case "has":
-		n.respond(m, wire.LoadReply{V: wire.Version, Have: n.data.has(d.SHA, d.Client)})
+		_, have := n.part(d.SHA, d.Client, true)
+		n.respond(m, wire.LoadReply{V: wire.Version, Have: have})
 	case "chunk":
-		done, err := n.data.chunk(d, m.Data)
+		done, dropped, err := n.data.chunk(d, m.Data)
+		if dropped {
+			n.dropped(d.SHA)
+		}
 		if err != nil {
 			fail(err)
 			return
@@ -325,7 +353,7 @@ func (n *supervisor) onData(m *nats.Msg) {
 			n.publishStatus() // the clients see the bytes it holds
 		}
 	case "get":
-		h, ok := n.data.get(d.SHA)
+		h, ok := n.part(d.SHA, d.Client, false)
 		switch {
 		case !ok:
 			m.RespondMsg(wire.GetFailure(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, d.SHA[:12], n.o.settings.ID)))
@@ -398,7 +426,7 @@ func (n *supervisor) dataBatch(wp *workerProc, msg []byte) (*dataBatch, error) {
 			shas = append(shas, r.SHA)
 		}
 	}
-	if err := n.giveParts(wp, shas); err != nil {
+	if err := n.giveParts(wp, h.Client, shas); err != nil {
 		return nil, err
 	}
 	d := &dataBatch{h: h}
@@ -423,16 +451,20 @@ func (n *supervisor) dataBatch(wp *workerProc, msg []byte) (*dataBatch, error) {
 // giveParts hands the worker the parts it lacks of shas (wire.FrameData), each once in the
 // worker's life: a batch that names them then takes them from the worker's memory, and no part
 // crosses the pipe twice. The worker keeps them until the node drops them (see dropParts).
-func (n *supervisor) giveParts(wp *workerProc, shas []string) error {
+func (n *supervisor) giveParts(wp *workerProc, client string, shas []string) error {
 	n.partsMu.Lock()
 	defer n.partsMu.Unlock()
 	for _, sha := range shas {
+		p, dropped := n.data.share(sha, client, false)
+		if dropped && n.inWorker[sha] {
+			delete(n.inWorker, sha)
+			wp.fw.Write(wire.FrameFree, []byte(sha))
+		}
+		if p == nil {
+			return fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, sha[:12], n.o.settings.ID)
+		}
 		if n.inWorker[sha] {
 			continue
-		}
-		p, ok := n.data.get(sha)
-		if !ok {
-			return fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, sha[:12], n.o.settings.ID)
 		}
 		if err := wp.fw.WritePieces(wire.FrameData, append([][]byte{[]byte(sha)}, p.chunks...)); err != nil {
 			return fmt.Errorf("%w: %v", wire.ErrNodeLost, err)
@@ -440,6 +472,23 @@ func (n *supervisor) giveParts(wp *workerProc, shas []string) error {
 		n.inWorker[sha] = true
 	}
 	return nil
+}
+
+// part is part sha for client (see store.share). A part dropped for not being what its name
+// says leaves the worker too.
+func (n *supervisor) part(sha, client string, own bool) (*held, bool) {
+	h, dropped := n.data.share(sha, client, own)
+	if dropped {
+		n.dropped(sha)
+	}
+	return h, h != nil
+}
+
+// dropped drops from the worker a part the store dropped for not being what its name says.
+func (n *supervisor) dropped(sha string) {
+	n.log.Printf("part %.12s was not what its name says: dropped", sha)
+	n.dropParts([]string{sha})
+	n.publishStatus()
 }
 
 // dropParts tells the worker to drop parts the node no longer keeps (wire.FrameFree).

@@ -18,17 +18,22 @@ func shaOf(b []byte) string {
 
 // send gives the store part data in chunks of n bytes, as client "c1" sends it.
 func send(s *store, data []byte, n int, transfer string) (bool, error) {
-	sha := shaOf(data)
-	var done bool
-	var err error
+	done, _, err := sendAs(s, "c1", shaOf(data), data, n, transfer)
+	return done, err
+}
+
+// sendAs gives the store data in chunks of n bytes, named sha, as client sends it.
+func sendAs(s *store, client, sha string, data []byte, n int, transfer string) (done, dropped bool, err error) {
 	for off := 0; off < len(data); off += n {
 		end := min(off+n, len(data))
-		done, err = s.chunk(wire.DataOp{Op: "chunk", SHA: sha, Client: "c1", Size: len(data), Off: off, Transfer: transfer}, bytes.Clone(data[off:end]))
+		var d bool
+		done, d, err = s.chunk(wire.DataOp{Op: "chunk", SHA: sha, Client: client, Size: len(data), Off: off, Transfer: transfer}, bytes.Clone(data[off:end]))
+		dropped = dropped || d
 		if err != nil {
-			return false, err
+			return false, dropped, err
 		}
 	}
-	return done, nil
+	return done, dropped, nil
 }
 
 // A part arrives in chunks and is kept as they came; its bytes come back whatever the range.
@@ -41,8 +46,8 @@ func TestStoreChunks(t *testing.T) {
 	if done, err := send(s, data, 300, "t1"); !done || err != nil {
 		t.Fatalf("sent: %v %v", done, err)
 	}
-	h, ok := s.get(shaOf(data))
-	if !ok || h.size != 1000 || len(h.chunks) != 4 {
+	h, _ := s.share(shaOf(data), "c1", false)
+	if h == nil || h.size != 1000 || len(h.chunks) != 4 {
 		t.Fatalf("kept as %+v", h)
 	}
 	for _, r := range [][2]int{{0, 1000}, {0, 300}, {299, 2}, {250, 500}, {900, 100}, {999, 1}, {300, 300}} {
@@ -54,8 +59,8 @@ func TestStoreChunks(t *testing.T) {
 		t.Errorf("usage %d bytes in %d parts", n, parts)
 	}
 	// A second client holds it too: freed by one, it stays for the other.
-	if !s.has(shaOf(data), "c2") {
-		t.Fatal("has: no")
+	if h, _ := s.share(shaOf(data), "c2", true); h == nil || !h.checked {
+		t.Fatalf("shared with c2: %+v", h)
 	}
 	if s.free(shaOf(data), "c1") {
 		t.Fatal("dropped while c2 holds it")
@@ -65,25 +70,84 @@ func TestStoreChunks(t *testing.T) {
 	}
 }
 
-// Damaged bytes, chunks out of order and parts past the limit are refused, and leave no room
-// taken.
-func TestStoreRefuses(t *testing.T) {
-	s := newStore(1500)
+// A part whose bytes are not what its name says is its sender's alone: another client that
+// asks for it, or sends it, never gets those bytes, and the store drops them.
+func TestStoreShare(t *testing.T) {
 	data := bytes.Repeat([]byte("rain"), 250)
 	bad := bytes.Clone(data)
 	bad[500] ^= 1
 	sha := shaOf(data)
-	for off := 0; off < len(bad); off += 400 {
-		_, err := s.chunk(wire.DataOp{SHA: sha, Client: "c1", Size: len(bad), Off: off, Transfer: "t"}, bad[off:min(off+400, len(bad))])
-		if off+400 >= len(bad) && !errors.Is(err, wire.ErrChecksum) {
-			t.Fatalf("a damaged part: %v", err)
+	get := func(s *store, client string, own bool) []byte {
+		if h, _ := s.share(sha, client, own); h != nil {
+			return h.bytes(0, h.size)
 		}
+		return nil
 	}
-	if s.used != 0 {
-		t.Errorf("%d bytes used after a damaged part", s.used)
+	for _, tc := range []struct {
+		name string
+		// first c1 sends bad or good bytes; then c2 asks (has) or sends the good ones.
+		c1Bad, c2Sends bool
+		c2Gets         []byte // what c2 holds after
+		dropped        bool   // c1's bytes dropped
+	}{
+		{"good, asked", false, false, data, false},
+		{"good, sent again", false, true, data, false},
+		{"bad, asked", true, false, nil, true},
+		{"bad, sent again", true, true, data, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(0)
+			first := data
+			if tc.c1Bad {
+				first = bad
+			}
+			if done, dropped, err := sendAs(s, "c1", sha, first, 400, "t1"); !done || dropped || err != nil {
+				t.Fatalf("c1 sent: %v %v %v", done, dropped, err)
+			}
+			if got := get(s, "c1", false); !bytes.Equal(got, first) { // its own: not checked
+				t.Fatalf("c1 gets %d bytes back, not what it sent", len(got))
+			}
+			var dropped bool
+			if tc.c2Sends {
+				var done bool
+				var err error
+				if done, dropped, err = sendAs(s, "c2", sha, data, 400, "t2"); !done || err != nil {
+					t.Fatalf("c2 sent: %v %v", done, err)
+				}
+			} else {
+				_, dropped = s.share(sha, "c2", true)
+			}
+			if dropped != tc.dropped {
+				t.Errorf("c1's bytes dropped: %v, want %v", dropped, tc.dropped)
+			}
+			if got := get(s, "c2", false); !bytes.Equal(got, tc.c2Gets) {
+				t.Errorf("c2 gets %d bytes, want %d", len(got), len(tc.c2Gets))
+			}
+			if got := get(s, "c3", false); !bytes.Equal(got, tc.c2Gets) {
+				t.Errorf("c3 gets %d bytes, want %d", len(got), len(tc.c2Gets))
+			}
+			if want := int64(len(tc.c2Gets)); s.used != want {
+				t.Errorf("%d bytes used, want %d", s.used, want)
+			}
+			if holds := s.parts[sha] != nil && s.parts[sha].owners["c1"]; holds == tc.dropped {
+				t.Errorf("c1 holds the part: %v", holds)
+			}
+		})
 	}
+	// A map's output is named by the node: shared without a check.
+	s := newStore(0)
+	if err := s.keep(sha, data, "c1"); err != nil || !s.parts[sha].checked {
+		t.Fatalf("kept: %v, checked %v", err, s.parts[sha].checked)
+	}
+}
+
+// Chunks out of order and parts past the limit are refused, and leave no room taken.
+func TestStoreRefuses(t *testing.T) {
+	s := newStore(1500)
+	data := bytes.Repeat([]byte("rain"), 250)
+	sha := shaOf(data)
 	s.chunk(wire.DataOp{SHA: sha, Client: "c1", Size: 1000, Off: 0, Transfer: "u"}, data[:400])
-	if _, err := s.chunk(wire.DataOp{SHA: sha, Client: "c1", Size: 1000, Off: 800, Transfer: "u"}, data[800:]); err == nil || s.used != 0 {
+	if _, _, err := s.chunk(wire.DataOp{SHA: sha, Client: "c1", Size: 1000, Off: 800, Transfer: "u"}, data[800:]); err == nil || s.used != 0 {
 		t.Errorf("a chunk out of order: %v, %d bytes used", err, s.used)
 	}
 	if _, err := send(s, data, 1000, "v"); err != nil {

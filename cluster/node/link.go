@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -123,7 +124,7 @@ func (n *supervisor) serveLink(c net.Conn) {
 				return
 			}
 		case wire.FrameLinkGet:
-			h, ok := n.data.get(q.SHA)
+			h, ok := n.part(q.SHA, hello.Client, false)
 			if !ok {
 				if answer(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, q.SHA[:12], n.o.settings.ID)) != nil {
 					return
@@ -165,20 +166,35 @@ func (n *supervisor) linkPut(r io.Reader, client string, q wire.LinkRequest, ans
 		n.data.abandon(d)
 		return false
 	}
-	var err error
+	// The last piece goes to the store once the CRC-32C after it has been checked.
+	var crc uint32
+	var trailer [4]byte
 	for d.Off = 0; d.Off < q.Size; d.Off += linkChunk {
 		buf := make([]byte, min(linkChunk, q.Size-d.Off))
 		if _, err := io.ReadFull(r, buf); err != nil {
 			n.data.abandon(d)
 			return false
 		}
-		if _, err = n.data.chunk(d, buf); err != nil {
-			break
+		crc = wire.CRC(crc, buf)
+		if d.Off+len(buf) == q.Size {
+			if _, err := io.ReadFull(r, trailer[:]); err != nil {
+				n.data.abandon(d)
+				return false
+			}
+			if binary.BigEndian.Uint32(trailer[:]) != crc {
+				n.data.abandon(d)
+				return answer(fmt.Errorf("%w: part %s", wire.ErrChecksum, q.SHA)) == nil
+			}
+		}
+		_, dropped, err := n.data.chunk(d, buf)
+		if dropped {
+			n.dropped(d.SHA)
+		}
+		if err != nil { // the store lost the transfer: the bytes left unread end the link
+			answer(err)
+			return false
 		}
 	}
-	if err == nil {
-		n.publishStatus() // the clients see the bytes it holds
-	}
-	// A part's only failure after its room is made is its SHA-256, checked at its last piece.
-	return answer(err) == nil && d.Off+linkChunk >= q.Size
+	n.publishStatus() // the clients see the bytes it holds
+	return answer(nil) == nil
 }

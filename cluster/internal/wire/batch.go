@@ -51,7 +51,8 @@ type BatchHeader struct {
 	// Keep, if set, asks the node to keep the array each call left in this argument as a part
 	// (see data.go), and to answer its SHA-256 instead of its bytes.
 	Keep *int `json:"keep,omitempty"`
-	// Client is the client that sent the batch: the node keeps the parts of Keep for it.
+	// Client is the client that sent the batch: the node keeps the parts of Keep for it, and
+	// gives it the parts of Data it holds for it, or that it has checked (see data.go).
 	Client string `json:"client,omitempty"`
 }
 

@@ -16,7 +16,8 @@ var (
 	// ErrUnknownModule is a call of a module that was not loaded.
 	ErrUnknownModule = errors.New("cluster: module not loaded")
 
-	// ErrChecksum is module bytes whose SHA-256 does not match the one announced.
+	// ErrChecksum is bytes that arrived damaged: a module's whose SHA-256, or data's whose
+	// CRC-32C, does not match the one announced.
 	ErrChecksum = errors.New("cluster: checksum mismatch")
 
 	// ErrUnauthorized is a token the hub refused (see Dial).

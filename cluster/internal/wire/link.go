@@ -22,9 +22,9 @@ import (
 // the link's). Then, any number of times, one after another:
 //
 //	FrameLinkPut  a LinkRequest (SHA, Size): the node makes room for the part (a LoadReply:
-//	              Err ErrDataLimit if it has none), then reads Size bytes, unframed, checks
-//	              their SHA-256 and keeps the part for the client (a LoadReply: Have, or Err
-//	              ErrChecksum).
+//	              Err ErrDataLimit if it has none), then reads Size bytes, unframed, and their
+//	              CRC-32C (see CRC), 4 bytes big-endian, checks it and keeps the part for the
+//	              client (a LoadReply: Have, or Err ErrChecksum).
 //	FrameLinkGet  a LinkRequest (SHA): the node answers a LoadReply (Err ErrNoData if it does
 //	              not hold the part), then the part's bytes, unframed.
 const (
