@@ -456,9 +456,13 @@ func (n *supervisor) giveParts(wp *workerProc, client string, shas []string) err
 	defer n.partsMu.Unlock()
 	for _, sha := range shas {
 		p, dropped := n.data.share(sha, client, false)
-		if dropped && n.inWorker[sha] {
-			delete(n.inWorker, sha)
-			wp.fw.Write(wire.FrameFree, []byte(sha))
+		if dropped { // as dropped does, under partsMu
+			n.log.Printf("part %.12s was not what its name says: dropped", sha)
+			if n.inWorker[sha] {
+				delete(n.inWorker, sha)
+				wp.fw.Write(wire.FrameFree, []byte(sha))
+			}
+			go n.publishStatus()
 		}
 		if p == nil {
 			return fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, sha[:12], n.o.settings.ID)
