@@ -30,6 +30,7 @@ type BatchCall struct {
 	data      [][]wire.DataRef
 	dataSizes []int
 	keep      *int     // the argument whose array the node keeps (wire.BatchHeader.Keep)
+	large     int      // the node keeps the arrays calls changed larger than this (wire.BatchHeader.Large)
 	traffic   *traffic // if not nil, counts the bytes of the messages and their answers
 }
 
@@ -193,7 +194,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 			bufs = b.Buffers[m.lo:m.hi]
 		}
 		h := wire.BatchHeader{V: wire.Version, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
-			N: m.hi - m.lo, Arity: arity, Keep: b.keep}
+			N: m.hi - m.lo, Arity: arity, Keep: b.keep, Large: b.large}
 		if b.data != nil {
 			for i := m.lo; i < m.hi; i++ {
 				for _, r := range b.data[i] {
@@ -202,7 +203,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 				}
 			}
 		}
-		if b.keep != nil || len(h.Data) > 0 {
+		if h.Names() {
 			h.Client = c.id
 		}
 		req, body := wire.PackBatchRequest(h, bufs)
@@ -300,9 +301,14 @@ func decodeBatch(msg []byte, n int, res []Result, node, fn string) error {
 			res[k.I].Kept = &DataPart{SHA256: k.SHA, Size: k.Size, Node: node}
 		}
 	}
+	for _, k := range a.Large {
+		if k.I >= 0 && k.I < n && wire.ValidSHA(k.SHA) && k.Size >= 0 && k.Size <= wire.MaxPart {
+			res[k.I].large = append(res[k.I].large, k)
+		}
+	}
 	for _, e := range a.Errs {
 		if e.I >= 0 && e.I < n {
-			res[e.I].Values, res[e.I].Buffers, res[e.I].Kept = nil, nil, nil
+			res[e.I].Values, res[e.I].Buffers, res[e.I].Kept, res[e.I].large = nil, nil, nil, nil
 			res[e.I].Err = &RemoteError{Node: node, Func: fn, Err: wire.DecodeError(e.Err)}
 		}
 	}

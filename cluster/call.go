@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -82,6 +83,8 @@ type Result struct {
 	// Kept is the output a map with Keep left on the task's node, held by the client until
 	// Free; nil otherwise.
 	Kept *DataPart
+
+	large []wire.Kept // the arrays the node kept, too large to send back (see callLarge)
 }
 
 // Buffer is the bytes the call left in its array for argument arg, if the call changed them

@@ -76,6 +76,12 @@ type lineage struct {
 // order, or the first error — ErrNoNodes, an error wrapping ErrDataLimit when no node has room
 // for a part, or a node's failure — after letting go of the parts.
 func (c *Client) Scatter(ctx context.Context, parts [][]byte, align int) ([]DataPart, error) {
+	return c.scatter(ctx, parts, align, "")
+}
+
+// scatter is Scatter, placing the parts on node unless node is "" (each on the roomiest node).
+// A part the client holds already stays where it is.
+func (c *Client) scatter(ctx context.Context, parts [][]byte, align int, node string) ([]DataPart, error) {
 	if align < 0 || align > wire.MaxAlign || align&(align-1) != 0 {
 		return nil, fmt.Errorf("cluster: scatter: alignment %d is not a power of two up to %d", align, wire.MaxAlign)
 	}
@@ -112,7 +118,15 @@ func (c *Client) Scatter(ctx context.Context, parts [][]byte, align int) ([]Data
 		}
 	}
 	c.mu.Unlock()
-	err := c.placeAll(ctx, todo)
+	var err error
+	if node == "" {
+		err = c.placeAll(ctx, todo)
+	}
+	for _, p := range todo {
+		if node != "" && err == nil {
+			_, err = c.ensureOn(ctx, p, node)
+		}
+	}
 	if err != nil {
 		c.Free(shas...)
 		return nil, err

@@ -389,6 +389,52 @@ func TestDataMisnamed(t *testing.T) {
 	}
 }
 
+// A call whose arrays are too large for the hub's max payload (8 MiB) sends its large arrays
+// to its node as parts of data, and has those it changed come back as parts: over the node's
+// data link, the hub carries a few KiB; through the hub, in chunks. Its result is that of
+// the same call with small arrays, its own arrays are left as they were, and the node keeps
+// nothing after it.
+func TestCallLargeArrays(t *testing.T) {
+	off := node.DefaultSettings()
+	off.DataPort = node.DataPortOff
+	for _, tt := range []struct {
+		name     string
+		settings node.Settings
+		viaHub   bool
+	}{
+		{"link", node.DefaultSettings(), false},
+		{"hub", off, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := startClusterWith(t, 1, tt.settings)
+			sha := tc.load(t, stats)
+			const n = 1 << 21 // 16 MiB of f64
+			xs := part(3, n)
+			scale := Call{Export: Export{Module: sha, Func: "scale"},
+				Args:    []uint64{0, api.EncodeI32(n), api.EncodeF64(-1.5), 0},
+				Buffers: []wasm.Buffer{{Arg: 0, Data: f64Bytes(xs), Align: 8}, {Arg: 3, Data: make([]byte, 8*n), Align: 8}},
+			}
+			in0, out0 := tc.hub.Traffic()
+			res := tc.call(t, scale)
+			in1, out1 := tc.hub.Traffic()
+			out, ok := res.Buffer(3)
+			if !ok || len(res.Buffers) != 1 {
+				t.Fatalf("scale sent back %d arrays (out: %v), want out alone", len(res.Buffers), ok)
+			}
+			checkScaled(t, "scale of 16 MiB", xs, -1.5, out)
+			if !bytes.Equal(scale.Buffers[1].Data, make([]byte, 8*n)) {
+				t.Error("the call's own array was written")
+			}
+			moved := (in1 - in0) + (out1 - out0)
+			t.Logf("the hub carried %d bytes for a call with 32 MiB of arrays", moved)
+			if viaHub := moved > 32<<20; viaHub != tt.viaHub || !viaHub && moved > 64<<10 {
+				t.Errorf("the hub carried %d bytes for a call with 32 MiB of arrays", moved)
+			}
+			waitNodes(t, tc.client, noData)
+		})
+	}
+}
+
 // placedOf scatters data as one part with c.
 func placedOf(t *testing.T, c *Client, data []byte) []DataPart {
 	t.Helper()

@@ -161,22 +161,26 @@ func (s *store) reserveLocked(size int) error {
 	return nil
 }
 
-// keep keeps data, whose SHA-256 is sha, for client: a map's output. It fails if the limit
-// leaves no room for it.
-func (s *store) keep(sha string, data []byte, client string) error {
+// keep keeps data, whose SHA-256 the node computed (sha), for client: a map's output, or an
+// array a call changed. It reports whether client held no part of that name before (added),
+// and whether one that clients sent had other bytes, and was dropped for data (dropped: the
+// worker must drop it too). It fails if the limit leaves no room for it.
+func (s *store) keep(sha string, data []byte, client string) (added, dropped bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if h := s.parts[sha]; h != nil {
+	h, dropped := s.shareLocked(sha, "", false) // a part clients sent is checked first
+	if h != nil {
+		added = !h.owners[client]
 		h.owners[client] = true
-		return nil
+		return added, false, nil
 	}
 	if err := s.reserveLocked(len(data)); err != nil {
-		return err
+		return false, dropped, err
 	}
-	h := newHeld([][]byte{data}, client)
+	h = newHeld([][]byte{data}, client)
 	h.checked = true // the node named it
 	s.parts[sha] = h
-	return nil
+	return true, dropped, nil
 }
 
 // free drops client's hold on part sha, and the part once no client holds it, which it
@@ -513,8 +517,10 @@ func (n *supervisor) dropParts(shas []string) {
 }
 
 // dataAnswer is the worker's answer to a data batch as the client gets it: with Keep, the
-// array each call left in that argument is kept as a part, named in the answer instead of sent.
-// (The worker passes parts read-only: what a call does to its copy of a part never comes back.)
+// array each call left in that argument is kept as a part, named in the answer instead of sent;
+// with Large, so is each array a call changed that is larger than that. (The worker passes parts
+// read-only unless the batch says otherwise: what a call does to its copy of a part never comes
+// back.)
 func (n *supervisor) dataAnswer(d *dataBatch, answer []byte) []byte {
 	h := d.h
 	a, err := wire.ReadBatchAnswer(answer, h.N)
@@ -528,33 +534,61 @@ func (n *supervisor) dataAnswer(d *dataBatch, answer []byte) []byte {
 	rep := a.BatchReplyHeader
 	finished := make([]int64, h.N)
 	changed := make([][]wasm.Buffer, h.N)
-	for i := range h.N {
-		finished[i] = a.Finished(i)
-		for _, b := range a.Buffers(i) {
-			if h.Keep == nil || b.Arg != *h.Keep {
-				changed[i] = append(changed[i], b)
-			}
-		}
-		if h.Keep == nil || failed[i] {
-			continue
-		}
-		out, ok := bufferOf(a.Buffers(i), *h.Keep)
-		if !ok { // unchanged: as the call was given it
-			out = d.outs[i]
-		}
+	// keep keeps out, call i's array of argument arg, as a part; added says h.Client did not
+	// hold it before.
+	keep := func(i, arg int, out []byte) (k wire.Kept, added bool, err error) {
 		sum := sha256.Sum256(out)
 		sha := hex.EncodeToString(sum[:])
 		if 2*len(out) < len(answer) { // kept alone, not with the rest of the answer
 			out = bytes.Clone(out)
 		}
-		if err := n.data.keep(sha, out, h.Client); err != nil {
+		added, dropped, err := n.data.keep(sha, out, h.Client)
+		if dropped {
+			n.dropped(sha)
+		}
+		return wire.Kept{I: i, Arg: arg, SHA: sha, Size: len(out)}, added, err
+	}
+	var added []wire.Kept // arrays kept for h.Client alone, dropped again if their call fails
+	for i := range h.N {
+		finished[i] = a.Finished(i)
+		var err error
+		for _, b := range a.Buffers(i) {
+			switch {
+			case h.Keep != nil && b.Arg == *h.Keep:
+			case h.Large > 0 && len(b.Data) > h.Large && !failed[i] && err == nil:
+				k, fresh, kerr := keep(i, b.Arg, b.Data)
+				if err = kerr; err == nil {
+					rep.Large = append(rep.Large, k)
+				}
+				if fresh {
+					added = append(added, k)
+				}
+			default:
+				changed[i] = append(changed[i], b)
+			}
+		}
+		if h.Keep != nil && !failed[i] && err == nil {
+			out, ok := bufferOf(a.Buffers(i), *h.Keep)
+			if !ok { // unchanged: as the call was given it
+				out = d.outs[i]
+			}
+			k, _, kerr := keep(i, 0, out)
+			if err = kerr; err == nil {
+				rep.Kept = append(rep.Kept, k)
+			}
+		}
+		if err != nil {
 			rep.Errs = append(rep.Errs, wire.BatchError{I: i, Err: wire.EncodeError(err)})
 			changed[i] = nil
-			continue
+			rep.Large = slices.DeleteFunc(rep.Large, func(k wire.Kept) bool { return k.I == i })
+			for _, k := range added { // the call failed: none of its arrays stays
+				if k.I == i && n.data.free(k.SHA, h.Client) {
+					n.dropParts([]string{k.SHA})
+				}
+			}
 		}
-		rep.Kept = append(rep.Kept, wire.Kept{I: i, SHA: sha, Size: len(out)})
 	}
-	if len(rep.Kept) > 0 {
+	if len(rep.Kept)+len(rep.Large) > 0 {
 		go n.publishStatus()
 	}
 	return wire.PackBatchAnswer(rep, finished, a.Values(), changed)

@@ -134,10 +134,17 @@ func TestStoreShare(t *testing.T) {
 			}
 		})
 	}
-	// A map's output is named by the node: shared without a check.
+	// A map's output is named by the node: shared without a check. Kept where a client's
+	// misnamed part was, it takes that part's place.
 	s := newStore(0)
-	if err := s.keep(sha, data, "c1"); err != nil || !s.parts[sha].checked {
-		t.Fatalf("kept: %v, checked %v", err, s.parts[sha].checked)
+	if _, _, err := sendAs(s, "c1", sha, bad, 1000, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if added, dropped, err := s.keep(sha, data, "c2"); err != nil || !added || !dropped || !s.parts[sha].checked {
+		t.Fatalf("kept: added %v, dropped %v, %v", added, dropped, err)
+	}
+	if got := get(s, "c1", false); !bytes.Equal(got, data) || s.parts[sha].owners["c1"] {
+		t.Errorf("c1 gets %d bytes of the map's output, holds it %v", len(got), s.parts[sha].owners["c1"])
 	}
 }
 
@@ -156,7 +163,7 @@ func TestStoreRefuses(t *testing.T) {
 	if _, err := send(s, bytes.Repeat([]byte("snow"), 250), 1000, "w"); !errors.Is(err, wire.ErrDataLimit) {
 		t.Fatalf("a part past the limit: %v", err)
 	}
-	if err := s.keep(shaOf([]byte("x")), make([]byte, 600), "c1"); !errors.Is(err, wire.ErrDataLimit) {
+	if _, _, err := s.keep(shaOf([]byte("x")), make([]byte, 600), "c1"); !errors.Is(err, wire.ErrDataLimit) {
 		t.Fatalf("an output past the limit: %v", err)
 	}
 	if s.used != 1000 {

@@ -28,7 +28,7 @@ func (n *supervisor) onBatch(m *nats.Msg) {
 	select {
 	// A batch that names data runs alone: the supervisor puts the data in (see runData).
 	case n.items <- &item{call: &wire.Call{Task: h.Task, Module: h.Module, Func: h.Func}, batch: m.Data, calls: h.N,
-		solo: h.Solo || len(h.Data) > 0 || h.Keep != nil, data: len(h.Data) > 0 || h.Keep != nil, reply: m.Reply}:
+		solo: h.Solo || h.Names(), data: h.Names(), reply: m.Reply}:
 	default:
 		n.mu.Lock()
 		n.queued--

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -74,7 +75,8 @@ func (w *worker) batch(payload []byte) []byte {
 }
 
 // withData adds to the calls' arrays the data the batch names (h.Data): parts the supervisor
-// gave the worker, passed read-only, and zeros for outputs.
+// gave the worker, passed read-only (or a copy, for a part the call may change), and zeros for
+// outputs.
 func (w *worker) withData(h wire.BatchHeader, bufs [][]wasm.Buffer) ([][]wasm.Buffer, error) {
 	if err := wire.CheckRefs(h); err != nil {
 		return nil, err
@@ -92,6 +94,9 @@ func (w *worker) withData(h wire.BatchHeader, bufs [][]wasm.Buffer) ([][]wasm.Bu
 				return nil, fmt.Errorf("%w: part %s is not in the node's worker", wire.ErrNoData, r.SHA[:12])
 			}
 			b.Data, b.ReadOnly = data, true
+			if r.Write {
+				b.Data, b.ReadOnly = bytes.Clone(data), false
+			}
 		}
 		bufs[r.I] = append(bufs[r.I], b)
 	}

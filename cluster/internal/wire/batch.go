@@ -51,8 +51,13 @@ type BatchHeader struct {
 	// Keep, if set, asks the node to keep the array each call left in this argument as a part
 	// (see data.go), and to answer its SHA-256 instead of its bytes.
 	Keep *int `json:"keep,omitempty"`
-	// Client is the client that sent the batch: the node keeps the parts of Keep for it, and
-	// gives it the parts of Data it holds for it, or that it has checked (see data.go).
+	// Large, if not 0, asks the node to keep each array a call changed that is larger than
+	// Large bytes as a part, and to answer its SHA-256 (BatchReplyHeader.Large) instead of its
+	// bytes: a call whose arrays are too large for the hub's max payload, which go to the node as
+	// parts (Data, with Write) and come back from it as parts. Not with Keep.
+	Large int `json:"large,omitempty"`
+	// Client is the client that sent the batch: the node keeps the parts of Keep and Large for
+	// it, and gives it the parts of Data it holds for it, or that it has checked (see data.go).
 	Client string `json:"client,omitempty"`
 }
 
@@ -64,11 +69,12 @@ type BatchReplyHeader struct {
 	Results  int          `json:"results"`
 	Started  int64        `json:"started"` // worker took the message, Unix ns, node clock
 	Finished int64        `json:"finished"`
-	Tier     string       `json:"tier,omitempty"` // the engine that ran every call of the message
-	Errs     []BatchError `json:"errs,omitempty"` // calls that failed, by index
-	Err      *Error       `json:"err,omitempty"`  // the whole message failed: no body
-	Bufs     bool         `json:"bufs,omitempty"` // the buffers calls changed follow the values
-	Kept     []Kept       `json:"kept,omitempty"` // the parts the node kept (BatchHeader.Keep)
+	Tier     string       `json:"tier,omitempty"`  // the engine that ran every call of the message
+	Errs     []BatchError `json:"errs,omitempty"`  // calls that failed, by index
+	Err      *Error       `json:"err,omitempty"`   // the whole message failed: no body
+	Bufs     bool         `json:"bufs,omitempty"`  // the buffers calls changed follow the values
+	Kept     []Kept       `json:"kept,omitempty"`  // the parts the node kept (BatchHeader.Keep)
+	Large    []Kept       `json:"large,omitempty"` // the arrays it kept (BatchHeader.Large)
 }
 
 // BatchError is the failure of call I of a batch.
@@ -315,3 +321,7 @@ func (a BatchAnswer) Values() []uint64 {
 // Finished is when call i finished (Unix ns, node clock). It started when call i-1 finished,
 // the first call at Started.
 func (a BatchAnswer) Finished(i int) int64 { return int64(binary.LittleEndian.Uint64(a.body[8*i:])) }
+
+// Names says whether the batch names data the node keeps, or asks it to keep some: its
+// supervisor then runs it (see the node's data.go).
+func (h BatchHeader) Names() bool { return len(h.Data) > 0 || h.Keep != nil || h.Large > 0 }

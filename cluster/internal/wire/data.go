@@ -121,18 +121,23 @@ func ReadData(h nats.Header, data []byte) (DataOp, error) {
 
 // DataRef gives call I of a batch an array the node has (see BatchHeader.Data) as its argument
 // Arg: the part SHA, or, with SHA empty, Zeros bytes of zeros (an output the node makes, so
-// that its zeros do not travel).
+// that its zeros do not travel). A part is passed read-only, unless Write: the call then gets a
+// copy, and what it leaves there comes back as an array it changed.
 type DataRef struct {
 	I     int    `json:"i"`
 	Arg   int    `json:"arg"`
 	Align int    `json:"align,omitempty"`
 	SHA   string `json:"sha,omitempty"`
 	Zeros int    `json:"zeros,omitempty"`
+	Write bool   `json:"write,omitempty"`
 }
 
-// Kept is a part a node kept from call I of a batch (see BatchHeader.Keep).
+// Kept is a part a node kept from call I of a batch: its output of argument Keep (see
+// BatchHeader.Keep), or an array of argument Arg it changed, too large to send back (see
+// BatchHeader.Large).
 type Kept struct {
 	I    int    `json:"i"`
+	Arg  int    `json:"arg,omitempty"`
 	SHA  string `json:"sha"`
 	Size int    `json:"size"`
 }
@@ -149,6 +154,9 @@ func CheckRefs(h BatchHeader) error {
 	}
 	if h.Keep != nil && (*h.Keep < 0 || *h.Keep >= h.Arity) {
 		return fmt.Errorf("cluster: batch of %d arguments keeps argument %d", h.Arity, *h.Keep)
+	}
+	if h.Large < 0 || h.Large > 0 && h.Keep != nil {
+		return fmt.Errorf("cluster: batch keeps arrays over %d bytes, and argument %v", h.Large, h.Keep)
 	}
 	return nil
 }

@@ -46,7 +46,9 @@ func NodeSubject(id, verb string) string { return "rain.node." + id + "." + verb
 // answers carry arrays (wasm.Buffer): a receiver of version 2 would misread a batch's.
 // Version 4: data kept on the nodes (see data.go): a batch may name parts its calls take, which
 // a receiver of version 3 would run without.
-// Version 5: a data chunk, and a part on a data link, carry their CRC-32C (see data.go).
+// Version 5: a data chunk, and a part on a data link, carry their CRC-32C (see data.go); a
+// batch may keep the large arrays its calls changed (BatchHeader.Large), which a receiver of
+// version 4 would send back whatever their size.
 const Version = 5
 
 // Headers of a load message. Op "has" asks whether the node has the module (it answers from
