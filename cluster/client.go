@@ -469,8 +469,9 @@ func (c *Client) sync(id, inc string) {
 // A failure on the node is a *RemoteError: a *wasm.Trap inside for a trap, ErrNodeLost if the
 // node died, wasm.ErrNoAllocator, an *wasm.AllocError's message (matching wasm.ErrMemoryLimit
 // when the node's memory limit bounds it) or wasm.ErrBadPointer for arrays the instance could
-// not take. Arrays that make a message larger than the hub carries fail at once with
-// ErrTooLarge.
+// not take. Arrays that make a message larger than the hub carries go to the node as data kept
+// there for the call (see callLarge): on a node with no room for them, the call fails with an
+// error wrapping ErrDataLimit.
 func (c *Client) Call(ctx context.Context, call Call) (*Result, error) {
 	return c.call(ctx, call, false)
 }

@@ -26,11 +26,14 @@
 // the arrays the call changed, which come back in Result.Buffers. A map's Out gives every task
 // an array of its own as its last argument, and its Result holds it whether the function wrote
 // it or not. A batch with arrays is cut into messages of about 1 MiB of arguments and arrays, a
-// call larger than that going alone. An array is never split over messages: a call whose
+// call larger than that going alone. An array is never split over messages. A Call whose
 // arrays do not fit in one message of the hub (its max payload, 8 MiB by default, see
-// WithHubMaxPayload) fails at once with ErrTooLarge, naming its size and the limit; data that
-// large is for data kept on the nodes, not for arguments. An answer that would not fit either
-// comes back as an error that says so.
+// WithHubMaxPayload) sends its largest arrays to its node as data kept there (see below), as
+// many as the rest needs to fit, and has those it changed kept there and fetched back: they
+// cross the network once each way, over the node's data link. A batch's or a map's calls do not:
+// one too large fails at once with ErrTooLarge, naming its size and the limit (a map over data
+// kept on the nodes is the way for data that large). An answer that would not fit comes back as
+// an error that says so.
 //
 // # Data kept on the nodes
 //

@@ -18,7 +18,8 @@ func arrayOnline(t *testing.T, n int) *Session {
 }
 
 // Arrays as arguments: what a function writes into one is in it after the call, as in C; a
-// view (a slice of rows) passes its own bytes; an input the function only reads is unchanged.
+// view (a slice of rows) passes its own bytes; an input the function only reads is unchanged;
+// arrays past the hub's max payload (16 MiB) work as small ones do.
 func TestArrayArguments(t *testing.T) {
 	s := arrayOnline(t, 2)
 	for _, tt := range []struct{ name, code, want string }{
@@ -42,6 +43,15 @@ counts.tolist()`, "[2, 0, 1, 2]"},
 xs = array([1.0, 2.0], "f64")
 stats.scale(xs, 2, 3.0, xs)
 xs.tolist()`, "[3.0, 6.0]"},
+		{"past the hub's max payload", `
+xs = array(range(2000000), "f64")
+out = zeros(len(xs), "f64")
+stats.scale(xs, len(xs), 2.0, out)
+[out[1], out[2], out.sum() == 2 * xs.sum(), xs[1], stats.sum(xs, len(xs)) == xs.sum()]`, "[2.0, 4.0, True, 1.0, True]"},
+		{"in place, past the hub's max payload", `
+ys = array(range(2000000), "f64")
+stats.scale(ys, len(ys), 3.0, ys)
+[ys[1], ys[2]]`, "[3.0, 6.0]"},
 		{"a row of the image", `
 row = zeros(1024, "u8")
 mandelbrot.row_pixels(512, row)
