@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,8 @@ type BatchCall struct {
 	dataSizes []int
 	keep      *int     // the argument whose array the node keeps (wire.BatchHeader.Keep)
 	large     int      // the node keeps the arrays calls changed larger than this (wire.BatchHeader.Large)
+	// stdout and stderr, if not nil, receive the calls' WASI output (wire.BatchHeader.Output).
+	stdout, stderr io.Writer
 	traffic   *traffic // if not nil, counts the bytes of the messages and their answers
 }
 
@@ -169,7 +172,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 		}
 		c.seq++
 		m := &message{task: c.id + "-" + strconv.FormatUint(c.seq, 36), lo: lo, hi: hi,
-			p: &pending{node: node, inc: s.inc, batch: true, result: make(chan outcome, 1)}}
+			p: &pending{node: node, inc: s.inc, batch: true, stdout: b.stdout, stderr: b.stderr, result: make(chan outcome, 1)}}
 		c.pending[m.task] = m.p
 		msgs = append(msgs, m)
 		lo = hi
@@ -194,7 +197,7 @@ func (c *Client) streamBatch(ctx context.Context, b BatchCall, noWait bool, sent
 			bufs = b.Buffers[m.lo:m.hi]
 		}
 		h := wire.BatchHeader{V: wire.Version, Task: m.task, Module: b.Module, Func: b.Func, Solo: b.solo,
-			N: m.hi - m.lo, Arity: arity, Keep: b.keep, Large: b.large}
+			N: m.hi - m.lo, Arity: arity, Keep: b.keep, Large: b.large, Output: b.stdout != nil || b.stderr != nil}
 		if b.data != nil {
 			for i := m.lo; i < m.hi; i++ {
 				for _, r := range b.data[i] {

@@ -435,6 +435,25 @@ func TestCallLargeArrays(t *testing.T) {
 	}
 }
 
+// A call whose array passes the hub's max payload prints as any call does, and what it writes
+// in the array comes back: an array of data, and one of zeros (which the node makes).
+func TestCallLargeOutput(t *testing.T) {
+	tc := startCluster(t, 1)
+	sha := tc.load(t, "testdata/stream.wasm")
+	for _, first := range []byte{41, 0} {
+		data := make([]byte, 9<<20)
+		data[0] = first
+		var out bytes.Buffer
+		res := tc.call(t, Call{Export: Export{Module: sha, Func: "tick_array"}, Args: []uint64{0, api.EncodeI32(int32(len(data)))},
+			Buffers: []wasm.Buffer{{Arg: 0, Data: data, Align: 1}}, Stdout: &out})
+		got, _ := res.Buffer(0)
+		if out.String() != "tick\n" || len(got) != len(data) || got[0] != first+1 || api.DecodeI32(res.Values[0]) != int32(len(data)) {
+			t.Errorf("tick_array of 9 MiB from %d: printed %q, %d bytes back", first, out.String(), len(got))
+		}
+	}
+	waitNodes(t, tc.client, noData)
+}
+
 // placedOf scatters data as one part with c.
 func placedOf(t *testing.T, c *Client, data []byte) []DataPart {
 	t.Helper()

@@ -48,7 +48,7 @@ func (c *Client) callLarge(ctx context.Context, call Call, noWait bool, limit in
 		total += len(b.Data)
 	}
 	rs, err := c.callBatch(ctx, BatchCall{Export: call.Export, Args: [][]uint64{call.Args},
-		Buffers: [][]wasm.Buffer{small}, Node: call.Node, solo: true,
+		Buffers: [][]wasm.Buffer{small}, Node: call.Node, solo: true, stdout: call.Stdout, stderr: call.Stderr,
 		data: [][]wire.DataRef{refs}, dataSizes: []int{total}, large: max(1, len(large[k-1].Data)-1)}, noWait)
 	if err == nil {
 		err = rs[0].Err

@@ -179,9 +179,11 @@ type item struct {
 	data  bool   // for a batch: it names data the node keeps (see runData)
 	calls int    // calls in the batch
 	solo  bool   // for a batch: never run in a group (wire.BatchHeader.Solo)
-	reply string // subject of the call's reply
-	load  string // SHA-256 of the module to instantiate
-	msg   *nats.Msg
+	// output: for a batch, stream its calls' WASI output back (wire.BatchHeader.Output)
+	output bool
+	reply  string // subject of the call's reply
+	load   string // SHA-256 of the module to instantiate
+	msg    *nats.Msg
 }
 
 // partial is a module arriving in chunks.

@@ -28,7 +28,7 @@ func (n *supervisor) onBatch(m *nats.Msg) {
 	select {
 	// A batch that names data runs alone: the supervisor puts the data in (see runData).
 	case n.items <- &item{call: &wire.Call{Task: h.Task, Module: h.Module, Func: h.Func}, batch: m.Data, calls: h.N,
-		solo: h.Solo || h.Names(), data: h.Names(), reply: m.Reply}:
+		solo: h.Solo || h.Names() || h.Output, data: h.Names(), output: h.Output, reply: m.Reply}:
 	default:
 		n.mu.Lock()
 		n.queued--
@@ -54,9 +54,22 @@ func (n *supervisor) runBatch(wp *workerProc, it *item) {
 	if err == nil {
 		err = wp.fw.Write(wire.FrameBatch, it.batch)
 	}
+	var out [2]*coalescer // the calls' stdout and stderr, with output
+	if it.output && it.reply != "" {
+		out[0], out[1] = newCoalescer(n.nc, it.reply+".o"), newCoalescer(n.nc, it.reply+".e")
+		defer out[0].close()
+		defer out[1].close()
+	}
 	if err == nil {
 		for f := range wp.frames {
+			if k := slices.Index([]byte{wire.FrameStdout, wire.FrameStderr}, f.typ); k >= 0 && out[k] != nil {
+				out[k].Write(f.payload)
+			}
 			if f.typ == wire.FrameBatchResult {
+				if out[0] != nil { // the output first
+					out[0].close()
+					out[1].close()
+				}
 				n.mu.Lock()
 				n.done += it.calls - 1 // runCall counts one
 				n.mu.Unlock()

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -59,6 +60,18 @@ func (w *worker) batch(payload []byte) []byte {
 		}
 	}
 	switch {
+	case h.Output: // one call after another, as a Call runs
+		o := &cappedOutput{fw: w.fw}
+		defer o.end()
+		stdout, stderr := o.stream(wire.FrameStdout), o.stream(wire.FrameStderr)
+		for i := range h.N {
+			var b []wasm.Buffer
+			if bufs != nil {
+				b = bufs[i]
+			}
+			res, err := inst.CallBuffers(context.Background(), h.Func, in[i*h.Arity:(i+1)*h.Arity], b, stdout, stderr)
+			out(i, res, err)
+		}
 	case h.Arity == 0:
 		err = inst.CallEachN(h.Func, h.N, out)
 	case bufs != nil:

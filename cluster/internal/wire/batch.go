@@ -51,6 +51,9 @@ type BatchHeader struct {
 	// Keep, if set, asks the node to keep the array each call left in this argument as a part
 	// (see data.go), and to answer its SHA-256 instead of its bytes.
 	Keep *int `json:"keep,omitempty"`
+	// Output asks the node to stream the calls' WASI output back, as a Call's (Call.Output):
+	// the worker then runs the calls one after another as it runs a Call, not in one go.
+	Output bool `json:"output,omitempty"`
 	// Large, if not 0, asks the node to keep each array a call changed that is larger than
 	// Large bytes as a part, and to answer its SHA-256 (BatchReplyHeader.Large) instead of its
 	// bytes: a call whose arrays are too large for the hub's max payload, which go to the node as
