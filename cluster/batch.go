@@ -30,11 +30,11 @@ type BatchCall struct {
 	// ignored), and dataSizes their bytes, by which messages are cut as by arrays'.
 	data      [][]wire.DataRef
 	dataSizes []int
-	keep      *int     // the argument whose array the node keeps (wire.BatchHeader.Keep)
-	large     int      // the node keeps the arrays calls changed larger than this (wire.BatchHeader.Large)
+	keep      *int // the argument whose array the node keeps (wire.BatchHeader.Keep)
+	large     int  // the node keeps the arrays calls changed larger than this (wire.BatchHeader.Large)
 	// stdout and stderr, if not nil, receive the calls' WASI output (wire.BatchHeader.Output).
 	stdout, stderr io.Writer
-	traffic   *traffic // if not nil, counts the bytes of the messages and their answers
+	traffic        *traffic // if not nil, counts the bytes of the messages and their answers
 }
 
 // traffic counts the bytes of a map's messages to its nodes, and of their answers.
