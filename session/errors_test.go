@@ -51,6 +51,7 @@ func TestErrorKinds(t *testing.T) {
 		{"%load x.wasm as 9x", "UsageError", "not a valid name"},
 		{"%load nothing.wasm", "UsageError", "no such file"},
 		{"%time", "UsageError", "give an expression"},
+		{"x = %time y = 1", "UsageError", "assign once"},
 		{"%timeit -n zero 1", "UsageError", "-n wants a positive number"},
 		{"%help nothing_at_all", "UsageError", "nothing is called"},
 		{"%who x", "UsageError", "%who takes no arguments"},

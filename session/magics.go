@@ -55,10 +55,17 @@ func (s *Session) newMagics() map[string]*magic {
 			translate: translateLoad,
 		},
 		{
-			name: "time", usage: "%time EXPR",
+			name: "time", usage: "%time EXPR  |  %time NAME = EXPR",
 			summary: "run EXPR once and print how long it took",
-			doc:     "Evaluates EXPR, prints the wall time it took, and gives EXPR's value.",
+			doc: "Evaluates EXPR, prints the wall time it took, and gives EXPR's value; with NAME = (or\n" +
+				"A, B =), assigns it as the statement would.",
 			translate: func(args, lhs string) (string, error) {
+				if name, expr, ok := assignment(args); ok {
+					if lhs != "" {
+						return "", fmt.Errorf("%s = %%time %s: assign once", lhs, strings.TrimSpace(args))
+					}
+					args, lhs = expr, name
+				}
 				return timingCall("__rain_time", args, lhs, "")
 			},
 		},
@@ -261,6 +268,21 @@ func moduleName(path string) string {
 }
 
 // timingCall wraps EXPR in a lambda so that it is evaluated where it stands.
+// assignment splits "NAMES = EXPR", NAMES one name or several separated by commas, into its
+// two sides.
+func assignment(stmt string) (names, expr string, ok bool) {
+	lhs, rhs, found := strings.Cut(stmt, "=")
+	if !found || strings.HasPrefix(rhs, "=") {
+		return "", "", false
+	}
+	for _, n := range strings.Split(lhs, ",") {
+		if !identifier.MatchString(strings.TrimSpace(n)) {
+			return "", "", false
+		}
+	}
+	return strings.TrimSpace(lhs), rhs, true
+}
+
 func timingCall(fn, expr, lhs, extra string) (string, error) {
 	expr = strings.TrimSpace(expr)
 	if expr == "" {
