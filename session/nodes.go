@@ -20,27 +20,25 @@ func (s *Session) nodesTable() *display.Table {
 	nodes := s.client.Nodes()
 	t := &display.Table{
 		Title:   fmt.Sprintf("%d node%s", len(nodes), plural(len(nodes))),
-		Headers: []string{"node", "host", "os/arch", "cores", "engine", "RTT", "busy", "done", "modules", "tiers", "data", "restarts"},
-		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 10: true, 11: true},
+		Headers: []string{"node", "host", "os/arch", "cores", "engine", "RTT", "busy", "done", "modules", "data", "restarts"},
+		Right:   map[int]bool{3: true, 5: true, 6: true, 7: true, 9: true, 10: true},
 	}
 	for _, n := range nodes {
-		var mods, tiers, states []string
+		var names, states []string
 		for _, sha := range n.Modules {
 			if m, ok := s.modules[sha]; ok {
-				mods = append(mods, m.name)
+				names = append(names, m.name)
 				if mt, ok := n.Tiers[sha]; ok {
-					tiers = append(tiers, m.name+": "+tierCell(mt))
 					states = append(states, tierCell(mt))
+				} else {
+					states = append(states, "–") // not said yet
 				}
 			}
-		}
-		if len(states) > 1 && len(slices.Compact(slices.Clone(states))) == 1 {
-			tiers = []string{"all " + states[0]} // keep the table narrow
 		}
 		t.Rows = append(t.Rows, []string{
 			n.ID, n.Host, n.OS + "/" + n.Arch, fmt.Sprint(n.Cores), n.Engine,
 			n.RTT.Round(time.Microsecond).String(), fmt.Sprint(n.Busy), fmt.Sprint(n.Done),
-			moduleCell(mods, len(n.Modules)), listCell(tiers), dataCell(n), fmt.Sprint(n.Restarts),
+			modulesCell(names, states, len(n.Modules)), dataCell(n), fmt.Sprint(n.Restarts),
 		})
 	}
 	if len(nodes) == 0 {
@@ -89,15 +87,34 @@ func (s *Session) builtinNodes(thread *starlark.Thread, b *starlark.Builtin, arg
 	return tableValue{"nodes", s.nodesTable()}, nil
 }
 
-// moduleCell names a node's modules, or counts them when there are many or unnamed ones.
-func moduleCell(names []string, n int) string {
-	if len(names) == n && n <= 3 {
-		if n == 0 {
-			return "–"
-		}
-		return strings.Join(names, ", ")
+// modulesCell names a node's modules, n of them, with the tier each runs on there (states[i]
+// for names[i]): "stats: compiled (cache)", "stats, mandel: compiled" when
+// they all run on the same one, a count when there are many, or some this session did not load.
+func modulesCell(names, states []string, n int) string {
+	if n == 0 {
+		return "–"
 	}
-	return fmt.Sprint(n)
+	same := ""
+	if len(states) > 0 && len(slices.Compact(slices.Clone(states))) == 1 {
+		same = states[0]
+	}
+	cell := fmt.Sprintf("%d modules", n)
+	switch {
+	case len(names) == n && n <= 3 && same != "":
+		cell = strings.Join(names, ", ")
+	case len(names) == n && n <= 3:
+		parts := make([]string, n)
+		for i, name := range names {
+			parts[i] = name + ": " + states[i]
+		}
+		return strings.Join(parts, ", ")
+	case len(names) < n:
+		same = "" // the others' tiers are not known here
+	}
+	if same != "" {
+		cell += ": " + same
+	}
+	return cell
 }
 
 // dataCell is the bytes of data a node keeps (see scatter), for all sessions, and its limit,
@@ -135,13 +152,3 @@ func tierCell(mt wasm.ModuleTier) string {
 	return mt.State
 }
 
-// listCell joins a few entries, or counts them when there are many.
-func listCell(items []string) string {
-	switch {
-	case len(items) == 0:
-		return "–"
-	case len(items) <= 3:
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%d modules", len(items))
-}

@@ -42,3 +42,23 @@ func TestDataCell(t *testing.T) {
 		}
 	}
 }
+
+func TestModulesCell(t *testing.T) {
+	for _, tt := range []struct {
+		names, states []string
+		n             int
+		want          string
+	}{
+		{nil, nil, 0, "–"},
+		{[]string{"stats"}, []string{"compiled (cache)"}, 1, "stats: compiled (cache)"},
+		{[]string{"stats", "mandel"}, []string{"compiled", "compiled"}, 2, "stats, mandel: compiled"},
+		{[]string{"stats", "mandel"}, []string{"compiled", "compiling"}, 2, "stats: compiled, mandel: compiling"},
+		{[]string{"stats", "mandel"}, []string{"–", "compiling"}, 2, "stats: –, mandel: compiling"},
+		{[]string{"a", "b", "c", "d"}, []string{"compiled", "compiled", "compiled", "compiled"}, 4, "4 modules: compiled"},
+		{[]string{"stats"}, []string{"compiled"}, 3, "3 modules"}, // two of another session
+	} {
+		if got := modulesCell(tt.names, tt.states, tt.n); got != tt.want {
+			t.Errorf("modulesCell(%v, %v, %d) = %q, want %q", tt.names, tt.states, tt.n, got, tt.want)
+		}
+	}
+}
