@@ -151,4 +151,3 @@ func tierCell(mt wasm.ModuleTier) string {
 	}
 	return mt.State
 }
-
