@@ -292,14 +292,12 @@ func TestScatterDataLimit(t *testing.T) {
 // A part damaged on its way is rejected by the node (its CRC-32C does not match) and sent
 // again: over the node's data link, and in chunks through the hub.
 func TestScatterDamaged(t *testing.T) {
-	off := node.DefaultSettings()
-	off.DataPort = node.DataPortOff
 	for _, tt := range []struct {
 		name     string
 		settings node.Settings
 	}{
 		{"link", node.DefaultSettings()},
-		{"hub", off},
+		{"hub", noLink()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tc := startClusterWith(t, 1, tt.settings)
@@ -335,11 +333,7 @@ func TestScatterDamaged(t *testing.T) {
 // worker already: the node checks a part's SHA-256 when a second client asks for it, and drops
 // the first's.
 func TestDataMisnamed(t *testing.T) {
-	for _, settings := range []node.Settings{node.DefaultSettings(), func() node.Settings {
-		s := node.DefaultSettings()
-		s.DataPort = node.DataPortOff
-		return s
-	}()} {
+	for _, settings := range []node.Settings{node.DefaultSettings(), noLink()} {
 		t.Run(fmt.Sprintf("data port %v", settings.DataPort), func(t *testing.T) {
 			tc := startClusterWith(t, 1, settings)
 			sha := tc.load(t, stats)
@@ -395,15 +389,13 @@ func TestDataMisnamed(t *testing.T) {
 // the same call with small arrays, its own arrays are left as they were, and the node keeps
 // nothing after it.
 func TestCallLargeArrays(t *testing.T) {
-	off := node.DefaultSettings()
-	off.DataPort = node.DataPortOff
 	for _, tt := range []struct {
 		name     string
 		settings node.Settings
 		viaHub   bool
 	}{
 		{"link", node.DefaultSettings(), false},
-		{"hub", off, true},
+		{"hub", noLink(), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tc := startClusterWith(t, 1, tt.settings)
@@ -452,6 +444,13 @@ func TestCallLargeOutput(t *testing.T) {
 		}
 	}
 	waitNodes(t, tc.client, noData)
+}
+
+// noLink is the settings of a node with its data port off: its data goes through the hub.
+func noLink() node.Settings {
+	s := node.DefaultSettings()
+	s.DataPort = node.DataPortOff
+	return s
 }
 
 // placedOf scatters data as one part with c.

@@ -22,8 +22,6 @@ func TestDataLink(t *testing.T) {
 	}
 	nowhere := closed.Addr().String()
 	closed.Close()
-	off := node.DefaultSettings()
-	off.DataPort = node.DataPortOff
 	for _, tt := range []struct {
 		name        string
 		settings    node.Settings
@@ -31,7 +29,7 @@ func TestDataLink(t *testing.T) {
 		viaHub      bool
 	}{
 		{"link", node.DefaultSettings(), false, false},
-		{"data port off", off, false, true},
+		{"data port off", noLink(), false, true},
 		{"link unreachable", node.DefaultSettings(), true, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/rain-wasm/rain/bench/internal/rig"
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/wasm"
 )
 
 func main() {
@@ -61,6 +62,7 @@ type figures struct {
 	Pull    float64 `json:"pull_s,omitempty"`
 	Map     float64 `json:"map_s"` // the sum of each part, where it is
 	MapSent int64   `json:"map_sent_bytes,omitempty"`
+	Call    float64 `json:"call_s"` // a call with an array of callMiB, the array it writes back as large
 	What    string  `json:"what"`
 }
 
@@ -91,7 +93,8 @@ func run(rain, examples string, mib, reps int) error {
 	}
 	split := [][]byte{data[:8*(n/2)], data[8*(n/2):]}
 	f := figures{System: "rain", Bytes: len(data), Parts: parts,
-		What: "cluster.Scatter of 2 parts (one a node, over its data link), cluster.Gather; a map of examples/stats.wasm sum(part, n) over the parts, where they are"}
+		What: "cluster.Scatter of 2 parts (one a node, over its data link), cluster.Gather; a map of examples/stats.wasm sum(part, n) over the parts, where they are; " +
+			"a call of stats.scale(xs, n, 2.0, out), xs and out of 16 MiB (past the hub's max payload: over the node's data link)"}
 	best := func(d *float64, t time.Duration) {
 		if *d == 0 || t.Seconds() < *d {
 			*d = t.Seconds()
@@ -152,7 +155,31 @@ func run(rain, examples string, mib, reps int) error {
 		}
 		client.Free(shas...)
 	}
+	// A call with an array past the hub's max payload, and its answer as large.
+	xs := data[:min(len(data), callMiB<<20)]
+	for range reps {
+		out := make([]byte, len(xs))
+		t0 := time.Now()
+		r, err := client.Call(ctx, cluster.Call{Export: cluster.Export{Module: stats, Func: "scale"},
+			Args:    []uint64{0, api.EncodeI32(int32(len(xs) / 8)), api.EncodeF64(2), 0},
+			Buffers: []wasm.Buffer{{Arg: 0, Data: xs, Align: 8}, {Arg: 3, Data: out, Align: 8}}})
+		if err != nil {
+			return err
+		}
+		best(&f.Call, time.Since(t0))
+		got, ok := r.Buffer(3)
+		for i := 0; ok && i < len(xs); i += 8 {
+			ok = math.Float64frombits(binary.LittleEndian.Uint64(got[i:])) == 2*math.Float64frombits(binary.LittleEndian.Uint64(xs[i:]))
+		}
+		if !ok {
+			return fmt.Errorf("stats.scale of %d MiB: not twice the array", callMiB)
+		}
+	}
 	return json.NewEncoder(os.Stdout).Encode(f)
 }
 
 func equal(a, b []byte) bool { return bytes.Equal(a, b) }
+
+// callMiB is the size of the array of the benchmark's call, and of its answer: twice the hub's
+// default max payload.
+const callMiB = 16

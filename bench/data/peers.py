@@ -23,6 +23,17 @@ def part_sum(x):
     return float(x.sum())
 
 
+def double(x):
+    return x * 2.0
+
+
+CALL_MIB = 16  # as main.go's callMiB: an array of 16 MiB to a call, 16 MiB back
+
+
+def call_array(a):
+    return a[: CALL_MIB * (1 << 20) // 8]
+
+
 def best_of(reps, fn):
     """The least time of reps runs of fn, and fn's last result."""
     best, out = None, None
@@ -76,6 +87,10 @@ def bench_ipyparallel(a, reps):
         dv.scatter("x", a)
         f["map_s"], sums = best_of(reps, lambda: dv.apply_sync(part_sum, ipp.Reference("x")))
         assert sums == want, (sums, want)
+        xs = call_array(a)
+        f["call_s"], got = best_of(reps, lambda: rc[0].apply_sync(double, xs))
+        assert np.array_equal(got, xs * 2.0)
+        f["what"] += "; apply of x * 2.0 to a 16 MiB array on one engine"
         return f
     finally:
         rc.close()
@@ -113,6 +128,10 @@ def bench_dask(a, reps):
         futures = [client.scatter(h, workers=[w], hash=False) for h, w in zip(halves, workers)]
         f["map_s"], sums = best_of(reps, lambda: client.gather(client.map(part_sum, futures, pure=False)))
         assert sums == want, (sums, want)
+        xs = call_array(a)
+        f["call_s"], got = best_of(reps, lambda: client.submit(double, xs, pure=False).result())
+        assert np.array_equal(got, xs * 2.0)
+        f["what"] += "; submit of x * 2.0 with a 16 MiB array"
         return f
     finally:
         client.close()
@@ -134,6 +153,7 @@ def table(systems):
         ("  push + pull (ipyparallel)", lambda s: rate(s, "push_s", "pull_s"), "%.2f GiB/s"),
         ("sum of each part, where it is", lambda s: s["bytes"] / s["map_s"] / gib if s.get("map_s") else None, "%.2f GiB/s"),
         ("  its time", lambda s: s.get("map_s"), "%.3f s"),
+        ("a call: 16 MiB in, 16 MiB back", lambda s: s.get("call_s"), "%.3f s"),
     ]
     head = ["%d MiB f64, 2 nodes" % (rain["bytes"] >> 20), "rain"] + [p["system"] for p in peers] + \
         ["rain vs " + p["system"] for p in peers]
