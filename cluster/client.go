@@ -557,14 +557,18 @@ func (c *Client) call(ctx context.Context, call Call, noWait bool) (*Result, err
 	if len(call.Buffers) > 0 {
 		size += wire.BuffersSize(call.Buffers)
 	}
-	if limit := int(c.nc.MaxPayload()); size > limit {
+	limit := int(c.nc.MaxPayload())
+	var req []byte
+	if size <= limit { // else no need to copy the arrays to learn it
+		req = wire.AppendCall(make([]byte, 0, size), &wire.Call{
+			V: wire.Version, Task: task, Module: call.Module, Func: call.Func, Args: call.Args, Bufs: call.Buffers,
+			Output: call.Stdout != nil || call.Stderr != nil,
+		})
+	}
+	if req == nil || len(req) > limit {
 		call.Node = node
 		return c.callLarge(ctx, call, noWait, limit)
 	}
-	req := wire.AppendCall(make([]byte, 0, size), &wire.Call{
-		V: wire.Version, Task: task, Module: call.Module, Func: call.Func, Args: call.Args, Bufs: call.Buffers,
-		Output: call.Stdout != nil || call.Stderr != nil,
-	})
 	if err := c.nc.PublishRequest(wire.NodeSubject(node, "call"), c.inbox+"."+task, req); err != nil {
 		return nil, fmt.Errorf("cluster: call: %w", err)
 	}

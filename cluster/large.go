@@ -26,6 +26,10 @@ func (c *Client) callLarge(ctx context.Context, call Call, noWait bool, limit in
 		return nil, tooLarge(call.Func, size, limit)
 	}
 	large, small := bufs[:k], bufs[k:]
+	over := 0 // the node keeps each changed array larger than this: those sent as parts
+	if k > 0 {
+		over = max(1, len(large[k-1].Data)-1)
+	}
 	refs := make([]wire.DataRef, len(large))
 	total := 0
 	var shas []string
@@ -49,7 +53,7 @@ func (c *Client) callLarge(ctx context.Context, call Call, noWait bool, limit in
 	}
 	rs, err := c.callBatch(ctx, BatchCall{Export: call.Export, Args: [][]uint64{call.Args},
 		Buffers: [][]wasm.Buffer{small}, Node: call.Node, solo: true, stdout: call.Stdout, stderr: call.Stderr,
-		data: [][]wire.DataRef{refs}, dataSizes: []int{total}, large: max(1, len(large[k-1].Data)-1)}, noWait)
+		data: [][]wire.DataRef{refs}, dataSizes: []int{total}, large: over}, noWait)
 	if err == nil {
 		err = rs[0].Err
 	}
