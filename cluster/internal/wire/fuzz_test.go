@@ -242,16 +242,18 @@ func FuzzReadLoad(f *testing.F) {
 // references of a batch that names parts.
 func FuzzReadData(f *testing.F) {
 	v := strconv.Itoa(wire.Version)
-	f.Add(v, "has", wiretest.FuzzSHA, "k3x9", "", "", "", []byte(nil))
-	f.Add(v, "chunk", wiretest.FuzzSHA, "k3x9", "16", "8", "", []byte("01234567"))
-	f.Add(v, "get", wiretest.FuzzSHA, "k3x9", "", "4096", "1024", []byte(nil))
-	f.Add(v, "free", wiretest.FuzzSHA, "k3x9", "", "", "", []byte(nil))
-	f.Add(v, "chunk", wiretest.FuzzSHA, "k3x9", "16", strconv.Itoa(math.MaxInt), "", []byte("x"))
-	f.Add(v, "get", wiretest.FuzzSHA, "", "", "0", "1", []byte(nil))
-	f.Fuzz(func(t *testing.T, version, op, sha, client, size, offset, length string, data []byte) {
+	crc := strconv.FormatUint(uint64(wire.CRC(0, []byte("01234567"))), 10)
+	f.Add(v, "has", wiretest.FuzzSHA, "k3x9", "", "", "", "", []byte(nil))
+	f.Add(v, "chunk", wiretest.FuzzSHA, "k3x9", "16", "8", "", crc, []byte("01234567"))
+	f.Add(v, "chunk", wiretest.FuzzSHA, "k3x9", "16", "8", "", "1", []byte("01234567"))
+	f.Add(v, "get", wiretest.FuzzSHA, "k3x9", "", "4096", "1024", "", []byte(nil))
+	f.Add(v, "free", wiretest.FuzzSHA, "k3x9", "", "", "", "", []byte(nil))
+	f.Add(v, "chunk", wiretest.FuzzSHA, "k3x9", "16", strconv.Itoa(math.MaxInt), "", "0", []byte("x"))
+	f.Add(v, "get", wiretest.FuzzSHA, "", "", "0", "1", "", []byte(nil))
+	f.Fuzz(func(t *testing.T, version, op, sha, client, size, offset, length, crc string, data []byte) {
 		h := nats.Header{}
 		for k, v := range map[string]string{wire.HdrVersion: version, wire.HdrOp: op, wire.HdrSHA: sha, wire.HdrClient: client,
-			wire.HdrSize: size, wire.HdrOffset: offset, wire.HdrLength: length} {
+			wire.HdrSize: size, wire.HdrOffset: offset, wire.HdrLength: length, wire.HdrCRC: crc} {
 			h.Set(k, v)
 		}
 		d, err := wire.ReadData(h, data)
@@ -262,6 +264,9 @@ func FuzzReadData(f *testing.F) {
 		case d.Op == "chunk":
 			if d.Size <= 0 || d.Size > wire.MaxPart || d.Off < 0 || d.Off > d.Size-len(data) || len(data) == 0 {
 				t.Fatalf("%d bytes at %d of a part of %d accepted", len(data), d.Off, d.Size)
+			}
+			if wire.CRC(0, data) != d.CRC {
+				t.Fatalf("a chunk whose CRC-32C is not %s accepted", crc)
 			}
 		case d.Op == "get":
 			if d.Off < 0 || d.Length <= 0 || d.Off > wire.MaxPart || d.Length > wire.MaxPart {
