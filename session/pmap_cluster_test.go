@@ -42,13 +42,18 @@ func TestPmapAsync(t *testing.T) {
 	s := online(t, 2)
 	// A map that completes: poll, iterate as tasks finish, wait.
 	pmapRun(t, s, "h = pmap_async(mandelbrot.row, range(0, 1024, 16))")
-	got := pmapRun(t, s, `
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	v, err := s.Exec(ctx, `
 seen = {}
 for i, v in h.as_completed():
     seen[i] = v
 r = h.wait(timeout=20)
-[len(seen), h.done(), h.progress(), list(r) == [seen[i] for i in range(64)], r[32] == mandelbrot.row(512)]`)
-	if got != "[64, True, (64, 64), True, True]" {
+[len(seen), h.done(), h.progress(), list(r) == [seen[i] for i in range(64)], r[32] == mandelbrot.row(512)]`, &recorder{})
+	if err != nil { // what the map and the nodes were at, for whoever reads the failure
+		t.Fatalf("as_completed and wait: %v\nthe map: %s\n%s", err, pmapRun(t, s, "str(h)"), pmapRun(t, s, "str(nodes())"))
+	}
+	if got := v.String(); got != "[64, True, (64, 64), True, True]" {
 		t.Errorf("async map: %s", got)
 	}
 	// Direct iteration, and wait=False on pmap.
@@ -71,9 +76,9 @@ r = h.wait(timeout=20)
 	}
 	// An interrupted wait leaves the map running.
 	pmapRun(t, s, "h = pmap_async(basics.spin, [()])")
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	if _, err := s.Exec(ctx, "h.wait()", &recorder{}); err == nil || !strings.Contains(err.Error(), "nterrupted") {
+	short, stop := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer stop()
+	if _, err := s.Exec(short, "h.wait()", &recorder{}); err == nil || !strings.Contains(err.Error(), "nterrupted") {
 		t.Errorf("interrupted wait: %v", err)
 	}
 	if got := pmapRun(t, s, "[h.done(), h.cancel()]"); got != "[False, True]" {
