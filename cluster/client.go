@@ -34,6 +34,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	nodes   map[string]*nodeState
+	others  map[string]int          // nodes heard that speak another wire version: ID → version
 	modules map[string]*wasm.Module // by SHA-256: shipped to every node
 	order   []string                // modules in load order
 	parts   map[string]*stored      // data kept on the nodes, by SHA-256 (see Scatter)
@@ -342,6 +343,15 @@ func (c *Client) broadcastLocked() {
 func (c *Client) onStatus(m *nats.Msg) {
 	st, err := wire.DecodeStatus(m.Data)
 	if err != nil {
+		if st.V != wire.Version && st.V > 0 && wire.ValidNodeID(st.ID) { // another build of Rain
+			c.mu.Lock()
+			if c.others == nil {
+				c.others = map[string]int{}
+			}
+			c.others[st.ID] = st.V
+			c.broadcastLocked()
+			c.mu.Unlock()
+		}
 		return
 	}
 	c.mu.Lock()
@@ -349,6 +359,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 	if c.closed {
 		return
 	}
+	delete(c.others, st.ID) // restarted with this build
 	s := c.nodes[st.ID]
 	if s == nil {
 		s = &nodeState{}
@@ -813,8 +824,29 @@ func (c *Client) WaitNodes(ctx context.Context, n int) error {
 		}
 		select {
 		case <-ctx.Done():
+			if others := c.OtherBuilds(); others != "" {
+				return fmt.Errorf("cluster: %d of %d nodes ready (%s): %w", ready, n, others, ctx.Err())
+			}
 			return fmt.Errorf("cluster: %d of %d nodes ready: %w", ready, n, ctx.Err())
 		case <-changed:
 		}
 	}
+}
+
+// OtherBuilds says which nodes the client heard on the hub that it cannot use because they
+// speak another version of the wire protocol — another build of Rain — and what to do; "" if
+// none.
+func (c *Client) OtherBuilds() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.others) == 0 {
+		return ""
+	}
+	ids := slices.Sorted(maps.Keys(c.others))
+	more := ""
+	if len(ids) > 1 {
+		more = fmt.Sprintf(" (and %d more)", len(ids)-1)
+	}
+	return fmt.Sprintf("node %s%s speaks wire version %d, this session %d: run the same build of rain on the nodes as here",
+		ids[0], more, c.others[ids[0]], wire.Version)
 }

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -751,4 +752,50 @@ func BenchmarkNATSRoundTrip(b *testing.B) {
 		lat = append(lat, time.Since(t0))
 	}
 	reportLatency(b, lat)
+}
+
+// A node of another build of Rain (another wire version) is not used, and the client says so
+// when it waits for nodes, rather than wait in silence; once that node speaks this version, it
+// is forgotten.
+func TestOtherBuild(t *testing.T) {
+	tc := startCluster(t, 0)
+	old, err := tc.hub.Dial("a node of another build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	status, _ := json.Marshal(map[string]any{"v": wire.Version - 1, "id": "old-node"})
+	if err := old.Publish(wire.SubjStatus, status); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for tc.client.OtherBuilds() == "" {
+		select {
+		case <-tc.client.Changed():
+		case <-timeout:
+			t.Fatal("the client did not hear the node of another build within 10 s")
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	err = tc.client.WaitNodes(ctx, 1)
+	want := fmt.Sprintf("node old-node speaks wire version %d, this session %d: run the same build of rain", wire.Version-1, wire.Version)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("waiting beside a node of another build: %v, want …%s…", err, want)
+	}
+	if len(tc.client.Nodes()) != 0 {
+		t.Errorf("nodes %+v, want none", tc.client.Nodes())
+	}
+	// The same node, restarted with this build, is one the client can use.
+	status, _ = json.Marshal(wire.Status{V: wire.Version, ID: "old-node", Incarnation: "1"})
+	if err := old.Publish(wire.SubjStatus, status); err != nil {
+		t.Fatal(err)
+	}
+	for tc.client.OtherBuilds() != "" {
+		select {
+		case <-tc.client.Changed():
+		case <-timeout:
+			t.Fatal("the node, now of this build, is still said to be of another")
+		}
+	}
 }

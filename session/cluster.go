@@ -167,6 +167,9 @@ func (s *Session) connect(ctx context.Context, url, token string) error {
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.WaitNodes(wctx, 1); err != nil && ctx.Err() == nil {
+		if others := client.OtherBuilds(); others != "" {
+			return failure(kindNoNodes, "session: no node of %s can run this session's calls: %s", url, others)
+		}
 		return failure(kindNoNodes, "session: no node has joined %s yet: start one with rain node --join %s", url, url)
 	}
 	return s.shipModules(ctx)

@@ -44,6 +44,9 @@ func (s *Session) nodesTable() *display.Table {
 	if len(nodes) == 0 {
 		t.Note = "no node has joined yet"
 	}
+	if others := s.client.OtherBuilds(); others != "" {
+		t.Note = strings.TrimPrefix(t.Note+"; ", "; ") + others
+	}
 	return t
 }
 
