@@ -267,7 +267,6 @@ func moduleName(path string) string {
 	return string(b)
 }
 
-// timingCall wraps EXPR in a lambda so that it is evaluated where it stands.
 // assignment splits "NAMES = EXPR", NAMES one name or several separated by commas, into its
 // two sides.
 func assignment(stmt string) (names, expr string, ok bool) {
@@ -283,6 +282,7 @@ func assignment(stmt string) (names, expr string, ok bool) {
 	return strings.TrimSpace(lhs), rhs, true
 }
 
+// timingCall wraps EXPR in a lambda so that it is evaluated where it stands.
 func timingCall(fn, expr, lhs, extra string) (string, error) {
 	expr = strings.TrimSpace(expr)
 	if expr == "" {
