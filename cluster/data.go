@@ -122,10 +122,8 @@ func (c *Client) scatter(ctx context.Context, parts [][]byte, align int, node st
 	if node == "" {
 		err = c.placeAll(ctx, todo)
 	}
-	for _, p := range todo {
-		if node != "" && err == nil {
-			_, err = c.ensureOn(ctx, p, node)
-		}
+	for i := 0; node != "" && err == nil && i < len(todo); i++ {
+		_, err = c.ensureOn(ctx, todo[i], node)
 	}
 	if err != nil {
 		c.Free(shas...)
@@ -542,8 +540,8 @@ func loadReply(node string, raw []byte) (*wire.LoadReply, error) {
 // sendParts sends parts to node, each unless the node holds it already, and returns the
 // node's incarnation that holds them and each part's error. It asks whether the node holds
 // each part all at once, then sends the chunks of those it lacks one after another, dataWindow
-// chunks on their way at a time; a part whose bytes arrive damaged (the node checks their CRC-32C
-// at its last chunk) is sent again, chunkTries times at most.
+// chunks on their way at a time; a part whose bytes arrive damaged (the node checks each chunk's
+// CRC-32C) is sent again, chunkTries times at most.
 func (c *Client) sendParts(ctx context.Context, node string, parts []*stored) (string, []error) {
 	errs := make([]error, len(parts))
 	c.mu.Lock()

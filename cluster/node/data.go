@@ -462,10 +462,7 @@ func (n *supervisor) giveParts(wp *workerProc, client string, shas []string) err
 		p, dropped := n.data.share(sha, client, false)
 		if dropped { // as dropped does, under partsMu
 			n.log.Printf("part %.12s was not what its name says: dropped", sha)
-			if n.inWorker[sha] {
-				delete(n.inWorker, sha)
-				wp.fw.Write(wire.FrameFree, []byte(sha))
-			}
+			n.dropPartLocked(wp, sha)
 			go n.publishStatus()
 		}
 		if p == nil {
@@ -507,11 +504,17 @@ func (n *supervisor) dropParts(shas []string) {
 	n.partsMu.Lock()
 	defer n.partsMu.Unlock()
 	for _, sha := range shas {
-		if n.inWorker[sha] {
-			delete(n.inWorker, sha)
-			if wp != nil {
-				wp.fw.Write(wire.FrameFree, []byte(sha))
-			}
+		n.dropPartLocked(wp, sha)
+	}
+}
+
+// dropPartLocked tells worker wp (nil for none) to drop part sha, if it has it. n.partsMu is
+// held.
+func (n *supervisor) dropPartLocked(wp *workerProc, sha string) {
+	if n.inWorker[sha] {
+		delete(n.inWorker, sha)
+		if wp != nil {
+			wp.fw.Write(wire.FrameFree, []byte(sha))
 		}
 	}
 }
