@@ -205,9 +205,9 @@ func TestStalledHandshakeAndNotZMTP(t *testing.T) {
 func TestOversizedMessageDropsConnection(t *testing.T) {
 	r, addr := listen(t, Limits{MaxMessage: 1000})
 	big := dealer(t, addr, "big")
-	if err := big.Send(zmq4.NewMsgFrom(make([]byte, 600), make([]byte, 600))); err != nil {
-		t.Fatal(err)
-	}
+	// The guard may drop the connection while the second frame is still being written: then
+	// the send fails, as the peer would see it.
+	big.Send(zmq4.NewMsgFrom(make([]byte, 600), make([]byte, 600)))
 	small := dealer(t, addr, "small")
 	small.Send(zmq4.NewMsgFrom([]byte("ok")))
 	m := recv(t, r)
