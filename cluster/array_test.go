@@ -3,6 +3,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -255,22 +256,13 @@ func TestCallArraysRefused(t *testing.T) {
 }
 
 // Under a hub that carries small messages, a call's arrays too large for one go as parts of data
-// (see TestCallLargeArrays), a map's fail at once with one line naming the size and the limit;
+// (see TestCallLargeArrays, TestMapLargeTasks), a map over data's fail at once with one line
+// naming the size and the limit;
 // smaller ones travel in as many messages as they need, and an answer that grows past the limit
 // comes back as an error, not as a wait.
 func TestArraysOverMaxPayload(t *testing.T) {
-	hub, err := StartHub(WithHubMaxPayload(64 << 10))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hub.Shutdown)
-	client, err := Connect(t.Context(), hub.URL(), hub.Token())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	tc := &testCluster{hub: hub, client: client, logDir: t.TempDir()}
-	tc.addNodes(t, 1, node.DefaultSettings())
+	tc := startClusterOn(t, startHub(t, WithHubMaxPayload(64<<10)), 1, node.DefaultSettings())
+	client := tc.client
 	sha := tc.load(t, stats)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -282,9 +274,9 @@ func TestArraysOverMaxPayload(t *testing.T) {
 		t.Errorf("a call with 100 KiB: %v, want the sum %v", err, want)
 	}
 	_, err = client.Map(ctx, MapSpec{Export: Export{Module: sha, Func: "scale"}, Args: [][]uint64{{0, 0, 0}},
-		Out: &wasm.Buffer{Data: make([]byte, 100<<10)}}, nil)
+		Out: &wasm.Buffer{Data: bytes.Repeat([]byte{1}, 100<<10)}, Data: []DataArg{{SHA256: placedOf(t, client, f64Bytes(xs))[0].SHA256}}}, nil)
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "task 0 of the map") {
-		t.Errorf("a map with a 100 KiB output: %v, want ErrTooLarge", err)
+		t.Errorf("a map over data with a 100 KiB output: %v, want ErrTooLarge", err)
 	}
 
 	// 40 calls of 8 KiB each: 320 KiB, in messages under 64 KiB.

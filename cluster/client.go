@@ -38,6 +38,7 @@ type Client struct {
 	modules map[string]*wasm.Module // by SHA-256: shipped to every node
 	order   []string                // modules in load order
 	parts   map[string]*stored      // data kept on the nodes, by SHA-256 (see Scatter)
+	copies  map[copyKey]*copied     // copies of calls' arrays on the nodes (see useCopy)
 	inbound chan struct{}           // a token for each chunk on its way back (see dataInbound)
 	pending map[string]*pending
 	changed chan struct{} // closed and replaced whenever a node changes
@@ -188,6 +189,7 @@ func Connect(ctx context.Context, url, token string, opts ...ClientOption) (*Cli
 		nc: nc, o: o, url: url, id: wire.RandomHex(6), inbox: nats.NewInbox(), done: make(chan struct{}),
 		ctx: bg, stop: stop,
 		nodes: map[string]*nodeState{}, modules: map[string]*wasm.Module{}, parts: map[string]*stored{},
+		copies:  map[copyKey]*copied{},
 		pending: map[string]*pending{}, changed: make(chan struct{}),
 		watches: map[uint64]context.CancelCauseFunc{},
 	}

@@ -48,11 +48,23 @@ func startCluster(t testing.TB, n int, opts ...ClientOption) *testCluster {
 // the test nodes share).
 func startClusterWith(t testing.TB, n int, s node.Settings, opts ...ClientOption) *testCluster {
 	t.Helper()
-	hub, err := StartHub()
+	return startClusterOn(t, startHub(t), n, s, opts...)
+}
+
+// startHub starts a hub with opts, shut down when the test ends.
+func startHub(t testing.TB, opts ...HubOption) *Hub {
+	t.Helper()
+	hub, err := StartHub(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(hub.Shutdown)
+	return hub
+}
+
+// startClusterOn is startClusterWith on hub.
+func startClusterOn(t testing.TB, hub *Hub, n int, s node.Settings, opts ...ClientOption) *testCluster {
+	t.Helper()
 	ctx := t.Context()
 	client, err := Connect(ctx, hub.URL(), hub.Token(), opts...)
 	if err != nil {

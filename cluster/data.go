@@ -945,7 +945,7 @@ func (c *Client) releaseLocked(p *stored) {
 		return
 	}
 	if p.node != "" {
-		c.nc.PublishMsg(c.dataMsg(p.node, "free", p)) // a node that is gone has dropped it
+		c.dropUnusedLocked(p.node, p.sha) // a node that is gone has dropped it
 		p.node, p.inc = "", ""
 	}
 	if p.deps > 0 {

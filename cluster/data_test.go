@@ -446,6 +446,116 @@ func TestCallLargeOutput(t *testing.T) {
 	waitNodes(t, tc.client, noData)
 }
 
+// A map whose tasks' arrays pass the hub's max payload runs each such task alone, its arrays
+// sent to its node as data (over the data link, or through the hub), between tasks that fit in
+// a message; an input that tasks on two nodes share is on each; an output too large comes back
+// the same way. The nodes keep nothing after.
+func TestMapLargeTasks(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		settings node.Settings
+		viaHub   bool
+	}{
+		{"link", node.DefaultSettings(), false},
+		{"hub", noLink(), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := startClusterOn(t, startHub(t, WithHubMaxPayload(64<<10)), 2, tt.settings)
+			sha := tc.load(t, stats)
+			const n = 100 << 10 / 8 // 100 KiB of f64
+			shared := part(99, n)
+			var sum, scale MapSpec
+			var ins [][]float64
+			large := 0 // bytes of the arrays too large for a message, in and out
+			for i := range 16 {
+				xs := part(i, n)
+				switch i % 4 {
+				case 1:
+					xs = shared
+				case 3:
+					xs = part(i, 16) // small enough for a message
+				}
+				ins = append(ins, xs)
+				sum.Args = append(sum.Args, []uint64{0, api.EncodeI32(int32(len(xs)))})
+				sum.Buffers = append(sum.Buffers, []wasm.Buffer{{Arg: 0, Data: f64Bytes(xs), Align: 8}})
+				if len(xs) == n {
+					large += 8 * n
+				}
+				if i < 4 { // and its output: large too
+					scale.Args = append(scale.Args, []uint64{0, api.EncodeI32(int32(len(xs))), api.EncodeF64(float64(i))})
+					scale.Buffers = append(scale.Buffers, sum.Buffers[i])
+					large += 8*len(xs) + 8*n
+				}
+			}
+			sum.Export = Export{Module: sha, Func: "sum"}
+			scale.Export, scale.Out = Export{Module: sha, Func: "scale"}, &wasm.Buffer{Data: make([]byte, 8*n), Align: 8}
+			in0, out0 := tc.hub.Traffic()
+			sums, err := tc.client.Map(t.Context(), sum, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scaled, err := tc.client.Map(t.Context(), scale, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in1, out1 := tc.hub.Traffic()
+			for i, xs := range ins {
+				want := 0.0
+				for _, x := range xs {
+					want += x
+				}
+				if r := sums.Tasks[i]; r.Err != nil || math.Abs(api.DecodeF64(r.Values[0])-want) > 1e-6*math.Abs(want) {
+					t.Errorf("sum of task %d: %v %v, want %v", i, r.Values, r.Err, want)
+				}
+				if i >= len(scale.Args) {
+					continue
+				}
+				out, ok := scaled.Tasks[i].Buffer(3)
+				if scaled.Tasks[i].Err != nil || !ok || len(out) != 8*n {
+					t.Fatalf("scale of task %d: %v, %d bytes out", i, scaled.Tasks[i].Err, len(out))
+				}
+				checkScaled(t, fmt.Sprintf("scale of task %d", i), xs, float64(i), out[:8*len(xs)])
+				if !zeros(out[8*len(xs):]) {
+					t.Errorf("scale of task %d: its output past its %d values is not zeros", i, len(xs))
+				}
+			}
+			moved := (in1 - in0) + (out1 - out0)
+			t.Logf("the hub carried %d bytes for maps with %d bytes of large arrays, over %v and %v", moved, large, sums.PerNode(), scaled.PerNode())
+			if viaHub := moved > int64(large); viaHub != tt.viaHub {
+				t.Errorf("the hub carried %d bytes for maps with %d bytes of large arrays", moved, large)
+			}
+			if !bytes.Equal(scale.Out.Data, make([]byte, 8*n)) || !bytes.Equal(sum.Buffers[1][0].Data, f64Bytes(shared)) {
+				t.Error("the map wrote the caller's arrays")
+			}
+			waitNodes(t, tc.client, noData)
+
+			// The input scattered: a call on its node uses the part, a call on the other a copy,
+			// which goes when the call is done; the part stays.
+			placed := placedOf(t, tc.client, f64Bytes(shared))
+			for _, nd := range tc.client.Nodes() {
+				res := tc.call(t, Call{Export: sum.Export, Node: nd.ID, Args: sum.Args[1], Buffers: sum.Buffers[1]})
+				if got, want := api.DecodeF64(res.Values[0]), api.DecodeF64(sums.Tasks[1].Values[0]); got != want {
+					t.Errorf("sum on node %s (the part on %s): %v, want %v", nd.ID, placed[0].Node, got, want)
+				}
+			}
+			waitNodes(t, tc.client, func(nodes []NodeInfo) bool {
+				for _, nd := range nodes {
+					if held := nd.Data != 0; held != (nd.ID == placed[0].Node) {
+						return false
+					}
+				}
+				return true
+			})
+			back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256})
+			if err != nil || !bytes.Equal(back[0], f64Bytes(shared)) {
+				t.Errorf("gather of the part after the calls: %v", err)
+			}
+			tc.client.Free(placed[0].SHA256)
+			waitNodes(t, tc.client, noData)
+		})
+	}
+}
+
 // noLink is the settings of a node with its data port off: its data goes through the hub.
 func noLink() node.Settings {
 	s := node.DefaultSettings()

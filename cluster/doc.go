@@ -30,10 +30,12 @@
 // arrays do not fit in one message of the hub (its max payload, 8 MiB by default, see
 // WithHubMaxPayload) sends its largest arrays to its node as data kept there (see below), as
 // many as the rest needs to fit, and has those it changed kept there and fetched back: they
-// cross the network once each way, over the node's data link. A batch's or a map's calls do not:
-// one too large fails at once with ErrTooLarge, naming its size and the limit (a map over data
-// kept on the nodes is the way for data that large). An answer that would not fit comes back as
-// an error that says so.
+// cross the network once each way, over the node's data link. So does a map's task whose
+// arrays do not fit: it runs alone, its arrays copied to the node that runs it (an array
+// tasks on several nodes share is copied to each, once for the tasks that run there at a time)
+// and dropped there after. A batch's calls do not, nor do those of a map over data: one too
+// large fails at once with ErrTooLarge, naming its size and the limit. An answer that would not
+// fit comes back as an error that says so.
 //
 // # Data kept on the nodes
 //

@@ -50,11 +50,12 @@ var (
 	// ErrClosed is returned by a Client's methods after Close.
 	ErrClosed = errors.New("cluster: client closed")
 
-	// ErrTooLarge is returned (wrapped) for a batch's or a map's call whose arrays make a
-	// message larger than the hub carries (its max payload, see WithHubMaxPayload), and for a
-	// Call whose arguments alone do. The message names the size and the limit. Arrays are not
-	// split over several messages: keep a large one on the nodes (Scatter) and map over its
-	// parts, pass smaller ones, or start the hub with a larger max payload.
+	// ErrTooLarge is returned (wrapped) for a batch's call, or a task of a map over data, whose
+	// arrays make a message larger than the hub carries (its max payload, see
+	// WithHubMaxPayload), and for a Call or a map's task whose arguments alone do. The message
+	// names the size and the limit. Arrays are not split over several messages: keep a large
+	// one on the nodes (Scatter) and map over its parts, pass smaller ones, or start the hub
+	// with a larger max payload.
 	ErrTooLarge = errors.New("cluster: message too large for the hub")
 
 	// ErrNoData is returned (wrapped) for data kept on the nodes that is no longer anywhere: a

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -11,60 +12,103 @@ import (
 )
 
 // callLarge runs call, whose arrays make a message larger than the hub carries (limit), on
-// node call.Node: its largest arrays, as many as the rest needs to fit in a message, go there as
-// parts of data (over the node's data link, or in chunks through the hub), the call runs as a
-// batch of one that names them, and those of them it changed come back the same way. The parts
-// are freed after.
+// node call.Node as a batch of one (see placeLarge), and brings back the arrays it changed.
 func (c *Client) callLarge(ctx context.Context, call Call, noWait bool, limit int) (*Result, error) {
-	bufs := slices.Clone(call.Buffers)
-	slices.SortStableFunc(bufs, func(a, b wasm.Buffer) int { return len(b.Data) - len(a.Data) })
-	k, size := 0, 8*len(call.Args)+wire.BuffersSize(bufs)+batchOverhead
-	for ; k < len(bufs) && size > limit; k++ {
-		size -= len(bufs[k].Data)
+	l, err := c.placeLarge(ctx, call.Func, len(call.Args), call.Buffers, call.Node, limit)
+	if err != nil {
+		return nil, err
 	}
-	if size > limit { // its arguments alone
-		return nil, tooLarge(call.Func, size, limit)
-	}
-	large, small := bufs[:k], bufs[k:]
-	over := 0 // the node keeps each changed array larger than this: those sent as parts
-	if k > 0 {
-		over = max(1, len(large[k-1].Data)-1)
-	}
-	refs := make([]wire.DataRef, len(large))
-	total := 0
-	var shas []string
-	defer func() { c.Free(shas...) }()
-	for i, b := range large {
-		if zeros(b.Data) { // an output, most likely: the node makes its zeros
-			refs[i] = wire.DataRef{Arg: b.Arg, Align: b.Align, Zeros: len(b.Data)}
-			continue
-		}
-		placed, err := c.scatter(ctx, [][]byte{b.Data}, b.Align, call.Node)
-		if err != nil {
-			return nil, err
-		}
-		shas = append(shas, placed[0].SHA256)
-		if placed[0].Node != call.Node { // the same bytes were kept on another node already
-			return nil, fmt.Errorf("cluster: %s: its array of argument %d is kept on node %s, not on %s with the others: pass a copy",
-				call.Func, b.Arg, placed[0].Node, call.Node)
-		}
-		refs[i] = wire.DataRef{Arg: b.Arg, Align: b.Align, SHA: placed[0].SHA256, Write: !b.ReadOnly}
-		total += len(b.Data)
-	}
-	rs, err := c.callBatch(ctx, BatchCall{Export: call.Export, Args: [][]uint64{call.Args},
-		Buffers: [][]wasm.Buffer{small}, Node: call.Node, solo: true, stdout: call.Stdout, stderr: call.Stderr,
-		data: [][]wire.DataRef{refs}, dataSizes: []int{total}, large: over}, noWait)
+	defer l.release()
+	b := BatchCall{Export: call.Export, Args: [][]uint64{call.Args}, Node: call.Node, stdout: call.Stdout, stderr: call.Stderr}
+	l.lay(&b)
+	rs, err := c.callBatch(ctx, b, noWait)
 	if err == nil {
 		err = rs[0].Err
+	}
+	if err == nil {
+		err = c.fetchLarge(ctx, &rs[0])
 	}
 	if err != nil {
 		return nil, err
 	}
-	r := &rs[0]
-	if len(r.large) == 0 {
-		return r, nil
+	return &rs[0], nil
+}
+
+// large is a call's arrays laid out for a batch of one on a node, when they make a message
+// larger than the hub carries: its largest arrays, as many as the rest needs to fit, are on the
+// node as parts of data (copies; see useCopy), or are zeros the node makes; the rest travel in
+// the message.
+type large struct {
+	small []wasm.Buffer
+	refs  []wire.DataRef
+	total int // the bytes of the parts
+	// over is the size past which the node keeps an array the call changed: those sent as parts.
+	over  int
+	frees []func() // let go of the copies
+}
+
+// placeLarge lays out, on node, the arrays bufs of a call of fn with arity arguments whose
+// message would be larger than limit. It fails with ErrTooLarge if the call's arguments alone
+// would be.
+func (c *Client) placeLarge(ctx context.Context, fn string, arity int, bufs []wasm.Buffer, node string, limit int) (*large, error) {
+	bufs = slices.Clone(bufs)
+	slices.SortStableFunc(bufs, func(a, b wasm.Buffer) int { return len(b.Data) - len(a.Data) })
+	k, size := 0, 8*arity+wire.BuffersSize(bufs)+batchOverhead
+	for ; k < len(bufs) && size > limit; k++ {
+		size -= len(bufs[k].Data)
 	}
-	// The large arrays it changed, kept on the node: fetched, then freed there.
+	if size > limit { // its arguments alone
+		return nil, tooLarge(fn, size, limit)
+	}
+	l := &large{small: bufs[k:], refs: make([]wire.DataRef, k)}
+	if k > 0 {
+		l.over = max(1, len(bufs[k-1].Data)-1)
+	}
+	var sent []wasm.Buffer // those sent as parts, the others are zeros
+	for i, b := range bufs[:k] {
+		l.refs[i] = wire.DataRef{Arg: b.Arg, Align: b.Align, Zeros: len(b.Data)}
+		if !zeros(b.Data) { // zeros are an output, most likely: the node makes them
+			sent = append(sent, b)
+		}
+	}
+	datas := make([][]byte, len(sent))
+	for i, b := range sent {
+		datas[i] = b.Data
+	}
+	shas := hashParts(datas)
+	for i, b := range sent {
+		free, err := c.useCopy(ctx, node, &stored{sha: shas[i], size: len(b.Data), align: b.Align, data: b.Data})
+		if err != nil {
+			l.release()
+			return nil, err
+		}
+		l.frees = append(l.frees, free)
+		r := slices.IndexFunc(l.refs, func(r wire.DataRef) bool { return r.Arg == b.Arg })
+		l.refs[r] = wire.DataRef{Arg: b.Arg, Align: b.Align, SHA: shas[i], Write: !b.ReadOnly}
+		l.total += len(b.Data)
+	}
+	return l, nil
+}
+
+// lay sets batch b, of one call, to take the arrays as laid out.
+func (l *large) lay(b *BatchCall) {
+	b.Buffers, b.data, b.dataSizes, b.large, b.solo = [][]wasm.Buffer{l.small}, [][]wire.DataRef{l.refs}, []int{l.total}, l.over, true
+}
+
+// release lets go of the copies the call used.
+func (l *large) release() {
+	for _, free := range l.frees {
+		free()
+	}
+	l.frees = nil
+}
+
+// fetchLarge brings back into r.Buffers the arrays r's node kept for it (see placeLarge), in
+// the order of their arguments, and frees them there.
+func (c *Client) fetchLarge(ctx context.Context, r *Result) error {
+	if len(r.large) == 0 {
+		return nil
+	}
 	parts := make([]*stored, len(r.large))
 	outs := make([][]byte, len(r.large))
 	for k, kept := range r.large {
@@ -73,20 +117,106 @@ func (c *Client) callLarge(ctx context.Context, call Call, noWait bool, limit in
 	errs := c.fetchParts(ctx, r.Node, parts, outs)
 	c.mu.Lock()
 	for _, kept := range r.large {
-		if p := c.parts[kept.SHA]; p == nil || p.node != r.Node { // not a part the client holds there
-			c.drop(r.Node, kept.SHA)
-		}
+		c.dropUnusedLocked(r.Node, kept.SHA)
 	}
 	c.mu.Unlock()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	for k, kept := range r.large {
-		if errs[k] != nil {
-			return nil, errs[k]
-		}
 		r.Buffers = append(r.Buffers, wasm.Buffer{Arg: kept.Arg, Data: outs[k], Changed: true})
 	}
 	slices.SortFunc(r.Buffers, func(a, b wasm.Buffer) int { return a.Arg - b.Arg })
 	r.large = nil
-	return r, nil
+	return nil
+}
+
+// copyKey is a part on a node that calls use as a copy of their array (see useCopy).
+type copyKey struct{ node, sha string }
+
+// copied is a copy on a node, in its incarnation inc, and the calls that use it.
+type copied struct {
+	inc   string
+	users int
+	ready chan struct{} // closed once it is on the node, or failed to get there (err)
+	err   error
+}
+
+// useCopy puts part p on node for a call that takes it as its array, unless the client holds
+// it there already, and returns what lets go of it once the call is done: the node drops it
+// when no call uses it and the client does not hold it there. Copies are not the client's
+// parts: the same bytes may be on many nodes at once, each for its own calls, and they are not
+// placed again when their node is lost (the calls fail, and a map runs them again).
+func (c *Client) useCopy(ctx context.Context, node string, p *stored) (func(), error) {
+	key := copyKey{node, p.sha}
+	c.mu.Lock()
+	if q := c.parts[p.sha]; q != nil && q.refs > 0 && q.node == node && c.placedLocked(q) {
+		q.refs++ // held while the call runs
+		c.mu.Unlock()
+		return func() { c.Free(p.sha) }, nil
+	}
+	s := c.nodes[node]
+	if s == nil || s.lost {
+		c.mu.Unlock()
+		return nil, &RemoteError{Node: node, Err: ErrNodeLost}
+	}
+	cp := c.copies[key]
+	first := cp == nil || cp.inc != s.inc
+	if first {
+		cp = &copied{inc: s.inc, ready: make(chan struct{})}
+		c.copies[key] = cp
+	}
+	cp.users++
+	c.mu.Unlock()
+	free := func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if cp.users--; cp.users > 0 {
+			return
+		}
+		if c.copies[key] == cp {
+			delete(c.copies, key)
+		}
+		if cp.err == nil {
+			c.dropUnusedLocked(node, p.sha)
+		}
+	}
+	if first {
+		inc, errs := c.sendParts(ctx, node, []*stored{p})
+		err := errs[0]
+		if err == nil && inc != cp.inc {
+			err = &RemoteError{Node: node, Err: ErrNodeLost}
+		}
+		c.mu.Lock()
+		if cp.err = err; err != nil && c.copies[key] == cp {
+			delete(c.copies, key) // the next call sends it again
+		}
+		c.mu.Unlock()
+		close(cp.ready)
+	}
+	select {
+	case <-cp.ready:
+	case <-ctx.Done():
+		free()
+		return nil, fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
+	}
+	if cp.err != nil {
+		free()
+		return nil, cp.err
+	}
+	return free, nil
+}
+
+// dropUnusedLocked tells node to drop part sha unless the client still needs it there: a part it
+// holds there, or a copy calls use. c.mu is held.
+func (c *Client) dropUnusedLocked(node, sha string) {
+	if p := c.parts[sha]; p != nil && p.node == node && (p.refs > 0 || p.placing != nil) {
+		return
+	}
+	if cp := c.copies[copyKey{node, sha}]; cp != nil && cp.users > 0 {
+		return
+	}
+	c.drop(node, sha)
 }
 
 // zeros says whether b holds nothing but zeros.

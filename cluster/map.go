@@ -21,7 +21,8 @@ type MapSpec struct {
 	Export
 	Args [][]uint64 // one argument tuple per task, encoded as wazero encodes them
 	// Buffers, if not nil, has the arrays of each task (see Call.Buffers): Buffers[i] are task
-	// i's, nil for none. What a task leaves in them comes back in its Result.Buffers.
+	// i's, nil for none. What a task leaves in them comes back in its Result.Buffers. A task
+	// whose arrays make a message larger than the hub carries runs alone, as a Call does.
 	Buffers [][]wasm.Buffer
 	// Out, if not nil, gives each task an array of its own as one more argument, after its
 	// Args: a copy of Out.Data (zeros, for an output) aligned to Out.Align; Out.Arg is ignored.
@@ -201,7 +202,8 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 			return nil, fmt.Errorf("cluster: map: task %d takes its part as argument %d of %d", i, d.Arg, len(spec.Args[i]))
 		}
 	}
-	if err := c.checkMapSize(spec); err != nil {
+	large, err := c.largeTasks(spec)
+	if err != nil {
 		return nil, err
 	}
 	var infos map[string]partInfo
@@ -224,7 +226,7 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	m := &mapRun{c: c, spec: spec, r: r, progress: progress, left: n, slots: map[string]int{},
 		wake: make(chan struct{}), used: map[string]bool{}, allowed: allowed, nodes: max(ready, 1),
 		final: make([]bool, n), retries: make([]int, n), flights: map[*flight]bool{},
-		infos: infos, queues: map[string][]int{}}
+		infos: infos, queues: map[string][]int{}, large: large}
 	m.id = c.act.beginMap(m)
 	defer func() { c.endMap(m, err) }()
 	if spec.Out != nil && spec.Data != nil {
@@ -283,11 +285,14 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	return r, nil
 }
 
-// checkMapSize fails a map with arrays whose tasks would not each fit in a message.
-func (c *Client) checkMapSize(spec MapSpec) error {
+// largeTasks says which tasks of a map with arrays would not fit in a message: each runs alone
+// as a large call does (see placeLarge). It fails with ErrTooLarge for such a task of a map over
+// data, or for a task whose arguments alone would not fit.
+func (c *Client) largeTasks(spec MapSpec) (map[int]bool, error) {
 	if spec.Buffers == nil && spec.Out == nil {
-		return nil
+		return nil, nil
 	}
+	var large map[int]bool
 	limit := int(c.nc.MaxPayload())
 	zeros := spec.Data != nil && (spec.OutLike || spec.Out != nil && !slices.ContainsFunc(spec.Out.Data, func(b byte) bool { return b != 0 }))
 	for i, a := range spec.Args {
@@ -298,11 +303,17 @@ func (c *Client) checkMapSize(spec MapSpec) error {
 		if spec.Out != nil && !zeros { // zeros for a map over data are made by the node
 			size += wire.BuffersSize([]wasm.Buffer{*spec.Out})
 		}
+		if size > limit && (spec.Data != nil || batchOverhead+8*(len(a)+1) > limit) {
+			return nil, tooLarge(fmt.Sprintf("%s (task %d of the map)", spec.Func, i), size, limit)
+		}
 		if size > limit {
-			return tooLarge(fmt.Sprintf("%s (task %d of the map)", spec.Func, i), size, limit)
+			if large == nil {
+				large = map[int]bool{}
+			}
+			large[i] = true
 		}
 	}
-	return nil
+	return large, nil
 }
 
 // waitReady waits for one of the map's nodes to have instantiated its module. It fails with
@@ -373,6 +384,8 @@ type mapRun struct {
 	placing  int
 	outZeros bool // the Out arrays are zeros, made by the nodes
 	traffic  traffic
+
+	large map[int]bool // tasks too large for a message: each runs alone (see placeLarge)
 
 	progressMu sync.Mutex
 }
@@ -611,8 +624,22 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 	solo := m.costN > 0 && time.Duration(len(chunk))*m.costSum/time.Duration(m.costN) > soloWork
 	m.mu.Unlock()
 	b.solo = solo
-	ok, err := m.c.streamBatch(ctx, b, true, sent,
-		func(lo int, rs []Result) {
+	var l *large // a task too large for a message: its arrays go to the node first
+	var ok bool
+	var err error
+	if len(chunk) == 1 && m.large[chunk[0]] {
+		if l, err = m.c.placeLarge(ctx, m.spec.Func, len(args[0]), bufs[0], id, int(m.c.nc.MaxPayload())); err == nil {
+			defer l.release()
+			l.lay(&b)
+		}
+	}
+	if err == nil {
+		ok, err = m.c.streamBatch(ctx, b, true, sent, func(lo int, rs []Result) {
+			if l != nil && ctx.Err() == nil && rs[0].Err == nil {
+				if err := m.c.fetchLarge(ctx, &rs[0]); err != nil {
+					rs[0] = Result{Node: id, Err: err, Submitted: rs[0].Submitted}
+				}
+			}
 			if ctx.Err() == nil { // else interrupted, or stolen: not this one's results
 				if m.spec.Out != nil && !m.spec.Keep {
 					m.withOut(chunk[lo:lo+len(rs)], args[lo:lo+len(rs)], rs)
@@ -623,7 +650,11 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 				}
 			}
 		})
+	}
 	if !ok && ctx.Err() == nil { // the batch failed as a whole, before reaching the node
+		if remote := (*RemoteError)(nil); errors.As(err, &remote) { // placing a large task's arrays there
+			err = remote.Err
+		}
 		rs := make([]Result, len(chunk))
 		for k := range rs {
 			rs[k] = Result{Node: id, Err: &RemoteError{Node: id, Func: m.spec.Func, Err: err}}
@@ -878,8 +909,8 @@ func (m *mapRun) record(id string, tasks []int, rs []Result, st *chunkStats) {
 		}
 		if b.Err != nil {
 			var trap *wasm.Trap
-			noData := errors.Is(b.Err, ErrNoData) && m.spec.Data != nil
-			if noData {
+			noData := errors.Is(b.Err, ErrNoData) // its part, or a large task's array, is no longer on the node
+			if noData && m.spec.Data != nil {
 				st.noData = append(st.noData, m.spec.Data[i].SHA256)
 			}
 			lost := errors.Is(b.Err, ErrNodeLost) || noData
@@ -1022,6 +1053,14 @@ func (m *mapRun) takeLocked(id string) []int {
 		}
 	}
 	size = max(1, min(size, len(m.spec.Args)-m.next))
+	if m.large[m.next] {
+		size = 1 // alone
+	}
+	for k := 1; k < size; k++ {
+		if m.large[m.next+k] {
+			size = k // up to the next that goes alone
+		}
+	}
 	chunk := make([]int, size)
 	for k := range chunk {
 		chunk[k] = m.next + k

@@ -67,7 +67,7 @@ mandelbrot.row_pixels(512, row)
 
 // pmap with out= gives each task an array of its own; .stack() makes the image, the same on 2
 // nodes as on 1; inputs may hold arrays and slices of arrays, and what tasks write into them
-// is in them after the map.
+// is in them after the map; arrays past the hub's max payload (11 MiB each) work as small ones do.
 func TestPmapArrays(t *testing.T) {
 	s := arrayOnline(t, 2)
 	for _, tt := range []struct{ name, code, want string }{
@@ -94,6 +94,12 @@ h.wait(timeout=20).stack().shape`, "(16, 1024)"},
 		{"an output of 2 dimensions", `
 r = pmap(stats.scale, [(array(range(6), "f64"), 6, 2.0)], out=zeros((2, 3), "f64"))
 r[0].tolist()`, "[[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]]"},
+		{"past the hub's max payload", `
+big = array(range(1500000), "f64")
+small = array([1.0, 2.0], "f64")
+sums = pmap(stats.sum, [(big, len(big)), (small, 2), (big[1:], len(big) - 1), (big, len(big))])
+r = pmap(stats.scale, [(big, len(big), float(k)) for k in range(3)], out=zeros(len(big), "f64"))
+[list(sums) == [big.sum(), 3.0, big.sum(), big.sum()], [a[2] for a in r], r[2].sum() == 2 * big.sum(), big[2]]`, "[True, [0.0, 2.0, 4.0], True, 2.0]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := pmapRun(t, s, tt.code); got != tt.want {
