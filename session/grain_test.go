@@ -12,8 +12,8 @@ import (
 func TestGrain(t *testing.T) {
 	s := online(t, 2)
 	// A cheap function: batch it; a costly one: ship it as is.
-	got := pmapRun(t, s, "g = grain(basics.add, 1, 2)\n[g.runs, g.cost < g.overhead, g.chunk == None or g.chunk > 1, g.verdict.startswith('batch ≥') or g.verdict == 'keep local', len(g.per_node), g.efficiency < 0.5]")
-	if got != "[1000, True, True, True, 2, True]" {
+	got := pmapRun(t, s, "g = grain(basics.add, 1, 2)\n[g.runs >= 100, g.cost < g.overhead, g.chunk == None or g.chunk > 1, g.verdict.startswith('batch ≥') or g.verdict == 'keep local', len(g.per_node), g.efficiency < 0.5]")
+	if got != "[True, True, True, True, 2, True]" { // 1000 runs, fewer if its first calls were slow
 		t.Errorf("grain(add): %s", got)
 	}
 	t.Logf("%s", pmapRun(t, s, "g"))
