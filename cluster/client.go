@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -63,6 +64,10 @@ type Client struct {
 	linkAddr func(id, addr string) string
 	// misname, set by tests only, names the parts Scatter sends instead of their SHA-256.
 	misname func(part []byte) string
+	// noMem, set by tests only, sends parts over the data links' sockets even to nodes whose
+	// memory the client reaches; memCopied counts the bytes copied through memory.
+	noMem     bool
+	memCopied atomic.Int64
 }
 
 // ClientOption configures Connect.

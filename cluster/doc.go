@@ -44,7 +44,10 @@
 // and a node keeps data up to its memory limit (ErrDataLimit past it). A part's bytes go to
 // its node, and come back, over the node's data link: a TCP port of its own (node.Settings'
 // DataPort), on the address it reaches the hub from, which asks for a key the node gives in
-// its status over the hub; so they cross the network once and never the hub. To a node with no data link (its data port off, or
+// its status over the hub; so they cross the network once and never the hub. A node on the
+// client's machine lets the client copy them straight into its memory and out of it (see
+// package internal/vmcopy): one copy with no socket between, and the socket when the kernel
+// does not allow it. To a node with no data link (its data port off, or
 // TLS to the hub: the link does not encrypt), or one whose link the client cannot reach (it
 // tries once each incarnation of the node), they go through the hub in chunks, as a module
 // does. Either way they carry their CRC-32C: a part damaged on the way is refused, and sent

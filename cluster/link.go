@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/internal/vmcopy"
 	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
@@ -32,6 +35,9 @@ type link struct {
 	fw     *wire.FrameWriter
 	stop   chan struct{} // closed by close: the watch ends
 	broken bool
+	// mem says whether parts are copied straight between the client's memory and the node's
+	// (see memRequest): 0 not tried yet, 1 they are, -1 they cannot be.
+	mem int8
 }
 
 // openLink connects to the data link of node in incarnation inc (any, if inc is ""). It returns
@@ -55,6 +61,9 @@ func (c *Client) openLink(ctx context.Context, node, inc string) *link {
 	var l *link
 	if err == nil {
 		l = &link{c: c, node: node, inc: inc, conn: conn, r: bufio.NewReaderSize(conn, 64<<10), fw: wire.NewFrameWriter(conn), stop: make(chan struct{})}
+		if !onThisMachine(conn.RemoteAddr()) {
+			l.mem = -1
+		}
 		err = wire.WriteLinkFrame(l.fw, wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: c.id, Key: key})
 		var rep wire.LoadReply
 		if err == nil {
@@ -154,8 +163,16 @@ func (l *link) answer(ctx context.Context) error {
 	return nil
 }
 
-// put sends part p's bytes and their CRC-32C: the node checks it and keeps the part.
+// put sends part p's bytes: into the node's memory if it is on this machine (see memRequest),
+// else with their CRC-32C, which the node checks. The node keeps the part.
 func (l *link) put(ctx context.Context, p *stored) error {
+	m, err := l.memRequest(ctx, wire.FrameLinkPutMem, p)
+	if err == nil {
+		err = l.memDone(ctx, l.copyMem(m, p.data[:p.size], vmcopy.Write))
+	}
+	if !errors.Is(err, wire.ErrNoMem) {
+		return err
+	}
 	if err := l.request(ctx, wire.FrameLinkPut, p); err != nil {
 		return err
 	}
@@ -176,8 +193,16 @@ func (l *link) put(ctx context.Context, p *stored) error {
 	return l.answer(ctx)
 }
 
-// get reads part p's bytes into out.
+// get reads part p's bytes into out: from the node's memory if it is on this machine (see
+// memRequest), else from the socket.
 func (l *link) get(ctx context.Context, p *stored, out []byte) error {
+	m, err := l.memRequest(ctx, wire.FrameLinkGetMem, p)
+	if err == nil {
+		err = l.memDone(ctx, l.copyMem(m, out[:p.size], vmcopy.Read))
+	}
+	if !errors.Is(err, wire.ErrNoMem) {
+		return err
+	}
 	if err := l.request(ctx, wire.FrameLinkGet, p); err != nil {
 		return err
 	}
@@ -185,4 +210,110 @@ func (l *link) get(ctx context.Context, p *stored, out []byte) error {
 		return l.fail(ctx, err)
 	}
 	return nil
+}
+
+// memRequest asks the node to copy part p through memory (typ FrameLinkPutMem or
+// FrameLinkGetMem, see wire's link.go): the part's bytes go straight from the client's memory
+// into the node's, or back, one copy with no socket between, when the node is on this machine
+// and lets the client at its memory (see package vmcopy). It returns where they go or are; the
+// copy ends with memDone. It fails with wire.ErrNoMem when they cannot be copied so: the part
+// goes over the socket.
+func (l *link) memRequest(ctx context.Context, typ byte, p *stored) (wire.LinkMem, error) {
+	var m wire.LinkMem
+	switch {
+	case l.broken:
+		return m, errLinkDown
+	case l.mem < 0, l.c.damage != nil, l.c.noMem: // damage is the socket's
+		return m, wire.ErrNoMem
+	}
+	q := wire.LinkRequest{SHA: p.sha, Size: p.size}
+	if l.mem == 0 {
+		q.Challenge = wire.RandomHex(16)
+	}
+	if err := wire.WriteLinkFrame(l.fw, typ, q); err != nil {
+		return m, l.fail(ctx, err)
+	}
+	if err := wire.ReadLinkFrame(l.r, wire.FrameLinkMem, &m); err != nil {
+		return m, l.fail(ctx, err)
+	}
+	if m.Err != nil {
+		err := wire.DecodeError(m.Err)
+		if errors.Is(err, wire.ErrNoMem) {
+			l.mem = -1
+			return m, err
+		}
+		return m, &RemoteError{Node: l.node, Err: err}
+	}
+	if q.Challenge != "" && !l.reaches(m, q.Challenge) {
+		return m, l.memDone(ctx, wire.ErrNoMem)
+	}
+	return m, nil
+}
+
+// reaches says whether the process m names is the one at the other end of the link, seen from
+// here: it holds the challenge the client sent (which no other process has) where m says. It
+// is not this process, which holds it too.
+func (l *link) reaches(m wire.LinkMem, challenge string) bool {
+	got := make([]byte, len(challenge)/2)
+	return m.PID > 0 && m.PID != os.Getpid() && m.Token != 0 &&
+		vmcopy.Read(m.PID, m.Token, got) == nil && hex.EncodeToString(got) == challenge
+}
+
+// onThisMachine says whether addr is one of this machine's addresses, a loopback one included.
+func onThisMachine(addr net.Addr) bool {
+	a, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	if a.IP.IsLoopback() {
+		return true
+	}
+	own, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, o := range own {
+		if n, ok := o.(*net.IPNet); ok && n.IP.Equal(a.IP) {
+			return true
+		}
+	}
+	return false
+}
+
+// copyMem copies b into the spans of m (op vmcopy.Write) or the spans into b (vmcopy.Read).
+func (l *link) copyMem(m wire.LinkMem, b []byte, op func(pid int, addr uint64, b []byte) error) error {
+	total := 0
+	for _, s := range m.Spans {
+		total += s.Len
+	}
+	if total != len(b) {
+		return fmt.Errorf("%w: the node has room for %d bytes of a part of %d", wire.ErrNoMem, total, len(b))
+	}
+	for _, s := range m.Spans {
+		if err := op(m.PID, s.Addr, b[:s.Len]); err != nil {
+			return err
+		}
+		b = b[s.Len:]
+	}
+	l.c.memCopied.Add(int64(total))
+	return nil
+}
+
+// memDone ends a copy through memory that failed with err (nil if it was made): the node keeps
+// a part put, or lets go of the one it lent, and answers. A copy that failed fails with
+// wire.ErrNoMem, unless the link did: the part goes over the socket, and so do the next ones.
+func (l *link) memDone(ctx context.Context, err error) error {
+	if werr := wire.WriteLinkFrame(l.fw, wire.FrameLinkMemDone, wire.LinkMemDone{OK: err == nil}); werr != nil {
+		return l.fail(ctx, werr)
+	}
+	answer := l.answer(ctx)
+	if err == nil {
+		l.mem = 1
+		return answer
+	}
+	l.mem = -1
+	if l.broken {
+		return answer
+	}
+	return wire.ErrNoMem
 }

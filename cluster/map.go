@@ -1053,12 +1053,9 @@ func (m *mapRun) takeLocked(id string) []int {
 		}
 	}
 	size = max(1, min(size, len(m.spec.Args)-m.next))
-	if m.large[m.next] {
-		size = 1 // alone
-	}
-	for k := 1; k < size; k++ {
+	for k := 0; m.large != nil && k < size; k++ {
 		if m.large[m.next+k] {
-			size = k // up to the next that goes alone
+			size = max(1, k) // alone, or up to the next that goes alone
 		}
 	}
 	chunk := make([]int, size)

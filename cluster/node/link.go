@@ -4,20 +4,24 @@ import (
 	"bufio"
 	"crypto/subtle"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/rain-wasm/rain/cluster/internal/vmcopy"
 	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
-// linkChunk is the size of the pieces a part arrives in on the data link: the store keeps them
-// as they are (see held), and hashes each as it comes.
+// linkChunk is the size of the pieces a part arrives in on the data link's socket: the store
+// keeps them as they are (see held), and checks each one's CRC-32C as it comes.
 const linkChunk = 4 << 20
 
 // listenLink opens the node's data link (see wire's link.go) on its data port, on the address
@@ -110,6 +114,7 @@ func (n *supervisor) serveLink(c net.Conn) {
 	if answer(nil) != nil {
 		return
 	}
+	local := sameHost(c)
 	for {
 		typ, q, err := wire.ReadLinkRequest(r)
 		if err != nil {
@@ -121,6 +126,10 @@ func (n *supervisor) serveLink(c net.Conn) {
 		switch typ {
 		case wire.FrameLinkPut:
 			if !n.linkPut(r, hello.Client, q, answer) {
+				return
+			}
+		case wire.FrameLinkPutMem, wire.FrameLinkGetMem:
+			if !n.linkMem(r, fw, typ, hello.Client, q, local, answer) {
 				return
 			}
 		case wire.FrameLinkGet:
@@ -153,6 +162,79 @@ type idleConn struct{ net.Conn }
 func (c idleConn) Read(p []byte) (int, error) {
 	c.SetReadDeadline(time.Now().Add(linkIdle))
 	return c.Conn.Read(p)
+}
+
+// sameHost says whether the client at the other end of c is on this machine, as far as its
+// address says: it connected from the address it connected to.
+func sameHost(c net.Conn) bool {
+	l, ok1 := c.LocalAddr().(*net.TCPAddr)
+	r, ok2 := c.RemoteAddr().(*net.TCPAddr)
+	return ok1 && ok2 && l.IP.Equal(r.IP)
+}
+
+// linkMem serves a copy through memory of part q for client (typ FrameLinkPutMem or
+// FrameLinkGetMem, see wire's link.go): it says where the part's bytes go or are, waits for the
+// client to have copied them, and keeps a part put. local says whether the client is on this
+// machine. It says whether the link may go on.
+func (n *supervisor) linkMem(r io.Reader, fw *wire.FrameWriter, typ byte, client string, q wire.LinkRequest, local bool, answer func(error) error) bool {
+	refuse := func(err error) bool {
+		return wire.WriteLinkFrame(fw, wire.FrameLinkMem, wire.LinkMem{Err: wire.EncodeError(err)}) == nil
+	}
+	if !local {
+		return refuse(fmt.Errorf("%w: the client is not on node %s's machine", wire.ErrNoMem, n.o.settings.ID))
+	}
+	var chunks [][]byte
+	var d wire.DataOp
+	if typ == wire.FrameLinkPutMem {
+		d = wire.DataOp{Op: "chunk", SHA: q.SHA, Client: client, Size: q.Size, Transfer: "mem-" + wire.RandomHex(8)}
+		if err := n.data.begin(d); err != nil {
+			return refuse(err)
+		}
+		chunks = [][]byte{make([]byte, q.Size)}
+	} else {
+		h, ok := n.part(q.SHA, client, false)
+		if !ok {
+			return refuse(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, q.SHA[:12], n.o.settings.ID))
+		}
+		chunks = h.chunks
+	}
+	m := wire.LinkMem{PID: os.Getpid()}
+	challenge, _ := hex.DecodeString(q.Challenge) // for the client to read here
+	if len(challenge) > 0 {
+		m.Token = vmcopy.Addr(challenge)
+	}
+	for _, c := range chunks {
+		m.Spans = append(m.Spans, wire.MemSpan{Addr: vmcopy.Addr(c), Len: len(c)})
+	}
+	var done wire.LinkMemDone
+	err := wire.WriteLinkFrame(fw, wire.FrameLinkMem, m)
+	if err == nil {
+		err = wire.ReadLinkFrame(r, wire.FrameLinkMemDone, &done)
+	}
+	runtime.KeepAlive(chunks) // where the client copies, until it says it is done
+	runtime.KeepAlive(challenge)
+	switch {
+	case err != nil:
+		if typ == wire.FrameLinkPutMem {
+			n.data.abandon(d)
+		}
+		return false
+	case !done.OK: // the client sends the part over the socket instead
+		if typ == wire.FrameLinkPutMem {
+			n.data.abandon(d)
+		}
+		return answer(wire.ErrNoMem) == nil
+	case typ == wire.FrameLinkGetMem:
+		return answer(nil) == nil
+	}
+	_, dropped, err := n.data.chunk(d, chunks[0])
+	if dropped {
+		n.dropped(d.SHA)
+	}
+	if err == nil {
+		n.publishStatus() // the clients see the bytes it holds
+	}
+	return answer(err) == nil
 }
 
 // linkPut receives part q on a data link for client, as the store receives chunks from the

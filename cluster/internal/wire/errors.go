@@ -32,6 +32,10 @@ var (
 	// ErrNoModule is what a node reports for a call of a module it does not have; the client
 	// reads it as ErrUnknownModule.
 	ErrNoModule = errors.New("module not loaded on this node")
+
+	// ErrNoMem is a node's answer to a client that asks to copy a part through memory (see
+	// FrameLinkPutMem) from another machine: it sends the part over the link's socket instead.
+	ErrNoMem = errors.New("cluster: no copy through memory with this node")
 )
 
 // Error carries an error across the wire, with a code from which the receiver rebuilds
@@ -56,6 +60,7 @@ const (
 	codeBadPtr   = "bad_pointer"  // an allocator that gave a pointer outside memory
 	codeNoData   = "no_data"      // a part the node does not hold
 	codeDataFull = "data_limit"   // a part the node's memory limit leaves no room for
+	codeNoMem    = "no_mem"       // a copy through memory the node does not take
 )
 
 // EncodeError is err on the wire; nil for nil.
@@ -93,6 +98,8 @@ func EncodeError(err error) *Error {
 		w.Code = codeNoData
 	case errors.Is(err, ErrDataLimit):
 		w.Code = codeDataFull
+	case errors.Is(err, ErrNoMem):
+		w.Code = codeNoMem
 	}
 	return w
 }
@@ -132,6 +139,8 @@ func DecodeError(w *Error) error {
 		return &wrapped{w.Msg, ErrNoData}
 	case codeDataFull:
 		return &wrapped{w.Msg, ErrDataLimit}
+	case codeNoMem:
+		return &wrapped{w.Msg, ErrNoMem}
 	}
 	return errors.New(w.Msg)
 }

@@ -27,15 +27,59 @@ import (
 //	              client (a LoadReply: Have, or Err ErrChecksum).
 //	FrameLinkGet  a LinkRequest (SHA): the node answers a LoadReply (Err ErrNoData if it does
 //	              not hold the part), then the part's bytes, unframed.
+//
+// A client on the node's machine may instead copy a part's bytes straight between its memory and
+// the node's (see package vmcopy), with no socket between, when the node lets it:
+//
+//	FrameLinkPutMem  a LinkRequest (SHA, Size): the node makes room for the part and answers
+//	                 FrameLinkMem (a LinkMem: where to write it, or Err: ErrDataLimit, or
+//	                 ErrNoMem if it takes no copy from this client). The client copies the bytes
+//	                 there and sends FrameLinkMemDone (a LinkMemDone: whether it could); the
+//	                 node keeps the part if it could (a LoadReply: Have), and forgets it if not.
+//	FrameLinkGetMem  a LinkRequest (SHA): the node answers FrameLinkMem (where the part's bytes
+//	                 are, or Err: ErrNoData, ErrNoMem), and leaves them there until the client,
+//	                 having copied them, sends FrameLinkMemDone; it answers a LoadReply.
+//
+// A node answers FrameLinkMem only on a connection from its own address (the client is on its
+// machine, as far as addresses say). The client's first such request carries a challenge,
+// random bytes the node copies into its memory: the client reads them there (LinkMem's Token)
+// before it copies anything, to know that LinkMem's PID is the process at the other end of the
+// link, as seen from the client's machine.
 const (
-	FrameLinkHello byte = 'h'
-	FrameLinkPut   byte = 'p'
-	FrameLinkGet   byte = 'q'
-	FrameLinkReply byte = 'a'
+	FrameLinkHello   byte = 'h'
+	FrameLinkPut     byte = 'p'
+	FrameLinkGet     byte = 'q'
+	FrameLinkReply   byte = 'a'
+	FrameLinkPutMem  byte = 'P'
+	FrameLinkGetMem  byte = 'Q'
+	FrameLinkMem     byte = 'm'
+	FrameLinkMemDone byte = 'd'
 )
 
-// MaxLinkFrame bounds the frames of a data link: their payload is a little JSON.
-const MaxLinkFrame = 4 << 10
+// MaxLinkFrame bounds the frames of a data link: their payload is a little JSON (a LinkMem
+// names each piece of a part of up to MaxPart bytes).
+const MaxLinkFrame = 64 << 10
+
+// LinkMem is where a part's bytes are to be written (FrameLinkPutMem) or read
+// (FrameLinkGetMem) in the memory of the node's process PID, one span after another; or Err.
+// Token is the address there of the bytes of the request's Challenge (0 for none).
+type LinkMem struct {
+	PID   int       `json:"pid,omitempty"`
+	Token uint64    `json:"token,omitempty"`
+	Spans []MemSpan `json:"spans,omitempty"`
+	Err   *Error    `json:"err,omitempty"`
+}
+
+// MemSpan is Len bytes at Addr in a process's memory.
+type MemSpan struct {
+	Addr uint64 `json:"a"`
+	Len  int    `json:"n"`
+}
+
+// LinkMemDone ends a copy through memory: OK says whether the client copied every span.
+type LinkMemDone struct {
+	OK bool `json:"ok"`
+}
 
 // LinkHello opens a data link: the client's ID, and the link's key (Status.LinkKey).
 type LinkHello struct {
@@ -44,10 +88,13 @@ type LinkHello struct {
 	Key    string `json:"key"`
 }
 
-// LinkRequest asks a node to keep a part (FrameLinkPut) or to send one (FrameLinkGet).
+// LinkRequest asks a node to keep a part (FrameLinkPut, FrameLinkPutMem) or to send one
+// (FrameLinkGet, FrameLinkGetMem). Challenge, in a copy through memory, is the hex of 16 random
+// bytes for the node to hold where the client can read them (LinkMem's Token).
 type LinkRequest struct {
-	SHA  string `json:"sha"`
-	Size int    `json:"size,omitempty"`
+	SHA       string `json:"sha"`
+	Size      int    `json:"size,omitempty"`
+	Challenge string `json:"challenge,omitempty"`
 }
 
 // WriteLinkFrame writes a frame of type typ whose payload is v in JSON.
@@ -74,22 +121,23 @@ func ReadLinkFrame(r io.Reader, want byte, v any) error {
 	return nil
 }
 
-// ReadLinkRequest reads a client's request on a data link: its type (FrameLinkPut or
-// FrameLinkGet) and a LinkRequest whose SHA is valid, and for a put, whose Size is that of a
-// part (1 to MaxPart bytes).
+// ReadLinkRequest reads a client's request on a data link: its type (FrameLinkPut,
+// FrameLinkGet, FrameLinkPutMem or FrameLinkGetMem) and a LinkRequest whose SHA is valid, and
+// for a put, whose Size is that of a part (1 to MaxPart bytes).
 func ReadLinkRequest(r io.Reader) (byte, LinkRequest, error) {
 	var q LinkRequest
 	typ, payload, err := ReadFrameUpTo(r, MaxLinkFrame)
 	if err != nil {
 		return 0, q, err
 	}
-	if typ != FrameLinkPut && typ != FrameLinkGet {
+	if typ != FrameLinkPut && typ != FrameLinkGet && typ != FrameLinkPutMem && typ != FrameLinkGetMem {
 		return 0, q, fmt.Errorf("%w: data link frame of type %q", ErrBadFrame, typ)
 	}
 	if err := json.Unmarshal(payload, &q); err != nil {
 		return 0, q, fmt.Errorf("%w: %v", ErrBadFrame, err)
 	}
-	if !ValidSHA(q.SHA) || typ == FrameLinkPut && (q.Size <= 0 || q.Size > MaxPart) {
+	if !ValidSHA(q.SHA) || (typ == FrameLinkPut || typ == FrameLinkPutMem) && (q.Size <= 0 || q.Size > MaxPart) ||
+		q.Challenge != "" && (len(q.Challenge) != 32 || strings.Trim(q.Challenge, "0123456789abcdef") != "") {
 		return 0, q, fmt.Errorf("%w: data link request %+v", ErrBadFrame, q)
 	}
 	return typ, q, nil

@@ -49,7 +49,7 @@ func NodeSubject(id, verb string) string { return "rain.node." + id + "." + verb
 // Version 5: a data chunk, and a part on a data link, carry their CRC-32C (see data.go); a
 // batch may keep the large arrays its calls changed (BatchHeader.Large), which a receiver of
 // version 4 would send back whatever their size.
-const Version = 5
+const Version = 6
 
 // Headers of a load message. Op "has" asks whether the node has the module (it answers from
 // memory or from its disk cache); op "chunk" carries bytes Offset… of the module, with the
