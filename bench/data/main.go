@@ -93,7 +93,8 @@ func run(rain, examples string, mib, reps int) error {
 	}
 	split := [][]byte{data[:8*(n/2)], data[8*(n/2):]}
 	f := figures{System: "rain", Bytes: len(data), Parts: parts,
-		What: "cluster.Scatter of 2 parts (one a node, over its data link), cluster.Gather; a map of examples/stats.wasm sum(part, n) over the parts, where they are; " +
+		What: "cluster.Scatter of 2 parts (one a node, over its data link: from memory to memory, the nodes being on this machine), cluster.Gather; " +
+			"a map of examples/stats.wasm sum(part, n) over the parts, where they are; " +
 			"a call of stats.scale(xs, n, 2.0, out), xs and out of 16 MiB (past the hub's max payload: over the node's data link)"}
 	best := func(d *float64, t time.Duration) {
 		if *d == 0 || t.Seconds() < *d {
