@@ -389,14 +389,7 @@ func TestDataMisnamed(t *testing.T) {
 // the same call with small arrays, its own arrays are left as they were, and the node keeps
 // nothing after it.
 func TestCallLargeArrays(t *testing.T) {
-	for _, tt := range []struct {
-		name     string
-		settings node.Settings
-		viaHub   bool
-	}{
-		{"link", node.DefaultSettings(), false},
-		{"hub", noLink(), true},
-	} {
+	for _, tt := range dataWays {
 		t.Run(tt.name, func(t *testing.T) {
 			tc := startClusterWith(t, 1, tt.settings)
 			sha := tc.load(t, stats)
@@ -451,14 +444,7 @@ func TestCallLargeOutput(t *testing.T) {
 // a message; an input that tasks on two nodes share is on each; an output too large comes back
 // the same way. The nodes keep nothing after.
 func TestMapLargeTasks(t *testing.T) {
-	for _, tt := range []struct {
-		name     string
-		settings node.Settings
-		viaHub   bool
-	}{
-		{"link", node.DefaultSettings(), false},
-		{"hub", noLink(), true},
-	} {
+	for _, tt := range dataWays {
 		t.Run(tt.name, func(t *testing.T) {
 			tc := startClusterOn(t, startHub(t, WithHubMaxPayload(64<<10)), 2, tt.settings)
 			sha := tc.load(t, stats)
@@ -554,6 +540,17 @@ func TestMapLargeTasks(t *testing.T) {
 			waitNodes(t, tc.client, noData)
 		})
 	}
+}
+
+// dataWays are the ways data goes to a node and back: over its data link, or through the hub
+// (its data port off).
+var dataWays = []struct {
+	name     string
+	settings node.Settings
+	viaHub   bool
+}{
+	{"link", node.DefaultSettings(), false},
+	{"hub", noLink(), true},
 }
 
 // noLink is the settings of a node with its data port off: its data goes through the hub.
