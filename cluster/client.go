@@ -64,10 +64,10 @@ type Client struct {
 	linkAddr func(id, addr string) string
 	// misname, set by tests only, names the parts Scatter sends instead of their SHA-256.
 	misname func(part []byte) string
-	// noMem, set by tests only, sends parts over the data links' sockets even to nodes whose
+	// socketOnly, set by tests only, sends parts over the data links' sockets even to nodes whose
 	// memory the client reaches; memCopied counts the bytes copied through memory.
-	noMem     bool
-	memCopied atomic.Int64
+	socketOnly bool
+	memCopied  atomic.Int64
 }
 
 // ClientOption configures Connect.
@@ -144,9 +144,10 @@ type nodeState struct {
 	picked   uint64 // when the scheduler last chose it: among equals, the last chosen is warmest
 	// link is the address of the node's data link (see link.go) and linkKey what to present
 	// there; noLink is set once it could not be reached in this incarnation: data then moves
-	// through the hub.
+	// through the hub. noMem is set once the node's memory could not be reached from here in
+	// this incarnation: data then goes over the link's socket (see link.memRequest).
 	link, linkKey string
-	noLink        bool
+	noLink, noMem bool
 }
 
 func (s *nodeState) ready() bool { return !s.lost && !s.syncing }
@@ -378,7 +379,7 @@ func (c *Client) onStatus(m *nats.Msg) {
 		}
 		s.inc = st.Incarnation
 		s.loaded, s.loads, s.dropped = nil, nil, nil
-		s.noLink = false
+		s.noLink, s.noMem = false, false
 		s.syncing = true
 		go c.sync(st.ID, st.Incarnation)
 	}

@@ -51,7 +51,7 @@ func (c *Client) openLink(ctx context.Context, node, inc string) *link {
 		c.mu.Unlock()
 		return nil
 	}
-	addr, key, inc := s.link, s.linkKey, s.inc
+	addr, key, inc, noMem := s.link, s.linkKey, s.inc, s.noMem
 	if c.linkAddr != nil {
 		addr = c.linkAddr(node, addr)
 	}
@@ -61,7 +61,7 @@ func (c *Client) openLink(ctx context.Context, node, inc string) *link {
 	var l *link
 	if err == nil {
 		l = &link{c: c, node: node, inc: inc, conn: conn, r: bufio.NewReaderSize(conn, 64<<10), fw: wire.NewFrameWriter(conn), stop: make(chan struct{})}
-		if !onThisMachine(conn.RemoteAddr()) {
+		if noMem || !onThisMachine(conn.RemoteAddr()) {
 			l.mem = -1
 		}
 		err = wire.WriteLinkFrame(l.fw, wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: c.id, Key: key})
@@ -223,7 +223,7 @@ func (l *link) memRequest(ctx context.Context, typ byte, p *stored) (wire.LinkMe
 	switch {
 	case l.broken:
 		return m, errLinkDown
-	case l.mem < 0, l.c.damage != nil, l.c.noMem: // damage is the socket's
+	case l.mem < 0, l.c.damage != nil, l.c.socketOnly: // damage is the socket's
 		return m, wire.ErrNoMem
 	}
 	q := wire.LinkRequest{SHA: p.sha, Size: p.size}
@@ -239,7 +239,7 @@ func (l *link) memRequest(ctx context.Context, typ byte, p *stored) (wire.LinkMe
 	if m.Err != nil {
 		err := wire.DecodeError(m.Err)
 		if errors.Is(err, wire.ErrNoMem) {
-			l.mem = -1
+			l.noMem()
 			return m, err
 		}
 		return m, &RemoteError{Node: l.node, Err: err}
@@ -311,9 +311,21 @@ func (l *link) memDone(ctx context.Context, err error) error {
 		l.mem = 1
 		return answer
 	}
-	l.mem = -1
+	l.noMem()
 	if l.broken {
 		return answer
 	}
 	return wire.ErrNoMem
+}
+
+// noMem notes that the node's memory cannot be reached from here: parts go over the socket, on
+// this link and the next ones to the node's incarnation.
+func (l *link) noMem() {
+	l.mem = -1
+	c := l.c
+	c.mu.Lock()
+	if s := c.nodes[l.node]; s != nil && s.inc == l.inc {
+		s.noMem = true
+	}
+	c.mu.Unlock()
 }

@@ -41,7 +41,7 @@ func TestDataLink(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tc := startClusterWith(t, 2, tt.settings)
-			tc.client.noMem = tt.noMem
+			tc.client.socketOnly = tt.noMem
 			dials := map[string]int{}
 			if tt.unreachable {
 				tc.client.linkAddr = func(id, addr string) string { dials[id]++; return nowhere }
