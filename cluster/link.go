@@ -196,6 +196,7 @@ func (l *link) put(ctx context.Context, p *stored) error {
 // get reads part p's bytes into out: from the node's memory if it is on this machine (see
 // memRequest), else from the socket.
 func (l *link) get(ctx context.Context, p *stored, out []byte) error {
+	vmcopy.Prefault(out[:p.size]) // fresh memory, most likely: mapped in one pass
 	m, err := l.memRequest(ctx, wire.FrameLinkGetMem, p)
 	if err == nil {
 		err = l.memDone(ctx, l.copyMem(m, out[:p.size], vmcopy.Read))

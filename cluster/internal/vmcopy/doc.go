@@ -4,6 +4,7 @@
 // process_vm_readv). The other process must let this one at its memory — the same user, and a
 // kernel that allows it (Yama's ptrace_scope lets a process at its descendants' by default) —
 // or the copy fails with ErrDenied; elsewhere than Linux it fails with ErrUnsupported.
+// Prefault readies fresh memory for a copy into it.
 package vmcopy
 
 import (

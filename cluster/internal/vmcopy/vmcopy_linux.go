@@ -37,3 +37,17 @@ func copyVM(pid int, addr uint64, b []byte, op func(int, []unix.Iovec, []unix.Re
 	}
 	return nil
 }
+
+// Prefault maps in the pages of b (those wholly within it) that are not yet, as a copy into b
+// is about to: the kernel maps them in one pass (MADV_POPULATE_WRITE, Linux 5.14), cheaper than
+// a fault at each page's first write. On an older kernel it does nothing.
+func Prefault(b []byte) {
+	const page = 4096
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	skip := int((page - base%page) % page) // to the first whole page
+	if skip >= len(b) {
+		return
+	}
+	b = b[skip:]
+	unix.Madvise(b[:len(b)&^(page-1)], unix.MADV_POPULATE_WRITE)
+}

@@ -12,6 +12,10 @@ import (
 func TestCopy(t *testing.T) {
 	src := bytes.Repeat([]byte("rain"), 1<<18)
 	dst := make([]byte, len(src))
+	Prefault(dst[3:])
+	if !bytes.Equal(dst, make([]byte, len(src))) {
+		t.Fatal("prefaulted bytes are not zeros")
+	}
 	if err := Write(os.Getpid(), Addr(dst), src); err != nil {
 		t.Fatal(err)
 	}
