@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/rain-wasm/rain/cluster/internal/vmcopy"
 	"github.com/rain-wasm/rain/cluster/internal/wire"
 	"github.com/rain-wasm/rain/internal/units"
 	"github.com/rain-wasm/rain/wasm"
@@ -76,12 +78,18 @@ type lineage struct {
 // order, or the first error — ErrNoNodes, an error wrapping ErrDataLimit when no node has room
 // for a part, or a node's failure — after letting go of the parts.
 func (c *Client) Scatter(ctx context.Context, parts [][]byte, align int) ([]DataPart, error) {
-	return c.scatter(ctx, parts, align, "")
+	return c.scatter(ctx, parts, align, false)
 }
 
-// scatter is Scatter, placing the parts on node unless node is "" (each on the roomiest node).
-// A part the client holds already stays where it is.
-func (c *Client) scatter(ctx context.Context, parts [][]byte, align int, node string) ([]DataPart, error) {
+// ScatterCopy is Scatter of copies of parts, which the client keeps: the caller may change
+// parts after. Each part is copied as it is hashed, in one pass over its bytes.
+func (c *Client) ScatterCopy(ctx context.Context, parts [][]byte, align int) ([]DataPart, error) {
+	return c.scatter(ctx, parts, align, true)
+}
+
+// scatter is Scatter, of copies of parts if copies is set. A part the client holds already
+// stays where it is.
+func (c *Client) scatter(ctx context.Context, parts [][]byte, align int, copies bool) ([]DataPart, error) {
 	if align < 0 || align > wire.MaxAlign || align&(align-1) != 0 {
 		return nil, fmt.Errorf("cluster: scatter: alignment %d is not a power of two up to %d", align, wire.MaxAlign)
 	}
@@ -91,7 +99,7 @@ func (c *Client) scatter(ctx context.Context, parts [][]byte, align int, node st
 				i, units.Bytes(uint64(len(p))), units.Bytes(wire.MaxPart))
 		}
 	}
-	shas := hashParts(parts)
+	shas, parts := hashParts(parts, copies)
 	if c.misname != nil {
 		for i, p := range parts {
 			shas[i] = c.misname(p)
@@ -118,14 +126,7 @@ func (c *Client) scatter(ctx context.Context, parts [][]byte, align int, node st
 		}
 	}
 	c.mu.Unlock()
-	var err error
-	if node == "" {
-		err = c.placeAll(ctx, todo)
-	}
-	for i := 0; node != "" && err == nil && i < len(todo); i++ {
-		_, err = c.ensureOn(ctx, todo[i], node)
-	}
-	if err != nil {
+	if err := c.placeAll(ctx, todo); err != nil {
 		c.Free(shas...)
 		return nil, err
 	}
@@ -141,16 +142,31 @@ func containsPart(ps []*stored, p *stored) bool {
 	return false
 }
 
-// hashParts is the SHA-256 of each part, computed on every core.
-func hashParts(parts [][]byte) []string {
+// hashParts is the SHA-256 of each part, computed on every core, and the parts, or copies of
+// them if copies is set: each piece of a part is hashed from its copy, just made.
+func hashParts(parts [][]byte, copies bool) ([]string, [][]byte) {
 	shas := make([]string, len(parts))
+	if copies {
+		parts = slices.Clone(parts)
+	}
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(len(parts), runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for i := range next {
-				sum := sha256.Sum256(parts[i])
-				shas[i] = hex.EncodeToString(sum[:])
+				if !copies {
+					sum := sha256.Sum256(parts[i])
+					shas[i] = hex.EncodeToString(sum[:])
+					continue
+				}
+				p := make([]byte, len(parts[i]))
+				vmcopy.Prefault(p)
+				h := sha256.New()
+				for off := 0; off < len(p); off += copyPiece {
+					n := copy(p[off:], parts[i][off:min(off+copyPiece, len(p))])
+					h.Write(p[off : off+n])
+				}
+				shas[i], parts[i] = hex.EncodeToString(h.Sum(nil)), p
 			}
 		})
 	}
@@ -159,8 +175,12 @@ func hashParts(parts [][]byte) []string {
 	}
 	close(next)
 	wg.Wait()
-	return shas
+	return shas, parts
 }
+
+// copyPiece is how much of a part ScatterCopy copies before it hashes it, while it is in the
+// cache.
+const copyPiece = 256 << 10
 
 // placeAll places parts that are nowhere: it chooses their nodes all at once, so that they
 // spread by size, and sends them, to several nodes at once and in turn to each.

@@ -75,7 +75,7 @@ func (c *Client) placeLarge(ctx context.Context, fn string, arity int, bufs []wa
 	for i, b := range sent {
 		datas[i] = b.Data
 	}
-	shas := hashParts(datas)
+	shas, _ := hashParts(datas, false)
 	for i, b := range sent {
 		free, err := c.useCopy(ctx, node, &stored{sha: shas[i], size: len(b.Data), align: b.Align, data: b.Data})
 		if err != nil {

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -255,9 +254,9 @@ func (s *Session) builtinScatter(thread *starlark.Thread, b *starlark.Builtin, a
 		}
 		k = max(1, min(k, a.Len()))
 	}
-	// The session's copy: a part lost with its node is sent again from it, whatever the cells
-	// do to a meanwhile.
-	data := bytes.Clone(a.Bytes())
+	// The client keeps a copy: a part lost with its node is sent again from it, whatever the
+	// cells do to a meanwhile.
+	data := a.Bytes()
 	row := a.NBytes() / a.Len()
 	rest := a.Shape()[1:]
 	parts := make([][]byte, k)
@@ -268,7 +267,7 @@ func (s *Session) builtinScatter(thread *starlark.Thread, b *starlark.Builtin, a
 		parts[i] = data[lo*row : hi*row : hi*row]
 		shapes[i] = append([]int{hi - lo}, rest...)
 	}
-	placed, err := s.client.Scatter(threadContext(thread), parts, a.DType().Size())
+	placed, err := s.client.ScatterCopy(threadContext(thread), parts, a.DType().Size())
 	if err != nil {
 		return nil, dataError(b.Name(), err)
 	}
