@@ -248,7 +248,7 @@ func (c *Client) placeAll(ctx context.Context, parts []*stored) error {
 			inc, perrs := c.sendParts(ctx, node, mine)
 			c.settle(mine, node, inc, perrs)
 			for _, p := range ps {
-				if _, err := c.ensureOn(ctx, p, ""); err != nil {
+				if _, err := c.ensurePart(ctx, p); err != nil {
 					errs[k] = err
 					return
 				}
@@ -368,15 +368,15 @@ func (c *Client) ensure(ctx context.Context, sha string) (string, error) {
 	if p == nil {
 		return "", fmt.Errorf("%w: part %.12s", ErrUnknownData, sha)
 	}
-	return c.ensureOn(ctx, p, "")
+	return c.ensurePart(ctx, p)
 }
 
 // placeTries bounds the nodes a part is sent to in turn, each lost while it was sent.
 const placeTries = 3
 
-// ensureOn is ensure of part p, placing it on node unless node is "" (the roomiest node) or
-// the part is a map's output (it is computed where its input is).
-func (c *Client) ensureOn(ctx context.Context, p *stored, node string) (string, error) {
+// ensurePart is ensure of part p: placed on the roomiest node, or, a map's output, computed
+// where its input is.
+func (c *Client) ensurePart(ctx context.Context, p *stored) (string, error) {
 	var last error
 	for try := 0; ; {
 		c.mu.Lock()
@@ -403,11 +403,8 @@ func (c *Client) ensureOn(ctx context.Context, p *stored, node string) (string, 
 			c.mu.Unlock()
 			return "", last
 		}
-		target := node
-		if s := c.nodes[target]; target != "" && (s == nil || !s.ready()) {
-			target = "" // the node chosen has gone: the roomiest then
-		}
-		if target == "" && p.from == nil {
+		target := ""
+		if p.from == nil {
 			var err error
 			if target, err = c.roomiestLocked(c.dataLoadLocked(), p.size); err != nil {
 				if len(c.nodes) == 0 {
@@ -863,7 +860,7 @@ func (c *Client) Gather(ctx context.Context, shas []string) ([][]byte, error) {
 	// fetch places part i if it is nowhere, and brings it back.
 	fetch := func(i int) {
 		for try := 0; ; try++ {
-			node, err := c.ensureOn(ctx, parts[i], "")
+			node, err := c.ensurePart(ctx, parts[i])
 			if err == nil {
 				err = c.fetchParts(ctx, node, parts[i:i+1], out[i:i+1])[0]
 			}
@@ -1034,7 +1031,7 @@ func (c *Client) recompute(ctx context.Context, p *stored) (string, string, erro
 		return "", "", fmt.Errorf("%w: part %.12s was lost with its node, and so was what it was computed from", ErrNoData, p.sha)
 	}
 	defer c.Free(in.sha)
-	node, err := c.ensureOn(ctx, in, "")
+	node, err := c.ensurePart(ctx, in)
 	if err != nil {
 		return "", "", err
 	}
