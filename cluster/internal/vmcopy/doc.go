@@ -16,7 +16,8 @@ var (
 	// ErrUnsupported is the error of a copy on a system without cross-memory attach.
 	ErrUnsupported = errors.New("vmcopy: not supported on this system")
 	// ErrDenied is the error of a copy the kernel refused: another user's process, one that
-	// is gone, or one this process may not reach (Yama's ptrace_scope, a container).
+	// is gone, or one this process may not reach (Yama's ptrace_scope, a container). A copy
+	// at an address not mapped fails with another error.
 	ErrDenied = errors.New("vmcopy: the other process's memory cannot be reached")
 )
 

@@ -26,7 +26,7 @@ func copyVM(pid int, addr uint64, b []byte, op func(int, []unix.Iovec, []unix.Re
 		switch {
 		case errors.Is(err, unix.ENOSYS):
 			return ErrUnsupported
-		case errors.Is(err, unix.EPERM), errors.Is(err, unix.ESRCH), errors.Is(err, unix.EFAULT):
+		case errors.Is(err, unix.EPERM), errors.Is(err, unix.ESRCH):
 			return fmt.Errorf("%w: process %d: %v", ErrDenied, pid, err)
 		case err != nil:
 			return fmt.Errorf("vmcopy: process %d: %w", pid, err)
