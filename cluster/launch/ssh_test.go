@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -149,14 +150,22 @@ PermitUserEnvironment PATH,XDG_CACHE_HOME
 	return st
 }
 
-// freePort is a TCP port nothing listens on.
+// freePort is a TCP port nothing listens on, below the range the kernel gives connections their
+// local ports from: no connection takes it before sshd binds it (see scripts/slurm-local).
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &low)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 100 {
+		p := 10000 + rand.IntN(max(1, low-10000))
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port below the kernel's ephemeral range")
+	return 0
 }
 
 // copies are the rain binaries copied to the hosts' cache folder.
