@@ -27,6 +27,8 @@ func (c *Client) callLarge(ctx context.Context, call Call, noWait bool, limit in
 	}
 	if err == nil {
 		err = c.fetchLarge(ctx, &rs[0])
+	} else if len(rs) > 0 {
+		c.dropLarge(&rs[0])
 	}
 	if err != nil {
 		return nil, err
@@ -115,20 +117,27 @@ func (c *Client) fetchLarge(ctx context.Context, r *Result) error {
 		parts[k], outs[k] = &stored{sha: kept.SHA, size: kept.Size}, make([]byte, kept.Size)
 	}
 	errs := c.fetchParts(ctx, r.Node, parts, outs)
-	c.mu.Lock()
-	for _, kept := range r.large {
-		c.dropUnusedLocked(r.Node, kept.SHA)
-	}
-	c.mu.Unlock()
+	large := r.large
+	c.dropLarge(r)
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	for k, kept := range r.large {
+	for k, kept := range large {
 		r.Buffers = append(r.Buffers, wasm.Buffer{Arg: kept.Arg, Data: outs[k], Changed: true})
 	}
 	slices.SortFunc(r.Buffers, func(a, b wasm.Buffer) int { return a.Arg - b.Arg })
-	r.large = nil
 	return nil
+}
+
+// dropLarge frees on r's node the arrays it kept for r (see placeLarge): fetched, or not wanted
+// (the call was interrupted, or its task stolen).
+func (c *Client) dropLarge(r *Result) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, kept := range r.large {
+		c.dropUnusedLocked(r.Node, kept.SHA)
+	}
+	r.large = nil
 }
 
 // copyKey is a part on a node that calls use as a copy of their array (see useCopy).
@@ -177,9 +186,9 @@ func (c *Client) useCopy(ctx context.Context, node string, p *stored) (func(), e
 		if c.copies[key] == cp {
 			delete(c.copies, key)
 		}
-		if cp.err == nil {
-			c.dropUnusedLocked(node, p.sha)
-		}
+		// Dropped even if sending it failed: the node may have it all the same (the
+		// sending interrupted after its last byte, say).
+		c.dropUnusedLocked(node, p.sha)
 	}
 	if first {
 		inc, errs := c.sendParts(ctx, node, []*stored{p})

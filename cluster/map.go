@@ -639,6 +639,8 @@ func (m *mapRun) runChunk(id string, chunk []int) bool {
 				if err := m.c.fetchLarge(ctx, &rs[0]); err != nil {
 					rs[0] = Result{Node: id, Err: err, Submitted: rs[0].Submitted}
 				}
+			} else if l != nil {
+				m.c.dropLarge(&rs[0]) // not this one's results
 			}
 			if ctx.Err() == nil { // else interrupted, or stolen: not this one's results
 				if m.spec.Out != nil && !m.spec.Keep {
@@ -981,7 +983,9 @@ func (m *mapRun) victimLocked(id string) *flight {
 	}
 	var victim *flight
 	for f := range m.flights {
-		if first[f.node] != f && !f.stealing && len(f.msgs) == 1 && (victim == nil || f.sent.After(victim.sent)) {
+		// A task too large for a message is not stolen: its arrays would travel again, and a
+		// node that ran it all the same would keep its outputs for no one.
+		if first[f.node] != f && !f.stealing && len(f.msgs) == 1 && !m.large[f.tasks[0]] && (victim == nil || f.sent.After(victim.sent)) {
 			victim = f
 		}
 	}
