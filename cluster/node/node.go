@@ -608,36 +608,22 @@ func (n *supervisor) runCall(wp *workerProc, it *item) {
 		n.runBatch(wp, it)
 		return
 	}
-	var stdout, stderr *coalescer
+	var out callOutput
 	if c.Output && it.reply != "" {
-		stdout = newCoalescer(n.nc, it.reply+".o")
-		stderr = newCoalescer(n.nc, it.reply+".e")
-		defer stdout.close()
-		defer stderr.close()
+		out = newCallOutput(n.nc, it.reply)
+		defer out.close()
+	} else if it.reply != "" {
+		wp.answer.Store(&it.reply)
 	}
 	payload := it.raw
 	if payload == nil {
 		payload = wire.AppendCall(nil, c)
 	}
-	if stdout == nil && it.reply != "" {
-		wp.answer.Store(&it.reply)
-	}
 	if err := wp.fw.Write(wire.FrameCall, payload); err == nil {
 		for f := range wp.frames {
-			switch f.typ {
-			case wire.FrameStdout:
-				if stdout != nil {
-					stdout.Write(f.payload)
-				}
-			case wire.FrameStderr:
-				if stderr != nil {
-					stderr.Write(f.payload)
-				}
-			case wire.FrameResult:
-				if stdout != nil {
-					stdout.close()
-					stderr.close()
-				}
+			out.write(f)
+			if f.typ == wire.FrameResult {
+				out.close()
 				if it.reply != "" && !f.published {
 					n.publishReply(it.reply, f.payload)
 				}
@@ -647,10 +633,7 @@ func (n *supervisor) runCall(wp *workerProc, it *item) {
 	}
 	// The worker died during the call.
 	<-wp.exited
-	if stdout != nil {
-		stdout.close()
-		stderr.close()
-	}
+	out.close()
 	reason := fmt.Errorf("%w (worker %v)", wire.ErrNodeLost, wp.cmd.ProcessState)
 	if wp.killed.Load() {
 		reason = fmt.Errorf("%w (interrupted)", wire.ErrNodeLost)

@@ -54,22 +54,16 @@ func (n *supervisor) runBatch(wp *workerProc, it *item) {
 	if err == nil {
 		err = wp.fw.Write(wire.FrameBatch, it.batch)
 	}
-	var out [2]*coalescer // the calls' stdout and stderr, with output
+	var out callOutput
 	if it.output && it.reply != "" {
-		out[0], out[1] = newCoalescer(n.nc, it.reply+".o"), newCoalescer(n.nc, it.reply+".e")
-		defer out[0].close()
-		defer out[1].close()
+		out = newCallOutput(n.nc, it.reply)
+		defer out.close()
 	}
 	if err == nil {
 		for f := range wp.frames {
-			if k := slices.Index([]byte{wire.FrameStdout, wire.FrameStderr}, f.typ); k >= 0 && out[k] != nil {
-				out[k].Write(f.payload)
-			}
+			out.write(f)
 			if f.typ == wire.FrameBatchResult {
-				if out[0] != nil { // the output first
-					out[0].close()
-					out[1].close()
-				}
+				out.close()
 				n.mu.Lock()
 				n.done += it.calls - 1 // runCall counts one
 				n.mu.Unlock()

@@ -3,10 +3,13 @@ package node
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
 // coalescer publishes WASI output to subj: at a newline when nothing was published in the
@@ -72,3 +75,26 @@ func (c *coalescer) close() {
 }
 
 var _ io.Writer = (*coalescer)(nil)
+
+// callOutput forwards the WASI output of a call, or of a batch's calls, from the worker's
+// frames to the client that asked for it (reply + ".o" and ".e"). The zero value forwards none.
+type callOutput [2]*coalescer
+
+func newCallOutput(nc *nats.Conn, reply string) callOutput {
+	return callOutput{newCoalescer(nc, reply+".o"), newCoalescer(nc, reply+".e")}
+}
+
+// write forwards f if it is output (wire.FrameStdout or wire.FrameStderr).
+func (o callOutput) write(f frame) {
+	if k := slices.Index([]byte{wire.FrameStdout, wire.FrameStderr}, f.typ); k >= 0 && o[k] != nil {
+		o[k].Write(f.payload)
+	}
+}
+
+// close sends what is left of the output: before the answer, which the client reads last.
+func (o callOutput) close() {
+	if o[0] != nil {
+		o[0].close()
+		o[1].close()
+	}
+}

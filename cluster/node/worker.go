@@ -274,9 +274,9 @@ func (w *worker) call(ctx context.Context, c *wire.Call) *wire.Reply {
 	}
 	var stdout, stderr io.Writer
 	if c.Output {
-		out := &cappedOutput{fw: w.fw}
+		var out *cappedOutput
+		out, stdout, stderr = newCappedOutput(w.fw)
 		defer out.end()
-		stdout, stderr = out.stream(wire.FrameStdout), out.stream(wire.FrameStderr)
 	}
 	before := inst.Tier()
 	rep.Started = time.Now().UnixNano()

@@ -61,9 +61,8 @@ func (w *worker) batch(payload []byte) []byte {
 	}
 	switch {
 	case h.Output: // one call after another, as a Call runs
-		o := &cappedOutput{fw: w.fw}
+		o, stdout, stderr := newCappedOutput(w.fw)
 		defer o.end()
-		stdout, stderr := o.stream(wire.FrameStdout), o.stream(wire.FrameStderr)
 		for i := range h.N {
 			var b []wasm.Buffer
 			if bufs != nil {

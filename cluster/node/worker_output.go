@@ -33,6 +33,12 @@ type cappedOutput struct {
 	midLine bool // the last byte sent did not end a line
 }
 
+// newCappedOutput is the output of a call sent over fw, and its stdout and stderr.
+func newCappedOutput(fw *wire.FrameWriter) (o *cappedOutput, stdout, stderr io.Writer) {
+	o = &cappedOutput{fw: fw}
+	return o, o.stream(wire.FrameStdout), o.stream(wire.FrameStderr)
+}
+
 // stream is the writer of one stream (wire.FrameStdout or wire.FrameStderr) of the call.
 func (o *cappedOutput) stream(typ byte) io.Writer { return outputStream{o, typ} }
 
