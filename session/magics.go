@@ -270,16 +270,11 @@ func moduleName(path string) string {
 // assignment splits "NAMES = EXPR", NAMES one name or several separated by commas, into its
 // two sides.
 func assignment(stmt string) (names, expr string, ok bool) {
-	lhs, rhs, found := strings.Cut(stmt, "=")
-	if !found || strings.HasPrefix(rhs, "=") {
+	m := assignStmt.FindStringSubmatch(stmt)
+	if m == nil {
 		return "", "", false
 	}
-	for _, n := range strings.Split(lhs, ",") {
-		if !identifier.MatchString(strings.TrimSpace(n)) {
-			return "", "", false
-		}
-	}
-	return strings.TrimSpace(lhs), rhs, true
+	return m[1], m[2], true
 }
 
 // timingCall wraps EXPR in a lambda so that it is evaluated where it stands.

@@ -11,11 +11,15 @@ import (
 // `%time f()` into a call: a magic line may stand anywhere in a cell, inside a loop or on the
 // right of an assignment, and line numbers stay those the user typed.
 
+// names is one name, or several separated by commas: what an assignment or a del names.
+const names = `[A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*`
+
 var (
-	magicLine  = regexp.MustCompile(`^(\s*)(?:([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*=\s*)?%([A-Za-z_][A-Za-z0-9_]*)(?:\s+(.*?))?\s*$`)
+	magicLine  = regexp.MustCompile(`^(\s*)(?:(` + names + `)\s*=\s*)?%([A-Za-z_][A-Za-z0-9_]*)(?:\s+(.*?))?\s*$`)
 	helpLine   = regexp.MustCompile(`^(\s*)(\?{1,2})?([A-Za-z_%][A-Za-z0-9_.]*)(\?{1,2})?\s*$`)
 	identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	delLine    = regexp.MustCompile(`^del\s+([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*(?:#.*)?$`)
+	delLine    = regexp.MustCompile(`^del\s+(` + names + `)\s*(?:#.*)?$`)
+	assignStmt = regexp.MustCompile(`^\s*(` + names + `)\s*=([^=].*)$`)
 )
 
 // quote makes s a Starlark string literal.
