@@ -24,9 +24,14 @@ import (
 // of parts and of parts on their way in (0: no limit).
 //
 // A part is named by its SHA-256, which its sender computed. The store checks that name only
-// when another client asks for the part (see share): a client's own data is its own business,
-// and hashing every part as it comes would cost the node as much CPU as receiving it, but no
-// client may hand another bytes that are not what their name says.
+// when another client asks for the part (see shareLocked): a client's own data is its own
+// business, and hashing every part as it comes would cost the node as much CPU as receiving
+// it, but no client may hand another bytes that are not what their name says.
+//
+// The memory of a large part that came in one piece (see room) is not given back when the part
+// is dropped, but kept for the next such part: spare, until the node is idle (see trim). A
+// part copied in through memory then lands in pages that are mapped already, which the
+// allocator would otherwise zero, or the kernel map afresh, at every page.
 type store struct {
 	limit int64
 
@@ -35,7 +40,17 @@ type store struct {
 	incoming map[string]*incoming // by SHA-256 and transfer
 	used     int64                // bytes of parts held, and of those on their way in
 	missing  map[string]time.Time // clients that did not answer since then (see collect)
+	spare    [][]byte             // memory of dropped parts, for the next (see room)
+	spared   int64                // bytes of spare
 }
+
+// spareLeast is the size of the least memory the store keeps spare; spareMost bounds the
+// spare memory of a store with no limit (one with a limit keeps its parts and spare memory
+// within it).
+const (
+	spareLeast = 1 << 20
+	spareMost  = 1 << 30
+)
 
 // held is a part, kept in the chunks it arrived in (no part is copied into one array as its
 // chunks arrive), and the clients that keep it.
@@ -47,6 +62,11 @@ type held struct {
 	// checked says its bytes were found to match its SHA-256: it may be shared. A map's output
 	// is checked (the node named it); a part a client sent is checked once another asks for it.
 	checked bool
+	// spare says its one chunk is memory from room, to be kept spare once the part is dropped
+	// and no longer lent (pins counts the lends; dropped says it is no longer in the store).
+	spare   bool
+	pins    int
+	dropped bool
 }
 
 func newHeld(chunks [][]byte, client string) *held {
@@ -79,6 +99,7 @@ type incoming struct {
 	size    int
 	started time.Time
 	client  string
+	spare   bool // its one chunk comes from room
 }
 
 func newStore(limit int64) *store {
@@ -117,16 +138,11 @@ func (s *store) held(most int) []wire.Held {
 	return list[:min(len(list), most)]
 }
 
-// share is part sha for client, if the store holds it, and then, with own, holds it for client
-// too. Its bytes must not be changed. A part that client does not hold already is checked
-// against its SHA-256 first, once: if they do not match, the clients that sent it named it
-// wrongly, and the store drops it (dropped; the worker must drop it too) and answers no part.
-func (s *store) share(sha, client string, own bool) (h *held, dropped bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.shareLocked(sha, client, own)
-}
-
+// shareLocked is part sha for client, if the store holds it, and then, with own, holds it for
+// client too. Its bytes must not be changed. A part that client does not hold already is
+// checked against its SHA-256 first, once: if they do not match, the clients that sent it named
+// it wrongly, and the store drops it (dropped; the worker must drop it too) and answers no
+// part. Its bytes are read outside the lock only lent (see lend).
 func (s *store) shareLocked(sha, client string, own bool) (h *held, dropped bool) {
 	h = s.parts[sha]
 	if h == nil {
@@ -199,14 +215,98 @@ func (s *store) free(sha, client string) bool {
 }
 
 func (s *store) dropLocked(sha string) {
-	s.used -= int64(s.parts[sha].size)
+	h := s.parts[sha]
+	s.used -= int64(h.size)
 	delete(s.parts, sha)
+	h.dropped = true
+	s.spareLocked(h)
+}
+
+// lend is part sha for client, as shareLocked says, lent: the memory of its bytes is not
+// reused for another part, should it be dropped, until it is given back (giveBack). Whoever
+// reads a part's bytes outside the store's lock borrows it so.
+func (s *store) lend(sha, client string, own bool) (h *held, dropped bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, dropped = s.shareLocked(sha, client, own)
+	if h != nil {
+		h.pins++
+	}
+	return h, dropped
+}
+
+// giveBack ends a lend of h.
+func (s *store) giveBack(h *held) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.pins--
+	s.spareLocked(h)
+}
+
+// spareLocked keeps the memory of h spare, if it came from room and h is dropped and lent to
+// no one, and there is room for it.
+func (s *store) spareLocked(h *held) {
+	if !h.spare || !h.dropped || h.pins > 0 {
+		return
+	}
+	h.spare = false // once
+	b := h.chunks[0]
+	most := int64(spareMost)
+	if s.limit > 0 {
+		most = s.limit - s.used
+	}
+	if cap(b) >= spareLeast && s.spared+int64(cap(b)) <= most {
+		s.spare = append(s.spare, b[:cap(b)])
+		s.spared += int64(cap(b))
+	}
+}
+
+// room makes room for part d of d.Size bytes that is to arrive in one piece, as begin does,
+// and returns the memory for its bytes (chunk then takes it): spare memory if some fits, which
+// may hold another part's bytes.
+func (s *store) room(d wire.DataOp) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, err := s.beginLocked(d)
+	if err != nil {
+		return nil, err
+	}
+	in.spare = true
+	// The least spare memory that fits, if it is not more than twice the size.
+	best := -1
+	for i, b := range s.spare {
+		if len(b) >= d.Size && len(b) <= 2*d.Size && (best < 0 || len(b) < len(s.spare[best])) {
+			best = i
+		}
+	}
+	var b []byte
+	if best >= 0 {
+		b = s.spare[best][:d.Size]
+		s.spared -= int64(len(s.spare[best]))
+		s.spare = slices.Delete(s.spare, best, best+1)
+	}
+	// Within a limit, what is left spare fits beside the parts.
+	for s.limit > 0 && len(s.spare) > 0 && s.used+s.spared > s.limit {
+		s.spared -= int64(len(s.spare[0]))
+		s.spare = slices.Delete(s.spare, 0, 1)
+	}
+	if b == nil {
+		b = make([]byte, d.Size)
+	}
+	return b, nil
+}
+
+// trim lets go of the store's spare memory.
+func (s *store) trim() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.spare, s.spared = nil, 0
 }
 
 // chunk takes a chunk of a part on its way in (data, which it keeps), and keeps the part once
 // its last chunk has come, which it reports. If another client's part of that name came by
-// another way meanwhile, the client shares it (see share), or, if its bytes do not match the
-// name, has its own kept instead of it: dropped says so (the worker must drop the other).
+// another way meanwhile, the client shares it (see shareLocked), or, if its bytes do not match
+// the name, has its own kept instead of it: dropped says so (the worker must drop the other).
 func (s *store) chunk(d wire.DataOp, data []byte) (done, dropped bool, err error) {
 	key := d.SHA + "/" + d.Transfer
 	s.mu.Lock()
@@ -233,7 +333,9 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done, dropped bool, err error
 		return true, false, nil
 	}
 	s.used += int64(in.size) // reserved at the first chunk: there is room
-	s.parts[d.SHA] = newHeld(in.chunks, d.Client)
+	h = newHeld(in.chunks, d.Client)
+	h.spare = in.spare && len(in.chunks) == 1
+	s.parts[d.SHA] = h
 	return true, dropped, nil
 }
 
@@ -341,7 +443,10 @@ func (n *supervisor) onData(m *nats.Msg) {
 	}
 	switch d.Op {
 	case "has":
-		_, have := n.part(d.SHA, d.Client, true)
+		h, have := n.part(d.SHA, d.Client, true)
+		if have {
+			n.data.giveBack(h)
+		}
 		n.respond(m, wire.LoadReply{V: wire.Version, Have: have})
 	case "chunk":
 		done, dropped, err := n.data.chunk(d, m.Data)
@@ -365,6 +470,9 @@ func (n *supervisor) onData(m *nats.Msg) {
 			m.RespondMsg(wire.GetFailure(fmt.Errorf("get of bytes %d…%d of a part of %d", d.Off, d.Off+d.Length, h.size)))
 		default:
 			m.Respond(h.bytes(d.Off, d.Length))
+		}
+		if ok {
+			n.data.giveBack(h)
 		}
 	case "free":
 		if n.data.free(d.SHA, d.Client) {
@@ -459,7 +567,7 @@ func (n *supervisor) giveParts(wp *workerProc, client string, shas []string) err
 	n.partsMu.Lock()
 	defer n.partsMu.Unlock()
 	for _, sha := range shas {
-		p, dropped := n.data.share(sha, client, false)
+		p, dropped := n.data.lend(sha, client, false)
 		if dropped { // as dropped does, under partsMu
 			n.log.Printf("part %.12s was not what its name says: dropped", sha)
 			n.dropPartLocked(wp, sha)
@@ -469,9 +577,12 @@ func (n *supervisor) giveParts(wp *workerProc, client string, shas []string) err
 			return fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, sha[:12], n.o.settings.ID)
 		}
 		if n.inWorker[sha] {
+			n.data.giveBack(p)
 			continue
 		}
-		if err := wp.fw.WritePieces(wire.FrameData, append([][]byte{[]byte(sha)}, p.chunks...)); err != nil {
+		err := wp.fw.WritePieces(wire.FrameData, append([][]byte{[]byte(sha)}, p.chunks...))
+		n.data.giveBack(p)
+		if err != nil {
 			return fmt.Errorf("%w: %v", wire.ErrNodeLost, err)
 		}
 		n.inWorker[sha] = true
@@ -479,10 +590,10 @@ func (n *supervisor) giveParts(wp *workerProc, client string, shas []string) err
 	return nil
 }
 
-// part is part sha for client (see store.share). A part dropped for not being what its name
-// says leaves the worker too.
+// part is part sha for client, lent (see store.lend: the caller gives it back). A part dropped
+// for not being what its name says leaves the worker too.
 func (n *supervisor) part(sha, client string, own bool) (*held, bool) {
-	h, dropped := n.data.share(sha, client, own)
+	h, dropped := n.data.lend(sha, client, own)
 	if dropped {
 		n.dropped(sha)
 	}

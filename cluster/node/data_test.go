@@ -7,6 +7,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
@@ -46,7 +47,7 @@ func TestStoreChunks(t *testing.T) {
 	if done, err := send(s, data, 300, "t1"); !done || err != nil {
 		t.Fatalf("sent: %v %v", done, err)
 	}
-	h, _ := s.share(shaOf(data), "c1", false)
+	h, _ := s.lend(shaOf(data), "c1", false)
 	if h == nil || h.size != 1000 || len(h.chunks) != 4 {
 		t.Fatalf("kept as %+v", h)
 	}
@@ -59,7 +60,7 @@ func TestStoreChunks(t *testing.T) {
 		t.Errorf("usage %d bytes in %d parts", n, parts)
 	}
 	// A second client holds it too: freed by one, it stays for the other.
-	if h, _ := s.share(shaOf(data), "c2", true); h == nil || !h.checked {
+	if h, _ := s.lend(shaOf(data), "c2", true); h == nil || !h.checked {
 		t.Fatalf("shared with c2: %+v", h)
 	}
 	if s.free(shaOf(data), "c1") {
@@ -78,7 +79,7 @@ func TestStoreShare(t *testing.T) {
 	bad[500] ^= 1
 	sha := shaOf(data)
 	get := func(s *store, client string, own bool) []byte {
-		if h, _ := s.share(sha, client, own); h != nil {
+		if h, _ := s.lend(sha, client, own); h != nil {
 			return h.bytes(0, h.size)
 		}
 		return nil
@@ -115,7 +116,7 @@ func TestStoreShare(t *testing.T) {
 					t.Fatalf("c2 sent: %v %v", done, err)
 				}
 			} else {
-				_, dropped = s.share(sha, "c2", true)
+				_, dropped = s.lend(sha, "c2", true)
 			}
 			if dropped != tc.dropped {
 				t.Errorf("c1's bytes dropped: %v, want %v", dropped, tc.dropped)
@@ -189,5 +190,82 @@ func TestStoreGone(t *testing.T) {
 	}
 	if got := s.gone("c1", false, 0); len(got) != 1 || got[0] != shaOf(data) || s.used != 0 {
 		t.Fatalf("not dropped after the timeout: %d bytes used", s.used)
+	}
+}
+
+// The memory of a large part that came in one piece is kept for the next, once the part is
+// dropped and no longer lent, within the store's limit, until trim.
+func TestStoreSpare(t *testing.T) {
+	const mib = 1 << 20
+	// put gives the store a part of size bytes in one piece, as a copy through memory does,
+	// and returns it and the memory it went to.
+	put := func(t *testing.T, s *store, size int, fill byte) (string, []byte) {
+		t.Helper()
+		data := bytes.Repeat([]byte{fill}, size)
+		d := wire.DataOp{Op: "chunk", SHA: shaOf(data), Client: "c1", Size: size, Transfer: "m" + string(fill)}
+		b, err := s.room(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(b, data)
+		if done, _, err := s.chunk(d, b); !done || err != nil {
+			t.Fatalf("put: %v %v", done, err)
+		}
+		return d.SHA, b
+	}
+	same := func(a, b []byte) bool { return unsafe.SliceData(a) == unsafe.SliceData(b) }
+	for _, tc := range []struct {
+		name      string
+		limit     int64
+		first     int  // size of the part dropped
+		lent      bool // lent when it is dropped, given back after the next part came
+		trim      bool // the store trimmed before the next part
+		next      int  // size of the next part
+		reused    bool // the next part has the first's memory
+		sparedEnd int  // bytes spare at the end
+	}{
+		{"same size", 0, 4 * mib, false, false, 4 * mib, true, 0},
+		{"smaller", 0, 4 * mib, false, false, 3 * mib, true, 0},
+		{"less than half", 0, 4 * mib, false, false, mib, false, 4 * mib},
+		{"larger", 0, 4 * mib, false, false, 5 * mib, false, 4 * mib},
+		{"small", 0, mib / 2, false, false, mib / 2, false, 0},
+		{"lent", 0, 4 * mib, true, false, 4 * mib, false, 4 * mib},
+		{"trimmed", 0, 4 * mib, false, true, 4 * mib, false, 0},
+		{"within a limit", 10 * mib, 4 * mib, false, false, 4 * mib, true, 0},
+		{"past a limit", 6 * mib, 4 * mib, false, false, mib / 2, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(tc.limit)
+			if tc.limit > 0 {
+				put(t, s, 2*mib, 'k') // a part that stays
+			}
+			sha, first := put(t, s, tc.first, 'a')
+			var h *held
+			if tc.lent {
+				h, _ = s.lend(sha, "c1", false)
+			}
+			if !s.free(sha, "c1") {
+				t.Fatal("not dropped")
+			}
+			if tc.trim {
+				s.trim()
+			}
+			_, next := put(t, s, tc.next, 'b')
+			if same(first, next) != tc.reused {
+				t.Errorf("the next part has the first's memory: %v, want %v", same(first, next), tc.reused)
+			}
+			if h != nil {
+				if !bytes.Equal(h.bytes(0, h.size), bytes.Repeat([]byte{'a'}, tc.first)) {
+					t.Error("a lent part's bytes changed after it was dropped")
+				}
+				s.giveBack(h)
+			}
+			if s.spared != int64(tc.sparedEnd) {
+				t.Errorf("%d bytes spare, want %d", s.spared, tc.sparedEnd)
+			}
+			if tc.limit > 0 && s.used+s.spared > tc.limit {
+				t.Errorf("%d bytes used and %d spare, past the limit of %d", s.used, s.spared, tc.limit)
+			}
+		})
 	}
 }

@@ -46,9 +46,12 @@ func (d *idler) busyTime() time.Duration {
 }
 
 // run trims whenever the process has been idle for idleAfter (counted from now at first),
-// until done closes.
-func (d *idler) run(done <-chan struct{}) {
+// until done closes; release, if not nil, lets go first of memory the process keeps.
+func (d *idler) run(done <-chan struct{}, release func()) {
 	trim := func() {
+		if release != nil {
+			release()
+		}
 		debug.FreeOSMemory()
 		trimImage()
 	}

@@ -140,12 +140,14 @@ func (n *supervisor) serveLink(c net.Conn) {
 				}
 				continue
 			}
-			if answer(nil) != nil {
-				return
-			}
 			// The chunks are written from where they are; Buffers consumes its own copy of the list.
-			bufs := net.Buffers(slices.Clone(h.chunks))
-			if _, err := bufs.WriteTo(c); err != nil {
+			err := answer(nil)
+			if err == nil {
+				bufs := net.Buffers(slices.Clone(h.chunks))
+				_, err = bufs.WriteTo(c)
+			}
+			n.data.giveBack(h)
+			if err != nil {
 				return
 			}
 		}
@@ -187,15 +189,17 @@ func (n *supervisor) linkMem(r io.Reader, fw *wire.FrameWriter, typ byte, client
 	var d wire.DataOp
 	if typ == wire.FrameLinkPutMem {
 		d = wire.DataOp{Op: "chunk", SHA: q.SHA, Client: client, Size: q.Size, Transfer: "mem-" + wire.RandomHex(8)}
-		if err := n.data.begin(d); err != nil {
+		b, err := n.data.room(d)
+		if err != nil {
 			return refuse(err)
 		}
-		chunks = [][]byte{make([]byte, q.Size)}
+		chunks = [][]byte{b}
 	} else {
 		h, ok := n.part(q.SHA, client, false)
 		if !ok {
 			return refuse(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, q.SHA[:12], n.o.settings.ID))
 		}
+		defer n.data.giveBack(h) // once the client has copied it
 		chunks = h.chunks
 	}
 	m := wire.LinkMem{PID: os.Getpid()}
