@@ -274,7 +274,7 @@ func TestArraysOverMaxPayload(t *testing.T) {
 		t.Errorf("a call with 100 KiB: %v, want the sum %v", err, want)
 	}
 	_, err = client.Map(ctx, MapSpec{Export: Export{Module: sha, Func: "scale"}, Args: [][]uint64{{0, 0, 0}},
-		Out: &wasm.Buffer{Data: bytes.Repeat([]byte{1}, 100<<10)}, Data: []DataArg{{SHA256: placedOf(t, client, f64Bytes(xs))[0].SHA256}}}, nil)
+		Out: &wasm.Buffer{Data: bytes.Repeat([]byte{1}, 100<<10)}, Data: []DataArg{{Hash: placedOf(t, client, f64Bytes(xs))[0].Hash}}}, nil)
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "task 0 of the map") {
 		t.Errorf("a map over data with a 100 KiB output: %v, want ErrTooLarge", err)
 	}

@@ -300,12 +300,12 @@ func decodeBatch(msg []byte, n int, res []Result, node, fn string) error {
 		started = finished
 	}
 	for _, k := range a.Kept {
-		if k.I >= 0 && k.I < n && wire.ValidSHA(k.SHA) {
-			res[k.I].Kept = &DataPart{SHA256: k.SHA, Size: k.Size, Node: node}
+		if k.I >= 0 && k.I < n && wire.ValidHash(k.Hash) {
+			res[k.I].Kept = &DataPart{Hash: k.Hash, Size: k.Size, Node: node}
 		}
 	}
 	for _, k := range a.Large {
-		if k.I >= 0 && k.I < n && wire.ValidSHA(k.SHA) && k.Size >= 0 && k.Size <= wire.MaxPart {
+		if k.I >= 0 && k.I < n && wire.ValidHash(k.Hash) && k.Size >= 0 && k.Size <= wire.MaxPart {
 			res[k.I].large = append(res[k.I].large, k)
 		}
 	}

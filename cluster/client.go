@@ -38,7 +38,7 @@ type Client struct {
 	others  map[string]int          // nodes heard that speak another wire version: ID → version
 	modules map[string]*wasm.Module // by SHA-256: shipped to every node
 	order   []string                // modules in load order
-	parts   map[string]*stored      // data kept on the nodes, by SHA-256 (see Scatter)
+	parts   map[string]*stored      // data kept on the nodes, by hash (see Scatter)
 	copies  map[copyKey]*copied     // copies of calls' arrays on the nodes (see useCopy)
 	inbound chan struct{}           // a token for each chunk on its way back (see dataInbound)
 	pending map[string]*pending
@@ -62,7 +62,7 @@ type Client struct {
 	damage func(id string, off int, data []byte) []byte
 	// linkAddr, set by tests only, may give another address for the data link of node id.
 	linkAddr func(id, addr string) string
-	// misname, set by tests only, names the parts Scatter sends instead of their SHA-256.
+	// misname, set by tests only, names the parts Scatter sends instead of their hash.
 	misname func(part []byte) string
 	// socketOnly, set by tests only, sends parts over the data links' sockets even to nodes whose
 	// memory the client reaches; memCopied counts the bytes copied through memory.

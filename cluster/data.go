@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,20 +24,20 @@ import (
 
 // DataPart is where one part of an array kept on the nodes is (see Client.Scatter).
 type DataPart struct {
-	SHA256 string // of its bytes: its address
-	Size   int    // bytes
-	Node   string // the node that holds it; "" while it is sent again, or computed again
+	Hash string // of its bytes: its address
+	Size int    // bytes
+	Node string // the node that holds it; "" while it is sent again, or computed again
 }
 
 // DataArg gives a map's task a part kept on the nodes as its argument Arg (see MapSpec.Data).
 type DataArg struct {
-	Arg    int
-	SHA256 string
+	Arg  int
+	Hash string
 }
 
 // stored is a part of an array this client keeps on a node.
 type stored struct {
-	sha   string
+	hash  string
 	size  int
 	align int
 	data  []byte   // the caller's copy, sent again when the part's node is lost; nil for a map's output
@@ -68,8 +67,8 @@ type lineage struct {
 // ready node, the one holding least of the client's data among those with room for it (a node
 // keeps data up to its memory limit, all clients' together), sent over the node's data link
 // (straight to the node, see link.go; through the hub, in chunks as modules are, to a node with
-// none), and only to a node that does not hold it already. A part is addressed by its SHA-256,
-// as a module is: the same bytes scattered twice are kept once. A map over parts (MapSpec.Data)
+// none), and only to a node that does not hold it already. A part is addressed by its hash
+// (BLAKE3-256), as a module is by its SHA-256: the same bytes scattered twice are kept once. A map over parts (MapSpec.Data)
 // runs each task on the node that holds its part, sending none of its bytes. align is the
 // alignment a call gives a part in an instance's memory (its elements' size).
 //
@@ -99,10 +98,10 @@ func (c *Client) scatter(ctx context.Context, parts [][]byte, align int, copies 
 				i, units.Bytes(uint64(len(p))), units.Bytes(wire.MaxPart))
 		}
 	}
-	shas, parts := hashParts(parts, copies)
+	hashes, parts := hashParts(parts, copies)
 	if c.misname != nil {
 		for i, p := range parts {
-			shas[i] = c.misname(p)
+			hashes[i] = c.misname(p)
 		}
 	}
 	c.mu.Lock()
@@ -111,11 +110,11 @@ func (c *Client) scatter(ctx context.Context, parts [][]byte, align int, copies 
 		return nil, ErrClosed
 	}
 	var todo []*stored
-	for i, sha := range shas {
-		p := c.parts[sha]
+	for i, hash := range hashes {
+		p := c.parts[hash]
 		if p == nil {
-			p = &stored{sha: sha, size: len(parts[i]), align: align}
-			c.parts[sha] = p
+			p = &stored{hash: hash, size: len(parts[i]), align: align}
+			c.parts[hash] = p
 		}
 		if p.data == nil {
 			p.data = parts[i] // a map's output that is also this part: now it has a copy
@@ -127,10 +126,10 @@ func (c *Client) scatter(ctx context.Context, parts [][]byte, align int, copies 
 	}
 	c.mu.Unlock()
 	if err := c.placeAll(ctx, todo); err != nil {
-		c.Free(shas...)
+		c.Free(hashes...)
 		return nil, err
 	}
-	return c.DataParts(shas), nil
+	return c.DataParts(hashes), nil
 }
 
 func containsPart(ps []*stored, p *stored) bool {
@@ -142,10 +141,10 @@ func containsPart(ps []*stored, p *stored) bool {
 	return false
 }
 
-// hashParts is the SHA-256 of each part, computed on every core, and the parts, or copies of
+// hashParts is the hash of each part (wire.PartHash), computed on every core, and the parts, or copies of
 // them if copies is set: each piece of a part is hashed from its copy, just made.
 func hashParts(parts [][]byte, copies bool) ([]string, [][]byte) {
-	shas := make([]string, len(parts))
+	hashes := make([]string, len(parts))
 	if copies {
 		parts = slices.Clone(parts)
 	}
@@ -155,18 +154,17 @@ func hashParts(parts [][]byte, copies bool) ([]string, [][]byte) {
 		wg.Go(func() {
 			for i := range next {
 				if !copies {
-					sum := sha256.Sum256(parts[i])
-					shas[i] = hex.EncodeToString(sum[:])
+					hashes[i] = wire.PartHash(parts[i])
 					continue
 				}
 				p := make([]byte, len(parts[i]))
 				vmcopy.Prefault(p)
-				h := sha256.New()
+				h := wire.NewPartHasher()
 				for off := 0; off < len(p); off += copyPiece {
 					n := copy(p[off:], parts[i][off:min(off+copyPiece, len(p))])
 					h.Write(p[off : off+n])
 				}
-				shas[i], parts[i] = hex.EncodeToString(h.Sum(nil)), p
+				hashes[i], parts[i] = hex.EncodeToString(h.Sum(nil)), p
 			}
 		})
 	}
@@ -175,7 +173,7 @@ func hashParts(parts [][]byte, copies bool) ([]string, [][]byte) {
 	}
 	close(next)
 	wg.Wait()
-	return shas, parts
+	return hashes, parts
 }
 
 // copyPiece is how much of a part ScatterCopy copies before it hashes it, while it is in the
@@ -358,15 +356,15 @@ func (c *Client) placedLocked(p *stored) bool {
 	return s != nil && !s.lost && s.inc == p.inc
 }
 
-// ensure returns the node that holds part sha, first placing it if it is nowhere: sent from
+// ensure returns the node that holds part hash, first placing it if it is nowhere: sent from
 // the caller's copy, or computed again from its input (a map's output), on the node with the
 // most room.
-func (c *Client) ensure(ctx context.Context, sha string) (string, error) {
+func (c *Client) ensure(ctx context.Context, hash string) (string, error) {
 	c.mu.Lock()
-	p := c.parts[sha]
+	p := c.parts[hash]
 	c.mu.Unlock()
 	if p == nil {
-		return "", fmt.Errorf("%w: part %.12s", ErrUnknownData, sha)
+		return "", fmt.Errorf("%w: part %.12s", ErrUnknownData, hash)
 	}
 	return c.ensurePart(ctx, p)
 }
@@ -428,7 +426,7 @@ func (c *Client) ensurePart(ctx context.Context, p *stored) (string, error) {
 		}
 		if p.data == nil && p.from == nil {
 			c.mu.Unlock()
-			return "", fmt.Errorf("%w: part %.12s was lost with its node, and this client has no copy of it", ErrNoData, p.sha)
+			return "", fmt.Errorf("%w: part %.12s was lost with its node, and this client has no copy of it", ErrNoData, p.hash)
 		}
 		done := make(chan struct{})
 		p.placing = done
@@ -484,7 +482,7 @@ func (c *Client) dataMsg(node, op string, p *stored) *nats.Msg {
 	m := nats.NewMsg(wire.NodeSubject(node, "data"))
 	m.Header.Set(wire.HdrVersion, strconv.Itoa(wire.Version))
 	m.Header.Set(wire.HdrOp, op)
-	m.Header.Set(wire.HdrSHA, p.sha)
+	m.Header.Set(wire.HdrHash, p.hash)
 	m.Header.Set(wire.HdrClient, c.id)
 	return m
 }
@@ -780,7 +778,7 @@ func (c *Client) fetchChunks(ctx context.Context, node string, parts []*stored, 
 			}
 		}
 		if want := min(chunk, p.size-g.off); err == nil && len(data) != want {
-			err = &RemoteError{Node: node, Err: fmt.Errorf("%d bytes of part %.12s at %d, asked for %d", len(data), p.sha, g.off, want)}
+			err = &RemoteError{Node: node, Err: fmt.Errorf("%d bytes of part %.12s at %d, asked for %d", len(data), p.hash, g.off, want)}
 		}
 		if err == nil {
 			copy(outs[g.i][g.off:], data)
@@ -834,29 +832,29 @@ func (c *Client) fetchChunks(ctx context.Context, node string, parts []*stored, 
 //
 // The parts come back one after another in one array: the first part's slice reaches, within
 // its capacity, over them all, so that the whole array needs no copy (see Joined).
-func (c *Client) Gather(ctx context.Context, shas []string) ([][]byte, error) {
+func (c *Client) Gather(ctx context.Context, hashes []string) ([][]byte, error) {
 	c.mu.Lock()
-	parts := make([]*stored, len(shas))
-	for i, sha := range shas {
-		if parts[i] = c.parts[sha]; parts[i] == nil || parts[i].refs == 0 {
+	parts := make([]*stored, len(hashes))
+	for i, hash := range hashes {
+		if parts[i] = c.parts[hash]; parts[i] == nil || parts[i].refs == 0 {
 			c.mu.Unlock()
-			return nil, fmt.Errorf("%w: part %.12s", ErrUnknownData, sha)
+			return nil, fmt.Errorf("%w: part %.12s", ErrUnknownData, hash)
 		}
 		parts[i].refs++ // held while it is fetched
 	}
 	c.mu.Unlock()
-	defer c.Free(shas...)
+	defer c.Free(hashes...)
 	total := 0
 	for _, p := range parts {
 		total += p.size
 	}
 	all := make([]byte, total)
-	out := make([][]byte, len(shas))
+	out := make([][]byte, len(hashes))
 	for i, off := 0, 0; i < len(parts); i++ {
 		out[i] = all[off : off+parts[i].size]
 		off += parts[i].size
 	}
-	errs := make([]error, len(shas))
+	errs := make([]error, len(hashes))
 	// fetch places part i if it is nowhere, and brings it back.
 	fetch := func(i int) {
 		for try := 0; ; try++ {
@@ -869,7 +867,7 @@ func (c *Client) Gather(ctx context.Context, shas []string) ([][]byte, error) {
 				return
 			}
 			if errors.Is(err, ErrNoData) { // the node restarted: the part is nowhere
-				c.unplace(node, []string{parts[i].sha})
+				c.unplace(node, []string{parts[i].hash})
 			}
 		}
 	}
@@ -900,7 +898,7 @@ func (c *Client) Gather(ctx context.Context, shas []string) ([][]byte, error) {
 					case err == nil:
 					case ctx.Err() == nil && (errors.Is(err, ErrNodeLost) || errors.Is(err, ErrNoData)):
 						if errors.Is(err, ErrNoData) {
-							c.unplace(node, []string{ps[k].sha})
+							c.unplace(node, []string{ps[k].hash})
 						}
 						again = append(again, list[k])
 					default:
@@ -944,11 +942,11 @@ func Joined(parts [][]byte) []byte {
 // Free lets go of parts kept on the nodes, once for each time it is named: a part that nothing
 // holds any more (the Scatter or map that kept it, a map that runs over it) is dropped from its
 // node. Parts the client does not hold are ignored.
-func (c *Client) Free(shas ...string) {
+func (c *Client) Free(hashes ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, sha := range shas {
-		if p := c.parts[sha]; p != nil && p.refs > 0 {
+	for _, hash := range hashes {
+		if p := c.parts[hash]; p != nil && p.refs > 0 {
 			p.refs--
 			c.releaseLocked(p)
 		}
@@ -962,13 +960,13 @@ func (c *Client) releaseLocked(p *stored) {
 		return
 	}
 	if p.node != "" {
-		c.dropUnusedLocked(p.node, p.sha) // a node that is gone has dropped it
+		c.dropUnusedLocked(p.node, p.hash) // a node that is gone has dropped it
 		p.node, p.inc = "", ""
 	}
 	if p.deps > 0 {
 		return
 	}
-	delete(c.parts, p.sha)
+	delete(c.parts, p.hash)
 	if p.from != nil {
 		if in := c.parts[p.from.input]; in != nil {
 			in.deps--
@@ -978,16 +976,16 @@ func (c *Client) releaseLocked(p *stored) {
 }
 
 // hold takes a hold on parts (see Free), and fails if one is not held.
-func (c *Client) hold(shas []string) error {
+func (c *Client) hold(hashes []string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, sha := range shas {
-		p := c.parts[sha]
+	for k, hash := range hashes {
+		p := c.parts[hash]
 		if p == nil || p.refs == 0 {
-			for _, s := range shas[:k] {
+			for _, s := range hashes[:k] {
 				c.parts[s].refs--
 			}
-			return fmt.Errorf("%w: part %.12s", ErrUnknownData, sha)
+			return fmt.Errorf("%w: part %.12s", ErrUnknownData, hash)
 		}
 		p.refs++
 	}
@@ -999,11 +997,11 @@ func (c *Client) hold(shas []string) error {
 func (c *Client) kept(k wire.Kept, node, inc string, align int, from *lineage) DataPart {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p := c.parts[k.SHA]
+	p := c.parts[k.Hash]
 	switch {
 	case p == nil:
-		p = &stored{sha: k.SHA, size: k.Size, align: align, from: from, node: node, inc: inc}
-		c.parts[k.SHA] = p
+		p = &stored{hash: k.Hash, size: k.Size, align: align, from: from, node: node, inc: inc}
+		c.parts[k.Hash] = p
 		if in := c.parts[from.input]; in != nil {
 			in.deps++
 		}
@@ -1013,7 +1011,7 @@ func (c *Client) kept(k wire.Kept, node, inc string, align int, from *lineage) D
 		c.nc.PublishMsg(c.dataMsg(node, "free", p))
 	}
 	p.refs++
-	return DataPart{SHA256: p.sha, Size: p.size, Node: p.node}
+	return DataPart{Hash: p.hash, Size: p.size, Node: p.node}
 }
 
 // recompute computes a map's output again, where its input is (placing the input first if it
@@ -1028,16 +1026,16 @@ func (c *Client) recompute(ctx context.Context, p *stored) (string, string, erro
 	}
 	c.mu.Unlock()
 	if in == nil {
-		return "", "", fmt.Errorf("%w: part %.12s was lost with its node, and so was what it was computed from", ErrNoData, p.sha)
+		return "", "", fmt.Errorf("%w: part %.12s was lost with its node, and so was what it was computed from", ErrNoData, p.hash)
 	}
-	defer c.Free(in.sha)
+	defer c.Free(in.hash)
 	node, err := c.ensurePart(ctx, in)
 	if err != nil {
 		return "", "", err
 	}
 	args := make([]uint64, len(f.args))
 	copy(args, f.args)
-	refs := []wire.DataRef{{Arg: f.inputArg, Align: in.align, SHA: in.sha}}
+	refs := []wire.DataRef{{Arg: f.inputArg, Align: in.align, Hash: in.hash}}
 	var bufs [][]wasm.Buffer
 	if f.out != nil {
 		bufs = [][]wasm.Buffer{{{Arg: f.keep, Data: f.out, Align: f.outAlign}}}
@@ -1057,23 +1055,23 @@ func (c *Client) recompute(ctx context.Context, p *stored) (string, string, erro
 		return "", "", res.Err
 	case res.Kept == nil:
 		return "", "", &RemoteError{Node: node, Func: f.export.Func, Err: errors.New("the node kept no output")}
-	case res.Kept.SHA256 != p.sha:
-		c.nc.PublishMsg(c.dataMsg(node, "free", &stored{sha: res.Kept.SHA256}))
+	case res.Kept.Hash != p.hash:
+		c.nc.PublishMsg(c.dataMsg(node, "free", &stored{hash: res.Kept.Hash}))
 		return "", "", fmt.Errorf("%w: part %.12s was lost with node %s and computed again from its input, but %s gave other bytes: a function whose result changes from run to run cannot be computed again",
-			ErrNoData, p.sha, p.node, f.export.Func)
+			ErrNoData, p.hash, p.node, f.export.Func)
 	}
 	return node, inc, nil
 }
 
 // DataParts says where parts kept on the nodes are now: for each, its node, or "" while it is
 // placed again or if the client does not hold it.
-func (c *Client) DataParts(shas []string) []DataPart {
+func (c *Client) DataParts(hashes []string) []DataPart {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]DataPart, len(shas))
-	for i, sha := range shas {
-		out[i].SHA256 = sha
-		if p := c.parts[sha]; p != nil {
+	out := make([]DataPart, len(hashes))
+	for i, hash := range hashes {
+		out[i].Hash = hash
+		if p := c.parts[hash]; p != nil {
 			out[i].Size = p.size
 			if c.placedLocked(p) {
 				out[i].Node = p.node
@@ -1096,18 +1094,18 @@ func (c *Client) freeAllLocked() {
 
 // unplace marks parts that node said it does not hold as nowhere, so that they are placed
 // again.
-func (c *Client) unplace(node string, shas []string) {
+func (c *Client) unplace(node string, hashes []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, sha := range shas {
-		if p := c.parts[sha]; p != nil && p.node == node && p.placing == nil {
+	for _, hash := range hashes {
+		if p := c.parts[hash]; p != nil && p.node == node && p.placing == nil {
 			p.node, p.inc = "", ""
 		}
 	}
 }
 
-// drop tells node that the client does not need part sha there: a copy of an output it holds
+// drop tells node that the client does not need part hash there: a copy of an output it holds
 // elsewhere.
-func (c *Client) drop(node, sha string) {
-	c.nc.PublishMsg(c.dataMsg(node, "free", &stored{sha: sha}))
+func (c *Client) drop(node, hash string) {
+	c.nc.PublishMsg(c.dataMsg(node, "free", &stored{hash: hash}))
 }

@@ -80,7 +80,7 @@ func sumSpec(sha string, parts []DataPart) MapSpec {
 	spec := MapSpec{Export: Export{Module: sha, Func: "sum"}, Chunk: 1}
 	for _, p := range parts {
 		spec.Args = append(spec.Args, []uint64{0, api.EncodeI32(int32(p.Size / 8))})
-		spec.Data = append(spec.Data, DataArg{Arg: 0, SHA256: p.SHA256})
+		spec.Data = append(spec.Data, DataArg{Arg: 0, Hash: p.Hash})
 	}
 	return spec
 }
@@ -126,7 +126,7 @@ func TestScatterGather(t *testing.T) {
 				t.Fatalf("%d parts: part %d placed as %+v", k, i, p)
 			}
 			nodes[p.Node]++
-			shas[i] = p.SHA256
+			shas[i] = p.Hash
 		}
 		if k > 1 && len(nodes) != 2 {
 			t.Errorf("%d parts on %v: want both nodes", k, nodes)
@@ -201,7 +201,7 @@ func scaleKept(t *testing.T, tc *testCluster, sha string, placed []DataPart, k f
 	spec := MapSpec{Export: Export{Module: sha, Func: "scale"}, Out: &wasm.Buffer{Align: 8}, OutLike: true, Keep: true}
 	for _, p := range placed {
 		spec.Args = append(spec.Args, []uint64{0, api.EncodeI32(int32(p.Size / 8)), api.EncodeF64(k)})
-		spec.Data = append(spec.Data, DataArg{SHA256: p.SHA256})
+		spec.Data = append(spec.Data, DataArg{Hash: p.Hash})
 	}
 	r, err := tc.client.Map(t.Context(), spec, nil)
 	if err != nil {
@@ -245,7 +245,7 @@ func TestMapKeep(t *testing.T) {
 	checkSums(t, r2, sums(want))
 	shas := make([]string, len(kept))
 	for i, k := range kept {
-		shas[i] = k.SHA256
+		shas[i] = k.Hash
 	}
 	back, err := tc.client.Gather(t.Context(), shas)
 	if err != nil {
@@ -255,7 +255,7 @@ func TestMapKeep(t *testing.T) {
 		t.Fatal("the kept outputs came back unlike 2·xs")
 	}
 	for _, p := range placed {
-		tc.client.Free(p.SHA256)
+		tc.client.Free(p.Hash)
 	}
 	tc.client.Free(shas...)
 	waitNodes(t, tc.client, noData)
@@ -283,7 +283,7 @@ func TestScatterDataLimit(t *testing.T) {
 	}
 	t.Log(err)
 	// At once after a free, while what the node said last still counts the part freed.
-	tc.client.Free(placed[0].SHA256)
+	tc.client.Free(placed[0].Hash)
 	if _, err := tc.client.Scatter(t.Context(), [][]byte{bytes.Repeat([]byte{1}, 600<<10)}, 8); err != nil {
 		t.Fatalf("a part that fits once the other was freed: %v", err)
 	}
@@ -316,7 +316,7 @@ func TestScatterDamaged(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256})
+			back, err := tc.client.Gather(t.Context(), []string{placed[0].Hash})
 			if err != nil || !bytes.Equal(back[0], data) || damaged != 1 {
 				t.Fatalf("damaged %d times: %v", damaged, err)
 			}
@@ -340,7 +340,7 @@ func TestDataMisnamed(t *testing.T) {
 			truth := testData(1 << 17)
 			lie := bytes.Clone(truth)
 			lie[15] ^= 0x80 // the second number's sign
-			name := placedOf(t, tc.client, truth)[0].SHA256
+			name := placedOf(t, tc.client, truth)[0].Hash
 
 			liar, err := Connect(t.Context(), tc.hub.URL(), tc.hub.Token())
 			if err != nil {
@@ -361,7 +361,7 @@ func TestDataMisnamed(t *testing.T) {
 			tc.client.Free(name)
 			waitNodes(t, tc.client, noData)
 			lied, err := liar.Scatter(t.Context(), [][]byte{lie}, 8)
-			if err != nil || lied[0].SHA256 != name {
+			if err != nil || lied[0].Hash != name {
 				t.Fatalf("the liar's scatter: %+v %v", lied, err)
 			}
 			r, err := liar.Map(t.Context(), sumSpec(sha, lied), nil)
@@ -532,11 +532,11 @@ func TestMapLargeTasks(t *testing.T) {
 				}
 				return true
 			})
-			back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256})
+			back, err := tc.client.Gather(t.Context(), []string{placed[0].Hash})
 			if err != nil || !bytes.Equal(back[0], f64Bytes(shared)) {
 				t.Errorf("gather of the part after the calls: %v", err)
 			}
-			tc.client.Free(placed[0].SHA256)
+			tc.client.Free(placed[0].Hash)
 			waitNodes(t, tc.client, noData)
 		})
 	}
@@ -609,12 +609,12 @@ func TestScatterSameBytes(t *testing.T) {
 	if err != nil || a[0] != b[0] {
 		t.Fatalf("%+v and %+v: %v", a, b, err)
 	}
-	tc.client.Free(a[0].SHA256)
-	if _, err := tc.client.Gather(t.Context(), []string{b[0].SHA256}); err != nil {
+	tc.client.Free(a[0].Hash)
+	if _, err := tc.client.Gather(t.Context(), []string{b[0].Hash}); err != nil {
 		t.Fatalf("gather after one of two frees: %v", err)
 	}
-	tc.client.Free(b[0].SHA256)
-	if _, err := tc.client.Gather(t.Context(), []string{b[0].SHA256}); !errors.Is(err, ErrUnknownData) {
+	tc.client.Free(b[0].Hash)
+	if _, err := tc.client.Gather(t.Context(), []string{b[0].Hash}); !errors.Is(err, ErrUnknownData) {
 		t.Fatalf("gather after both frees: %v", err)
 	}
 }

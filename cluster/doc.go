@@ -40,8 +40,9 @@
 // # Data kept on the nodes
 //
 // Scatter keeps parts of an array on the nodes, each on one node (the ready node with the most
-// room that holds least of the client's data), until Free: a part is addressed by its SHA-256,
-// and a node keeps data up to its memory limit (ErrDataLimit past it). A part's bytes go to
+// room that holds least of the client's data), until Free: a part is addressed by the hash of
+// its bytes (BLAKE3-256, faster than a module's SHA-256 and as hard to forge), and a node keeps
+// data up to its memory limit (ErrDataLimit past it). A part's bytes go to
 // its node, and come back, over the node's data link: a TCP port of its own (node.Settings'
 // DataPort), on the address it reaches the hub from, which asks for a key the node gives in
 // its status over the hub; so they cross the network once and never the hub. A node on the
@@ -51,12 +52,12 @@
 // TLS to the hub: the link does not encrypt), or one whose link the client cannot reach (it
 // tries once each incarnation of the node), they go through the hub in chunks, as a module
 // does. Either way they carry their CRC-32C: a part damaged on the way is refused, and sent
-// again. The SHA-256 a part is named by is the client's; the node checks it only when another
+// again. The hash a part is named by is the client's; the node checks it only when another
 // client asks for the part, and then once: a client can fool no one but itself by misnaming
-// its data, and the node does not hash what it receives at full speed. A map over parts (MapSpec.Data) pins each task to the node that holds
-// its part: the node puts the part in the instance's memory as if the call had carried it, so
-// no byte of it crosses the hub (MapResult.Sent and Hub.Traffic show it), and no other node
-// steals it. With MapSpec.Keep a map's outputs stay on their nodes as new parts (Result.Kept),
+// its data, and the node does not hash what it receives at full speed. A map over parts
+// (MapSpec.Data) pins each task to the node that holds its part: the node puts the part in the
+// instance's memory as if the call had carried it, so no byte of it crosses the hub
+// (MapResult.Sent and Hub.Traffic show it), and no other node steals it. With MapSpec.Keep a map's outputs stay on their nodes as new parts (Result.Kept),
 // for a next map; Gather brings parts back.
 //
 // The client keeps the parts it scattered (not copies), and remembers how a kept output was

@@ -77,16 +77,16 @@ func (c *Client) placeLarge(ctx context.Context, fn string, arity int, bufs []wa
 	for i, b := range sent {
 		datas[i] = b.Data
 	}
-	shas, _ := hashParts(datas, false)
+	hashes, _ := hashParts(datas, false)
 	for i, b := range sent {
-		free, err := c.useCopy(ctx, node, &stored{sha: shas[i], size: len(b.Data), align: b.Align, data: b.Data})
+		free, err := c.useCopy(ctx, node, &stored{hash: hashes[i], size: len(b.Data), align: b.Align, data: b.Data})
 		if err != nil {
 			l.release()
 			return nil, err
 		}
 		l.frees = append(l.frees, free)
 		r := slices.IndexFunc(l.refs, func(r wire.DataRef) bool { return r.Arg == b.Arg })
-		l.refs[r] = wire.DataRef{Arg: b.Arg, Align: b.Align, SHA: shas[i], Write: !b.ReadOnly}
+		l.refs[r] = wire.DataRef{Arg: b.Arg, Align: b.Align, Hash: hashes[i], Write: !b.ReadOnly}
 		l.total += len(b.Data)
 	}
 	return l, nil
@@ -114,7 +114,7 @@ func (c *Client) fetchLarge(ctx context.Context, r *Result) error {
 	parts := make([]*stored, len(r.large))
 	outs := make([][]byte, len(r.large))
 	for k, kept := range r.large {
-		parts[k], outs[k] = &stored{sha: kept.SHA, size: kept.Size}, make([]byte, kept.Size)
+		parts[k], outs[k] = &stored{hash: kept.Hash, size: kept.Size}, make([]byte, kept.Size)
 	}
 	errs := c.fetchParts(ctx, r.Node, parts, outs)
 	large := r.large
@@ -135,13 +135,13 @@ func (c *Client) dropLarge(r *Result) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, kept := range r.large {
-		c.dropUnusedLocked(r.Node, kept.SHA)
+		c.dropUnusedLocked(r.Node, kept.Hash)
 	}
 	r.large = nil
 }
 
 // copyKey is a part on a node that calls use as a copy of their array (see useCopy).
-type copyKey struct{ node, sha string }
+type copyKey struct{ node, hash string }
 
 // copied is a copy on a node, in its incarnation inc, and the calls that use it.
 type copied struct {
@@ -157,12 +157,12 @@ type copied struct {
 // parts: the same bytes may be on many nodes at once, each for its own calls, and they are not
 // placed again when their node is lost (the calls fail, and a map runs them again).
 func (c *Client) useCopy(ctx context.Context, node string, p *stored) (func(), error) {
-	key := copyKey{node, p.sha}
+	key := copyKey{node, p.hash}
 	c.mu.Lock()
-	if q := c.parts[p.sha]; q != nil && q.refs > 0 && q.node == node && c.placedLocked(q) {
+	if q := c.parts[p.hash]; q != nil && q.refs > 0 && q.node == node && c.placedLocked(q) {
 		q.refs++ // held while the call runs
 		c.mu.Unlock()
-		return func() { c.Free(p.sha) }, nil
+		return func() { c.Free(p.hash) }, nil
 	}
 	s := c.nodes[node]
 	if s == nil || s.lost {
@@ -188,7 +188,7 @@ func (c *Client) useCopy(ctx context.Context, node string, p *stored) (func(), e
 		}
 		// Dropped even if sending it failed: the node may have it all the same (the
 		// sending interrupted after its last byte, say).
-		c.dropUnusedLocked(node, p.sha)
+		c.dropUnusedLocked(node, p.hash)
 	}
 	if first {
 		inc, errs := c.sendParts(ctx, node, []*stored{p})
@@ -216,16 +216,16 @@ func (c *Client) useCopy(ctx context.Context, node string, p *stored) (func(), e
 	return free, nil
 }
 
-// dropUnusedLocked tells node to drop part sha unless the client still needs it there: a part it
+// dropUnusedLocked tells node to drop part hash unless the client still needs it there: a part it
 // holds there, or a copy calls use. c.mu is held.
-func (c *Client) dropUnusedLocked(node, sha string) {
-	if p := c.parts[sha]; p != nil && p.node == node && (p.refs > 0 || p.placing != nil) {
+func (c *Client) dropUnusedLocked(node, hash string) {
+	if p := c.parts[hash]; p != nil && p.node == node && (p.refs > 0 || p.placing != nil) {
 		return
 	}
-	if cp := c.copies[copyKey{node, sha}]; cp != nil && cp.users > 0 {
+	if cp := c.copies[copyKey{node, hash}]; cp != nil && cp.users > 0 {
 		return
 	}
-	c.drop(node, sha)
+	c.drop(node, hash)
 }
 
 // zeros says whether b holds nothing but zeros.

@@ -145,7 +145,7 @@ func (l *link) request(ctx context.Context, typ byte, p *stored) error {
 	if l.broken {
 		return errLinkDown
 	}
-	if err := wire.WriteLinkFrame(l.fw, typ, wire.LinkRequest{SHA: p.sha, Size: p.size}); err != nil {
+	if err := wire.WriteLinkFrame(l.fw, typ, wire.LinkRequest{Hash: p.hash, Size: p.size}); err != nil {
 		return l.fail(ctx, err)
 	}
 	return l.answer(ctx)
@@ -227,7 +227,7 @@ func (l *link) memRequest(ctx context.Context, typ byte, p *stored) (wire.LinkMe
 	case l.mem < 0, l.c.damage != nil, l.c.socketOnly: // damage is the socket's
 		return m, wire.ErrNoMem
 	}
-	q := wire.LinkRequest{SHA: p.sha, Size: p.size}
+	q := wire.LinkRequest{Hash: p.hash, Size: p.size}
 	if l.mem == 0 {
 		q.Challenge = wire.RandomHex(16)
 	}

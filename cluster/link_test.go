@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -54,7 +53,7 @@ func TestDataLink(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256, placed[1].SHA256})
+				back, err := tc.client.Gather(t.Context(), []string{placed[0].Hash, placed[1].Hash})
 				if err != nil || !bytes.Equal(Joined(back), data) {
 					t.Fatalf("gather: %v, or bytes unlike those scattered", err)
 				}
@@ -71,7 +70,7 @@ func TestDataLink(t *testing.T) {
 				if viaMem := !tt.noMem && !tt.viaHub && !memDenied(tc.client); (mem == want) != viaMem || mem != 0 && mem != want {
 					t.Errorf("round %d: %d bytes copied through memory for a scatter and gather of %d", round, mem, len(data))
 				}
-				tc.client.Free(placed[0].SHA256, placed[1].SHA256)
+				tc.client.Free(placed[0].Hash, placed[1].Hash)
 				waitNodes(t, tc.client, noData)
 			}
 			for _, n := range tc.client.Nodes() {
@@ -138,7 +137,7 @@ func TestDataLinkKey(t *testing.T) {
 	if in1, out1 := tc.hub.Traffic(); in1-in0+out1-out0 > int64(len(data)) {
 		t.Errorf("the hub carried %d bytes of a scatter of %d: not over the link", in1-in0+out1-out0, len(data))
 	}
-	tc.client.Free(placed[0].SHA256)
+	tc.client.Free(placed[0].Hash)
 }
 
 // A node lets a client on its machine copy a part straight into its memory, once the client
@@ -157,8 +156,7 @@ func TestDataLinkMem(t *testing.T) {
 		t.Skipf("the link is on %s, not on 127.0.0.1: no other address of this machine to dial from", host)
 	}
 	data := testData(1 << 20 / 8)
-	sum := sha256.Sum256(data)
-	put := wire.LinkRequest{SHA: hex.EncodeToString(sum[:]), Size: len(data), Challenge: wire.RandomHex(16)}
+	put := wire.LinkRequest{Hash: wire.PartHash(data), Size: len(data), Challenge: wire.RandomHex(16)}
 	for _, tt := range []struct {
 		name string
 		from string // the address the client dials from
@@ -238,7 +236,7 @@ func TestDataLinkMem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256})
+	back, err := tc.client.Gather(t.Context(), []string{placed[0].Hash})
 	if err != nil || !bytes.Equal(back[0], data) {
 		t.Fatalf("gather of the part copied through memory: %v", err)
 	}

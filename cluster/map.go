@@ -208,15 +208,15 @@ func (c *Client) Map(ctx context.Context, spec MapSpec, progress func(MapProgres
 	}
 	var infos map[string]partInfo
 	if spec.Data != nil {
-		shas := make([]string, len(spec.Data))
+		hashes := make([]string, len(spec.Data))
 		for i, d := range spec.Data {
-			shas[i] = d.SHA256
+			hashes[i] = d.Hash
 		}
-		if err := c.hold(shas); err != nil { // so that a Free while the map runs leaves them
+		if err := c.hold(hashes); err != nil { // so that a Free while the map runs leaves them
 			return nil, err
 		}
-		defer c.Free(shas...)
-		infos = c.partInfos(shas)
+		defer c.Free(hashes...)
+		infos = c.partInfos(hashes)
 	}
 	// A hub away for longer than the hub timeout ends the map, with a *HubError.
 	ctx, unwatch := c.WatchHub(ctx)
@@ -394,13 +394,13 @@ type mapRun struct {
 type partInfo struct{ size, align int }
 
 // partInfos are the sizes and alignments of parts the client holds.
-func (c *Client) partInfos(shas []string) map[string]partInfo {
+func (c *Client) partInfos(hashes []string) map[string]partInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	infos := map[string]partInfo{}
-	for _, sha := range shas {
-		if p := c.parts[sha]; p != nil {
-			infos[sha] = partInfo{p.size, p.align}
+	for _, hash := range hashes {
+		if p := c.parts[hash]; p != nil {
+			infos[hash] = partInfo{p.size, p.align}
 		}
 	}
 	return infos
@@ -706,7 +706,7 @@ func (m *mapRun) withOut(tasks []int, args [][]uint64, rs []Result) {
 		}
 		out := bytes.Clone(m.spec.Out.Data)
 		if m.spec.OutLike {
-			out = make([]byte, m.infos[m.spec.Data[tasks[k]].SHA256].size)
+			out = make([]byte, m.infos[m.spec.Data[tasks[k]].Hash].size)
 		}
 		r.Buffers = append(r.Buffers[:len(r.Buffers):len(r.Buffers)], wasm.Buffer{Arg: arg, Data: out, Align: m.spec.Out.Align})
 	}
@@ -723,8 +723,8 @@ func (m *mapRun) dataChunk(chunk []int, b *BatchCall) (args [][]uint64, bufs [][
 	}
 	for k, i := range chunk {
 		a, d := m.spec.Args[i], m.spec.Data[i]
-		info := m.infos[d.SHA256]
-		b.data[k] = []wire.DataRef{{Arg: d.Arg, Align: info.align, SHA: d.SHA256}}
+		info := m.infos[d.Hash]
+		b.data[k] = []wire.DataRef{{Arg: d.Arg, Align: info.align, Hash: d.Hash}}
 		b.dataSizes[k] = info.size
 		if m.spec.Buffers != nil {
 			bufs[k] = m.spec.Buffers[i][:len(m.spec.Buffers[i]):len(m.spec.Buffers[i])]
@@ -761,21 +761,21 @@ func (m *mapRun) keep(id, inc string, tasks []int, args [][]uint64, rs []Result,
 		r := &rs[k]
 		i := tasks[k]
 		if !st.final[k] {
-			m.c.drop(id, r.Kept.SHA256)
+			m.c.drop(id, r.Kept.Hash)
 			continue
 		}
 		d := m.spec.Data[i]
-		from := &lineage{export: m.spec.Export, args: args[k], input: d.SHA256, inputArg: d.Arg,
+		from := &lineage{export: m.spec.Export, args: args[k], input: d.Hash, inputArg: d.Arg,
 			outAlign: m.spec.Out.Align, keep: len(args[k]) - 1}
 		switch {
 		case !m.outZeros:
 			from.out = m.spec.Out.Data
 		case m.spec.OutLike:
-			from.outZeros = m.infos[d.SHA256].size
+			from.outZeros = m.infos[d.Hash].size
 		default:
 			from.outZeros = len(m.spec.Out.Data)
 		}
-		m.c.kept(wire.Kept{SHA: r.Kept.SHA256, Size: r.Kept.Size}, id, inc, m.spec.Out.Align, from)
+		m.c.kept(wire.Kept{Hash: r.Kept.Hash, Size: r.Kept.Size}, id, inc, m.spec.Out.Align, from)
 	}
 	st.kept, st.final = st.kept[:0], st.final[:0]
 }
@@ -789,7 +789,7 @@ func (m *mapRun) requeueLocked(tasks []int) {
 		if m.final[i] {
 			continue
 		}
-		if p := m.c.parts[m.spec.Data[i].SHA256]; p != nil && m.c.placedLocked(p) {
+		if p := m.c.parts[m.spec.Data[i].Hash]; p != nil && m.c.placedLocked(p) {
 			m.queues[p.node] = append(m.queues[p.node], i)
 		} else {
 			nowhere = append(nowhere, i)
@@ -802,15 +802,15 @@ func (m *mapRun) requeueLocked(tasks []int) {
 	if len(nowhere) == 0 {
 		return
 	}
-	bySHA := map[string][]int{}
+	byHash := map[string][]int{}
 	for _, i := range nowhere {
-		sha := m.spec.Data[i].SHA256
-		bySHA[sha] = append(bySHA[sha], i)
+		hash := m.spec.Data[i].Hash
+		byHash[hash] = append(byHash[hash], i)
 	}
 	m.placing += len(nowhere)
-	for sha, tasks := range bySHA {
+	for hash, tasks := range byHash {
 		m.wg.Go(func() {
-			node, err := m.c.ensure(m.ctx, sha)
+			node, err := m.c.ensure(m.ctx, hash)
 			m.mu.Lock()
 			m.placing -= len(tasks)
 			if err == nil {
@@ -820,7 +820,7 @@ func (m *mapRun) requeueLocked(tasks []int) {
 			m.mu.Unlock()
 			if err != nil && m.ctx.Err() == nil {
 				// Said without its sentinel, so that record takes it as final: ensure tried.
-				err = fmt.Errorf("cluster: map: the part %.12s of this task could not be placed again: %v", sha, err)
+				err = fmt.Errorf("cluster: map: the part %.12s of this task could not be placed again: %v", hash, err)
 				rs := make([]Result, len(tasks))
 				for k := range rs {
 					rs[k].Err = err
@@ -839,7 +839,7 @@ func (m *mapRun) restaleLocked() {
 	for id, q := range m.queues {
 		keep := q[:0]
 		for _, i := range q {
-			if p := m.c.parts[m.spec.Data[i].SHA256]; p != nil && p.node == id && m.c.placedLocked(p) {
+			if p := m.c.parts[m.spec.Data[i].Hash]; p != nil && p.node == id && m.c.placedLocked(p) {
 				keep = append(keep, i)
 			} else {
 				stale = append(stale, i)
@@ -913,7 +913,7 @@ func (m *mapRun) record(id string, tasks []int, rs []Result, st *chunkStats) {
 			var trap *wasm.Trap
 			noData := errors.Is(b.Err, ErrNoData) // its part, or a large task's array, is no longer on the node
 			if noData && m.spec.Data != nil {
-				st.noData = append(st.noData, m.spec.Data[i].SHA256)
+				st.noData = append(st.noData, m.spec.Data[i].Hash)
 			}
 			lost := errors.Is(b.Err, ErrNodeLost) || noData
 			if lost && m.retries[i] < m.spec.Retries+maxLossRetries || !lost && errors.As(b.Err, &trap) && m.retries[i] < m.spec.Retries {

@@ -187,7 +187,7 @@ func TestMapOverDataNodeKilled(t *testing.T) {
 	}
 	shas := make([]string, len(placed))
 	for i, p := range placed {
-		shas[i] = p.SHA256
+		shas[i] = p.Hash
 	}
 	for i, p := range tc.client.DataParts(shas) {
 		if p.Node == victim || p.Node == "" {
@@ -244,7 +244,7 @@ func TestKeptLostComputedAgain(t *testing.T) {
 	checkSums(t, r2, sums(want))
 	shas := make([]string, len(kept))
 	for i, k := range kept {
-		shas[i] = k.SHA256
+		shas[i] = k.Hash
 	}
 	back, err := tc.client.Gather(t.Context(), shas)
 	if err != nil || !bytes.Equal(bytes.Join(back, nil), bytes.Join(want, nil)) {
@@ -284,7 +284,7 @@ func TestScatterNodeLostOnLink(t *testing.T) {
 					t.Errorf("part %d is on %q", i, p.Node)
 				}
 			}
-			back, err := tc.client.Gather(t.Context(), []string{placed[0].SHA256, placed[1].SHA256})
+			back, err := tc.client.Gather(t.Context(), []string{placed[0].Hash, placed[1].Hash})
 			if err != nil || !bytes.Equal(Joined(back), data) {
 				t.Fatalf("gathered after the loss: %v", err)
 			}

@@ -103,12 +103,12 @@ func (s *Session) pmapData(thread *starlark.Thread, name string, f *Function, d 
 		return nil, usageError("%s: args= takes numbers: an array goes to the nodes as a scattered array or as out=", name)
 	}
 	spec := cluster.MapSpec{Export: f.export(), Chunk: o.chunk, Retries: o.retries}
-	for i, sha := range d.shas {
+	for i, hash := range d.hashes {
 		raw := slices.Clone(ca.raw)
 		n, _ := encodeValue(params[1], starlark.MakeInt(elements(d.shapes[i])))
 		raw[1] = n
 		spec.Args = append(spec.Args, raw)
-		spec.Data = append(spec.Data, cluster.DataArg{Arg: 0, SHA256: sha})
+		spec.Data = append(spec.Data, cluster.DataArg{Arg: 0, Hash: hash})
 	}
 	var arrays *mapArrays
 	if nOut > 0 {
@@ -142,29 +142,29 @@ func (s *Session) pmapData(thread *starlark.Thread, name string, f *Function, d 
 		m.data = d.nbytes()
 		return m, nil
 	}
-	shas := make([]string, len(res.Tasks))
+	hashes := make([]string, len(res.Tasks))
 	for i, t := range res.Tasks {
 		if t.Err != nil {
 			freeKept(s.client, res)
 			return nil, fmt.Errorf("%s: part %d: %w (no output was kept)", name, i, t.Err)
 		}
-		shas[i] = t.Kept.SHA256
+		hashes[i] = t.Kept.Hash
 	}
 	shapes := d.shapes
 	if !like {
-		shapes = make([][]int, len(shas))
+		shapes = make([][]int, len(hashes))
 		for i := range shapes {
 			shapes[i] = out.Shape()
 		}
 	}
-	return s.newScattered(arrays.out.DType(), shapes, shas), nil
+	return s.newScattered(arrays.out.DType(), shapes, hashes), nil
 }
 
 // freeKept lets go of the outputs a map kept on the nodes.
 func freeKept(c *cluster.Client, res *cluster.MapResult) {
 	for _, t := range res.Tasks {
 		if t.Kept != nil {
-			c.Free(t.Kept.SHA256)
+			c.Free(t.Kept.Hash)
 		}
 	}
 }

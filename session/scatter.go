@@ -23,7 +23,7 @@ type Scattered struct {
 	client *cluster.Client // the cluster the parts are kept on
 	dtype  array.DType
 	shapes [][]int  // each part's shape
-	shas   []string // each part's SHA-256
+	hashes []string // each part's hash
 	freed  bool
 }
 
@@ -35,8 +35,8 @@ var (
 
 // newScattered records parts kept on the nodes as a value of the session, which collects it
 // once nothing refers to it.
-func (s *Session) newScattered(dtype array.DType, shapes [][]int, shas []string) *Scattered {
-	d := &Scattered{s: s, client: s.client, dtype: dtype, shapes: shapes, shas: shas}
+func (s *Session) newScattered(dtype array.DType, shapes [][]int, hashes []string) *Scattered {
+	d := &Scattered{s: s, client: s.client, dtype: dtype, shapes: shapes, hashes: hashes}
 	s.scattered[d] = true
 	return d
 }
@@ -73,7 +73,7 @@ func (d *Scattered) String() string {
 	if d.freed {
 		return fmt.Sprintf("scattered(%s %s, freed)", d.dtype, shapeText(d.shape()))
 	}
-	return fmt.Sprintf("scattered(%s %s in %d part%s)", d.dtype, shapeText(d.shape()), len(d.shas), plural(len(d.shas)))
+	return fmt.Sprintf("scattered(%s %s in %d part%s)", d.dtype, shapeText(d.shape()), len(d.hashes), plural(len(d.hashes)))
 }
 func (d *Scattered) Type() string          { return "scattered" }
 func (d *Scattered) Freeze()               {}
@@ -120,7 +120,7 @@ func (d *Scattered) Attr(name string) (starlark.Value, error) {
 			pd.SetKey(starlark.String("node"), nodeValue(p.Node))
 			pd.SetKey(starlark.String("rows"), starlark.MakeInt(d.shapes[i][0]))
 			pd.SetKey(starlark.String("bytes"), starlark.MakeInt(p.Size))
-			pd.SetKey(starlark.String("sha256"), starlark.String(p.SHA256))
+			pd.SetKey(starlark.String("hash"), starlark.String(p.Hash))
 			list[i] = pd
 		}
 		return starlark.NewList(list), nil
@@ -151,13 +151,13 @@ func nodeValue(node string) starlark.Value {
 // places says where the parts are now: empty nodes once freed.
 func (d *Scattered) places() []cluster.DataPart {
 	if d.freed || d.client != d.s.client {
-		out := make([]cluster.DataPart, len(d.shas))
-		for i, sha := range d.shas {
-			out[i].SHA256 = sha
+		out := make([]cluster.DataPart, len(d.hashes))
+		for i, hash := range d.hashes {
+			out[i].Hash = hash
 		}
 		return out
 	}
-	return d.client.DataParts(d.shas)
+	return d.client.DataParts(d.hashes)
 }
 
 // Show is the parts' table.
@@ -168,8 +168,8 @@ func (d *Scattered) Terminal(color bool) string { return d.table().Terminal(colo
 
 func (d *Scattered) table() *display.Table {
 	t := &display.Table{
-		Title:   fmt.Sprintf("scattered %s array %s · %s in %d part%s", d.dtype, shapeText(d.shape()), units.Bytes(uint64(d.nbytes())), len(d.shas), plural(len(d.shas))),
-		Headers: []string{"part", "node", "rows", "bytes", "sha256"},
+		Title:   fmt.Sprintf("scattered %s array %s · %s in %d part%s", d.dtype, shapeText(d.shape()), units.Bytes(uint64(d.nbytes())), len(d.hashes), plural(len(d.hashes))),
+		Headers: []string{"part", "node", "rows", "bytes", "hash"},
 		Right:   map[int]bool{0: true, 2: true, 3: true},
 	}
 	for i, p := range d.places() {
@@ -177,7 +177,7 @@ func (d *Scattered) table() *display.Table {
 		if node == "" {
 			node = "–"
 		}
-		t.Rows = append(t.Rows, []string{fmt.Sprint(i), node, fmt.Sprint(d.shapes[i][0]), units.Bytes(uint64(p.Size)), p.SHA256[:12]})
+		t.Rows = append(t.Rows, []string{fmt.Sprint(i), node, fmt.Sprint(d.shapes[i][0]), units.Bytes(uint64(p.Size)), p.Hash[:12]})
 	}
 	switch {
 	case d.freed:
@@ -211,7 +211,7 @@ func (d *Scattered) free() {
 	d.freed = true
 	delete(d.s.scattered, d)
 	if d.client == d.s.client {
-		d.client.Free(d.shas...)
+		d.client.Free(d.hashes...)
 	}
 }
 
@@ -271,11 +271,11 @@ func (s *Session) builtinScatter(thread *starlark.Thread, b *starlark.Builtin, a
 	if err != nil {
 		return nil, dataError(b.Name(), err)
 	}
-	shas := make([]string, k)
+	hashes := make([]string, k)
 	for i, p := range placed {
-		shas[i] = p.SHA256
+		hashes[i] = p.Hash
 	}
-	return s.newScattered(a.DType(), shapes, shas), nil
+	return s.newScattered(a.DType(), shapes, hashes), nil
 }
 
 // splitRows is where each of k parts of n rows begins, as numpy.array_split cuts them: the
@@ -321,7 +321,7 @@ func (s *Session) builtinGather(thread *starlark.Thread, b *starlark.Builtin, ar
 	if err := d.check(s, b.Name()); err != nil {
 		return nil, err
 	}
-	parts, err := s.client.Gather(threadContext(thread), d.shas)
+	parts, err := s.client.Gather(threadContext(thread), d.hashes)
 	if err != nil {
 		return nil, dataError(b.Name(), err)
 	}

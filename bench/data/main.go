@@ -116,7 +116,7 @@ func run(rain, examples string, mib, reps int) error {
 			return err
 		}
 		t1 := time.Now()
-		shas := []string{placed[0].SHA256, placed[1].SHA256}
+		shas := []string{placed[0].Hash, placed[1].Hash}
 		if placed[0].Node == placed[1].Node { // a node silent for 2 s on a busy machine is passed over
 			fmt.Fprintf(os.Stderr, "bench/data: both parts on node %s this time\n", placed[0].Node)
 		}
@@ -135,7 +135,7 @@ func run(rain, examples string, mib, reps int) error {
 		spec := cluster.MapSpec{Export: cluster.Export{Module: stats, Func: "sum"}, Chunk: 1}
 		for k, p := range placed {
 			spec.Args = append(spec.Args, []uint64{0, api.EncodeI32(int32(p.Size / 8))})
-			spec.Data = append(spec.Data, cluster.DataArg{SHA256: shas[k]})
+			spec.Data = append(spec.Data, cluster.DataArg{Hash: shas[k]})
 		}
 		for range 2 {
 			t0 := time.Now()

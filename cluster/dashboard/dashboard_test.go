@@ -489,11 +489,11 @@ func TestData(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	page := openPage(ctx, t, tc.dash)
-	held := func(u update) map[string]string { // node/SHA-256 → size and whom for, from where they are
+	held := func(u update) map[string]string { // node/hash → size and whom for, from where they are
 		got := map[string]string{}
 		for _, n := range u.State.Nodes {
 			for _, d := range n.Data {
-				got[n.ID+"/"+d.SHA] = fmt.Sprint(d.Size, d.For)
+				got[n.ID+"/"+d.Hash] = fmt.Sprint(d.Size, d.For)
 			}
 		}
 		return got
@@ -504,7 +504,7 @@ func TestData(t *testing.T) {
 			continue
 		}
 		for _, p := range placed {
-			want[p.Node+"/"+p.SHA256] = fmt.Sprint(p.Size, []string{u.State.Sessions[0].Name})
+			want[p.Node+"/"+p.Hash] = fmt.Sprint(p.Size, []string{u.State.Sessions[0].Name})
 		}
 		if reflect.DeepEqual(held(u), want) {
 			break
@@ -513,7 +513,7 @@ func TestData(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("the page never showed the parts %v", want)
 	}
-	tc.client.Free(placed[0].SHA256, placed[1].SHA256)
+	tc.client.Free(placed[0].Hash, placed[1].Hash)
 	for u := range page {
 		if len(held(u)) == 0 {
 			return

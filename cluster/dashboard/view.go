@@ -52,7 +52,7 @@ type nodeJSON struct {
 // dataJSON is a part of data a node holds, by content hash: a part of an array a session
 // scattered, or a map's output it kept there.
 type dataJSON struct {
-	SHA  string   `json:"sha"`
+	Hash string   `json:"hash"`
 	Size int64    `json:"size"`
 	For  []string `json:"for"` // the sessions it is kept for, by name (or ID, before one is heard)
 }
@@ -139,7 +139,7 @@ func (s *state) viewLocked(now time.Time) []byte {
 			RSS: st.RSS, Instances: len(st.Modules), Data: []dataJSON{}, DataBytes: st.Data, Parts: st.Parts, RTT: -1, Restarts: st.Restarts, PID: st.PID,
 			Modules: []tierJSON{}}
 		for _, h := range st.Held {
-			d := dataJSON{SHA: h.SHA, Size: h.Size, For: []string{}}
+			d := dataJSON{Hash: h.Hash, Size: h.Size, For: []string{}}
 			for _, c := range h.Owners {
 				if ss := s.sessions[c]; ss != nil {
 					c = ss.name

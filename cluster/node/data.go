@@ -2,8 +2,6 @@ package node
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,7 +21,7 @@ import (
 // its workers. It holds a part once whatever the clients that want it, and at most limit bytes
 // of parts and of parts on their way in (0: no limit).
 //
-// A part is named by its SHA-256, which its sender computed. The store checks that name only
+// A part is named by its hash (wire.PartHash), which its sender computed. The store checks that name only
 // when another client asks for the part (see shareLocked): a client's own data is its own
 // business, and hashing every part as it comes would cost the node as much CPU as receiving
 // it, but no client may hand another bytes that are not what their name says.
@@ -36,8 +34,8 @@ type store struct {
 	limit int64
 
 	mu       sync.Mutex
-	parts    map[string]*held     // by SHA-256
-	incoming map[string]*incoming // by SHA-256 and transfer
+	parts    map[string]*held     // by hash
+	incoming map[string]*incoming // by hash and transfer
 	used     int64                // bytes of parts held, and of those on their way in
 	missing  map[string]time.Time // clients that did not answer since then (see collect)
 	spare    [][]byte             // memory of dropped parts, for the next (see room)
@@ -59,7 +57,7 @@ type held struct {
 	starts []int // where each chunk begins in the part
 	size   int
 	owners map[string]bool
-	// checked says its bytes were found to match its SHA-256: it may be shared. A map's output
+	// checked says its bytes were found to match its hash: it may be shared. A map's output
 	// is checked (the node named it); a part a client sent is checked once another asks for it.
 	checked bool
 	// spare says its one chunk is memory from room, to be kept spare once the part is dropped
@@ -116,47 +114,43 @@ func (s *store) usage() (bytes int64, parts int) {
 	return bytes, len(s.parts)
 }
 
-// held names the most parts of the store, largest first (then by SHA-256).
+// held names the most parts of the store, largest first (then by hash).
 func (s *store) held(most int) []wire.Held {
 	s.mu.Lock()
 	list := make([]wire.Held, 0, len(s.parts))
-	for sha, h := range s.parts {
+	for hash, h := range s.parts {
 		owners := make([]string, 0, len(h.owners))
 		for c := range h.owners {
 			owners = append(owners, c)
 		}
 		sort.Strings(owners)
-		list = append(list, wire.Held{SHA: sha, Size: int64(h.size), Owners: owners})
+		list = append(list, wire.Held{Hash: hash, Size: int64(h.size), Owners: owners})
 	}
 	s.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool {
 		if list[i].Size != list[j].Size {
 			return list[i].Size > list[j].Size
 		}
-		return list[i].SHA < list[j].SHA
+		return list[i].Hash < list[j].Hash
 	})
 	return list[:min(len(list), most)]
 }
 
-// shareLocked is part sha for client, if the store holds it, and then, with own, holds it for
+// shareLocked is part hash for client, if the store holds it, and then, with own, holds it for
 // client too. Its bytes must not be changed. A part that client does not hold already is
-// checked against its SHA-256 first, once: if they do not match, the clients that sent it named
+// checked against its hash first, once: if they do not match, the clients that sent it named
 // it wrongly, and the store drops it (dropped; the worker must drop it too) and answers no
 // part. Its bytes are read outside the lock only lent (see lend).
-func (s *store) shareLocked(sha, client string, own bool) (h *held, dropped bool) {
-	h = s.parts[sha]
+func (s *store) shareLocked(hash, client string, own bool) (h *held, dropped bool) {
+	h = s.parts[hash]
 	if h == nil {
 		return nil, false
 	}
 	if !h.checked && !h.owners[client] {
 		// Under the lock: the store's other users wait for the hash (a part shared for the
 		// first time) rather than see it twice.
-		sum := sha256.New()
-		for _, c := range h.chunks {
-			sum.Write(c)
-		}
-		if hex.EncodeToString(sum.Sum(nil)) != sha {
-			s.dropLocked(sha)
+		if wire.PartHash(h.chunks...) != hash {
+			s.dropLocked(hash)
 			return nil, true
 		}
 		h.checked = true
@@ -177,14 +171,14 @@ func (s *store) reserveLocked(size int) error {
 	return nil
 }
 
-// keep keeps data, whose SHA-256 the node computed (sha), for client: a map's output, or an
+// keep keeps data, whose hash the node computed (hash), for client: a map's output, or an
 // array a call changed. It reports whether client held no part of that name before (added),
 // and whether one that clients sent had other bytes, and was dropped for data (dropped: the
 // worker must drop it too). It fails if the limit leaves no room for it.
-func (s *store) keep(sha string, data []byte, client string) (added, dropped bool, err error) {
+func (s *store) keep(hash string, data []byte, client string) (added, dropped bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, dropped := s.shareLocked(sha, "", false) // a part clients sent is checked first
+	h, dropped := s.shareLocked(hash, "", false) // a part clients sent is checked first
 	if h != nil {
 		added = !h.owners[client]
 		h.owners[client] = true
@@ -195,40 +189,40 @@ func (s *store) keep(sha string, data []byte, client string) (added, dropped boo
 	}
 	h = newHeld([][]byte{data}, client)
 	h.checked = true // the node named it
-	s.parts[sha] = h
+	s.parts[hash] = h
 	return true, dropped, nil
 }
 
-// free drops client's hold on part sha, and the part once no client holds it, which it
+// free drops client's hold on part hash, and the part once no client holds it, which it
 // reports.
-func (s *store) free(sha, client string) bool {
+func (s *store) free(hash, client string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if h := s.parts[sha]; h != nil {
+	if h := s.parts[hash]; h != nil {
 		delete(h.owners, client)
 		if len(h.owners) == 0 {
-			s.dropLocked(sha)
+			s.dropLocked(hash)
 			return true
 		}
 	}
 	return false
 }
 
-func (s *store) dropLocked(sha string) {
-	h := s.parts[sha]
+func (s *store) dropLocked(hash string) {
+	h := s.parts[hash]
 	s.used -= int64(h.size)
-	delete(s.parts, sha)
+	delete(s.parts, hash)
 	h.dropped = true
 	s.spareLocked(h)
 }
 
-// lend is part sha for client, as shareLocked says, lent: the memory of its bytes is not
+// lend is part hash for client, as shareLocked says, lent: the memory of its bytes is not
 // reused for another part, should it be dropped, until it is given back (giveBack). Whoever
 // reads a part's bytes outside the store's lock borrows it so.
-func (s *store) lend(sha, client string, own bool) (h *held, dropped bool) {
+func (s *store) lend(hash, client string, own bool) (h *held, dropped bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, dropped = s.shareLocked(sha, client, own)
+	h, dropped = s.shareLocked(hash, client, own)
 	if h != nil {
 		h.pins++
 	}
@@ -308,7 +302,7 @@ func (s *store) trim() {
 // another way meanwhile, the client shares it (see shareLocked), or, if its bytes do not match
 // the name, has its own kept instead of it: dropped says so (the worker must drop the other).
 func (s *store) chunk(d wire.DataOp, data []byte) (done, dropped bool, err error) {
-	key := d.SHA + "/" + d.Transfer
+	key := d.Hash + "/" + d.Transfer
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in := s.incoming[key]
@@ -320,7 +314,7 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done, dropped bool, err error
 	}
 	if in == nil || in.got != d.Off || in.size != d.Size || in.client != d.Client {
 		s.abandonLocked(key)
-		return false, false, fmt.Errorf("chunk at %d of part %s out of order", d.Off, d.SHA)
+		return false, false, fmt.Errorf("chunk at %d of part %s out of order", d.Off, d.Hash)
 	}
 	in.chunks = append(in.chunks, data)
 	in.got += len(data)
@@ -328,14 +322,14 @@ func (s *store) chunk(d wire.DataOp, data []byte) (done, dropped bool, err error
 		return false, false, nil
 	}
 	s.abandonLocked(key)
-	h, dropped := s.shareLocked(d.SHA, d.Client, true)
+	h, dropped := s.shareLocked(d.Hash, d.Client, true)
 	if h != nil { // it came by another way meanwhile
 		return true, false, nil
 	}
 	s.used += int64(in.size) // reserved at the first chunk: there is room
 	h = newHeld(in.chunks, d.Client)
 	h.spare = in.spare && len(in.chunks) == 1
-	s.parts[d.SHA] = h
+	s.parts[d.Hash] = h
 	return true, dropped, nil
 }
 
@@ -349,7 +343,7 @@ func (s *store) begin(d wire.DataOp) error {
 }
 
 func (s *store) beginLocked(d wire.DataOp) (*incoming, error) {
-	key := d.SHA + "/" + d.Transfer
+	key := d.Hash + "/" + d.Transfer
 	s.abandonLocked(key)           // the sender began again
 	for k, q := range s.incoming { // forget transfers abandoned by their sender
 		if time.Since(q.started) > 10*time.Minute {
@@ -368,7 +362,7 @@ func (s *store) beginLocked(d wire.DataOp) (*incoming, error) {
 func (s *store) abandon(d wire.DataOp) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.abandonLocked(d.SHA + "/" + d.Transfer)
+	s.abandonLocked(d.Hash + "/" + d.Transfer)
 }
 
 func (s *store) abandonLocked(key string) {
@@ -414,12 +408,12 @@ func (s *store) gone(client string, alive bool, after time.Duration) []string {
 	}
 	delete(s.missing, client)
 	var dropped []string
-	for sha, h := range s.parts {
+	for hash, h := range s.parts {
 		if h.owners[client] {
 			delete(h.owners, client)
 			if len(h.owners) == 0 {
-				s.dropLocked(sha)
-				dropped = append(dropped, sha)
+				s.dropLocked(hash)
+				dropped = append(dropped, hash)
 			}
 		}
 	}
@@ -443,7 +437,7 @@ func (n *supervisor) onData(m *nats.Msg) {
 	}
 	switch d.Op {
 	case "has":
-		h, have := n.part(d.SHA, d.Client, true)
+		h, have := n.part(d.Hash, d.Client, true)
 		if have {
 			n.data.giveBack(h)
 		}
@@ -451,7 +445,7 @@ func (n *supervisor) onData(m *nats.Msg) {
 	case "chunk":
 		done, dropped, err := n.data.chunk(d, m.Data)
 		if dropped {
-			n.dropped(d.SHA)
+			n.dropped(d.Hash)
 		}
 		if err != nil {
 			fail(err)
@@ -462,10 +456,10 @@ func (n *supervisor) onData(m *nats.Msg) {
 			n.publishStatus() // the clients see the bytes it holds
 		}
 	case "get":
-		h, ok := n.part(d.SHA, d.Client, false)
+		h, ok := n.part(d.Hash, d.Client, false)
 		switch {
 		case !ok:
-			m.RespondMsg(wire.GetFailure(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, d.SHA[:12], n.o.settings.ID)))
+			m.RespondMsg(wire.GetFailure(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, d.Hash[:12], n.o.settings.ID)))
 		case d.Off+d.Length > h.size:
 			m.RespondMsg(wire.GetFailure(fmt.Errorf("get of bytes %d…%d of a part of %d", d.Off, d.Off+d.Length, h.size)))
 		default:
@@ -475,8 +469,8 @@ func (n *supervisor) onData(m *nats.Msg) {
 			n.data.giveBack(h)
 		}
 	case "free":
-		if n.data.free(d.SHA, d.Client) {
-			n.dropParts([]string{d.SHA})
+		if n.data.free(d.Hash, d.Client) {
+			n.dropParts([]string{d.Hash})
 			n.publishStatus()
 		}
 		n.respond(m, wire.LoadReply{V: wire.Version})
@@ -532,13 +526,13 @@ func (n *supervisor) dataBatch(wp *workerProc, msg []byte) (*dataBatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	var shas []string
+	var hashes []string
 	for _, r := range h.Data {
-		if r.SHA != "" && !slices.Contains(shas, r.SHA) {
-			shas = append(shas, r.SHA)
+		if r.Hash != "" && !slices.Contains(hashes, r.Hash) {
+			hashes = append(hashes, r.Hash)
 		}
 	}
-	if err := n.giveParts(wp, h.Client, shas); err != nil {
+	if err := n.giveParts(wp, h.Client, hashes); err != nil {
 		return nil, err
 	}
 	d := &dataBatch{h: h}
@@ -552,7 +546,7 @@ func (n *supervisor) dataBatch(wp *workerProc, msg []byte) (*dataBatch, error) {
 			}
 		}
 		for _, r := range h.Data {
-			if r.Arg == *h.Keep && r.SHA == "" {
+			if r.Arg == *h.Keep && r.Hash == "" {
 				d.outs[r.I] = make([]byte, r.Zeros)
 			}
 		}
@@ -560,72 +554,72 @@ func (n *supervisor) dataBatch(wp *workerProc, msg []byte) (*dataBatch, error) {
 	return d, nil
 }
 
-// giveParts hands the worker the parts it lacks of shas (wire.FrameData), each once in the
+// giveParts hands the worker the parts it lacks of hashes (wire.FrameData), each once in the
 // worker's life: a batch that names them then takes them from the worker's memory, and no part
 // crosses the pipe twice. The worker keeps them until the node drops them (see dropParts).
-func (n *supervisor) giveParts(wp *workerProc, client string, shas []string) error {
+func (n *supervisor) giveParts(wp *workerProc, client string, hashes []string) error {
 	n.partsMu.Lock()
 	defer n.partsMu.Unlock()
-	for _, sha := range shas {
-		p, dropped := n.data.lend(sha, client, false)
+	for _, hash := range hashes {
+		p, dropped := n.data.lend(hash, client, false)
 		if dropped { // as dropped does, under partsMu
-			n.log.Printf("part %.12s was not what its name says: dropped", sha)
-			n.dropPartLocked(wp, sha)
+			n.log.Printf("part %.12s was not what its name says: dropped", hash)
+			n.dropPartLocked(wp, hash)
 			go n.publishStatus()
 		}
 		if p == nil {
-			return fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, sha[:12], n.o.settings.ID)
+			return fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, hash[:12], n.o.settings.ID)
 		}
-		if n.inWorker[sha] {
+		if n.inWorker[hash] {
 			n.data.giveBack(p)
 			continue
 		}
-		err := wp.fw.WritePieces(wire.FrameData, append([][]byte{[]byte(sha)}, p.chunks...))
+		err := wp.fw.WritePieces(wire.FrameData, append([][]byte{[]byte(hash)}, p.chunks...))
 		n.data.giveBack(p)
 		if err != nil {
 			return fmt.Errorf("%w: %v", wire.ErrNodeLost, err)
 		}
-		n.inWorker[sha] = true
+		n.inWorker[hash] = true
 	}
 	return nil
 }
 
-// part is part sha for client, lent (see store.lend: the caller gives it back). A part dropped
+// part is part hash for client, lent (see store.lend: the caller gives it back). A part dropped
 // for not being what its name says leaves the worker too.
-func (n *supervisor) part(sha, client string, own bool) (*held, bool) {
-	h, dropped := n.data.lend(sha, client, own)
+func (n *supervisor) part(hash, client string, own bool) (*held, bool) {
+	h, dropped := n.data.lend(hash, client, own)
 	if dropped {
-		n.dropped(sha)
+		n.dropped(hash)
 	}
 	return h, h != nil
 }
 
 // dropped drops from the worker a part the store dropped for not being what its name says.
-func (n *supervisor) dropped(sha string) {
-	n.log.Printf("part %.12s was not what its name says: dropped", sha)
-	n.dropParts([]string{sha})
+func (n *supervisor) dropped(hash string) {
+	n.log.Printf("part %.12s was not what its name says: dropped", hash)
+	n.dropParts([]string{hash})
 	n.publishStatus()
 }
 
 // dropParts tells the worker to drop parts the node no longer keeps (wire.FrameFree).
-func (n *supervisor) dropParts(shas []string) {
+func (n *supervisor) dropParts(hashes []string) {
 	n.mu.Lock()
 	wp := n.worker
 	n.mu.Unlock()
 	n.partsMu.Lock()
 	defer n.partsMu.Unlock()
-	for _, sha := range shas {
-		n.dropPartLocked(wp, sha)
+	for _, hash := range hashes {
+		n.dropPartLocked(wp, hash)
 	}
 }
 
-// dropPartLocked tells worker wp (nil for none) to drop part sha, if it has it. n.partsMu is
+// dropPartLocked tells worker wp (nil for none) to drop part hash, if it has it. n.partsMu is
 // held.
-func (n *supervisor) dropPartLocked(wp *workerProc, sha string) {
-	if n.inWorker[sha] {
-		delete(n.inWorker, sha)
+func (n *supervisor) dropPartLocked(wp *workerProc, hash string) {
+	if n.inWorker[hash] {
+		delete(n.inWorker, hash)
 		if wp != nil {
-			wp.fw.Write(wire.FrameFree, []byte(sha))
+			wp.fw.Write(wire.FrameFree, []byte(hash))
 		}
 	}
 }
@@ -651,16 +645,15 @@ func (n *supervisor) dataAnswer(d *dataBatch, answer []byte) []byte {
 	// keep keeps out, call i's array of argument arg, as a part; added says h.Client did not
 	// hold it before.
 	keep := func(i, arg int, out []byte) (k wire.Kept, added bool, err error) {
-		sum := sha256.Sum256(out)
-		sha := hex.EncodeToString(sum[:])
+		hash := wire.PartHash(out)
 		if 2*len(out) < len(answer) { // kept alone, not with the rest of the answer
 			out = bytes.Clone(out)
 		}
-		added, dropped, err := n.data.keep(sha, out, h.Client)
+		added, dropped, err := n.data.keep(hash, out, h.Client)
 		if dropped {
-			n.dropped(sha)
+			n.dropped(hash)
 		}
-		return wire.Kept{I: i, Arg: arg, SHA: sha, Size: len(out)}, added, err
+		return wire.Kept{I: i, Arg: arg, Hash: hash, Size: len(out)}, added, err
 	}
 	var added []wire.Kept // arrays kept for h.Client alone, dropped again if their call fails
 	for i := range h.N {
@@ -696,8 +689,8 @@ func (n *supervisor) dataAnswer(d *dataBatch, answer []byte) []byte {
 			changed[i] = nil
 			rep.Large = slices.DeleteFunc(rep.Large, func(k wire.Kept) bool { return k.I == i })
 			for _, k := range added { // the call failed: none of its arrays stays
-				if k.I == i && n.data.free(k.SHA, h.Client) {
-					n.dropParts([]string{k.SHA})
+				if k.I == i && n.data.free(k.Hash, h.Client) {
+					n.dropParts([]string{k.Hash})
 				}
 			}
 		}

@@ -2,8 +2,6 @@ package node
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -12,14 +10,11 @@ import (
 	"github.com/rain-wasm/rain/cluster/internal/wire"
 )
 
-func shaOf(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
+func hashOf(b []byte) string { return wire.PartHash(b) }
 
 // send gives the store part data in chunks of n bytes, as client "c1" sends it.
 func send(s *store, data []byte, n int, transfer string) (bool, error) {
-	done, _, err := sendAs(s, "c1", shaOf(data), data, n, transfer)
+	done, _, err := sendAs(s, "c1", hashOf(data), data, n, transfer)
 	return done, err
 }
 
@@ -28,7 +23,7 @@ func sendAs(s *store, client, sha string, data []byte, n int, transfer string) (
 	for off := 0; off < len(data); off += n {
 		end := min(off+n, len(data))
 		var d bool
-		done, d, err = s.chunk(wire.DataOp{Op: "chunk", SHA: sha, Client: client, Size: len(data), Off: off, Transfer: transfer}, bytes.Clone(data[off:end]))
+		done, d, err = s.chunk(wire.DataOp{Op: "chunk", Hash: sha, Client: client, Size: len(data), Off: off, Transfer: transfer}, bytes.Clone(data[off:end]))
 		dropped = dropped || d
 		if err != nil {
 			return false, dropped, err
@@ -47,7 +42,7 @@ func TestStoreChunks(t *testing.T) {
 	if done, err := send(s, data, 300, "t1"); !done || err != nil {
 		t.Fatalf("sent: %v %v", done, err)
 	}
-	h, _ := s.lend(shaOf(data), "c1", false)
+	h, _ := s.lend(hashOf(data), "c1", false)
 	if h == nil || h.size != 1000 || len(h.chunks) != 4 {
 		t.Fatalf("kept as %+v", h)
 	}
@@ -60,13 +55,13 @@ func TestStoreChunks(t *testing.T) {
 		t.Errorf("usage %d bytes in %d parts", n, parts)
 	}
 	// A second client holds it too: freed by one, it stays for the other.
-	if h, _ := s.lend(shaOf(data), "c2", true); h == nil || !h.checked {
+	if h, _ := s.lend(hashOf(data), "c2", true); h == nil || !h.checked {
 		t.Fatalf("shared with c2: %+v", h)
 	}
-	if s.free(shaOf(data), "c1") {
+	if s.free(hashOf(data), "c1") {
 		t.Fatal("dropped while c2 holds it")
 	}
-	if !s.free(shaOf(data), "c2") || s.used != 0 {
+	if !s.free(hashOf(data), "c2") || s.used != 0 {
 		t.Fatalf("not dropped once both freed it: %d bytes used", s.used)
 	}
 }
@@ -77,7 +72,7 @@ func TestStoreShare(t *testing.T) {
 	data := bytes.Repeat([]byte("rain"), 250)
 	bad := bytes.Clone(data)
 	bad[500] ^= 1
-	sha := shaOf(data)
+	sha := hashOf(data)
 	get := func(s *store, client string, own bool) []byte {
 		if h, _ := s.lend(sha, client, own); h != nil {
 			return h.bytes(0, h.size)
@@ -153,9 +148,9 @@ func TestStoreShare(t *testing.T) {
 func TestStoreRefuses(t *testing.T) {
 	s := newStore(1500)
 	data := bytes.Repeat([]byte("rain"), 250)
-	sha := shaOf(data)
-	s.chunk(wire.DataOp{SHA: sha, Client: "c1", Size: 1000, Off: 0, Transfer: "u"}, data[:400])
-	if _, _, err := s.chunk(wire.DataOp{SHA: sha, Client: "c1", Size: 1000, Off: 800, Transfer: "u"}, data[800:]); err == nil || s.used != 0 {
+	sha := hashOf(data)
+	s.chunk(wire.DataOp{Hash: sha, Client: "c1", Size: 1000, Off: 0, Transfer: "u"}, data[:400])
+	if _, _, err := s.chunk(wire.DataOp{Hash: sha, Client: "c1", Size: 1000, Off: 800, Transfer: "u"}, data[800:]); err == nil || s.used != 0 {
 		t.Errorf("a chunk out of order: %v, %d bytes used", err, s.used)
 	}
 	if _, err := send(s, data, 1000, "v"); err != nil {
@@ -164,7 +159,7 @@ func TestStoreRefuses(t *testing.T) {
 	if _, err := send(s, bytes.Repeat([]byte("snow"), 250), 1000, "w"); !errors.Is(err, wire.ErrDataLimit) {
 		t.Fatalf("a part past the limit: %v", err)
 	}
-	if _, _, err := s.keep(shaOf([]byte("x")), make([]byte, 600), "c1"); !errors.Is(err, wire.ErrDataLimit) {
+	if _, _, err := s.keep(hashOf([]byte("x")), make([]byte, 600), "c1"); !errors.Is(err, wire.ErrDataLimit) {
 		t.Fatalf("an output past the limit: %v", err)
 	}
 	if s.used != 1000 {
@@ -188,7 +183,7 @@ func TestStoreGone(t *testing.T) {
 	if s.gone("c1", true, 0) != nil || s.gone("c1", false, 0) != nil {
 		t.Fatal("dropped at the first silence after an answer")
 	}
-	if got := s.gone("c1", false, 0); len(got) != 1 || got[0] != shaOf(data) || s.used != 0 {
+	if got := s.gone("c1", false, 0); len(got) != 1 || got[0] != hashOf(data) || s.used != 0 {
 		t.Fatalf("not dropped after the timeout: %d bytes used", s.used)
 	}
 }
@@ -202,7 +197,7 @@ func TestStoreSpare(t *testing.T) {
 	put := func(t *testing.T, s *store, size int, fill byte) (string, []byte) {
 		t.Helper()
 		data := bytes.Repeat([]byte{fill}, size)
-		d := wire.DataOp{Op: "chunk", SHA: shaOf(data), Client: "c1", Size: size, Transfer: "m" + string(fill)}
+		d := wire.DataOp{Op: "chunk", Hash: hashOf(data), Client: "c1", Size: size, Transfer: "m" + string(fill)}
 		b, err := s.room(d)
 		if err != nil {
 			t.Fatal(err)
@@ -211,7 +206,7 @@ func TestStoreSpare(t *testing.T) {
 		if done, _, err := s.chunk(d, b); !done || err != nil {
 			t.Fatalf("put: %v %v", done, err)
 		}
-		return d.SHA, b
+		return d.Hash, b
 	}
 	same := func(a, b []byte) bool { return unsafe.SliceData(a) == unsafe.SliceData(b) }
 	for _, tc := range []struct {

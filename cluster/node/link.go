@@ -133,9 +133,9 @@ func (n *supervisor) serveLink(c net.Conn) {
 				return
 			}
 		case wire.FrameLinkGet:
-			h, ok := n.part(q.SHA, hello.Client, false)
+			h, ok := n.part(q.Hash, hello.Client, false)
 			if !ok {
-				if answer(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, q.SHA[:12], n.o.settings.ID)) != nil {
+				if answer(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, q.Hash[:12], n.o.settings.ID)) != nil {
 					return
 				}
 				continue
@@ -188,16 +188,16 @@ func (n *supervisor) linkMem(r io.Reader, fw *wire.FrameWriter, typ byte, client
 	var chunks [][]byte
 	var d wire.DataOp
 	if typ == wire.FrameLinkPutMem {
-		d = wire.DataOp{Op: "chunk", SHA: q.SHA, Client: client, Size: q.Size, Transfer: "mem-" + wire.RandomHex(8)}
+		d = wire.DataOp{Op: "chunk", Hash: q.Hash, Client: client, Size: q.Size, Transfer: "mem-" + wire.RandomHex(8)}
 		b, err := n.data.room(d)
 		if err != nil {
 			return refuse(err)
 		}
 		chunks = [][]byte{b}
 	} else {
-		h, ok := n.part(q.SHA, client, false)
+		h, ok := n.part(q.Hash, client, false)
 		if !ok {
-			return refuse(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, q.SHA[:12], n.o.settings.ID))
+			return refuse(fmt.Errorf("%w: part %s is not on node %s", wire.ErrNoData, q.Hash[:12], n.o.settings.ID))
 		}
 		defer n.data.giveBack(h) // once the client has copied it
 		chunks = h.chunks
@@ -233,7 +233,7 @@ func (n *supervisor) linkMem(r io.Reader, fw *wire.FrameWriter, typ byte, client
 	}
 	_, dropped, err := n.data.chunk(d, chunks[0])
 	if dropped {
-		n.dropped(d.SHA)
+		n.dropped(d.Hash)
 	}
 	if err == nil {
 		n.publishStatus() // the clients see the bytes it holds
@@ -244,7 +244,7 @@ func (n *supervisor) linkMem(r io.Reader, fw *wire.FrameWriter, typ byte, client
 // linkPut receives part q on a data link for client, as the store receives chunks from the
 // hub, and says whether the link may go on.
 func (n *supervisor) linkPut(r io.Reader, client string, q wire.LinkRequest, answer func(error) error) bool {
-	d := wire.DataOp{Op: "chunk", SHA: q.SHA, Client: client, Size: q.Size, Transfer: "link-" + wire.RandomHex(8)}
+	d := wire.DataOp{Op: "chunk", Hash: q.Hash, Client: client, Size: q.Size, Transfer: "link-" + wire.RandomHex(8)}
 	if err := n.data.begin(d); err != nil {
 		return answer(err) == nil // the client sends nothing more of this part
 	}
@@ -269,12 +269,12 @@ func (n *supervisor) linkPut(r io.Reader, client string, q wire.LinkRequest, ans
 			}
 			if binary.BigEndian.Uint32(trailer[:]) != crc {
 				n.data.abandon(d)
-				return answer(fmt.Errorf("%w: part %s", wire.ErrChecksum, q.SHA)) == nil
+				return answer(fmt.Errorf("%w: part %s", wire.ErrChecksum, q.Hash)) == nil
 			}
 		}
 		_, dropped, err := n.data.chunk(d, buf)
 		if dropped {
-			n.dropped(d.SHA)
+			n.dropped(d.Hash)
 		}
 		if err != nil { // the store lost the transfer: the bytes left unread end the link
 			answer(err)

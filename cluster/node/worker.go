@@ -83,7 +83,7 @@ type worker struct {
 	moduleDir string
 	fw        *wire.FrameWriter
 	instances map[string]*wasm.Instance
-	parts     map[string][]byte // data the node keeps that its supervisor gave it (wire.FrameData), by SHA-256
+	parts     map[string][]byte // data the node keeps that its supervisor gave it (wire.FrameData), by hash
 
 	idle idler
 	// moved says whether the last call or batch ran on another tier than the one before it:
@@ -181,7 +181,7 @@ func (w *worker) serve(ctx context.Context, r io.Reader) error {
 				return err
 			}
 		case wire.FrameData:
-			if len(payload) < 64 || !wire.ValidSHA(string(payload[:64])) {
+			if len(payload) < 64 || !wire.ValidHash(string(payload[:64])) {
 				return fmt.Errorf("%w: data frame of %d bytes", wire.ErrBadFrame, len(payload))
 			}
 			w.parts[string(payload[:64])] = payload[64:]
@@ -207,7 +207,7 @@ func (w *worker) load(ctx context.Context, sha string) error {
 	if _, ok := w.instances[sha]; ok {
 		return nil
 	}
-	if !wire.ValidSHA(sha) { // a call names its module: no other file is opened for it
+	if !wire.ValidHash(sha) { // a call names its module: no other file is opened for it
 		return fmt.Errorf("%w: %q", wire.ErrNoModule, sha)
 	}
 	bin, err := os.ReadFile(filepath.Join(w.moduleDir, sha+".wasm"))

@@ -98,12 +98,12 @@ func (w *worker) withData(h wire.BatchHeader, bufs [][]wasm.Buffer) ([][]wasm.Bu
 	}
 	for _, r := range h.Data {
 		b := wasm.Buffer{Arg: r.Arg, Align: r.Align}
-		if r.SHA == "" {
+		if r.Hash == "" {
 			b.Data = make([]byte, r.Zeros)
 		} else {
-			data, ok := w.parts[r.SHA]
+			data, ok := w.parts[r.Hash]
 			if !ok {
-				return nil, fmt.Errorf("%w: part %s is not in the node's worker", wire.ErrNoData, r.SHA[:12])
+				return nil, fmt.Errorf("%w: part %s is not in the node's worker", wire.ErrNoData, r.Hash[:12])
 			}
 			b.Data, b.ReadOnly = data, true
 			if r.Write {

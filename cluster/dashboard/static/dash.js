@@ -229,8 +229,8 @@ function renderModules(st) {
   const data = st.nodes.flatMap((n) => n.data.map((d) => ({ node: n.id, ...d })));
   $('data-empty').hidden = data.length > 0;
   $('data').hidden = data.length === 0;
-  $('data').tBodies[0].innerHTML = data.map((d) => `<tr data-part="${esc(d.sha)}" data-node="${esc(d.node)}">` +
-    `<td>${esc(d.node)}</td><td class="sha" title="${esc(d.sha)}">${esc(d.sha.slice(0, 16))}…</td>` +
+  $('data').tBodies[0].innerHTML = data.map((d) => `<tr data-part="${esc(d.hash)}" data-node="${esc(d.node)}">` +
+    `<td>${esc(d.node)}</td><td class="sha" title="${esc(d.hash)}">${esc(d.hash.slice(0, 16))}…</td>` +
     `<td class="r">${bytes(d.size)}</td><td>${esc(d.for.join(', '))}</td></tr>`).join('');
 }
 

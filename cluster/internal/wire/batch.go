@@ -49,13 +49,13 @@ type BatchHeader struct {
 	// Data gives calls arrays the node has: parts it keeps, or zeros it makes (see data.go).
 	Data []DataRef `json:"data,omitempty"`
 	// Keep, if set, asks the node to keep the array each call left in this argument as a part
-	// (see data.go), and to answer its SHA-256 instead of its bytes.
+	// (see data.go), and to answer its hash instead of its bytes.
 	Keep *int `json:"keep,omitempty"`
 	// Output asks the node to stream the calls' WASI output back, as a Call's (Call.Output):
 	// the worker then runs the calls one after another as it runs a Call, not in one go.
 	Output bool `json:"output,omitempty"`
 	// Large, if not 0, asks the node to keep each array a call changed that is larger than
-	// Large bytes as a part, and to answer its SHA-256 (BatchReplyHeader.Large) instead of its
+	// Large bytes as a part, and to answer its hash (BatchReplyHeader.Large) instead of its
 	// bytes: a call whose arrays are too large for the hub's max payload, which go to the node as
 	// parts (Data, with Write) and come back from it as parts. Not with Keep.
 	Large int `json:"large,omitempty"`

@@ -226,7 +226,7 @@ func FuzzReadLoad(f *testing.F) {
 		l, err := wire.ReadLoad(h, data)
 		switch {
 		case err != nil:
-		case l.SHA != sha || !wire.ValidSHA(l.SHA):
+		case l.SHA != sha || !wire.ValidHash(l.SHA):
 			t.Fatalf("module %q read as %q", sha, l.SHA)
 		case l.Op == "chunk":
 			if l.Size <= 0 || l.Size > wire.MaxModule || l.Off < 0 || l.Off > l.Size-len(data) {
@@ -252,14 +252,14 @@ func FuzzReadData(f *testing.F) {
 	f.Add(v, "get", wiretest.FuzzSHA, "", "", "0", "1", "", []byte(nil))
 	f.Fuzz(func(t *testing.T, version, op, sha, client, size, offset, length, crc string, data []byte) {
 		h := nats.Header{}
-		for k, v := range map[string]string{wire.HdrVersion: version, wire.HdrOp: op, wire.HdrSHA: sha, wire.HdrClient: client,
+		for k, v := range map[string]string{wire.HdrVersion: version, wire.HdrOp: op, wire.HdrHash: sha, wire.HdrClient: client,
 			wire.HdrSize: size, wire.HdrOffset: offset, wire.HdrLength: length, wire.HdrCRC: crc} {
 			h.Set(k, v)
 		}
 		d, err := wire.ReadData(h, data)
 		switch {
 		case err != nil:
-		case d.SHA != sha || !wire.ValidSHA(d.SHA) || d.Client == "":
+		case d.Hash != sha || !wire.ValidHash(d.Hash) || d.Client == "":
 			t.Fatalf("part %q of client %q read as %+v", sha, client, d)
 		case d.Op == "chunk":
 			if d.Size <= 0 || d.Size > wire.MaxPart || d.Off < 0 || d.Off > d.Size-len(data) || len(data) == 0 {
@@ -381,9 +381,9 @@ func FuzzReadLink(f *testing.F) {
 		v   any
 	}{
 		{wire.FrameLinkHello, wire.LinkHello{V: wire.Version, Client: "k3x9", Key: "0123456789abcdef"}},
-		{wire.FrameLinkPut, wire.LinkRequest{SHA: wiretest.FuzzSHA, Size: 1 << 20}},
-		{wire.FrameLinkGet, wire.LinkRequest{SHA: wiretest.FuzzSHA}},
-		{wire.FrameLinkPut, wire.LinkRequest{SHA: wiretest.FuzzSHA}},
+		{wire.FrameLinkPut, wire.LinkRequest{Hash: wiretest.FuzzSHA, Size: 1 << 20}},
+		{wire.FrameLinkGet, wire.LinkRequest{Hash: wiretest.FuzzSHA}},
+		{wire.FrameLinkPut, wire.LinkRequest{Hash: wiretest.FuzzSHA}},
 		{wire.FrameLinkReply, wire.LoadReply{V: wire.Version, Have: true}},
 		{wire.FrameLinkReply, wire.LoadReply{V: wire.Version, Err: wire.EncodeError(wire.ErrDataLimit)}},
 	} {
@@ -401,7 +401,7 @@ func FuzzReadLink(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if typ != wire.FrameLinkPut && typ != wire.FrameLinkGet || !wire.ValidSHA(q.SHA) || typ == wire.FrameLinkPut && (q.Size <= 0 || q.Size > wire.MaxPart) {
+		if typ != wire.FrameLinkPut && typ != wire.FrameLinkGet || !wire.ValidHash(q.Hash) || typ == wire.FrameLinkPut && (q.Size <= 0 || q.Size > wire.MaxPart) {
 			t.Fatalf("%q read as a request of type %q: %+v", b, typ, q)
 		}
 		var again bytes.Buffer

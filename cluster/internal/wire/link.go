@@ -92,7 +92,7 @@ type LinkHello struct {
 // (FrameLinkGet, FrameLinkGetMem). Challenge, in a copy through memory, is the hex of 16 random
 // bytes for the node to hold where the client can read them (LinkMem's Token).
 type LinkRequest struct {
-	SHA       string `json:"sha"`
+	Hash      string `json:"hash"`
 	Size      int    `json:"size,omitempty"`
 	Challenge string `json:"challenge,omitempty"`
 }
@@ -136,7 +136,7 @@ func ReadLinkRequest(r io.Reader) (byte, LinkRequest, error) {
 	if err := json.Unmarshal(payload, &q); err != nil {
 		return 0, q, fmt.Errorf("%w: %v", ErrBadFrame, err)
 	}
-	if !ValidSHA(q.SHA) || (typ == FrameLinkPut || typ == FrameLinkPutMem) && (q.Size <= 0 || q.Size > MaxPart) ||
+	if !ValidHash(q.Hash) || (typ == FrameLinkPut || typ == FrameLinkPutMem) && (q.Size <= 0 || q.Size > MaxPart) ||
 		q.Challenge != "" && (len(q.Challenge) != 32 || strings.Trim(q.Challenge, "0123456789abcdef") != "") {
 		return 0, q, fmt.Errorf("%w: data link request %+v", ErrBadFrame, q)
 	}

@@ -15,8 +15,8 @@ import (
 //	                      FrameCall (a call as the client sent it, see call.go),
 //	                      FrameBatch (a batch message as the client sent it, see batch.go),
 //	                      FrameBatches (batch messages, each behind its 4-byte length),
-//	                      FrameData (a part of data the node keeps, see data.go: its SHA-256
-//	                      in hex, then its bytes; no answer), FrameFree (a part's SHA-256:
+//	                      FrameData (a part of data the node keeps, see data.go: its hash
+//	                      in hex, then its bytes; no answer), FrameFree (a part's hash:
 //	                      drop it; no answer)
 //	worker → supervisor   FrameHello (the wire version, first), FrameLoaded (LoadReply),
 //	                      FrameStdout, FrameStderr (raw WASI output, one frame per write),

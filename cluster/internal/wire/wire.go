@@ -49,7 +49,10 @@ func NodeSubject(id, verb string) string { return "rain.node." + id + "." + verb
 // Version 5: a data chunk, and a part on a data link, carry their CRC-32C (see data.go); a
 // batch may keep the large arrays its calls changed (BatchHeader.Large), which a receiver of
 // version 4 would send back whatever their size.
-const Version = 6
+// Version 6: parts copied through memory, on a data link to a node on the client's machine.
+// Version 7: a part is named by its BLAKE3-256 (see data.go), no longer its SHA-256: a receiver
+// of version 6 would find no part its clients' names name, or misname the outputs it keeps.
+const Version = 7
 
 // Headers of a load message. Op "has" asks whether the node has the module (it answers from
 // memory or from its disk cache); op "chunk" carries bytes Offset… of the module, with the
@@ -91,7 +94,7 @@ type Status struct {
 	Data      int64 `json:"data,omitempty"`
 	Parts     int   `json:"parts,omitempty"`
 	DataLimit int64 `json:"data_limit,omitempty"`
-	// Held are those parts, by SHA-256 and size: the MaxHeld largest.
+	// Held are those parts, by hash and size: the MaxHeld largest.
 	Held []Held `json:"held,omitempty"`
 	// Link is the address of the node's data link (see link.go), "" if it has none, and
 	// LinkKey the key a client presents there.
@@ -101,7 +104,7 @@ type Status struct {
 
 // Held is a part of data a node keeps, as its status names it.
 type Held struct {
-	SHA    string   `json:"sha"`
+	Hash   string   `json:"hash"`
 	Size   int64    `json:"size"`
 	Owners []string `json:"owners,omitempty"` // the clients it is kept for
 }
@@ -260,7 +263,7 @@ func ReadLoad(h nats.Header, data []byte) (Load, error) {
 		return Load{}, CheckVersion(v)
 	}
 	l := Load{Op: h.Get(HdrOp), SHA: h.Get(HdrSHA)}
-	if !ValidSHA(l.SHA) {
+	if !ValidHash(l.SHA) {
 		return l, fmt.Errorf("bad module SHA-256 %q", l.SHA)
 	}
 	switch l.Op {
@@ -281,9 +284,10 @@ func ReadLoad(h nats.Header, data []byte) (Load, error) {
 	return l, nil
 }
 
-// ValidSHA reports whether sha can name a module: a SHA-256 in lower-case hex.
-func ValidSHA(sha string) bool {
-	return len(sha) == 64 && strings.Trim(sha, "0123456789abcdef") == ""
+// ValidHash reports whether h can name a module or a part: a hash of 32 bytes in lower-case hex
+// (a module's SHA-256, a part's BLAKE3-256).
+func ValidHash(h string) bool {
+	return len(h) == 64 && strings.Trim(h, "0123456789abcdef") == ""
 }
 
 // MaxModule is the largest module a node accepts: 1 GiB.
