@@ -121,9 +121,11 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 		bar.stopped()
 		return nil, err
 	}
-	bar.finish(res)
+	summed := bar.finish(res)
 	arrays.writeBack(f, res.Tasks)
-	return newMapResult(f, res, arrays), nil
+	m := newMapResult(f, res, arrays)
+	m.barOf(thread, summed)
+	return m, nil
 }
 
 // mapInputs are a map's inputs as the cluster takes them.
@@ -269,11 +271,12 @@ func (b *progressBar) stopped() {
 	}
 }
 
-// finish replaces the bar with the map's summary, if the bar was shown.
-func (b *progressBar) finish(r *cluster.MapResult) {
+// finish replaces the bar with the map's summary, if the bar was shown, which it reports.
+func (b *progressBar) finish(r *cluster.MapResult) bool {
 	if b.shown {
 		b.show(barLine(b.p) + "\n" + summary(r))
 	}
+	return b.shown
 }
 
 // barLine is "━━━━━━━━━━────────── 512/1024 · 2 nodes · 1.2k calls/s · ETA 1s · 0 retried".
@@ -332,6 +335,17 @@ type MapResult struct {
 	name   string
 	values []starlark.Value
 	data   int // the bytes of the scattered array the map ran over; 0 for none
+	// summedIn is the cell whose progress bar ended with the map's summary, nil if none: shown
+	// as that cell's value, the result leaves the summary out (see Shown).
+	summedIn *starlark.Thread
+}
+
+// barOf notes that the map ran in cell thread, and whether its progress bar ended with its
+// summary.
+func (m *MapResult) barOf(thread *starlark.Thread, summed bool) {
+	if summed {
+		m.summedIn = thread
+	}
 }
 
 var (
@@ -477,9 +491,16 @@ func (m *MapResult) stack(_ *starlark.Thread, b *starlark.Builtin, args starlark
 
 // Show is the map's summary as text, and a table of its nodes as HTML.
 func (m *MapResult) Show() display.Bundle {
-	t := m.table()
 	text := "pmap(" + m.name + "): " + summary(m.r) + "\n" + preview(m.values)
-	return display.Bundle{"text/plain": text, "text/html": t.HTML()}
+	return display.Bundle{"text/plain": text, "text/html": m.table().HTML()}
+}
+
+// shownMapResult is a map's result as the value of the cell whose progress bar ended with the
+// map's summary: its text is the results alone, below that summary.
+type shownMapResult struct{ *MapResult }
+
+func (m shownMapResult) Show() display.Bundle {
+	return display.Bundle{"text/plain": preview(m.values), "text/html": m.table().HTML()}
 }
 
 func (m *MapResult) table() *display.Table {

@@ -136,10 +136,11 @@ func (s *Session) pmapData(thread *starlark.Thread, name string, f *Function, d 
 		}
 		return nil, dataError(name, err)
 	}
-	bar.finish(res)
+	summed := bar.finish(res)
 	if !o.keep {
 		m := newMapResult(f, res, arrays)
 		m.data = d.nbytes()
+		m.barOf(thread, summed)
 		return m, nil
 	}
 	hashes := make([]string, len(res.Tasks))

@@ -11,6 +11,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/rain-wasm/rain/cluster"
+	"github.com/rain-wasm/rain/display"
 	"github.com/rain-wasm/rain/wasm"
 )
 
@@ -96,5 +97,39 @@ func TestBarLine(t *testing.T) {
 	want := "━━━━━━━━━━────────── 512/1024 · 2 nodes · 1.3k calls/s · ETA"
 	if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "· 0 retried") {
 		t.Errorf("bar %q, want %q…", got, want)
+	}
+}
+
+// A map whose progress bar ended with its summary, shown as its cell's value, leaves the summary
+// out below the bar; assigned, and shown by a later cell, it has it.
+func TestMapResultBelowBar(t *testing.T) {
+	s := withAdd(t)
+	f, _ := s.globals["m"].(*Module).Attr("add")
+	s.globals["mapped"] = starlark.NewBuiltin("mapped", func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		r := &cluster.MapResult{Chunk: 1, Elapsed: time.Millisecond, Tasks: []cluster.Result{{Values: []uint64{3}, Node: "a"}}}
+		m := newMapResult(f.(*Function), r, nil)
+		m.barOf(thread, args[0] == starlark.True)
+		return m, nil
+	})
+	for _, tc := range []struct {
+		cells   []string // the last one's value is shown
+		summary bool
+	}{
+		{[]string{"mapped(True)"}, false},
+		{[]string{"mapped(False)"}, true},
+		{[]string{"r = mapped(True)", "r"}, true},
+		{[]string{"[mapped(True)][0]"}, false},
+	} {
+		var v starlark.Value
+		for _, code := range tc.cells {
+			var err error
+			if v, err = s.Exec(context.Background(), code, &recorder{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		text := v.(interface{ Show() display.Bundle }).Show()["text/plain"].(string)
+		if got := strings.Contains(text, "1 tasks on") || strings.Contains(text, "1 task on"); got != tc.summary || !strings.HasSuffix(text, "[3]") {
+			t.Errorf("%v: shown as %q: summary %v, want %v", tc.cells, text, got, tc.summary)
+		}
 	}
 }

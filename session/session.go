@@ -304,6 +304,9 @@ func (s *Session) exec(ctx context.Context, code string, out Output) (starlark.V
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
 	defer stop()
 	v, err := s.execThread(thread, code)
+	if m, ok := v.(*MapResult); ok && m.summedIn == thread {
+		v = shownMapResult{m} // below its bar's summary
+	}
 	var hub *cluster.HubError
 	if err != nil && ctx.Err() == nil && errors.As(context.Cause(cctx), &hub) &&
 		(errors.Is(err, cluster.ErrInterrupted) || errors.Is(err, context.Canceled)) {
