@@ -68,9 +68,10 @@ type lineage struct {
 // keeps data up to its memory limit, all clients' together), sent over the node's data link
 // (straight to the node, see link.go; through the hub, in chunks as modules are, to a node with
 // none), and only to a node that does not hold it already. A part is addressed by its hash
-// (BLAKE3-256), as a module is by its SHA-256: the same bytes scattered twice are kept once. A map over parts (MapSpec.Data)
-// runs each task on the node that holds its part, sending none of its bytes. align is the
-// alignment a call gives a part in an instance's memory (its elements' size).
+// (BLAKE3-256), as a module is by its SHA-256: the same bytes scattered twice are kept once. A
+// map over parts (MapSpec.Data) runs each task on the node that holds its part, sending none of
+// its bytes. align is the alignment a call gives a part in an instance's memory (its elements'
+// size).
 //
 // The client keeps parts (not a copy of their bytes: they must not change until freed), and
 // sends a part again to another node when its node is lost. It returns where each part went, in
@@ -141,8 +142,8 @@ func containsPart(ps []*stored, p *stored) bool {
 	return false
 }
 
-// hashParts is the hash of each part (wire.PartHash), computed on every core, and the parts, or copies of
-// them if copies is set: each piece of a part is hashed from its copy, just made.
+// hashParts is the hash of each part (wire.PartHash), computed on every core, and the parts, or
+// copies of them if copies is set: each piece of a part is hashed from its copy, just made.
 func hashParts(parts [][]byte, copies bool) ([]string, [][]byte) {
 	hashes := make([]string, len(parts))
 	if copies {

@@ -57,8 +57,9 @@
 // its data, and the node does not hash what it receives at full speed. A map over parts
 // (MapSpec.Data) pins each task to the node that holds its part: the node puts the part in the
 // instance's memory as if the call had carried it, so no byte of it crosses the hub
-// (MapResult.Sent and Hub.Traffic show it), and no other node steals it. With MapSpec.Keep a map's outputs stay on their nodes as new parts (Result.Kept),
-// for a next map; Gather brings parts back.
+// (MapResult.Sent and Hub.Traffic show it), and no other node steals it. With MapSpec.Keep a
+// map's outputs stay on their nodes as new parts (Result.Kept), for a next map; Gather brings
+// parts back.
 //
 // The client keeps the parts it scattered (not copies), and remembers how a kept output was
 // computed. A node that dies, or restarts, loses its parts: the next map or Gather that needs

@@ -21,9 +21,9 @@ import (
 // its workers. It holds a part once whatever the clients that want it, and at most limit bytes
 // of parts and of parts on their way in (0: no limit).
 //
-// A part is named by its hash (wire.PartHash), which its sender computed. The store checks that name only
-// when another client asks for the part (see shareLocked): a client's own data is its own
-// business, and hashing every part as it comes would cost the node as much CPU as receiving
+// A part is named by its hash (wire.PartHash), which its sender computed. The store checks that
+// name only when another client asks for the part (see shareLocked): a client's own data is its
+// own business, and hashing every part as it comes would cost the node as much CPU as receiving
 // it, but no client may hand another bytes that are not what their name says.
 //
 // The memory of a large part that came in one piece (see room) is not given back when the part

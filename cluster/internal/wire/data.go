@@ -16,12 +16,12 @@ import (
 // Data kept on the nodes: the parts of an array a client scattered, and the outputs a map left
 // where they were computed. A part is addressed by the hash of its bytes (PartHash), as a module
 // is by its SHA-256: BLAKE3-256, which runs 1.7 times as fast as SHA-256 (with SHA-NI) on each
-// core of the machine Rain is measured on, and is as hard to forge. Its bytes travel over the node's data link (see link.go), straight between client and node; the
-// client asks whether the node holds a part ("has", below) and frees it through the hub. To
-// and from a node with no data link, the bytes travel as a module's do: in chunks on the node's
-// "data" subject, with the headers of a load
-// (HdrOp, HdrSize, HdrOffset, HdrTransfer), the part's hash in HdrHash and the client's ID
-// (HdrClient), each chunk a request answered by a LoadReply.
+// core of the machine Rain is measured on, and is as hard to forge. Its bytes travel over the
+// node's data link (see link.go), straight between client and node; the client asks whether
+// the node holds a part ("has", below) and frees it through the hub. To and from a node with no
+// data link, the bytes travel as a module's do: in chunks on the node's "data" subject, with
+// the headers of a load (HdrOp, HdrSize, HdrOffset, HdrTransfer), the part's hash in HdrHash
+// and the client's ID (HdrClient), each chunk a request answered by a LoadReply.
 //
 // A part's bytes carry their CRC-32C (Castagnoli, see CRC): each data chunk in HdrCRC, a part on
 // the data link after its bytes. The node checks it as they arrive and refuses a part damaged on
