@@ -422,6 +422,7 @@ func (s *store) gone(client string, alive bool, after time.Duration) []string {
 
 // onData answers the data messages of clients (see wire's data.go).
 func (n *supervisor) onData(m *nats.Msg) {
+	defer n.idle.used() // the memory of parts dropped goes once the node is idle
 	fail := func(err error) { n.respond(m, wire.LoadReply{V: wire.Version, Err: wire.EncodeError(err)}) }
 	d, err := wire.ReadData(m.Header, m.Data)
 	if errors.Is(err, wire.ErrChecksum) {

@@ -36,6 +36,13 @@ func (d *idler) end() {
 	}
 }
 
+// used notes work that does not count as busy time (data coming in, going out or dropped), so
+// that the process trims once it has been idle for idleAfter after it too.
+func (d *idler) used() {
+	d.last.Store(time.Now().UnixNano())
+	d.trimmed.Store(false)
+}
+
 // busyTime is the time spent with work so far, the work under way included.
 func (d *idler) busyTime() time.Duration {
 	t := d.total.Load()

@@ -115,7 +115,7 @@ func (n *supervisor) serveLink(c net.Conn) {
 		return
 	}
 	local := sameHost(c)
-	for {
+	for ; ; n.idle.used() { // each request is work the idle trim waits after
 		typ, q, err := wire.ReadLinkRequest(r)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
