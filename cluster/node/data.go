@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"sync"
@@ -27,9 +28,10 @@ import (
 // it, but no client may hand another bytes that are not what their name says.
 //
 // The memory of a large part that came in one piece (see room) is not given back when the part
-// is dropped, but kept for the next such part: spare, until the node is idle (see trim). A
-// part copied in through memory then lands in pages that are mapped already, which the
-// allocator would otherwise zero, or the kernel map afresh, at every page.
+// is dropped, but kept for the next such part: spare, until none has been dropped or taken for
+// spareKeep. A part copied in through memory then lands in pages that are mapped already,
+// which the allocator would otherwise zero, or the kernel map afresh, at every page (on a
+// virtual machine that hands free memory back to its host, several times as slow).
 type store struct {
 	limit int64
 
@@ -40,6 +42,8 @@ type store struct {
 	missing  map[string]time.Time // clients that did not answer since then (see collect)
 	spare    [][]byte             // memory of dropped parts, for the next (see room)
 	spared   int64                // bytes of spare
+	spareFor time.Duration        // how long spare memory waits for a part (spareKeep)
+	expire   *time.Timer          // lets go of spare memory (see trim), nil until some is kept
 }
 
 // spareLeast is the size of the least memory the store keeps spare; spareMost bounds the
@@ -49,6 +53,10 @@ const (
 	spareLeast = 1 << 20
 	spareMost  = 1 << 30
 )
+
+// spareKeep is how long a store keeps spare memory that no part took: long enough for a person
+// to free an array and scatter the next.
+const spareKeep = 10 * time.Second
 
 // held is a part, kept in the chunks it arrived in (no part is copied into one array as its
 // chunks arrive), and the clients that keep it.
@@ -101,7 +109,7 @@ type incoming struct {
 }
 
 func newStore(limit int64) *store {
-	return &store{limit: limit, parts: map[string]*held{}, incoming: map[string]*incoming{}, missing: map[string]time.Time{}}
+	return &store{limit: limit, parts: map[string]*held{}, incoming: map[string]*incoming{}, missing: map[string]time.Time{}, spareFor: spareKeep}
 }
 
 // usage is the bytes of parts the store holds, and how many.
@@ -252,6 +260,11 @@ func (s *store) spareLocked(h *held) {
 	if cap(b) >= spareLeast && s.spared+int64(cap(b)) <= most {
 		s.spare = append(s.spare, b[:cap(b)])
 		s.spared += int64(cap(b))
+		if s.expire == nil {
+			s.expire = time.AfterFunc(s.spareFor, s.trim)
+		} else {
+			s.expire.Reset(s.spareFor)
+		}
 	}
 }
 
@@ -290,11 +303,16 @@ func (s *store) room(d wire.DataOp) ([]byte, error) {
 	return b, nil
 }
 
-// trim lets go of the store's spare memory.
+// trim lets go of the store's spare memory, and gives the process's free memory back to the
+// system.
 func (s *store) trim() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	had := s.spared > 0
 	s.spare, s.spared = nil, 0
+	s.mu.Unlock()
+	if had {
+		debug.FreeOSMemory()
+	}
 }
 
 // chunk takes a chunk of a part on its way in (data, which it keeps), and keeps the part once

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 	"unsafe"
@@ -188,26 +189,27 @@ func TestStoreGone(t *testing.T) {
 	}
 }
 
+// putWhole gives the store a part of size bytes of fill in one piece for client "c1", as a copy
+// through memory does, and returns its name and the memory it went to.
+func putWhole(t *testing.T, s *store, size int, fill byte) (string, []byte) {
+	t.Helper()
+	data := bytes.Repeat([]byte{fill}, size)
+	d := wire.DataOp{Op: "chunk", Hash: hashOf(data), Client: "c1", Size: size, Transfer: "m" + string(fill)}
+	b, err := s.room(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b, data)
+	if done, _, err := s.chunk(d, b); !done || err != nil {
+		t.Fatalf("put: %v %v", done, err)
+	}
+	return d.Hash, b
+}
+
 // The memory of a large part that came in one piece is kept for the next, once the part is
 // dropped and no longer lent, within the store's limit, until trim.
 func TestStoreSpare(t *testing.T) {
 	const mib = 1 << 20
-	// put gives the store a part of size bytes in one piece, as a copy through memory does,
-	// and returns it and the memory it went to.
-	put := func(t *testing.T, s *store, size int, fill byte) (string, []byte) {
-		t.Helper()
-		data := bytes.Repeat([]byte{fill}, size)
-		d := wire.DataOp{Op: "chunk", Hash: hashOf(data), Client: "c1", Size: size, Transfer: "m" + string(fill)}
-		b, err := s.room(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		copy(b, data)
-		if done, _, err := s.chunk(d, b); !done || err != nil {
-			t.Fatalf("put: %v %v", done, err)
-		}
-		return d.Hash, b
-	}
 	same := func(a, b []byte) bool { return unsafe.SliceData(a) == unsafe.SliceData(b) }
 	for _, tc := range []struct {
 		name      string
@@ -232,9 +234,9 @@ func TestStoreSpare(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(tc.limit)
 			if tc.limit > 0 {
-				put(t, s, 2*mib, 'k') // a part that stays
+				putWhole(t, s, 2*mib, 'k') // a part that stays
 			}
-			sha, first := put(t, s, tc.first, 'a')
+			sha, first := putWhole(t, s, tc.first, 'a')
 			var h *held
 			if tc.lent {
 				h, _ = s.lend(sha, "c1", false)
@@ -245,7 +247,7 @@ func TestStoreSpare(t *testing.T) {
 			if tc.trim {
 				s.trim()
 			}
-			_, next := put(t, s, tc.next, 'b')
+			_, next := putWhole(t, s, tc.next, 'b')
 			if same(first, next) != tc.reused {
 				t.Errorf("the next part has the first's memory: %v, want %v", same(first, next), tc.reused)
 			}
@@ -262,5 +264,28 @@ func TestStoreSpare(t *testing.T) {
 				t.Errorf("%d bytes used and %d spare, past the limit of %d", s.used, s.spared, tc.limit)
 			}
 		})
+	}
+}
+
+// Spare memory that no part took goes after the store's spareFor, and the timer starts again
+// whenever memory is kept spare.
+func TestStoreSpareExpires(t *testing.T) {
+	s := newStore(0)
+	s.spareFor = 20 * time.Millisecond
+	hash, b := putWhole(t, s, 2<<20, 'a')
+	s.free(hash, "c1")
+	spared := func() int64 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.spared
+	}
+	if spared() != int64(len(b)) {
+		t.Fatalf("%d bytes spare after the free, want %d", spared(), len(b))
+	}
+	for deadline := time.Now().Add(10 * time.Second); spared() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("spare memory still kept 10 s after it was dropped")
+		}
+		runtime.Gosched()
 	}
 }

@@ -19,6 +19,8 @@ type idler struct {
 	trimmed atomic.Bool
 	since   atomic.Int64 // UnixNano when the work under way began
 	total   atomic.Int64 // ns spent with work, up to the last end of work
+	// afterTrim, set by tests only, is called after each trim.
+	afterTrim func()
 }
 
 func (d *idler) begin() {
@@ -53,14 +55,14 @@ func (d *idler) busyTime() time.Duration {
 }
 
 // run trims whenever the process has been idle for idleAfter (counted from now at first),
-// until done closes; release, if not nil, lets go first of memory the process keeps.
-func (d *idler) run(done <-chan struct{}, release func()) {
+// until done closes.
+func (d *idler) run(done <-chan struct{}) {
 	trim := func() {
-		if release != nil {
-			release()
-		}
 		debug.FreeOSMemory()
 		trimImage()
+		if d.afterTrim != nil {
+			d.afterTrim()
+		}
 	}
 	d.last.CompareAndSwap(0, time.Now().UnixNano())
 	t := time.NewTicker(idleAfter / 2)

@@ -5,14 +5,14 @@ import (
 	"time"
 )
 
-// A node that only moved data trims once idle after it, as after a call: the store's spare
-// memory goes then.
+// A node that only moved data trims once idle after it, as after a call: the Go runtime's
+// free pages go back to the system then.
 func TestIdleAfterData(t *testing.T) {
-	var d idler
 	trimmed := make(chan struct{}, 1)
+	d := idler{afterTrim: func() { trimmed <- struct{}{} }}
 	done := make(chan struct{})
 	defer close(done)
-	go d.run(done, func() { trimmed <- struct{}{} })
+	go d.run(done)
 	<-trimmed // idle from the start
 	d.used()
 	select {

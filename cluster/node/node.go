@@ -493,7 +493,7 @@ func (n *supervisor) run(ctx context.Context) error {
 		// The node announces itself once it has a worker, so a client that sees it can use it.
 		n.heartbeatOnce.Do(func() {
 			go n.heartbeat(ctx)
-			go n.idle.run(ctx.Done(), n.data.trim)
+			go n.idle.run(ctx.Done())
 		})
 		for wp != nil {
 			var it *item

@@ -65,7 +65,7 @@ func RunWorker(ctx context.Context) {
 	if err := w.fw.Write(wire.FrameHello, []byte(strconv.Itoa(wire.Version))); err != nil {
 		os.Exit(0) // the supervisor is gone
 	}
-	go w.idle.run(ctx.Done(), nil)
+	go w.idle.run(ctx.Done())
 	if err := w.serve(ctx, bufio.NewReaderSize(os.Stdin, 64<<10)); err != nil && err != io.EOF {
 		log.Print(err)
 		os.Exit(1)
