@@ -166,11 +166,7 @@ func (l *link) answer(ctx context.Context) error {
 // put sends part p's bytes: into the node's memory if it is on this machine (see memRequest),
 // else with their CRC-32C, which the node checks. The node keeps the part.
 func (l *link) put(ctx context.Context, p *stored) error {
-	m, err := l.memRequest(ctx, wire.FrameLinkPutMem, p)
-	if err == nil {
-		err = l.memDone(ctx, l.copyMem(m, p.data[:p.size], vmcopy.Write))
-	}
-	if !errors.Is(err, wire.ErrNoMem) {
+	if err := l.throughMem(ctx, wire.FrameLinkPutMem, p, p.data[:p.size], vmcopy.Write); !errors.Is(err, wire.ErrNoMem) {
 		return err
 	}
 	if err := l.request(ctx, wire.FrameLinkPut, p); err != nil {
@@ -197,11 +193,7 @@ func (l *link) put(ctx context.Context, p *stored) error {
 // memRequest), else from the socket.
 func (l *link) get(ctx context.Context, p *stored, out []byte) error {
 	vmcopy.Prefault(out[:p.size]) // fresh memory, most likely: mapped in one pass
-	m, err := l.memRequest(ctx, wire.FrameLinkGetMem, p)
-	if err == nil {
-		err = l.memDone(ctx, l.copyMem(m, out[:p.size], vmcopy.Read))
-	}
-	if !errors.Is(err, wire.ErrNoMem) {
+	if err := l.throughMem(ctx, wire.FrameLinkGetMem, p, out[:p.size], vmcopy.Read); !errors.Is(err, wire.ErrNoMem) {
 		return err
 	}
 	if err := l.request(ctx, wire.FrameLinkGet, p); err != nil {
@@ -211,6 +203,17 @@ func (l *link) get(ctx context.Context, p *stored, out []byte) error {
 		return l.fail(ctx, err)
 	}
 	return nil
+}
+
+// throughMem copies part p between b and the node's memory: typ FrameLinkPutMem with op
+// vmcopy.Write, or FrameLinkGetMem with vmcopy.Read. It fails with wire.ErrNoMem when the part
+// cannot go so: the socket carries it.
+func (l *link) throughMem(ctx context.Context, typ byte, p *stored, b []byte, op func(pid int, addr uint64, b []byte) error) error {
+	m, err := l.memRequest(ctx, typ, p)
+	if err != nil {
+		return err
+	}
+	return l.memDone(ctx, l.copyMem(m, b, op))
 }
 
 // memRequest asks the node to copy part p through memory (typ FrameLinkPutMem or

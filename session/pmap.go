@@ -121,10 +121,11 @@ func (s *Session) pmap(thread *starlark.Thread, name string, args starlark.Tuple
 		bar.stopped()
 		return nil, err
 	}
-	summed := bar.finish(res)
 	arrays.writeBack(f, res.Tasks)
 	m := newMapResult(f, res, arrays)
-	m.barOf(thread, summed)
+	if bar.finish(res) {
+		m.summedIn = thread
+	}
 	return m, nil
 }
 
@@ -336,16 +337,8 @@ type MapResult struct {
 	values []starlark.Value
 	data   int // the bytes of the scattered array the map ran over; 0 for none
 	// summedIn is the cell whose progress bar ended with the map's summary, nil if none: shown
-	// as that cell's value, the result leaves the summary out (see Shown).
+	// as that cell's value, the result leaves the summary out (see shownMapResult).
 	summedIn *starlark.Thread
-}
-
-// barOf notes that the map ran in cell thread, and whether its progress bar ended with its
-// summary.
-func (m *MapResult) barOf(thread *starlark.Thread, summed bool) {
-	if summed {
-		m.summedIn = thread
-	}
 }
 
 var (

@@ -140,7 +140,9 @@ func (s *Session) pmapData(thread *starlark.Thread, name string, f *Function, d 
 	if !o.keep {
 		m := newMapResult(f, res, arrays)
 		m.data = d.nbytes()
-		m.barOf(thread, summed)
+		if summed {
+			m.summedIn = thread
+		}
 		return m, nil
 	}
 	hashes := make([]string, len(res.Tasks))

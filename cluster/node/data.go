@@ -41,7 +41,6 @@ type store struct {
 	used     int64                // bytes of parts held, and of those on their way in
 	missing  map[string]time.Time // clients that did not answer since then (see collect)
 	spare    [][]byte             // memory of dropped parts, for the next (see room)
-	spared   int64                // bytes of spare
 	spareFor time.Duration        // how long spare memory waits for a part (spareKeep)
 	expire   *time.Timer          // lets go of spare memory (see trim), nil until some is kept
 }
@@ -257,9 +256,8 @@ func (s *store) spareLocked(h *held) {
 	if s.limit > 0 {
 		most = s.limit - s.used
 	}
-	if cap(b) >= spareLeast && s.spared+int64(cap(b)) <= most {
+	if cap(b) >= spareLeast && s.sparedLocked()+int64(cap(b)) <= most {
 		s.spare = append(s.spare, b[:cap(b)])
-		s.spared += int64(cap(b))
 		if s.expire == nil {
 			s.expire = time.AfterFunc(s.spareFor, s.trim)
 		} else {
@@ -289,12 +287,10 @@ func (s *store) room(d wire.DataOp) ([]byte, error) {
 	var b []byte
 	if best >= 0 {
 		b = s.spare[best][:d.Size]
-		s.spared -= int64(len(s.spare[best]))
 		s.spare = slices.Delete(s.spare, best, best+1)
 	}
 	// Within a limit, what is left spare fits beside the parts.
-	for s.limit > 0 && len(s.spare) > 0 && s.used+s.spared > s.limit {
-		s.spared -= int64(len(s.spare[0]))
+	for s.limit > 0 && len(s.spare) > 0 && s.used+s.sparedLocked() > s.limit {
 		s.spare = slices.Delete(s.spare, 0, 1)
 	}
 	if b == nil {
@@ -303,12 +299,21 @@ func (s *store) room(d wire.DataOp) ([]byte, error) {
 	return b, nil
 }
 
+// sparedLocked is the bytes of the store's spare memory.
+func (s *store) sparedLocked() int64 {
+	var n int64
+	for _, b := range s.spare {
+		n += int64(len(b))
+	}
+	return n
+}
+
 // trim lets go of the store's spare memory, and gives the process's free memory back to the
 // system.
 func (s *store) trim() {
 	s.mu.Lock()
-	had := s.spared > 0
-	s.spare, s.spared = nil, 0
+	had := len(s.spare) > 0
+	s.spare = nil
 	s.mu.Unlock()
 	if had {
 		debug.FreeOSMemory()

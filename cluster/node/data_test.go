@@ -257,11 +257,11 @@ func TestStoreSpare(t *testing.T) {
 				}
 				s.giveBack(h)
 			}
-			if s.spared != int64(tc.sparedEnd) {
-				t.Errorf("%d bytes spare, want %d", s.spared, tc.sparedEnd)
+			if s.sparedLocked() != int64(tc.sparedEnd) {
+				t.Errorf("%d bytes spare, want %d", s.sparedLocked(), tc.sparedEnd)
 			}
-			if tc.limit > 0 && s.used+s.spared > tc.limit {
-				t.Errorf("%d bytes used and %d spare, past the limit of %d", s.used, s.spared, tc.limit)
+			if tc.limit > 0 && s.used+s.sparedLocked() > tc.limit {
+				t.Errorf("%d bytes used and %d spare, past the limit of %d", s.used, s.sparedLocked(), tc.limit)
 			}
 		})
 	}
@@ -277,7 +277,7 @@ func TestStoreSpareExpires(t *testing.T) {
 	spared := func() int64 {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.spared
+		return s.sparedLocked()
 	}
 	if spared() != int64(len(b)) {
 		t.Fatalf("%d bytes spare after the free, want %d", spared(), len(b))

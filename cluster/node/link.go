@@ -187,7 +187,8 @@ func (n *supervisor) linkMem(r io.Reader, fw *wire.FrameWriter, typ byte, client
 	}
 	var chunks [][]byte
 	var d wire.DataOp
-	if typ == wire.FrameLinkPutMem {
+	put := typ == wire.FrameLinkPutMem
+	if put {
 		d = wire.DataOp{Op: "chunk", Hash: q.Hash, Client: client, Size: q.Size, Transfer: "mem-" + wire.RandomHex(8)}
 		b, err := n.data.room(d)
 		if err != nil {
@@ -217,18 +218,15 @@ func (n *supervisor) linkMem(r io.Reader, fw *wire.FrameWriter, typ byte, client
 	}
 	runtime.KeepAlive(chunks) // where the client copies, until it says it is done
 	runtime.KeepAlive(challenge)
+	if put && (err != nil || !done.OK) {
+		n.data.abandon(d)
+	}
 	switch {
 	case err != nil:
-		if typ == wire.FrameLinkPutMem {
-			n.data.abandon(d)
-		}
 		return false
 	case !done.OK: // the client sends the part over the socket instead
-		if typ == wire.FrameLinkPutMem {
-			n.data.abandon(d)
-		}
 		return answer(wire.ErrNoMem) == nil
-	case typ == wire.FrameLinkGetMem:
+	case !put:
 		return answer(nil) == nil
 	}
 	_, dropped, err := n.data.chunk(d, chunks[0])

@@ -137,7 +137,7 @@ func ReadLinkRequest(r io.Reader) (byte, LinkRequest, error) {
 		return 0, q, fmt.Errorf("%w: %v", ErrBadFrame, err)
 	}
 	if !ValidHash(q.Hash) || (typ == FrameLinkPut || typ == FrameLinkPutMem) && (q.Size <= 0 || q.Size > MaxPart) ||
-		q.Challenge != "" && (len(q.Challenge) != 32 || strings.Trim(q.Challenge, "0123456789abcdef") != "") {
+		q.Challenge != "" && !lowerHex(q.Challenge, 16) {
 		return 0, q, fmt.Errorf("%w: data link request %+v", ErrBadFrame, q)
 	}
 	return typ, q, nil

@@ -286,8 +286,11 @@ func ReadLoad(h nats.Header, data []byte) (Load, error) {
 
 // ValidHash reports whether h can name a module or a part: a hash of 32 bytes in lower-case hex
 // (a module's SHA-256, a part's BLAKE3-256).
-func ValidHash(h string) bool {
-	return len(h) == 64 && strings.Trim(h, "0123456789abcdef") == ""
+func ValidHash(h string) bool { return lowerHex(h, 32) }
+
+// lowerHex reports whether s is n bytes in lower-case hex.
+func lowerHex(s string, n int) bool {
+	return len(s) == 2*n && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // MaxModule is the largest module a node accepts: 1 GiB.
